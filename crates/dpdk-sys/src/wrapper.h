@@ -1,0 +1,13 @@
+/* The DPDK API surface Fastpath binds. rte_config.h comes first through the .pc's -include. */
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_launch.h>
+#include <rte_log.h>
+#include <rte_version.h>
+#include <rte_dev.h>
+#include <rte_memory.h>
+#include <rte_mempool.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ethdev.h>

@@ -1,0 +1,365 @@
+//! The Environment Abstraction Layer: argv from a typed struct, init on a dedicated thread.
+//!
+//! `rte_eal_init` pins the thread that calls it to the main lcore, so it never runs on the
+//! caller's thread (which may be Node's). The dedicated thread becomes the main lcore and
+//! stays alive as the control thread: everything DPDK wants done "on the main lcore"
+//! (launching workers, waiting for them, cleanup) is sent to it with [`Eal::run`].
+
+use std::ffi::CString;
+use std::fmt;
+use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+
+use crate::error::DpdkError;
+use crate::log;
+
+/// How DPDK addresses memory for devices (the IOVA mode EAL selected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IovaMode {
+    /// Physical addresses: needs root and hugepages; what PA-only drivers (igb_uio) need.
+    Pa,
+    /// Virtual addresses: works unprivileged, with `--no-huge`, and through an IOMMU.
+    Va,
+    /// Don't care: EAL has not decided (only before init).
+    Dc,
+}
+
+impl IovaMode {
+    /// `"PA"`, `"VA"` or `"DC"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pa => "PA",
+            Self::Va => "VA",
+            Self::Dc => "DC",
+        }
+    }
+
+    fn current() -> Self {
+        // SAFETY: rte_eal_iova_mode only reads EAL's configuration, set once by init.
+        match unsafe { dpdk_sys::rte_eal_iova_mode() } {
+            dpdk_sys::RTE_IOVA_PA => Self::Pa,
+            dpdk_sys::RTE_IOVA_VA => Self::Va,
+            _ => Self::Dc,
+        }
+    }
+}
+
+impl fmt::Display for IovaMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where EAL gets its memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EalMemory {
+    /// Hugepages, grown on demand (dynamic memory mode).
+    Hugepages,
+    /// Anonymous 4 KiB pages: `--no-huge -m <megabytes> --no-shconf`. Implies IOVA as VA.
+    NoHuge {
+        /// Total memory EAL reserves up front, in MiB.
+        megabytes: u32,
+    },
+}
+
+/// Everything that becomes EAL's argv, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EalArgs {
+    /// Names this EAL instance's runtime directory (`/var/run/dpdk/<prefix>`); unique per process.
+    pub file_prefix: String,
+    /// The main (control) lcore.
+    pub main_lcore: u32,
+    /// Worker lcores, in launch order. May be empty for a control-only EAL.
+    pub workers: Vec<u32>,
+    /// Hugepages or not.
+    pub memory: EalMemory,
+    /// Forces an IOVA mode instead of letting EAL pick.
+    pub iova_mode: Option<IovaMode>,
+    /// `--vdev` specs, e.g. `net_null0` or `net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap`.
+    pub vdevs: Vec<String>,
+    /// PCI devices to allow (`-a`). Empty means `--no-pci`: the machine's own NIC is never probed.
+    pub pci_allow: Vec<String>,
+    /// `--log-level`, e.g. `notice` or `lib.eal:debug`.
+    pub log_level: Option<String>,
+    /// Echo DPDK's log to stderr (it is captured for error messages either way).
+    pub log_to_stderr: bool,
+    /// Further EAL arguments, appended last.
+    pub extra: Vec<String>,
+}
+
+impl EalArgs {
+    /// The argv handed to `rte_eal_init` (program name first).
+    pub fn to_argv(&self) -> Vec<String> {
+        let mut argv: Vec<String> = vec!["fastpath".into()];
+        let mut push = |flag: &str, value: String| {
+            argv.push(flag.to_owned());
+            argv.push(value);
+        };
+        let lcores: Vec<String> =
+            std::iter::once(self.main_lcore).chain(self.workers.iter().copied()).map(|l| l.to_string()).collect();
+        push("-l", lcores.join(","));
+        push("--main-lcore", self.main_lcore.to_string());
+        push("--file-prefix", self.file_prefix.clone());
+        if let EalMemory::NoHuge { megabytes } = self.memory {
+            push("-m", megabytes.to_string());
+        }
+        if let Some(mode) = self.iova_mode {
+            push("--iova-mode", mode.as_str().to_ascii_lowercase());
+        }
+        for vdev in &self.vdevs {
+            push("--vdev", vdev.clone());
+        }
+        for pci in &self.pci_allow {
+            push("-a", pci.clone());
+        }
+        if let Some(level) = &self.log_level {
+            push("--log-level", level.clone());
+        }
+        if let EalMemory::NoHuge { .. } = self.memory {
+            // --no-huge implies legacy memory and cannot be combined with --in-memory;
+            // --no-shconf keeps it from writing a shared config file it could not share anyway.
+            argv.extend(["--no-huge".to_owned(), "--no-shconf".to_owned()]);
+        }
+        if self.pci_allow.is_empty() {
+            argv.push("--no-pci".to_owned());
+        }
+        argv.extend(self.extra.iter().cloned());
+        argv
+    }
+}
+
+/// Where the one EAL this process may have stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Unused,
+    Running,
+    /// Init failed or cleanup ran: DPDK cannot be initialised again in this process.
+    Spent,
+}
+
+static LIFECYCLE: Mutex<Lifecycle> = Mutex::new(Lifecycle::Unused);
+
+fn set_lifecycle(to: Lifecycle) {
+    *LIFECYCLE.lock().unwrap_or_else(PoisonError::into_inner) = to;
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A running EAL. At most one exists per process, ever; dropping it cleans EAL up.
+pub struct Eal {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
+    iova_mode: IovaMode,
+    main_lcore: u32,
+    argv: Vec<String>,
+}
+
+impl fmt::Debug for Eal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Eal")
+            .field("iova_mode", &self.iova_mode)
+            .field("main_lcore", &self.main_lcore)
+            .field("argv", &self.argv)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Eal::init`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EalInitError {
+    /// This process already ran an EAL (DPDK allows one init per process).
+    #[error("the DPDK EAL has already been initialised in this process and cannot start again")]
+    AlreadyUsed,
+    /// `rte_eal_init` returned an error; `log` holds what EAL said just before.
+    #[error("{error}")]
+    Failed {
+        /// The errno-carrying error.
+        error: DpdkError,
+        /// EAL's last log lines, oldest first.
+        log: Vec<String>,
+    },
+}
+
+impl Eal {
+    /// Starts EAL with `args` on a new thread that becomes the main lcore. Blocks until
+    /// init has finished. Works once per process.
+    pub fn init(args: &EalArgs) -> Result<Self, EalInitError> {
+        {
+            let mut lifecycle = LIFECYCLE.lock().unwrap_or_else(PoisonError::into_inner);
+            if *lifecycle != Lifecycle::Unused {
+                return Err(EalInitError::AlreadyUsed);
+            }
+            // Claimed now so that two concurrent inits cannot both proceed.
+            *lifecycle = Lifecycle::Running;
+        }
+        let argv = args.to_argv();
+        let echo = args.log_to_stderr;
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<IovaMode, EalInitError>>();
+        let thread_argv = argv.clone();
+        let spawned = thread::Builder::new().name("fastpath-eal".into()).spawn(move || {
+            let result = init_on_this_thread(&thread_argv, echo);
+            let ok = result.is_ok();
+            let _ = ready_tx.send(result);
+            if ok {
+                // The control loop: run what the owner sends until it hangs up.
+                while let Ok(job) = jobs_rx.recv() {
+                    job();
+                }
+            }
+        });
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => {
+                set_lifecycle(Lifecycle::Spent);
+                let error = DpdkError {
+                    context: format!("spawning the EAL thread ({e})"),
+                    errno: e.raw_os_error().unwrap_or(libc::EAGAIN),
+                };
+                return Err(EalInitError::Failed { error, log: Vec::new() });
+            }
+        };
+        let outcome = ready_rx.recv().unwrap_or_else(|_| {
+            Err(EalInitError::Failed {
+                error: DpdkError { context: "the EAL thread ended during init".into(), errno: 0 },
+                log: log::recent_log_lines(),
+            })
+        });
+        match outcome {
+            Ok(iova_mode) => {
+                let eal = Self { jobs: Some(jobs_tx), thread: Some(thread), iova_mode, main_lcore: args.main_lcore, argv };
+                Ok(eal)
+            }
+            Err(e) => {
+                let _ = thread.join();
+                set_lifecycle(Lifecycle::Spent);
+                Err(e)
+            }
+        }
+    }
+
+    /// The IOVA mode EAL selected.
+    pub fn iova_mode(&self) -> IovaMode {
+        self.iova_mode
+    }
+
+    /// The main lcore (the control thread's lcore).
+    pub fn main_lcore(&self) -> u32 {
+        self.main_lcore
+    }
+
+    /// The argv EAL was started with.
+    pub fn argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// Runs `job` on the main lcore (the EAL thread) and returns its result.
+    pub fn run<R: Send + 'static>(&self, job: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let wrapped: Job = Box::new(move || {
+            let _ = tx.send(job());
+        });
+        self.jobs
+            .as_ref()
+            .expect("the job channel lives until drop")
+            .send(wrapped)
+            .expect("the EAL thread runs until Eal is dropped");
+        rx.recv().expect("the EAL thread finishes every job it takes")
+    }
+
+    /// Releases EAL's resources (`rte_eal_cleanup`) and ends the control thread.
+    /// Stop and close every port and wait for every lcore first.
+    pub fn cleanup(mut self) -> Result<(), DpdkError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), DpdkError> {
+        let Some(jobs) = self.jobs.take() else { return Ok(()) };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sent = jobs.send(Box::new(move || {
+            // SAFETY: runs on the main lcore after the owner stopped all DPDK users.
+            let ret = unsafe { dpdk_sys::rte_eal_cleanup() };
+            let _ = tx.send(ret);
+        }));
+        drop(jobs);
+        let ret = if sent.is_ok() { rx.recv().unwrap_or(0) } else { 0 };
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        set_lifecycle(Lifecycle::Spent);
+        crate::error::ToResult::to_result(ret, || "rte_eal_cleanup".into()).map(drop)
+    }
+}
+
+impl Drop for Eal {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn init_on_this_thread(argv: &[String], echo: bool) -> Result<IovaMode, EalInitError> {
+    let failed = |error: DpdkError| EalInitError::Failed { error, log: log::recent_log_lines() };
+    log::capture(echo).map_err(failed)?;
+    let owned: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| failed(DpdkError { context: "EAL argument with a NUL byte".into(), errno: libc::EINVAL }))?;
+    let mut ptrs: Vec<*mut libc::c_char> = owned.iter().map(|c| c.as_ptr().cast_mut()).collect();
+    ptrs.push(std::ptr::null_mut());
+    let argc = i32::try_from(owned.len()).expect("argv is short");
+    // SAFETY: argv points at NUL-terminated strings that outlive the call (EAL copies what it
+    // keeps); this is the only rte_eal_init of the process, guarded by LIFECYCLE.
+    let ret = unsafe { dpdk_sys::rte_eal_init(argc, ptrs.as_mut_ptr()) };
+    if ret < 0 {
+        return Err(failed(DpdkError::from_rte_errno("rte_eal_init")));
+    }
+    Ok(IovaMode::current())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> EalArgs {
+        EalArgs {
+            file_prefix: "fp-test".into(),
+            main_lcore: 0,
+            workers: vec![1],
+            memory: EalMemory::NoHuge { megabytes: 256 },
+            iova_mode: None,
+            vdevs: vec!["net_null0".into(), "net_null1".into()],
+            pci_allow: vec![],
+            log_level: None,
+            log_to_stderr: false,
+            extra: vec![],
+        }
+    }
+
+    #[test]
+    fn no_huge_argv_never_probes_pci() {
+        let argv = args().to_argv().join(" ");
+        assert_eq!(
+            argv,
+            "fastpath -l 0,1 --main-lcore 0 --file-prefix fp-test -m 256 --vdev net_null0 \
+             --vdev net_null1 --no-huge --no-shconf --no-pci"
+        );
+    }
+
+    #[test]
+    fn named_pci_devices_replace_no_pci() {
+        let mut a = args();
+        a.memory = EalMemory::Hugepages;
+        a.pci_allow = vec!["0000:03:00.0".into()];
+        a.iova_mode = Some(IovaMode::Va);
+        a.workers = vec![2, 3];
+        let argv = a.to_argv();
+        assert!(!argv.contains(&"--no-pci".to_owned()));
+        assert!(!argv.contains(&"--no-huge".to_owned()));
+        let joined = argv.join(" ");
+        assert!(joined.contains("-l 0,2,3 "), "{joined}");
+        assert!(joined.contains("--iova-mode va"), "{joined}");
+        assert!(joined.contains("-a 0000:03:00.0"), "{joined}");
+    }
+}

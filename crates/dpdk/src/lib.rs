@@ -1,0 +1,29 @@
+//! Safe Rust over DPDK 22.11.
+//!
+//! This is the only crate that touches `dpdk-sys`. It owns the process-wide EAL lifecycle
+//! ([`Eal`]), launches work on worker lcores ([`lcore`]), creates packet pools
+//! ([`Mempool`]), moves packets in bursts ([`Burst`], [`RxQueue`], [`TxQueue`]) and
+//! drives ethdev ports ([`Port`]). Every DPDK return code becomes a [`DpdkError`].
+
+pub mod eal;
+mod error;
+pub mod lcore;
+mod log;
+mod mbuf;
+mod mempool;
+mod port;
+
+pub use eal::{Eal, EalArgs, EalMemory, IovaMode};
+pub use error::{DpdkError, ToResult};
+pub use log::recent_log_lines;
+pub use mbuf::{Burst, Mbuf, BURST_SIZE};
+pub use mempool::Mempool;
+pub use port::{Link, Port, PortConfig, PortInfo, PortStats, RxQueue, TxQueue};
+
+/// The DPDK version string this process is linked against, e.g. `DPDK 22.11.11`.
+pub fn version() -> String {
+    // SAFETY: rte_version returns a pointer to a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_version()) }
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,316 @@
+//! Ethdev ports (a vdev or an allow-listed PCI device) and their rx/tx queues.
+
+use std::ffi::{CStr, CString};
+use std::fmt;
+
+use crate::error::{DpdkError, ToResult};
+use crate::mbuf::{Burst, BURST_SIZE};
+use crate::mempool::Mempool;
+
+/// Queue counts and ring sizes for [`Port::configure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Rx queues.
+    pub rx_queues: u16,
+    /// Tx queues.
+    pub tx_queues: u16,
+    /// Descriptors per rx ring (adjusted to the driver's limits).
+    pub rx_descriptors: u16,
+    /// Descriptors per tx ring (adjusted to the driver's limits).
+    pub tx_descriptors: u16,
+}
+
+/// What a driver says about a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// The driver, e.g. `net_null`.
+    pub driver: String,
+    /// Most rx queues the driver supports.
+    pub max_rx_queues: u16,
+    /// Most tx queues the driver supports.
+    pub max_tx_queues: u16,
+}
+
+/// Link state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Carrier up.
+    pub up: bool,
+    /// Speed in Mbit/s (0 when unknown).
+    pub speed_mbps: u32,
+    /// Full duplex.
+    pub full_duplex: bool,
+}
+
+/// The driver's basic counters (`rte_eth_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortStats {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets the hardware dropped because no rx descriptor was free.
+    pub rx_missed: u64,
+    /// Erroneous packets received.
+    pub rx_errors: u64,
+    /// Failed transmissions.
+    pub tx_errors: u64,
+    /// Rx mbuf allocation failures.
+    pub rx_nombuf: u64,
+}
+
+/// An ethdev port. Stopped and closed on drop if still open.
+pub struct Port {
+    id: u16,
+    name: String,
+    started: bool,
+    closed: bool,
+}
+
+impl fmt::Debug for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Port").field("id", &self.id).field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Port {
+    /// The port EAL created for device `name` (a vdev's name, e.g. `net_null0`, or a PCI address).
+    pub fn by_name(name: &str) -> Result<Self, DpdkError> {
+        let c_name = CString::new(name)
+            .map_err(|_| DpdkError { context: format!("port name {name:?}"), errno: libc::EINVAL })?;
+        let mut id = 0u16;
+        // SAFETY: c_name is NUL-terminated; `id` is a valid out-pointer.
+        unsafe { dpdk_sys::rte_eth_dev_get_port_by_name(c_name.as_ptr(), &mut id) }
+            .to_result(|| format!("finding port {name}"))?;
+        Ok(Self { id, name: name.to_owned(), started: false, closed: false })
+    }
+
+    /// The port id.
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// The device name it was found by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Driver facts.
+    pub fn info(&self) -> Result<PortInfo, DpdkError> {
+        // SAFETY: rte_eth_dev_info is plain data; all-zero is a valid value.
+        let mut info: dpdk_sys::rte_eth_dev_info = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid out-pointer for a valid port id.
+        unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) }
+            .to_result(|| format!("rte_eth_dev_info_get(port {})", self.id))?;
+        let driver = if info.driver_name.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a non-null driver_name is a static NUL-terminated string.
+            unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned()
+        };
+        Ok(PortInfo { driver, max_rx_queues: info.max_rx_queues, max_tx_queues: info.max_tx_queues })
+    }
+
+    /// Configures queues and sets them up with buffers from `pool`. The port must be stopped.
+    pub fn configure(&mut self, conf: PortConfig, pool: &Mempool) -> Result<(), DpdkError> {
+        let id = self.id;
+        // SAFETY: rte_eth_conf is plain data; all-zero means "driver defaults, no offloads".
+        let eth_conf: dpdk_sys::rte_eth_conf = unsafe { std::mem::zeroed() };
+        // SAFETY: eth_conf is valid for the call; DPDK copies it.
+        unsafe { dpdk_sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &eth_conf) }
+            .to_result(|| format!("rte_eth_dev_configure(port {id} {}, {} rx / {} tx queues)", self.name, conf.rx_queues, conf.tx_queues))?;
+        let (mut rx_desc, mut tx_desc) = (conf.rx_descriptors, conf.tx_descriptors);
+        // SAFETY: both out-pointers are valid.
+        unsafe { dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rx_desc, &mut tx_desc) }
+            .to_result(|| format!("rte_eth_dev_adjust_nb_rx_tx_desc(port {id})"))?;
+        // SAFETY: a plain query on a valid port id.
+        let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(id) };
+        // SOCKET_ID_ANY (-1) when the device has no NUMA affinity, as the unsigned DPDK wants.
+        let socket = socket as u32;
+        for q in 0..conf.rx_queues {
+            // SAFETY: null rx_conf means driver defaults; the pool outlives the port's use of it.
+            unsafe { dpdk_sys::rte_eth_rx_queue_setup(id, q, rx_desc, socket, std::ptr::null(), pool.as_ptr()) }
+                .to_result(|| format!("rte_eth_rx_queue_setup(port {id}, queue {q}, {rx_desc} descriptors)"))?;
+        }
+        for q in 0..conf.tx_queues {
+            // SAFETY: null tx_conf means driver defaults.
+            unsafe { dpdk_sys::rte_eth_tx_queue_setup(id, q, tx_desc, socket, std::ptr::null()) }
+                .to_result(|| format!("rte_eth_tx_queue_setup(port {id}, queue {q}, {tx_desc} descriptors)"))?;
+        }
+        Ok(())
+    }
+
+    /// Turns promiscuous mode on or off; drivers without the notion report success.
+    pub fn set_promiscuous(&mut self, on: bool) -> Result<(), DpdkError> {
+        // SAFETY: plain calls on a valid port id.
+        let ret = unsafe {
+            if on {
+                dpdk_sys::rte_eth_promiscuous_enable(self.id)
+            } else {
+                dpdk_sys::rte_eth_promiscuous_disable(self.id)
+            }
+        };
+        if ret == -libc::ENOTSUP {
+            return Ok(());
+        }
+        ret.to_result(|| format!("promiscuous mode on port {}", self.id)).map(drop)
+    }
+
+    /// Starts the port.
+    pub fn start(&mut self) -> Result<(), DpdkError> {
+        // SAFETY: a configured port id.
+        unsafe { dpdk_sys::rte_eth_dev_start(self.id) }.to_result(|| format!("rte_eth_dev_start(port {})", self.id))?;
+        self.started = true;
+        Ok(())
+    }
+
+    /// Stops the port. No lcore may still poll it.
+    pub fn stop(&mut self) -> Result<(), DpdkError> {
+        if !self.started {
+            return Ok(());
+        }
+        self.started = false;
+        // SAFETY: a started port id; its users stopped first (the caller's contract).
+        unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }.to_result(|| format!("rte_eth_dev_stop(port {})", self.id)).map(drop)
+    }
+
+    /// Stops (if needed) and closes the port, releasing its queues and mbufs.
+    pub fn close(mut self) -> Result<(), DpdkError> {
+        self.close_in_place()
+    }
+
+    fn close_in_place(&mut self) -> Result<(), DpdkError> {
+        if self.closed {
+            return Ok(());
+        }
+        let stopped = self.stop();
+        self.closed = true;
+        // SAFETY: a stopped port id, closed once.
+        let closed = unsafe { dpdk_sys::rte_eth_dev_close(self.id) }.to_result(|| format!("rte_eth_dev_close(port {})", self.id));
+        stopped.and(closed).map(drop)
+    }
+
+    /// The port's MAC address.
+    pub fn mac(&self) -> Result<[u8; 6], DpdkError> {
+        let mut addr = dpdk_sys::rte_ether_addr::default();
+        // SAFETY: `addr` is a valid out-pointer.
+        unsafe { dpdk_sys::rte_eth_macaddr_get(self.id, &mut addr) }
+            .to_result(|| format!("rte_eth_macaddr_get(port {})", self.id))?;
+        Ok(addr.addr_bytes)
+    }
+
+    /// Link state, without waiting for autonegotiation.
+    pub fn link(&self) -> Result<Link, DpdkError> {
+        let mut link = dpdk_sys::rte_eth_link::default();
+        // SAFETY: `link` is a valid out-pointer.
+        unsafe { dpdk_sys::rte_eth_link_get_nowait(self.id, &mut link) }
+            .to_result(|| format!("rte_eth_link_get_nowait(port {})", self.id))?;
+        Ok(Link {
+            up: u32::from(link.link_status()) == dpdk_sys::RTE_ETH_LINK_UP,
+            speed_mbps: link.link_speed,
+            full_duplex: u32::from(link.link_duplex()) == dpdk_sys::RTE_ETH_LINK_FULL_DUPLEX,
+        })
+    }
+
+    /// The driver's basic counters.
+    pub fn stats(&self) -> Result<PortStats, DpdkError> {
+        Self::stats_of(self.id)
+    }
+
+    /// The driver's counters for port `id`; safe to call from any thread while the port is open.
+    pub fn stats_of(id: u16) -> Result<PortStats, DpdkError> {
+        let mut s = dpdk_sys::rte_eth_stats::default();
+        // SAFETY: `s` is a valid out-pointer; reading stats concurrently with the datapath is
+        // what the API is for.
+        unsafe { dpdk_sys::rte_eth_stats_get(id, &mut s) }.to_result(|| format!("rte_eth_stats_get(port {id})"))?;
+        Ok(PortStats {
+            rx_packets: s.ipackets,
+            tx_packets: s.opackets,
+            rx_bytes: s.ibytes,
+            tx_bytes: s.obytes,
+            rx_missed: s.imissed,
+            rx_errors: s.ierrors,
+            tx_errors: s.oerrors,
+            rx_nombuf: s.rx_nombuf,
+        })
+    }
+
+    /// The rx queue `queue`, to be polled by exactly one lcore.
+    pub fn rx_queue(&self, queue: u16) -> RxQueue {
+        RxQueue { port: self.id, queue }
+    }
+
+    /// The tx queue `queue`, to be fed by exactly one lcore.
+    pub fn tx_queue(&self, queue: u16) -> TxQueue {
+        TxQueue { port: self.id, queue }
+    }
+}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        let _ = self.close_in_place();
+    }
+}
+
+/// One rx queue of a port. Not `Clone`: DPDK queues are single-consumer.
+#[derive(Debug)]
+pub struct RxQueue {
+    port: u16,
+    queue: u16,
+}
+
+impl RxQueue {
+    /// Receives into the free space of `burst`; returns how many packets arrived.
+    #[inline]
+    pub fn recv(&mut self, burst: &mut Burst) -> usize {
+        let room = BURST_SIZE - burst.len;
+        // SAFETY: this handle is the queue's only consumer; the pointers past `len` are free
+        // slots DPDK fills with mbufs now owned by the burst.
+        let n = unsafe {
+            dpdk_sys::rte_eth_rx_burst(self.port, self.queue, burst.bufs.as_mut_ptr().add(burst.len), room as u16)
+        };
+        burst.len += usize::from(n);
+        usize::from(n)
+    }
+
+    /// The port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// One tx queue of a port. Not `Clone`: DPDK queues are single-producer.
+#[derive(Debug)]
+pub struct TxQueue {
+    port: u16,
+    queue: u16,
+}
+
+impl TxQueue {
+    /// Sends what `burst` holds; returns how many the driver took. Packets it did not take
+    /// stay in `burst` (moved to the front), for the caller to retry or free.
+    #[inline]
+    pub fn send(&mut self, burst: &mut Burst) -> usize {
+        let len = burst.len;
+        if len == 0 {
+            return 0;
+        }
+        // SAFETY: this handle is the queue's only producer; the first `len` pointers are
+        // owned mbufs, and those the driver takes are no longer ours.
+        let sent = usize::from(unsafe { dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.bufs.as_mut_ptr(), len as u16) });
+        if sent < len {
+            burst.bufs.copy_within(sent..len, 0);
+        }
+        burst.len = len - sent;
+        sent
+    }
+
+    /// The port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
