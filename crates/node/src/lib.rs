@@ -1,0 +1,270 @@
+//! The native binding `@fastpath/control` loads. Thin glue: decode nothing, decide nothing.
+//!
+//! Errors reach JavaScript as `Error`s whose message starts with the stable code in
+//! brackets (`[ERR_EAL_INIT] ...`); `@fastpath/control` turns that into `error.code`.
+//! Nothing here may panic across the boundary: engine calls run under `catch_unwind`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, PoisonError};
+
+use engine::{Engine, EngineError, ErrorCode};
+use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+
+fn to_js(e: &EngineError) -> Error {
+    Error::new(Status::GenericFailure, e.to_string())
+}
+
+/// Runs `f`, turning a panic into an `ERR_INTERNAL` error instead of unwinding into Node.
+fn guarded<T>(what: &str, f: impl FnOnce() -> std::result::Result<T, EngineError>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(|e| to_js(&e)),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let e = EngineError::new(ErrorCode::Internal, format!("{what} panicked ({why}); this is a bug: please report it"));
+            Err(to_js(&e))
+        }
+    }
+}
+
+/// The stable error codes, in the order the engine defines them.
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+}
+
+/// The config schema version this binding reads.
+#[napi]
+pub fn schema_version() -> u32 {
+    engine::SCHEMA_VERSION
+}
+
+/// A worker lcore and the directions it forwards.
+#[napi(object)]
+#[derive(Debug)]
+pub struct WorkerInfo {
+    pub lcore: u32,
+    pub directions: Vec<String>,
+}
+
+/// The packet pool.
+#[napi(object)]
+#[derive(Debug)]
+pub struct MempoolInfo {
+    pub name: String,
+    pub capacity: u32,
+    pub element_size: u32,
+    pub cache: u32,
+}
+
+/// One port.
+#[napi(object)]
+#[derive(Debug)]
+pub struct PortSummary {
+    pub name: String,
+    pub id: u32,
+    pub driver: String,
+    pub mac: String,
+    pub link_up: bool,
+}
+
+/// Facts fixed at start.
+#[napi(object)]
+#[derive(Debug)]
+pub struct EngineInfo {
+    pub iova_mode: String,
+    pub main_lcore: u32,
+    pub workers: Vec<WorkerInfo>,
+    pub hugepages: bool,
+    pub hugepages_note: Option<String>,
+    pub mempool: MempoolInfo,
+    pub ports: Vec<PortSummary>,
+    pub eal_args: Vec<String>,
+    pub dpdk_version: String,
+}
+
+/// Counters of one port. Counts are integers below 2^53.
+#[napi(object)]
+#[derive(Debug)]
+pub struct PortCounters {
+    pub name: String,
+    pub rx_packets: f64,
+    pub tx_packets: f64,
+    pub rx_dropped: f64,
+    pub rx_bytes: f64,
+    pub tx_bytes: f64,
+    pub rx_missed: f64,
+    pub rx_errors: f64,
+    pub tx_errors: f64,
+}
+
+/// Counters of one worker lcore.
+#[napi(object)]
+#[derive(Debug)]
+pub struct LcoreCounters {
+    pub lcore: u32,
+    pub rx_packets: f64,
+    pub tx_packets: f64,
+    pub dropped: f64,
+    pub busy_polls: f64,
+}
+
+/// A snapshot of every counter.
+#[napi(object)]
+#[derive(Debug)]
+pub struct EngineStats {
+    pub uptime_ns: f64,
+    pub ports: Vec<PortCounters>,
+    pub lcores: Vec<LcoreCounters>,
+    pub mempool_available: u32,
+    pub mempool_in_use: u32,
+}
+
+fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
+    EngineInfo {
+        iova_mode: i.iova_mode.clone(),
+        main_lcore: i.main_lcore,
+        workers: i.workers.iter().map(|w| WorkerInfo { lcore: w.lcore, directions: w.directions.clone() }).collect(),
+        hugepages: i.hugepages,
+        hugepages_note: i.hugepages_note.clone(),
+        mempool: MempoolInfo {
+            name: i.mempool.name.clone(),
+            capacity: i.mempool.capacity,
+            element_size: i.mempool.element_size,
+            cache: i.mempool.cache,
+        },
+        ports: i
+            .ports
+            .iter()
+            .map(|p| PortSummary { name: p.name.clone(), id: u32::from(p.id), driver: p.driver.clone(), mac: p.mac.clone(), link_up: p.link_up })
+            .collect(),
+        eal_args: i.eal_args.clone(),
+        dpdk_version: i.dpdk_version.clone(),
+    }
+}
+
+fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
+    EngineStats {
+        uptime_ns: s.uptime_ns as f64,
+        ports: s
+            .ports
+            .iter()
+            .map(|p| PortCounters {
+                name: p.name.clone(),
+                rx_packets: p.rx_packets as f64,
+                tx_packets: p.tx_packets as f64,
+                rx_dropped: p.rx_dropped as f64,
+                rx_bytes: p.rx_bytes as f64,
+                tx_bytes: p.tx_bytes as f64,
+                rx_missed: p.rx_missed as f64,
+                rx_errors: p.rx_errors as f64,
+                tx_errors: p.tx_errors as f64,
+            })
+            .collect(),
+        lcores: s
+            .lcores
+            .iter()
+            .map(|l| LcoreCounters {
+                lcore: l.lcore,
+                rx_packets: l.rx_packets as f64,
+                tx_packets: l.tx_packets as f64,
+                dropped: l.dropped as f64,
+                busy_polls: l.busy_polls as f64,
+            })
+            .collect(),
+        mempool_available: s.mempool_available,
+        mempool_in_use: s.mempool_in_use,
+    }
+}
+
+fn stopped() -> EngineError {
+    EngineError::new(ErrorCode::Stopped, "the engine is stopped; start a new one (in a new process: EAL runs once per process)")
+}
+
+/// A running engine, as JavaScript holds it.
+#[napi]
+#[derive(Debug)]
+pub struct NativeEngine {
+    engine: Mutex<Option<Engine>>,
+    info: engine::EngineInfo,
+}
+
+#[napi]
+impl NativeEngine {
+    /// Facts fixed at start.
+    #[napi]
+    pub fn info(&self) -> EngineInfo {
+        info_to_js(&self.info)
+    }
+
+    /// A snapshot of every counter.
+    #[napi]
+    pub fn stats(&self) -> Result<EngineStats> {
+        guarded("stats", || {
+            let guard = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.as_ref().map(|e| stats_to_js(&e.stats())).ok_or_else(stopped)
+        })
+    }
+
+    /// Stops the engine off the JS thread; resolves to the final counters.
+    #[napi(ts_return_type = "Promise<EngineStats>")]
+    pub fn stop(&self) -> Result<AsyncTask<StopTask>> {
+        let engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match engine {
+            Some(engine) => Ok(AsyncTask::new(StopTask { engine: Some(engine) })),
+            None => Err(to_js(&stopped())),
+        }
+    }
+}
+
+/// Brings an engine up on the libuv thread pool: EAL init, ports, lcores.
+#[derive(Debug)]
+pub struct StartTask {
+    config: Vec<u8>,
+}
+
+impl Task for StartTask {
+    type Output = Engine;
+    type JsValue = NativeEngine;
+
+    fn compute(&mut self) -> Result<Engine> {
+        let config = std::mem::take(&mut self.config);
+        guarded("Engine.start", move || Engine::start_msgpack(&config))
+    }
+
+    fn resolve(&mut self, _env: Env, engine: Engine) -> Result<NativeEngine> {
+        let info = engine.info().clone();
+        Ok(NativeEngine { engine: Mutex::new(Some(engine)), info })
+    }
+}
+
+/// Stops an engine on the libuv thread pool.
+#[derive(Debug)]
+pub struct StopTask {
+    engine: Option<Engine>,
+}
+
+impl Task for StopTask {
+    type Output = engine::EngineStats;
+    type JsValue = EngineStats;
+
+    fn compute(&mut self) -> Result<engine::EngineStats> {
+        let mut engine = self.engine.take();
+        guarded("Engine.stop", move || engine.as_mut().ok_or_else(stopped)?.stop())
+    }
+
+    fn resolve(&mut self, _env: Env, stats: engine::EngineStats) -> Result<EngineStats> {
+        Ok(stats_to_js(&stats))
+    }
+}
+
+/// Starts an engine from a msgpack-encoded config (see `@fastpath/types`).
+#[napi(ts_return_type = "Promise<NativeEngine>")]
+pub fn start_engine(config: Buffer) -> AsyncTask<StartTask> {
+    AsyncTask::new(StartTask { config: config.to_vec() })
+}
