@@ -25,7 +25,9 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
         .args(args)
         .arg("libdpdk")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run pkg-config ({e}): install pkg-config and libdpdk-dev"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run pkg-config ({e}): install pkg-config and libdpdk-dev")
+        });
     assert!(
         out.status.success(),
         "`pkg-config {} libdpdk` failed: install DPDK's development files (apt-get install libdpdk-dev) \

@@ -17,7 +17,7 @@ use crate::log;
 /// How DPDK addresses memory for devices (the IOVA mode EAL selected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IovaMode {
-    /// Physical addresses: needs root and hugepages; what PA-only drivers (igb_uio) need.
+    /// Physical addresses: needs root and hugepages; what PA-only drivers (`igb_uio`) need.
     Pa,
     /// Virtual addresses: works unprivileged, with `--no-huge`, and through an IOMMU.
     Va,
@@ -91,30 +91,35 @@ pub struct EalArgs {
 impl EalArgs {
     /// The argv handed to `rte_eal_init` (program name first).
     pub fn to_argv(&self) -> Vec<String> {
-        let mut argv: Vec<String> = vec!["fastpath".into()];
-        let mut push = |flag: &str, value: String| {
+        fn pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
             argv.push(flag.to_owned());
-            argv.push(value);
-        };
-        let lcores: Vec<String> =
-            std::iter::once(self.main_lcore).chain(self.workers.iter().copied()).map(|l| l.to_string()).collect();
-        push("-l", lcores.join(","));
-        push("--main-lcore", self.main_lcore.to_string());
-        push("--file-prefix", self.file_prefix.clone());
-        if let EalMemory::NoHuge { megabytes } = self.memory {
-            push("-m", megabytes.to_string());
+            argv.push(value.into());
+        }
+        let mut argv: Vec<String> = vec!["fastpath".into()];
+        let lcores: Vec<String> = std::iter::once(self.main_lcore)
+            .chain(self.workers.iter().copied())
+            .map(|l| l.to_string())
+            .collect();
+        pair(&mut argv, "-l", lcores.join(","));
+        pair(&mut argv, "--main-lcore", self.main_lcore.to_string());
+        pair(&mut argv, "--file-prefix", self.file_prefix.as_str());
+        match self.memory {
+            EalMemory::NoHuge { megabytes } => pair(&mut argv, "-m", megabytes.to_string()),
+            // Unlinked right after mapping, hugepage files cannot outlive the process and
+            // keep pages reserved (DPDK's own multi-process mode is not used).
+            EalMemory::Hugepages => argv.push("--huge-unlink=always".to_owned()),
         }
         if let Some(mode) = self.iova_mode {
-            push("--iova-mode", mode.as_str().to_ascii_lowercase());
+            pair(&mut argv, "--iova-mode", mode.as_str().to_ascii_lowercase());
         }
         for vdev in &self.vdevs {
-            push("--vdev", vdev.clone());
+            pair(&mut argv, "--vdev", vdev.as_str());
         }
         for pci in &self.pci_allow {
-            push("-a", pci.clone());
+            pair(&mut argv, "-a", pci.as_str());
         }
         if let Some(level) = &self.log_level {
-            push("--log-level", level.clone());
+            pair(&mut argv, "--log-level", level.as_str());
         }
         if let EalMemory::NoHuge { .. } = self.memory {
             // --no-huge implies legacy memory and cannot be combined with --in-memory;
@@ -153,6 +158,7 @@ pub struct Eal {
     iova_mode: IovaMode,
     main_lcore: u32,
     argv: Vec<String>,
+    file_prefix: String,
 }
 
 impl fmt::Debug for Eal {
@@ -198,17 +204,23 @@ impl Eal {
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<IovaMode, EalInitError>>();
         let thread_argv = argv.clone();
-        let spawned = thread::Builder::new().name("fastpath-eal".into()).spawn(move || {
-            let result = init_on_this_thread(&thread_argv, echo);
-            let ok = result.is_ok();
-            let _ = ready_tx.send(result);
-            if ok {
-                // The control loop: run what the owner sends until it hangs up.
-                while let Ok(job) = jobs_rx.recv() {
-                    job();
+        let prefix = args.file_prefix.clone();
+        let spawned = thread::Builder::new()
+            .name("fastpath-eal".into())
+            .spawn(move || {
+                let result = init_on_this_thread(&thread_argv, echo);
+                if result.is_err() {
+                    remove_runtime_dir(&runtime_dir(), &prefix);
                 }
-            }
-        });
+                let ok = result.is_ok();
+                let _ = ready_tx.send(result);
+                if ok {
+                    // The control loop: run what the owner sends until it hangs up.
+                    while let Ok(job) = jobs_rx.recv() {
+                        job();
+                    }
+                }
+            });
         let thread = match spawned {
             Ok(thread) => thread,
             Err(e) => {
@@ -217,18 +229,31 @@ impl Eal {
                     context: format!("spawning the EAL thread ({e})"),
                     errno: e.raw_os_error().unwrap_or(libc::EAGAIN),
                 };
-                return Err(EalInitError::Failed { error, log: Vec::new() });
+                return Err(EalInitError::Failed {
+                    error,
+                    log: Vec::new(),
+                });
             }
         };
         let outcome = ready_rx.recv().unwrap_or_else(|_| {
             Err(EalInitError::Failed {
-                error: DpdkError { context: "the EAL thread ended during init".into(), errno: 0 },
+                error: DpdkError {
+                    context: "the EAL thread ended during init".into(),
+                    errno: 0,
+                },
                 log: log::recent_log_lines(),
             })
         });
         match outcome {
             Ok(iova_mode) => {
-                let eal = Self { jobs: Some(jobs_tx), thread: Some(thread), iova_mode, main_lcore: args.main_lcore, argv };
+                let eal = Self {
+                    jobs: Some(jobs_tx),
+                    thread: Some(thread),
+                    iova_mode,
+                    main_lcore: args.main_lcore,
+                    argv,
+                    file_prefix: args.file_prefix.clone(),
+                };
                 Ok(eal)
             }
             Err(e) => {
@@ -265,7 +290,8 @@ impl Eal {
             .expect("the job channel lives until drop")
             .send(wrapped)
             .expect("the EAL thread runs until Eal is dropped");
-        rx.recv().expect("the EAL thread finishes every job it takes")
+        rx.recv()
+            .expect("the EAL thread finishes every job it takes")
     }
 
     /// Releases EAL's resources (`rte_eal_cleanup`) and ends the control thread.
@@ -275,15 +301,24 @@ impl Eal {
     }
 
     fn shutdown(&mut self) -> Result<(), DpdkError> {
-        let Some(jobs) = self.jobs.take() else { return Ok(()) };
+        let Some(jobs) = self.jobs.take() else {
+            return Ok(());
+        };
         let (tx, rx) = mpsc::sync_channel(1);
+        let prefix = self.file_prefix.clone();
         let sent = jobs.send(Box::new(move || {
+            let runtime_dir = runtime_dir();
             // SAFETY: runs on the main lcore after the owner stopped all DPDK users.
             let ret = unsafe { dpdk_sys::rte_eal_cleanup() };
+            remove_runtime_dir(&runtime_dir, &prefix);
             let _ = tx.send(ret);
         }));
         drop(jobs);
-        let ret = if sent.is_ok() { rx.recv().unwrap_or(0) } else { 0 };
+        let ret = if sent.is_ok() {
+            rx.recv().unwrap_or(0)
+        } else {
+            0
+        };
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -298,14 +333,37 @@ impl Drop for Eal {
     }
 }
 
+/// EAL's runtime directory (`/var/run/dpdk/<prefix>` for root), or empty before EAL made it.
+fn runtime_dir() -> std::path::PathBuf {
+    // SAFETY: returns a pointer to EAL's static buffer (empty until set); copied at once.
+    let dir = unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_eal_get_runtime_dir()) };
+    std::path::PathBuf::from(dir.to_string_lossy().into_owned())
+}
+
+/// EAL leaves its runtime directory (config, sockets) behind after cleanup or a failed
+/// init. Removes it, but only if it is really this instance's (named by `prefix`).
+fn remove_runtime_dir(dir: &std::path::Path, prefix: &str) {
+    if !prefix.is_empty() && dir.file_name().is_some_and(|name| name == prefix) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 fn init_on_this_thread(argv: &[String], echo: bool) -> Result<IovaMode, EalInitError> {
-    let failed = |error: DpdkError| EalInitError::Failed { error, log: log::recent_log_lines() };
+    let failed = |error: DpdkError| EalInitError::Failed {
+        error,
+        log: log::recent_log_lines(),
+    };
     log::capture(echo).map_err(failed)?;
     let owned: Vec<CString> = argv
         .iter()
         .map(|a| CString::new(a.as_str()))
         .collect::<Result<_, _>>()
-        .map_err(|_| failed(DpdkError { context: "EAL argument with a NUL byte".into(), errno: libc::EINVAL }))?;
+        .map_err(|_| {
+            failed(DpdkError {
+                context: "EAL argument with a NUL byte".into(),
+                errno: libc::EINVAL,
+            })
+        })?;
     let mut ptrs: Vec<*mut libc::c_char> = owned.iter().map(|c| c.as_ptr().cast_mut()).collect();
     ptrs.push(std::ptr::null_mut());
     let argc = i32::try_from(owned.len()).expect("argv is short");
@@ -361,5 +419,9 @@ mod tests {
         assert!(joined.contains("-l 0,2,3 "), "{joined}");
         assert!(joined.contains("--iova-mode va"), "{joined}");
         assert!(joined.contains("-a 0000:03:00.0"), "{joined}");
+        assert!(
+            argv.contains(&"--huge-unlink=always".to_owned()),
+            "{joined}"
+        );
     }
 }

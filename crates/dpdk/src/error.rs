@@ -15,12 +15,18 @@ impl DpdkError {
     pub fn from_rte_errno(context: impl Into<String>) -> Self {
         // SAFETY: reads the calling thread's rte_errno; valid on any thread.
         let errno = unsafe { dpdk_sys::rte_errno() };
-        Self { context: context.into(), errno }
+        Self {
+            context: context.into(),
+            errno,
+        }
     }
 
     /// An error for `context` from a negative-errno return value (`-EINVAL` style).
     pub fn from_return(context: impl Into<String>, ret: i32) -> Self {
-        Self { context: context.into(), errno: ret.saturating_abs() }
+        Self {
+            context: context.into(),
+            errno: ret.saturating_abs(),
+        }
     }
 
     /// DPDK's text for this errno (covers DPDK's own codes above 1000 as well as libc's).
@@ -38,7 +44,13 @@ impl DpdkError {
 
 impl fmt::Display for DpdkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {} (errno {})", self.context, self.reason(), self.errno)
+        write!(
+            f,
+            "{} failed: {} (errno {})",
+            self.context,
+            self.reason(),
+            self.errno
+        )
     }
 }
 
@@ -97,7 +109,7 @@ mod tests {
 
     #[test]
     fn dpdk_specific_errnos_have_text() {
-        let err = DpdkError::from_return("x", -(dpdk_sys::E_RTE_SECONDARY as i32));
+        let err = DpdkError::from_return("x", -(dpdk_sys::E_RTE_SECONDARY.cast_signed()));
         assert!(err.reason().contains("secondary"), "{}", err.reason());
     }
 }

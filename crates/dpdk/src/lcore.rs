@@ -25,13 +25,16 @@ pub fn main() -> u32 {
 /// The CPU socket (NUMA node) of the calling lcore.
 pub fn socket_id() -> i32 {
     // SAFETY: reads a thread-local set by EAL.
-    unsafe { dpdk_sys::rte_socket_id() as i32 }
+    unsafe { dpdk_sys::rte_socket_id() }.cast_signed()
 }
 
 /// Starts `job` on worker `lcore`. Call on the main lcore (through `Eal::run`).
 pub fn launch(lcore: u32, job: impl FnOnce() -> i32 + Send + 'static) -> Result<(), DpdkError> {
     if current() != Some(main()) {
-        return Err(DpdkError { context: format!("launching lcore {lcore} off the main lcore"), errno: libc::EPERM });
+        return Err(DpdkError {
+            context: format!("launching lcore {lcore} off the main lcore"),
+            errno: libc::EPERM,
+        });
     }
     let boxed: Box<LcoreJob> = Box::new(Box::new(job));
     let arg = Box::into_raw(boxed);
@@ -41,7 +44,8 @@ pub fn launch(lcore: u32, job: impl FnOnce() -> i32 + Send + 'static) -> Result<
         // SAFETY: the launch failed, so the worker never received `arg`; reclaim it here.
         drop(unsafe { Box::from_raw(arg) });
     }
-    ret.to_result(|| format!("rte_eal_remote_launch(lcore {lcore})")).map(drop)
+    ret.to_result(|| format!("rte_eal_remote_launch(lcore {lcore})"))
+        .map(drop)
 }
 
 /// Waits for worker `lcore` to finish and returns its closure's exit code.
@@ -54,5 +58,5 @@ pub fn wait(lcore: u32) -> i32 {
 unsafe extern "C" fn trampoline(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the Box leaked by `launch`, handed to this lcore once.
     let job = unsafe { Box::from_raw(arg.cast::<LcoreJob>()) };
-    catch_unwind(AssertUnwindSafe(move || job())).unwrap_or(PANICKED)
+    catch_unwind(AssertUnwindSafe(job)).unwrap_or(PANICKED)
 }

@@ -18,7 +18,11 @@ struct Sink {
     lines: VecDeque<String>,
 }
 
-static SINK: Mutex<Sink> = Mutex::new(Sink { echo: true, partial: String::new(), lines: VecDeque::new() });
+static SINK: Mutex<Sink> = Mutex::new(Sink {
+    echo: true,
+    partial: String::new(),
+    lines: VecDeque::new(),
+});
 
 fn with_sink<R>(f: impl FnOnce(&mut Sink) -> R) -> R {
     f(&mut SINK.lock().unwrap_or_else(PoisonError::into_inner))
@@ -36,12 +40,20 @@ pub(crate) fn capture(echo: bool) -> Result<(), DpdkError> {
         sink.lines.clear();
         sink.partial.clear();
     });
-    let io = CookieIoFunctions { read: None, write: Some(write_log), seek: None, close: None };
+    let io = CookieIoFunctions {
+        read: None,
+        write: Some(write_log),
+        seek: None,
+        close: None,
+    };
     // SAFETY: fopencookie copies `io`; the cookie is unused (null) since the sink is global.
     // The stream lives for the rest of the process, as DPDK keeps using it.
     let stream = unsafe { fopencookie(std::ptr::null_mut(), c"w".as_ptr(), io) };
     if stream.is_null() {
-        return Err(DpdkError { context: "fopencookie(log stream)".into(), errno: libc::ENOMEM });
+        return Err(DpdkError {
+            context: "fopencookie(log stream)".into(),
+            errno: libc::ENOMEM,
+        });
     }
     // SAFETY: line-buffer the stream so each log line is delivered as it is written.
     unsafe { libc::setvbuf(stream, std::ptr::null_mut(), libc::_IOLBF, 0) };
@@ -63,10 +75,18 @@ struct CookieIoFunctions {
 }
 
 extern "C" {
-    fn fopencookie(cookie: *mut libc::c_void, mode: *const libc::c_char, io: CookieIoFunctions) -> *mut libc::FILE;
+    fn fopencookie(
+        cookie: *mut libc::c_void,
+        mode: *const libc::c_char,
+        io: CookieIoFunctions,
+    ) -> *mut libc::FILE;
 }
 
-extern "C" fn write_log(_cookie: *mut libc::c_void, buf: *const libc::c_char, size: usize) -> isize {
+extern "C" fn write_log(
+    _cookie: *mut libc::c_void,
+    buf: *const libc::c_char,
+    size: usize,
+) -> isize {
     if buf.is_null() || size == 0 {
         return 0;
     }
@@ -86,5 +106,5 @@ extern "C" fn write_log(_cookie: *mut libc::c_void, buf: *const libc::c_char, si
             sink.lines.push_back(line.trim_end().to_owned());
         }
     });
-    size as isize
+    size.cast_signed()
 }

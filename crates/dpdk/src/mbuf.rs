@@ -22,7 +22,8 @@ impl Mbuf {
     pub fn alloc(pool: &Mempool) -> Result<Self, DpdkError> {
         // SAFETY: the pool is live; a null return means it is empty.
         let raw = unsafe { dpdk_sys::rte_pktmbuf_alloc(pool.as_ptr()) };
-        raw.to_result(|| format!("rte_pktmbuf_alloc({})", pool.name())).map(|raw| Self { raw })
+        raw.to_result(|| format!("rte_pktmbuf_alloc({})", pool.name()))
+            .map(|raw| Self { raw })
     }
 
     /// Packet length in bytes.
@@ -62,7 +63,10 @@ unsafe impl Send for Burst {}
 impl Burst {
     /// An empty burst.
     pub fn new() -> Self {
-        Self { bufs: [std::ptr::null_mut(); BURST_SIZE], len: 0 }
+        Self {
+            bufs: [std::ptr::null_mut(); BURST_SIZE],
+            len: 0,
+        }
     }
 
     /// Packets held.
@@ -95,7 +99,9 @@ impl Default for Burst {
 
 impl fmt::Debug for Burst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Burst").field("len", &self.len).finish()
+        f.debug_struct("Burst")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 

@@ -20,18 +20,31 @@ impl Mempool {
 
     /// Creates a pool of `n` mbufs (best as 2^k - 1) with a per-lcore cache of `cache`,
     /// each with `data_room` bytes (headroom included), on NUMA `socket`.
-    pub fn pktmbuf(name: &str, n: u32, cache: u32, data_room: u16, socket: i32) -> Result<Self, DpdkError> {
-        let c_name = CString::new(name)
-            .map_err(|_| DpdkError { context: format!("mempool name {name:?}"), errno: libc::EINVAL })?;
+    pub fn pktmbuf(
+        name: &str,
+        n: u32,
+        cache: u32,
+        data_room: u16,
+        socket: i32,
+    ) -> Result<Self, DpdkError> {
+        let c_name = CString::new(name).map_err(|_| DpdkError {
+            context: format!("mempool name {name:?}"),
+            errno: libc::EINVAL,
+        })?;
         // SAFETY: c_name is NUL-terminated and outlives the call (DPDK copies the name).
-        let raw = unsafe { dpdk_sys::rte_pktmbuf_pool_create(c_name.as_ptr(), n, cache, 0, data_room, socket) };
-        raw.to_result(|| format!("rte_pktmbuf_pool_create({name}, {n} mbufs)")).map(|raw| Self { raw })
+        let raw = unsafe {
+            dpdk_sys::rte_pktmbuf_pool_create(c_name.as_ptr(), n, cache, 0, data_room, socket)
+        };
+        raw.to_result(|| format!("rte_pktmbuf_pool_create({name}, {n} mbufs)"))
+            .map(|raw| Self { raw })
     }
 
     /// The pool's name.
     pub fn name(&self) -> String {
         // SAFETY: `raw` is a live mempool whose `name` is a NUL-terminated array.
-        unsafe { CStr::from_ptr((*self.raw.as_ptr()).name.as_ptr()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr((*self.raw.as_ptr()).name.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Total mbufs in the pool.

@@ -73,20 +73,30 @@ pub struct Port {
 
 impl fmt::Debug for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Port").field("id", &self.id).field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Port")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl Port {
     /// The port EAL created for device `name` (a vdev's name, e.g. `net_null0`, or a PCI address).
     pub fn by_name(name: &str) -> Result<Self, DpdkError> {
-        let c_name = CString::new(name)
-            .map_err(|_| DpdkError { context: format!("port name {name:?}"), errno: libc::EINVAL })?;
+        let c_name = CString::new(name).map_err(|_| DpdkError {
+            context: format!("port name {name:?}"),
+            errno: libc::EINVAL,
+        })?;
         let mut id = 0u16;
         // SAFETY: c_name is NUL-terminated; `id` is a valid out-pointer.
         unsafe { dpdk_sys::rte_eth_dev_get_port_by_name(c_name.as_ptr(), &mut id) }
             .to_result(|| format!("finding port {name}"))?;
-        Ok(Self { id, name: name.to_owned(), started: false, closed: false })
+        Ok(Self {
+            id,
+            name: name.to_owned(),
+            started: false,
+            closed: false,
+        })
     }
 
     /// The port id.
@@ -110,9 +120,15 @@ impl Port {
             String::new()
         } else {
             // SAFETY: a non-null driver_name is a static NUL-terminated string.
-            unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned()
+            unsafe { CStr::from_ptr(info.driver_name) }
+                .to_string_lossy()
+                .into_owned()
         };
-        Ok(PortInfo { driver, max_rx_queues: info.max_rx_queues, max_tx_queues: info.max_tx_queues })
+        Ok(PortInfo {
+            driver,
+            max_rx_queues: info.max_rx_queues,
+            max_tx_queues: info.max_tx_queues,
+        })
     }
 
     /// Configures queues and sets them up with buffers from `pool`. The port must be stopped.
@@ -122,7 +138,12 @@ impl Port {
         let eth_conf: dpdk_sys::rte_eth_conf = unsafe { std::mem::zeroed() };
         // SAFETY: eth_conf is valid for the call; DPDK copies it.
         unsafe { dpdk_sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &eth_conf) }
-            .to_result(|| format!("rte_eth_dev_configure(port {id} {}, {} rx / {} tx queues)", self.name, conf.rx_queues, conf.tx_queues))?;
+            .to_result(|| {
+            format!(
+                "rte_eth_dev_configure(port {id} {}, {} rx / {} tx queues)",
+                self.name, conf.rx_queues, conf.tx_queues
+            )
+        })?;
         let (mut rx_desc, mut tx_desc) = (conf.rx_descriptors, conf.tx_descriptors);
         // SAFETY: both out-pointers are valid.
         unsafe { dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rx_desc, &mut tx_desc) }
@@ -130,16 +151,29 @@ impl Port {
         // SAFETY: a plain query on a valid port id.
         let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(id) };
         // SOCKET_ID_ANY (-1) when the device has no NUMA affinity, as the unsigned DPDK wants.
-        let socket = socket as u32;
+        let socket = socket.cast_unsigned();
         for q in 0..conf.rx_queues {
             // SAFETY: null rx_conf means driver defaults; the pool outlives the port's use of it.
-            unsafe { dpdk_sys::rte_eth_rx_queue_setup(id, q, rx_desc, socket, std::ptr::null(), pool.as_ptr()) }
-                .to_result(|| format!("rte_eth_rx_queue_setup(port {id}, queue {q}, {rx_desc} descriptors)"))?;
+            unsafe {
+                dpdk_sys::rte_eth_rx_queue_setup(
+                    id,
+                    q,
+                    rx_desc,
+                    socket,
+                    std::ptr::null(),
+                    pool.as_ptr(),
+                )
+            }
+            .to_result(|| {
+                format!("rte_eth_rx_queue_setup(port {id}, queue {q}, {rx_desc} descriptors)")
+            })?;
         }
         for q in 0..conf.tx_queues {
             // SAFETY: null tx_conf means driver defaults.
             unsafe { dpdk_sys::rte_eth_tx_queue_setup(id, q, tx_desc, socket, std::ptr::null()) }
-                .to_result(|| format!("rte_eth_tx_queue_setup(port {id}, queue {q}, {tx_desc} descriptors)"))?;
+                .to_result(|| {
+                format!("rte_eth_tx_queue_setup(port {id}, queue {q}, {tx_desc} descriptors)")
+            })?;
         }
         Ok(())
     }
@@ -157,13 +191,15 @@ impl Port {
         if ret == -libc::ENOTSUP {
             return Ok(());
         }
-        ret.to_result(|| format!("promiscuous mode on port {}", self.id)).map(drop)
+        ret.to_result(|| format!("promiscuous mode on port {}", self.id))
+            .map(drop)
     }
 
     /// Starts the port.
     pub fn start(&mut self) -> Result<(), DpdkError> {
         // SAFETY: a configured port id.
-        unsafe { dpdk_sys::rte_eth_dev_start(self.id) }.to_result(|| format!("rte_eth_dev_start(port {})", self.id))?;
+        unsafe { dpdk_sys::rte_eth_dev_start(self.id) }
+            .to_result(|| format!("rte_eth_dev_start(port {})", self.id))?;
         self.started = true;
         Ok(())
     }
@@ -175,7 +211,9 @@ impl Port {
         }
         self.started = false;
         // SAFETY: a started port id; its users stopped first (the caller's contract).
-        unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }.to_result(|| format!("rte_eth_dev_stop(port {})", self.id)).map(drop)
+        unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }
+            .to_result(|| format!("rte_eth_dev_stop(port {})", self.id))
+            .map(drop)
     }
 
     /// Stops (if needed) and closes the port, releasing its queues and mbufs.
@@ -190,7 +228,8 @@ impl Port {
         let stopped = self.stop();
         self.closed = true;
         // SAFETY: a stopped port id, closed once.
-        let closed = unsafe { dpdk_sys::rte_eth_dev_close(self.id) }.to_result(|| format!("rte_eth_dev_close(port {})", self.id));
+        let closed = unsafe { dpdk_sys::rte_eth_dev_close(self.id) }
+            .to_result(|| format!("rte_eth_dev_close(port {})", self.id));
         stopped.and(closed).map(drop)
     }
 
@@ -226,7 +265,8 @@ impl Port {
         let mut s = dpdk_sys::rte_eth_stats::default();
         // SAFETY: `s` is a valid out-pointer; reading stats concurrently with the datapath is
         // what the API is for.
-        unsafe { dpdk_sys::rte_eth_stats_get(id, &mut s) }.to_result(|| format!("rte_eth_stats_get(port {id})"))?;
+        unsafe { dpdk_sys::rte_eth_stats_get(id, &mut s) }
+            .to_result(|| format!("rte_eth_stats_get(port {id})"))?;
         Ok(PortStats {
             rx_packets: s.ipackets,
             tx_packets: s.opackets,
@@ -241,12 +281,18 @@ impl Port {
 
     /// The rx queue `queue`, to be polled by exactly one lcore.
     pub fn rx_queue(&self, queue: u16) -> RxQueue {
-        RxQueue { port: self.id, queue }
+        RxQueue {
+            port: self.id,
+            queue,
+        }
     }
 
     /// The tx queue `queue`, to be fed by exactly one lcore.
     pub fn tx_queue(&self, queue: u16) -> TxQueue {
-        TxQueue { port: self.id, queue }
+        TxQueue {
+            port: self.id,
+            queue,
+        }
     }
 }
 
@@ -271,7 +317,12 @@ impl RxQueue {
         // SAFETY: this handle is the queue's only consumer; the pointers past `len` are free
         // slots DPDK fills with mbufs now owned by the burst.
         let n = unsafe {
-            dpdk_sys::rte_eth_rx_burst(self.port, self.queue, burst.bufs.as_mut_ptr().add(burst.len), room as u16)
+            dpdk_sys::rte_eth_rx_burst(
+                self.port,
+                self.queue,
+                burst.bufs.as_mut_ptr().add(burst.len),
+                room as u16,
+            )
         };
         burst.len += usize::from(n);
         usize::from(n)
@@ -301,7 +352,9 @@ impl TxQueue {
         }
         // SAFETY: this handle is the queue's only producer; the first `len` pointers are
         // owned mbufs, and those the driver takes are no longer ours.
-        let sent = usize::from(unsafe { dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.bufs.as_mut_ptr(), len as u16) });
+        let sent = usize::from(unsafe {
+            dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.bufs.as_mut_ptr(), len as u16)
+        });
         if sent < len {
             burst.bufs.copy_within(sent..len, 0);
         }

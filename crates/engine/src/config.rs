@@ -98,7 +98,11 @@ pub struct MemoryConfig {
 
 impl Default for MemoryConfig {
     fn default() -> Self {
-        Self { hugepages: None, mbufs: default_mbufs(), mbuf_cache: default_mbuf_cache() }
+        Self {
+            hugepages: None,
+            mbufs: default_mbufs(),
+            mbuf_cache: default_mbuf_cache(),
+        }
     }
 }
 
@@ -125,7 +129,13 @@ pub struct EalConfig {
 
 impl Default for EalConfig {
     fn default() -> Self {
-        Self { file_prefix: None, iova_mode: None, log_level: None, log_to_stderr: true, extra_args: Vec::new() }
+        Self {
+            file_prefix: None,
+            iova_mode: None,
+            log_level: None,
+            log_to_stderr: true,
+            extra_args: Vec::new(),
+        }
     }
 }
 
@@ -151,8 +161,12 @@ impl EngineConfig {
     /// Decodes msgpack bytes, checking the schema version first so that a newer or older
     /// config is reported as such rather than as a confusing field error.
     pub fn from_msgpack(bytes: &[u8]) -> Result<Self, EngineError> {
-        let head: VersionOnly = rmp_serde::from_slice(bytes)
-            .map_err(|e| EngineError::config("", format!("the config is not a msgpack map ({e}); encode it with @fastpath/control")))?;
+        let head: VersionOnly = rmp_serde::from_slice(bytes).map_err(|e| {
+            EngineError::config(
+                "",
+                format!("the config is not a msgpack map ({e}); encode it with @fastpath/control"),
+            )
+        })?;
         match head.version {
             Some(SCHEMA_VERSION) => {}
             Some(v) => {

@@ -65,7 +65,10 @@ pub struct EngineError {
 impl EngineError {
     /// A new error.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A config error at `path` (e.g. `ports[1].vdev`).

@@ -1,4 +1,4 @@
-//! The io-forward poll loop: rx_burst → tx_burst per direction, like testpmd's `io` mode.
+//! The io-forward poll loop: `rx_burst` → `tx_burst` per direction, like testpmd's `io` mode.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -32,7 +32,11 @@ pub struct Lane {
 }
 
 /// Runs until `stop` is set. Returns the lcore's exit code (0).
-pub fn io_forward(mut lanes: Vec<Lane>, counters: &Arc<[DirectionCounters]>, stop: &AtomicBool) -> i32 {
+pub fn io_forward(
+    mut lanes: Vec<Lane>,
+    counters: &Arc<[DirectionCounters]>,
+    stop: &AtomicBool,
+) -> i32 {
     // Local running totals: each shared counter is only ever stored, never loaded, here.
     let mut totals = vec![[0u64; 4]; lanes.len()];
     let mut burst = Burst::new();

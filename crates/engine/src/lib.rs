@@ -96,7 +96,7 @@ pub struct PortCounters {
     pub rx_bytes: u64,
     /// Bytes sent (driver counter).
     pub tx_bytes: u64,
-    /// Packets the driver missed or could not buffer (imissed + rx_nombuf).
+    /// Packets the driver missed or could not buffer (`imissed` + `rx_nombuf`).
     pub rx_missed: u64,
     /// Driver rx errors.
     pub rx_errors: u64,
@@ -150,7 +150,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,7 +177,11 @@ impl Engine {
         // Ports and the pool are made on the main lcore so they land on its NUMA socket.
         let (pool, ports) = eal.run(move || set_up(&setup_config, &setup_plan))?;
 
-        let names: Vec<String> = config.ports.iter().map(|p| p.display_name().to_owned()).collect();
+        let names: Vec<String> = config
+            .ports
+            .iter()
+            .map(|p| p.display_name().to_owned())
+            .collect();
         let summaries = ports
             .iter()
             .zip(&names)
@@ -183,7 +189,13 @@ impl Engine {
                 let info = port.info().map_err(|e| port_error(name, &e))?;
                 let mac = port.mac().map_err(|e| port_error(name, &e))?;
                 let link_up = port.link().is_ok_and(|l| l.up);
-                Ok(PortSummary { name: name.clone(), id: port.id(), driver: info.driver, mac: format_mac(mac), link_up })
+                Ok(PortSummary {
+                    name: name.clone(),
+                    id: port.id(),
+                    driver: info.driver,
+                    mac: format_mac(mac),
+                    link_up,
+                })
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
         let workers = plan
@@ -194,7 +206,12 @@ impl Engine {
                 directions: w
                     .directions
                     .iter()
-                    .map(|&d| format!("{}→{}", names[plan.directions[d].rx_port], names[plan.directions[d].tx_port]))
+                    .map(|&d| {
+                        format!(
+                            "{}→{}",
+                            names[plan.directions[d].rx_port], names[plan.directions[d].tx_port]
+                        )
+                    })
                     .collect(),
             })
             .collect();
@@ -214,7 +231,11 @@ impl Engine {
             eal_args,
             dpdk_version: dpdk::version(),
         };
-        let counters: Arc<[DirectionCounters]> = plan.directions.iter().map(|_| DirectionCounters::default()).collect();
+        let counters: Arc<[DirectionCounters]> = plan
+            .directions
+            .iter()
+            .map(|_| DirectionCounters::default())
+            .collect();
         let mut engine = Self {
             info,
             port_ids: ports.iter().map(Port::id).collect(),
@@ -238,14 +259,27 @@ impl Engine {
                 .iter()
                 .map(|&d| {
                     let dir = self.plan.directions[d];
-                    Lane { rx: self.ports[dir.rx_port].rx_queue(0), tx: self.ports[dir.tx_port].tx_queue(0), counters: d }
+                    Lane {
+                        rx: self.ports[dir.rx_port].rx_queue(0),
+                        tx: self.ports[dir.tx_port].tx_queue(0),
+                        counters: d,
+                    }
                 })
                 .collect();
             let counters = Arc::clone(&self.counters);
             let stop = Arc::clone(&self.stop);
             let lcore_id = worker.lcore;
-            eal.run(move || lcore::launch(lcore_id, move || forward::io_forward(lanes, &counters, &stop)))
-                .map_err(|e| EngineError::new(ErrorCode::Lcore, format!("could not start the poll loop on lcore {lcore_id}: {e}")))?;
+            eal.run(move || {
+                lcore::launch(lcore_id, move || {
+                    forward::io_forward(lanes, &counters, &stop)
+                })
+            })
+            .map_err(|e| {
+                EngineError::new(
+                    ErrorCode::Lcore,
+                    format!("could not start the poll loop on lcore {lcore_id}: {e}"),
+                )
+            })?;
         }
         self.started = Instant::now();
         Ok(())
@@ -258,8 +292,15 @@ impl Engine {
 
     /// A snapshot of every counter. Cheap: relaxed loads plus one driver stats call per port.
     pub fn stats(&self) -> EngineStats {
-        let mut ports: Vec<PortCounters> =
-            self.info.ports.iter().map(|p| PortCounters { name: p.name.clone(), ..PortCounters::default() }).collect();
+        let mut ports: Vec<PortCounters> = self
+            .info
+            .ports
+            .iter()
+            .map(|p| PortCounters {
+                name: p.name.clone(),
+                ..PortCounters::default()
+            })
+            .collect();
         for (d, dir) in self.plan.directions.iter().enumerate() {
             let c = &self.counters[d];
             ports[dir.rx_port].rx_packets += c.rx_packets.load(Relaxed);
@@ -282,7 +323,10 @@ impl Engine {
             .workers
             .iter()
             .map(|w| {
-                let mut l = LcoreCounters { lcore: w.lcore, ..LcoreCounters::default() };
+                let mut l = LcoreCounters {
+                    lcore: w.lcore,
+                    ..LcoreCounters::default()
+                };
                 for &d in &w.directions {
                     let c = &self.counters[d];
                     l.rx_packets += c.rx_packets.load(Relaxed);
@@ -293,7 +337,10 @@ impl Engine {
                 l
             })
             .collect();
-        let (available, in_use) = self.pool.as_ref().map_or((0, 0), |p| (p.available(), p.in_use()));
+        let (available, in_use) = self
+            .pool
+            .as_ref()
+            .map_or((0, 0), |p| (p.available(), p.in_use()));
         EngineStats {
             uptime_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             ports,
@@ -319,10 +366,17 @@ impl Engine {
     }
 
     fn shutdown(&mut self) -> Result<EngineStats, EngineError> {
-        let Some(eal) = self.eal.take() else { return Ok(self.stats()) };
+        let Some(eal) = self.eal.take() else {
+            return Ok(self.stats());
+        };
         self.stop.store(true, Relaxed);
         let lcores: Vec<u32> = self.plan.workers.iter().map(|w| w.lcore).collect();
-        let codes = eal.run(move || lcores.iter().map(|&l| (l, lcore::wait(l))).collect::<Vec<_>>());
+        let codes = eal.run(move || {
+            lcores
+                .iter()
+                .map(|&l| (l, lcore::wait(l)))
+                .collect::<Vec<_>>()
+        });
         // Counters are final once every worker has returned; read driver bytes while ports are open.
         self.eal = Some(eal);
         let final_stats = self.stats();
@@ -348,9 +402,14 @@ impl Engine {
             ));
         }
         if !closed.is_empty() {
-            return Err(EngineError::new(ErrorCode::Port, format!("closing ports failed: {}", closed.join("; "))));
+            return Err(EngineError::new(
+                ErrorCode::Port,
+                format!("closing ports failed: {}", closed.join("; ")),
+            ));
         }
-        cleaned.map_err(|e| EngineError::new(ErrorCode::EalInit, format!("EAL cleanup failed: {e}")))?;
+        cleaned.map_err(|e| {
+            EngineError::new(ErrorCode::EalInit, format!("EAL cleanup failed: {e}"))
+        })?;
         Ok(final_stats)
     }
 }
@@ -388,10 +447,18 @@ fn set_up(config: &EngineConfig, plan: &Plan) -> Result<(Mempool, Vec<Port>), En
                 format!("ports[{i}] ({device}): driver {} offers {} rx / {} tx queues; io forwarding needs one of each", info.driver, info.max_rx_queues, info.max_tx_queues),
             ));
         }
-        let conf = DpdkPortConfig { rx_queues: 1, tx_queues: 1, rx_descriptors: pc.rx_descriptors, tx_descriptors: pc.tx_descriptors };
-        port.configure(conf, &pool).map_err(|e| port_error(pc.display_name(), &e))?;
-        port.start().map_err(|e| port_error(pc.display_name(), &e))?;
-        port.set_promiscuous(pc.promiscuous).map_err(|e| port_error(pc.display_name(), &e))?;
+        let conf = DpdkPortConfig {
+            rx_queues: 1,
+            tx_queues: 1,
+            rx_descriptors: pc.rx_descriptors,
+            tx_descriptors: pc.tx_descriptors,
+        };
+        port.configure(conf, &pool)
+            .map_err(|e| port_error(pc.display_name(), &e))?;
+        port.start()
+            .map_err(|e| port_error(pc.display_name(), &e))?;
+        port.set_promiscuous(pc.promiscuous)
+            .map_err(|e| port_error(pc.display_name(), &e))?;
         ports.push(port);
     }
     Ok((pool, ports))
@@ -402,7 +469,10 @@ fn port_error(name: &str, e: &dpdk::DpdkError) -> EngineError {
 }
 
 fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn eal_init_error(e: &dpdk::eal::EalInitError, plan: &Plan) -> EngineError {
@@ -440,9 +510,16 @@ fn allowed_cpus() -> Result<Vec<u32>, EngineError> {
     // SAFETY: cpu_set_t is plain data; zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid out-pointer of the size passed; pid 0 means the calling thread.
-    let ret = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let ret =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if ret != 0 {
-        return Err(EngineError::new(ErrorCode::Internal, format!("sched_getaffinity failed: {}", std::io::Error::last_os_error())));
+        return Err(EngineError::new(
+            ErrorCode::Internal,
+            format!(
+                "sched_getaffinity failed: {}",
+                std::io::Error::last_os_error()
+            ),
+        ));
     }
     Ok((0..libc::CPU_SETSIZE as u32)
         // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.

@@ -56,12 +56,19 @@ pub struct Plan {
 
 impl Plan {
     /// Plans `config` for a process allowed to run on `cpus`, with `hugepages` as the machine has them.
-    pub fn new(config: &EngineConfig, cpus: &[u32], hugepages: &Hugepages) -> Result<Self, EngineError> {
+    pub fn new(
+        config: &EngineConfig,
+        cpus: &[u32],
+        hugepages: &Hugepages,
+    ) -> Result<Self, EngineError> {
         check_ports(&config.ports)?;
         let (main_lcore, workers) = check_lcores(config, cpus)?;
 
         let directions: Vec<Direction> = (0..config.ports.len())
-            .map(|p| Direction { rx_port: p, tx_port: p ^ 1 })
+            .map(|p| Direction {
+                rx_port: p,
+                tx_port: p ^ 1,
+            })
             .collect();
         if workers.len() > directions.len() {
             return Err(EngineError::config(
@@ -84,56 +91,18 @@ impl Plan {
             })
             .collect();
 
-        let memory = &config.memory;
-        let needed_mbufs: u64 = config
-            .ports
-            .iter()
-            .map(|p| u64::from(p.rx_descriptors) + u64::from(p.tx_descriptors))
-            .sum::<u64>()
-            + workers.len() as u64 * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64)
-            + u64::from(memory.mbuf_cache);
-        if u64::from(memory.mbufs) < needed_mbufs {
-            return Err(EngineError::config(
-                "memory.mbufs",
-                format!(
-                    "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
-                     (or shrink rxDescriptors/txDescriptors)",
-                    memory.mbufs
-                ),
-            ));
-        }
-        if memory.mbuf_cache as usize > 512 {
-            return Err(EngineError::config("memory.mbufCache", "DPDK caps the per-lcore cache at 512"));
-        }
-        let pool_bytes = u64::from(memory.mbufs) * MBUF_FOOTPRINT;
-        let needed_bytes = pool_bytes + EAL_OVERHEAD;
-        let (use_huge, note) = match memory.hugepages {
-            Some(false) => (false, None),
-            Some(true) => match hugepages.shortfall(needed_bytes) {
-                None => (true, None),
-                Some(why) => {
-                    return Err(EngineError::new(
-                        ErrorCode::NoHugepages,
-                        format!("hugepages were required (memory.hugepages: true) but {why}; or set memory.hugepages to false to run without them"),
-                    ))
-                }
-            },
-            None => match hugepages.shortfall(needed_bytes) {
-                None => (true, None),
-                Some(why) => (false, Some(why)),
-            },
-        };
-        let eal_memory = if use_huge {
-            EalMemory::Hugepages
-        } else {
-            EalMemory::NoHuge { megabytes: (needed_bytes >> 20).max(MIN_NO_HUGE_MB) as u32 }
-        };
+        let (use_huge, note, eal_memory) = plan_memory(config, workers.len(), hugepages)?;
 
         let iova_mode = match config.eal.iova_mode.as_deref() {
             None => None,
             Some("PA" | "pa") => Some(IovaMode::Pa),
             Some("VA" | "va") => Some(IovaMode::Va),
-            Some(other) => return Err(EngineError::config("eal.iovaMode", format!("{other:?} is not \"PA\" or \"VA\""))),
+            Some(other) => {
+                return Err(EngineError::config(
+                    "eal.iovaMode",
+                    format!("{other:?} is not \"PA\" or \"VA\""),
+                ))
+            }
         };
         if iova_mode == Some(IovaMode::Pa) && !use_huge {
             return Err(EngineError::config(
@@ -144,7 +113,11 @@ impl Plan {
 
         let vdevs = config.ports.iter().filter_map(|p| p.vdev.clone()).collect();
         let pci_allow = config.ports.iter().filter_map(|p| p.pci.clone()).collect();
-        let file_prefix = config.eal.file_prefix.clone().unwrap_or_else(|| format!("fastpath-{}", std::process::id()));
+        let file_prefix = config
+            .eal
+            .file_prefix
+            .clone()
+            .unwrap_or_else(|| format!("fastpath-{}", std::process::id()));
         let eal = EalArgs {
             file_prefix,
             main_lcore,
@@ -163,39 +136,123 @@ impl Plan {
             hugepages_note: note,
             directions,
             workers,
-            mbufs: memory.mbufs,
-            mbuf_cache: memory.mbuf_cache,
+            mbufs: config.memory.mbufs,
+            mbuf_cache: config.memory.mbuf_cache,
         })
     }
+}
+
+/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory).
+fn plan_memory(
+    config: &EngineConfig,
+    workers: usize,
+    hugepages: &Hugepages,
+) -> Result<(bool, Option<String>, EalMemory), EngineError> {
+    let memory = &config.memory;
+    let needed_mbufs: u64 = config
+        .ports
+        .iter()
+        .map(|p| u64::from(p.rx_descriptors) + u64::from(p.tx_descriptors))
+        .sum::<u64>()
+        + workers as u64 * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64)
+        + u64::from(memory.mbuf_cache);
+    if u64::from(memory.mbufs) < needed_mbufs {
+        return Err(EngineError::config(
+                "memory.mbufs",
+                format!(
+                    "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
+                     (or shrink rxDescriptors/txDescriptors)",
+                    memory.mbufs
+                ),
+            ));
+    }
+    if memory.mbuf_cache as usize > 512 {
+        return Err(EngineError::config(
+            "memory.mbufCache",
+            "DPDK caps the per-lcore cache at 512",
+        ));
+    }
+    let pool_bytes = u64::from(memory.mbufs) * MBUF_FOOTPRINT;
+    let needed_bytes = pool_bytes + EAL_OVERHEAD;
+    let (use_huge, note) = match memory.hugepages {
+            Some(false) => (false, None),
+            Some(true) => match hugepages.shortfall(needed_bytes) {
+                None => (true, None),
+                Some(why) => {
+                    return Err(EngineError::new(
+                        ErrorCode::NoHugepages,
+                        format!("hugepages were required (memory.hugepages: true) but {why}; or set memory.hugepages to false to run without them"),
+                    ))
+                }
+            },
+            None => match hugepages.shortfall(needed_bytes) {
+                None => (true, None),
+                Some(why) => (false, Some(why)),
+            },
+        };
+    let eal_memory = if use_huge {
+        EalMemory::Hugepages
+    } else {
+        EalMemory::NoHuge {
+            megabytes: (needed_bytes >> 20).max(MIN_NO_HUGE_MB) as u32,
+        }
+    };
+
+    Ok((use_huge, note, eal_memory))
 }
 
 fn check_ports(ports: &[PortConfig]) -> Result<(), EngineError> {
     if ports.is_empty() {
         return Err(EngineError::config("ports", "no ports: give at least two (e.g. { vdev: \"net_null0\" } and { vdev: \"net_null1\" })"));
     }
-    if ports.len() % 2 != 0 {
+    if !ports.len().is_multiple_of(2) {
         return Err(EngineError::config(
             "ports",
-            format!("{} ports: io forwarding pairs ports 0↔1, 2↔3, ..., so give an even number", ports.len()),
+            format!(
+                "{} ports: io forwarding pairs ports 0↔1, 2↔3, ..., so give an even number",
+                ports.len()
+            ),
         ));
     }
     for (i, port) in ports.iter().enumerate() {
         let path = format!("ports[{i}]");
         match (&port.vdev, &port.pci) {
-            (Some(_), Some(_)) => return Err(EngineError::config(&path, "has both vdev and pci; give exactly one")),
-            (None, None) => return Err(EngineError::config(&path, "needs a vdev spec or a pci address")),
+            (Some(_), Some(_)) => {
+                return Err(EngineError::config(
+                    &path,
+                    "has both vdev and pci; give exactly one",
+                ))
+            }
+            (None, None) => {
+                return Err(EngineError::config(
+                    &path,
+                    "needs a vdev spec or a pci address",
+                ))
+            }
             (Some(v), None) if v.split(',').next().is_none_or(str::is_empty) => {
-                return Err(EngineError::config(&format!("{path}.vdev"), format!("{v:?} has no device name")))
+                return Err(EngineError::config(
+                    &format!("{path}.vdev"),
+                    format!("{v:?} has no device name"),
+                ))
             }
             _ => {}
         }
         if port.rx_descriptors == 0 || port.tx_descriptors == 0 {
-            return Err(EngineError::config(&path, "rxDescriptors and txDescriptors must be at least 1"));
-        }
-        if let Some(j) = ports[..i].iter().position(|p| p.device_name() == port.device_name()) {
             return Err(EngineError::config(
                 &path,
-                format!("device {:?} is already ports[{j}]; each port needs its own device", port.device_name()),
+                "rxDescriptors and txDescriptors must be at least 1",
+            ));
+        }
+        if let Some(j) = ports[..i]
+            .iter()
+            .position(|p| p.device_name() == port.device_name())
+        {
+            return Err(EngineError::config(
+                &path,
+                format!(
+                    "device {:?} is already ports[{j}]; each port needs its own device",
+                    port.device_name()
+                ),
             ));
         }
     }
@@ -213,10 +270,17 @@ fn check_lcores(config: &EngineConfig, cpus: &[u32]) -> Result<(u32, Vec<u32>), 
     }
     let main = match config.lcores.main {
         Some(main) => main,
-        None => *cpus.iter().find(|c| !workers.contains(c)).unwrap_or(&cpus[0]),
+        None => *cpus
+            .iter()
+            .find(|c| !workers.contains(c))
+            .unwrap_or(&cpus[0]),
     };
     for (i, &lcore) in std::iter::once(&main).chain(workers).enumerate() {
-        let path = if i == 0 { "lcores.main".to_owned() } else { format!("lcores.workers[{}]", i - 1) };
+        let path = if i == 0 {
+            "lcores.main".to_owned()
+        } else {
+            format!("lcores.workers[{}]", i - 1)
+        };
         if !cpus.contains(&lcore) {
             return Err(EngineError::config(
                 &path,
@@ -232,7 +296,10 @@ fn check_lcores(config: &EngineConfig, cpus: &[u32]) -> Result<(u32, Vec<u32>), 
     }
     for (i, w) in workers.iter().enumerate() {
         if workers[..i].contains(w) {
-            return Err(EngineError::config(&format!("lcores.workers[{i}]"), format!("lcore {w} is listed twice")));
+            return Err(EngineError::config(
+                &format!("lcores.workers[{i}]"),
+                format!("lcore {w} is listed twice"),
+            ));
         }
     }
     Ok((main, workers.clone()))
@@ -247,7 +314,11 @@ pub fn cpu_list(cpus: &[u32]) -> String {
         while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
             j += 1;
         }
-        out.push(if i == j { cpus[i].to_string() } else { format!("{}-{}", cpus[i], cpus[j]) });
+        out.push(if i == j {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
         i = j + 1;
     }
     out.join(",")
@@ -260,23 +331,43 @@ mod tests {
     use probe::{HugepagePool, HugetlbfsMount};
 
     fn port(vdev: &str) -> PortConfig {
-        PortConfig { name: None, vdev: Some(vdev.into()), pci: None, rx_descriptors: 1024, tx_descriptors: 1024, promiscuous: true }
+        PortConfig {
+            name: None,
+            vdev: Some(vdev.into()),
+            pci: None,
+            rx_descriptors: 1024,
+            tx_descriptors: 1024,
+            promiscuous: true,
+        }
     }
 
     fn config(workers: &[u32], hugepages: Option<bool>) -> EngineConfig {
         EngineConfig {
             version: 1,
             ports: vec![port("net_null0"), port("net_null1")],
-            lcores: LcoreConfig { main: None, workers: workers.to_vec() },
-            memory: MemoryConfig { hugepages, ..MemoryConfig::default() },
+            lcores: LcoreConfig {
+                main: None,
+                workers: workers.to_vec(),
+            },
+            memory: MemoryConfig {
+                hugepages,
+                ..MemoryConfig::default()
+            },
             eal: EalConfig::default(),
         }
     }
 
     fn huge(free: u64) -> Hugepages {
         Hugepages {
-            pools: vec![HugepagePool { size_kb: 2048, total: 512, free }],
-            mounts: vec![HugetlbfsMount { path: "/dev/hugepages".into(), page_size_kb: None }],
+            pools: vec![HugepagePool {
+                size_kb: 2048,
+                total: 512,
+                free,
+            }],
+            mounts: vec![HugetlbfsMount {
+                path: "/dev/hugepages".into(),
+                page_size_kb: None,
+            }],
         }
     }
 
@@ -284,8 +375,20 @@ mod tests {
     fn one_worker_takes_both_directions() {
         let plan = Plan::new(&config(&[1], None), &[0, 1], &huge(512)).unwrap();
         assert_eq!(plan.eal.main_lcore, 0);
-        assert_eq!(plan.workers, vec![WorkerPlan { lcore: 1, directions: vec![0, 1] }]);
-        assert_eq!(plan.directions[1], Direction { rx_port: 1, tx_port: 0 });
+        assert_eq!(
+            plan.workers,
+            vec![WorkerPlan {
+                lcore: 1,
+                directions: vec![0, 1]
+            }]
+        );
+        assert_eq!(
+            plan.directions[1],
+            Direction {
+                rx_port: 1,
+                tx_port: 0
+            }
+        );
         assert!(plan.hugepages);
         assert_eq!(plan.eal.memory, EalMemory::Hugepages);
     }
@@ -302,28 +405,46 @@ mod tests {
     fn zero_workers_is_refused_with_the_fix() {
         let err = Plan::new(&config(&[], None), &[0, 1], &huge(512)).unwrap_err();
         assert_eq!(err.code, ErrorCode::Config);
-        assert!(err.message.starts_with("lcores.workers: no worker lcores"), "{}", err.message);
-        assert!(err.message.contains("allowed") || err.message.contains("CPUs 0-1"), "{}", err.message);
+        assert!(
+            err.message.starts_with("lcores.workers: no worker lcores"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("allowed") || err.message.contains("CPUs 0-1"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn lcores_outside_the_affinity_are_refused() {
         let err = Plan::new(&config(&[7], None), &[0, 1], &huge(512)).unwrap_err();
-        assert_eq!(err.message, "lcores.workers[0]: lcore 7 is not a CPU this process may run on (allowed: 0-1)");
+        assert_eq!(
+            err.message,
+            "lcores.workers[0]: lcore 7 is not a CPU this process may run on (allowed: 0-1)"
+        );
     }
 
     #[test]
     fn required_hugepages_that_are_missing_fail_with_their_code() {
         let err = Plan::new(&config(&[1], Some(true)), &[0, 1], &huge(0)).unwrap_err();
         assert_eq!(err.code, ErrorCode::NoHugepages);
-        assert!(err.message.contains("memory.hugepages to false"), "{}", err.message);
+        assert!(
+            err.message.contains("memory.hugepages to false"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn optional_hugepages_fall_back_to_no_huge_and_say_why() {
         let plan = Plan::new(&config(&[1], None), &[0, 1], &Hugepages::default()).unwrap();
         assert!(!plan.hugepages);
-        assert!(plan.hugepages_note.unwrap().contains("no hugepages are reserved"));
+        assert!(plan
+            .hugepages_note
+            .unwrap()
+            .contains("no hugepages are reserved"));
         assert!(matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if megabytes >= 128));
     }
 
@@ -331,11 +452,17 @@ mod tests {
     fn odd_ports_and_duplicate_devices_are_refused() {
         let mut c = config(&[1], Some(false));
         c.ports.push(port("net_null2"));
-        assert!(Plan::new(&c, &[0, 1], &huge(0)).unwrap_err().message.contains("even number"));
+        assert!(Plan::new(&c, &[0, 1], &huge(0))
+            .unwrap_err()
+            .message
+            .contains("even number"));
         let mut c = config(&[1], Some(false));
         c.ports[1] = port("net_null0,size=128");
         let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-        assert_eq!(err.message, "ports[1]: device \"net_null0\" is already ports[0]; each port needs its own device");
+        assert_eq!(
+            err.message,
+            "ports[1]: device \"net_null0\" is already ports[0]; each port needs its own device"
+        );
     }
 
     #[test]
@@ -343,7 +470,11 @@ mod tests {
         let mut c = config(&[1], Some(false));
         c.memory.mbufs = 1023;
         let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-        assert!(err.message.starts_with("memory.mbufs: 1023 mbufs"), "{}", err.message);
+        assert!(
+            err.message.starts_with("memory.mbufs: 1023 mbufs"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

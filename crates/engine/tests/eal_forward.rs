@@ -26,20 +26,40 @@ fn in_own_process(name: &str, body: impl FnOnce()) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child {name} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
-    assert!(stdout.contains("1 passed"), "child {name} ran no test\n{stdout}");
+    assert!(
+        out.status.success(),
+        "child {name} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "child {name} ran no test\n{stdout}"
+    );
 }
 
 fn vdev(spec: &str) -> PortConfig {
-    PortConfig { name: None, vdev: Some(spec.into()), pci: None, rx_descriptors: 512, tx_descriptors: 512, promiscuous: true }
+    PortConfig {
+        name: None,
+        vdev: Some(spec.into()),
+        pci: None,
+        rx_descriptors: 512,
+        tx_descriptors: 512,
+        promiscuous: true,
+    }
 }
 
 fn config(tag: &str, ports: Vec<PortConfig>) -> EngineConfig {
     EngineConfig {
         version: engine::SCHEMA_VERSION,
         ports,
-        lcores: LcoreConfig { main: Some(0), workers: vec![1] },
-        memory: MemoryConfig { hugepages: Some(false), mbufs: 4095, mbuf_cache: 128 },
+        lcores: LcoreConfig {
+            main: Some(0),
+            workers: vec![1],
+        },
+        memory: MemoryConfig {
+            hugepages: Some(false),
+            mbufs: 4095,
+            mbuf_cache: 128,
+        },
         eal: EalConfig {
             file_prefix: Some(format!("fastpath-test-{tag}-{}", std::process::id())),
             log_level: Some("notice".into()),
@@ -50,47 +70,77 @@ fn config(tag: &str, ports: Vec<PortConfig>) -> EngineConfig {
 
 fn cpus_allowed() -> String {
     let status = fs::read_to_string("/proc/thread-self/status").unwrap();
-    status.lines().find(|l| l.starts_with("Cpus_allowed_list")).unwrap().to_owned()
+    status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list"))
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
 fn null_ports_forward_both_ways_without_pinning_the_caller() {
-    in_own_process("null_ports_forward_both_ways_without_pinning_the_caller", || {
-        let before = cpus_allowed();
-        let mut engine = Engine::start(&config("null", vec![vdev("net_null0"), vdev("net_null1")])).unwrap();
-        let info = engine.info().clone();
-        assert_eq!(info.iova_mode, "VA", "--no-huge must select IOVA as VA");
-        assert!(!info.hugepages);
-        assert!(info.eal_args.contains(&"--no-pci".to_owned()));
-        assert_eq!(info.ports.iter().map(|p| p.driver.as_str()).collect::<Vec<_>>(), ["net_null", "net_null"]);
-        assert_eq!(info.workers[0].directions, ["net_null0→net_null1", "net_null1→net_null0"]);
+    in_own_process(
+        "null_ports_forward_both_ways_without_pinning_the_caller",
+        || {
+            let before = cpus_allowed();
+            let mut engine =
+                Engine::start(&config("null", vec![vdev("net_null0"), vdev("net_null1")])).unwrap();
+            let info = engine.info().clone();
+            assert_eq!(info.iova_mode, "VA", "--no-huge must select IOVA as VA");
+            assert!(!info.hugepages);
+            assert!(info.eal_args.contains(&"--no-pci".to_owned()));
+            assert_eq!(
+                info.ports
+                    .iter()
+                    .map(|p| p.driver.as_str())
+                    .collect::<Vec<_>>(),
+                ["net_null", "net_null"]
+            );
+            assert_eq!(
+                info.workers[0].directions,
+                ["net_null0→net_null1", "net_null1→net_null0"]
+            );
 
-        std::thread::sleep(Duration::from_millis(300));
-        let live = engine.stats();
-        assert_eq!(cpus_allowed(), before, "EAL must not pin the thread that started the engine");
-        for port in &live.ports {
-            assert!(port.rx_packets > 0 && port.tx_packets > 0, "{port:?}");
-        }
-        let last = engine.stop().unwrap();
-        // Once the workers are done, every packet received was sent or counted as dropped.
-        for (port, other) in [(0, 1), (1, 0)] {
-            let (rx, tx) = (&last.ports[port], &last.ports[other]);
-            assert_eq!(rx.rx_packets, tx.tx_packets + rx.rx_dropped, "{rx:?} → {tx:?}");
-            assert!(rx.rx_packets >= live.ports[port].rx_packets);
-        }
-        assert_eq!(last.lcores[0].rx_packets, last.ports[0].rx_packets + last.ports[1].rx_packets);
-        assert_eq!(engine.stop().unwrap_err().code, ErrorCode::Stopped);
-        let again = Engine::start(&config("null-again", vec![vdev("net_null2"), vdev("net_null3")])).unwrap_err();
-        assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
-    });
+            std::thread::sleep(Duration::from_millis(300));
+            let live = engine.stats();
+            assert_eq!(
+                cpus_allowed(),
+                before,
+                "EAL must not pin the thread that started the engine"
+            );
+            for port in &live.ports {
+                assert!(port.rx_packets > 0 && port.tx_packets > 0, "{port:?}");
+            }
+            let last = engine.stop().unwrap();
+            // Once the workers are done, every packet received was sent or counted as dropped.
+            for (port, other) in [(0, 1), (1, 0)] {
+                let (rx, tx) = (&last.ports[port], &last.ports[other]);
+                assert_eq!(
+                    rx.rx_packets,
+                    tx.tx_packets + rx.rx_dropped,
+                    "{rx:?} → {tx:?}"
+                );
+                assert!(rx.rx_packets >= live.ports[port].rx_packets);
+            }
+            assert_eq!(
+                last.lcores[0].rx_packets,
+                last.ports[0].rx_packets + last.ports[1].rx_packets
+            );
+            assert_eq!(engine.stop().unwrap_err().code, ErrorCode::Stopped);
+            let again = Engine::start(&config(
+                "null-again",
+                vec![vdev("net_null2"), vdev("net_null3")],
+            ))
+            .unwrap_err();
+            assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
+        },
+    );
 }
 
 /// A classic pcap file of `frames`.
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let mut out = Vec::new();
-    for word in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     for word in [0u32, 0, 65535, 1] {
@@ -110,7 +160,10 @@ fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
 fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
     let data = fs::read(path).unwrap();
     let magic = u32::from_le_bytes(data[..4].try_into().unwrap());
-    assert!([0xa1b2_c3d4, 0xa1b2_3c4d].contains(&magic), "not a little-endian pcap: {magic:#x}");
+    assert!(
+        [0xa1b2_c3d4, 0xa1b2_3c4d].contains(&magic),
+        "not a little-endian pcap: {magic:#x}"
+    );
     let mut frames = Vec::new();
     let mut at = 24;
     while at + 16 <= data.len() {
@@ -146,8 +199,12 @@ fn pcap_ports_deliver_every_packet_byte_for_byte() {
         write_pcap(&dir.join("none.pcap"), &[]);
         let d = dir.display();
         let ports = vec![
-            vdev(&format!("net_pcap0,rx_pcap={d}/in.pcap,tx_pcap={d}/out0.pcap")),
-            vdev(&format!("net_pcap1,rx_pcap={d}/none.pcap,tx_pcap={d}/out1.pcap")),
+            vdev(&format!(
+                "net_pcap0,rx_pcap={d}/in.pcap,tx_pcap={d}/out0.pcap"
+            )),
+            vdev(&format!(
+                "net_pcap1,rx_pcap={d}/none.pcap,tx_pcap={d}/out1.pcap"
+            )),
         ];
         let mut engine = Engine::start(&config("pcap", ports)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -159,7 +216,11 @@ fn pcap_ports_deliver_every_packet_byte_for_byte() {
         assert_eq!(last.ports[1].tx_packets, 200);
         assert_eq!(last.ports[0].rx_dropped, 0);
         assert_eq!(last.ports[1].rx_packets, 0);
-        assert_eq!(read_pcap(&dir.join("out1.pcap")), frames, "port 1 must send what port 0 received, in order");
+        assert_eq!(
+            read_pcap(&dir.join("out1.pcap")),
+            frames,
+            "port 1 must send what port 0 received, in order"
+        );
         assert!(read_pcap(&dir.join("out0.pcap")).is_empty());
         fs::remove_dir_all(&dir).unwrap();
     });
@@ -167,12 +228,23 @@ fn pcap_ports_deliver_every_packet_byte_for_byte() {
 
 #[test]
 fn an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on() {
-    in_own_process("an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on", || {
-        let err = Engine::start(&config("bogus", vec![vdev("net_bogus0"), vdev("net_null1")])).unwrap_err();
-        assert_eq!(err.code, ErrorCode::EalInit, "{err}");
-        assert!(err.message.contains("net_bogus0"), "{err}");
-        assert!(err.message.contains("check each --vdev spec"), "{err}");
-        let again = Engine::start(&config("bogus2", vec![vdev("net_null0"), vdev("net_null1")])).unwrap_err();
-        assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
-    });
+    in_own_process(
+        "an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on",
+        || {
+            let err = Engine::start(&config(
+                "bogus",
+                vec![vdev("net_bogus0"), vdev("net_null1")],
+            ))
+            .unwrap_err();
+            assert_eq!(err.code, ErrorCode::EalInit, "{err}");
+            assert!(err.message.contains("net_bogus0"), "{err}");
+            assert!(err.message.contains("check each --vdev spec"), "{err}");
+            let again = Engine::start(&config(
+                "bogus2",
+                vec![vdev("net_null0"), vdev("net_null1")],
+            ))
+            .unwrap_err();
+            assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
+        },
+    );
 }

@@ -26,7 +26,10 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> std::result::Result<T, EngineError
                 .map(ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            let e = EngineError::new(ErrorCode::Internal, format!("{what} panicked ({why}); this is a bug: please report it"));
+            let e = EngineError::new(
+                ErrorCode::Internal,
+                format!("{what} panicked ({why}); this is a bug: please report it"),
+            );
             Err(to_js(&e))
         }
     }
@@ -35,7 +38,10 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> std::result::Result<T, EngineError
 /// The stable error codes, in the order the engine defines them.
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+    ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect()
 }
 
 /// The config schema version this binding reads.
@@ -129,7 +135,14 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
     EngineInfo {
         iova_mode: i.iova_mode.clone(),
         main_lcore: i.main_lcore,
-        workers: i.workers.iter().map(|w| WorkerInfo { lcore: w.lcore, directions: w.directions.clone() }).collect(),
+        workers: i
+            .workers
+            .iter()
+            .map(|w| WorkerInfo {
+                lcore: w.lcore,
+                directions: w.directions.clone(),
+            })
+            .collect(),
         hugepages: i.hugepages,
         hugepages_note: i.hugepages_note.clone(),
         mempool: MempoolInfo {
@@ -141,7 +154,13 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
         ports: i
             .ports
             .iter()
-            .map(|p| PortSummary { name: p.name.clone(), id: u32::from(p.id), driver: p.driver.clone(), mac: p.mac.clone(), link_up: p.link_up })
+            .map(|p| PortSummary {
+                name: p.name.clone(),
+                id: u32::from(p.id),
+                driver: p.driver.clone(),
+                mac: p.mac.clone(),
+                link_up: p.link_up,
+            })
             .collect(),
         eal_args: i.eal_args.clone(),
         dpdk_version: i.dpdk_version.clone(),
@@ -183,7 +202,10 @@ fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
 }
 
 fn stopped() -> EngineError {
-    EngineError::new(ErrorCode::Stopped, "the engine is stopped; start a new one (in a new process: EAL runs once per process)")
+    EngineError::new(
+        ErrorCode::Stopped,
+        "the engine is stopped; start a new one (in a new process: EAL runs once per process)",
+    )
 }
 
 /// A running engine, as JavaScript holds it.
@@ -207,16 +229,25 @@ impl NativeEngine {
     pub fn stats(&self) -> Result<EngineStats> {
         guarded("stats", || {
             let guard = self.engine.lock().unwrap_or_else(PoisonError::into_inner);
-            guard.as_ref().map(|e| stats_to_js(&e.stats())).ok_or_else(stopped)
+            guard
+                .as_ref()
+                .map(|e| stats_to_js(&e.stats()))
+                .ok_or_else(stopped)
         })
     }
 
     /// Stops the engine off the JS thread; resolves to the final counters.
     #[napi(ts_return_type = "Promise<EngineStats>")]
     pub fn stop(&self) -> Result<AsyncTask<StopTask>> {
-        let engine = self.engine.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let engine = self
+            .engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         match engine {
-            Some(engine) => Ok(AsyncTask::new(StopTask { engine: Some(engine) })),
+            Some(engine) => Ok(AsyncTask::new(StopTask {
+                engine: Some(engine),
+            })),
             None => Err(to_js(&stopped())),
         }
     }
@@ -239,7 +270,10 @@ impl Task for StartTask {
 
     fn resolve(&mut self, _env: Env, engine: Engine) -> Result<NativeEngine> {
         let info = engine.info().clone();
-        Ok(NativeEngine { engine: Mutex::new(Some(engine)), info })
+        Ok(NativeEngine {
+            engine: Mutex::new(Some(engine)),
+            info,
+        })
     }
 }
 
@@ -255,7 +289,9 @@ impl Task for StopTask {
 
     fn compute(&mut self) -> Result<engine::EngineStats> {
         let mut engine = self.engine.take();
-        guarded("Engine.stop", move || engine.as_mut().ok_or_else(stopped)?.stop())
+        guarded("Engine.stop", move || {
+            engine.as_mut().ok_or_else(stopped)?.stop()
+        })
     }
 
     fn resolve(&mut self, _env: Env, stats: engine::EngineStats) -> Result<EngineStats> {
@@ -265,6 +301,9 @@ impl Task for StopTask {
 
 /// Starts an engine from a msgpack-encoded config (see `@fastpath/types`).
 #[napi(ts_return_type = "Promise<NativeEngine>")]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
 pub fn start_engine(config: Buffer) -> AsyncTask<StartTask> {
-    AsyncTask::new(StartTask { config: config.to_vec() })
+    AsyncTask::new(StartTask {
+        config: config.to_vec(),
+    })
 }

@@ -57,7 +57,11 @@ impl Hugepages {
                     };
                     let total = read_number(&entry.path().join("nr_hugepages"))?;
                     let free = read_number(&entry.path().join("free_hugepages"))?;
-                    pools.push(HugepagePool { size_kb, total, free });
+                    pools.push(HugepagePool {
+                        size_kb,
+                        total,
+                        free,
+                    });
                 }
             }
             // A kernel without hugetlb support has no such directory: no pools.
@@ -80,7 +84,11 @@ impl Hugepages {
         }
         self.pools
             .iter()
-            .filter(|p| self.mounts.iter().any(|m| m.page_size_kb.is_none_or(|s| s == p.size_kb)))
+            .filter(|p| {
+                self.mounts
+                    .iter()
+                    .any(|m| m.page_size_kb.is_none_or(|s| s == p.size_kb))
+            })
             .map(|p| p.free * p.size_kb * 1024)
             .sum()
     }
@@ -108,19 +116,30 @@ impl Hugepages {
 
 fn read_number(path: &Path) -> io::Result<u64> {
     let text = fs::read_to_string(path)?;
-    text.trim()
-        .parse()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{}: not a number: {text:?}", path.display())))
+    text.trim().parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a number: {text:?}", path.display()),
+        )
+    })
 }
 
 fn parse_mounts(text: &str) -> Vec<HugetlbfsMount> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
-            let (_src, path, fstype, options) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+            let (_src, path, fstype, options) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
             (fstype == "hugetlbfs").then(|| HugetlbfsMount {
                 path: PathBuf::from(path.replace("\\040", " ")),
-                page_size_kb: options.split(',').find_map(|o| o.strip_prefix("pagesize=")).and_then(parse_size_kb),
+                page_size_kb: options
+                    .split(',')
+                    .find_map(|o| o.strip_prefix("pagesize="))
+                    .and_then(parse_size_kb),
             })
         })
         .collect()
@@ -128,7 +147,10 @@ fn parse_mounts(text: &str) -> Vec<HugetlbfsMount> {
 
 /// `2M`, `1G`, `2048k` → KiB.
 fn parse_size_kb(text: &str) -> Option<u64> {
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
     let n: u64 = digits.parse().ok()?;
     match unit {
         "" => Some(n / 1024),

@@ -14,7 +14,8 @@ mod tempdir {
     pub struct Dir(PathBuf);
     impl Dir {
         pub fn new(tag: &str) -> Self {
-            let path = std::env::temp_dir().join(format!("fastpath-probe-{tag}-{}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("fastpath-probe-{tag}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap();
             Self(path)
@@ -38,7 +39,9 @@ impl Fixture {
         self.0.path()
     }
     fn pool(self, size_kb: u64, total: u64, free: u64) -> Self {
-        let dir = self.root().join(format!("sys/kernel/mm/hugepages/hugepages-{size_kb}kB"));
+        let dir = self
+            .root()
+            .join(format!("sys/kernel/mm/hugepages/hugepages-{size_kb}kB"));
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("nr_hugepages"), format!("{total}\n")).unwrap();
         fs::write(dir.join("free_hugepages"), format!("{free}\n")).unwrap();
@@ -58,16 +61,24 @@ fn reserved_and_mounted_pages_are_usable() {
     let f = Fixture::new("ok")
         .pool(2048, 512, 500)
         .pool(1_048_576, 0, 0)
-        .mounts(&format!("{PLAIN_MOUNTS}hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"));
+        .mounts(&format!(
+            "{PLAIN_MOUNTS}hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+        ));
     let h = Hugepages::read(f.root()).unwrap();
     assert_eq!(h.pools.len(), 2);
-    assert_eq!((h.pools[0].size_kb, h.pools[0].total, h.pools[0].free), (2048, 512, 500));
+    assert_eq!(
+        (h.pools[0].size_kb, h.pools[0].total, h.pools[0].free),
+        (2048, 512, 500)
+    );
     assert_eq!(h.mounts[0].path, Path::new("/dev/hugepages"));
     assert_eq!(h.mounts[0].page_size_kb, Some(2048));
     assert_eq!(h.usable_free_bytes(), 500 * 2 * 1024 * 1024);
     assert_eq!(h.shortfall(256 << 20), None);
     let short = h.shortfall(2000 << 20).unwrap();
-    assert!(short.contains("1000 MiB of hugepages are free but 2000 MiB"), "{short}");
+    assert!(
+        short.contains("1000 MiB of hugepages are free but 2000 MiB"),
+        "{short}"
+    );
 }
 
 #[test]
@@ -82,7 +93,9 @@ fn nothing_reserved_says_how_to_reserve() {
 
 #[test]
 fn reserved_but_unmounted_says_how_to_mount() {
-    let f = Fixture::new("unmounted").pool(2048, 64, 64).mounts(PLAIN_MOUNTS);
+    let f = Fixture::new("unmounted")
+        .pool(2048, 64, 64)
+        .mounts(PLAIN_MOUNTS);
     let h = Hugepages::read(f.root()).unwrap();
     assert_eq!(h.usable_free_bytes(), 0);
     assert!(h.shortfall(1).unwrap().contains("mount -t hugetlbfs"));

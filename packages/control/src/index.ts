@@ -1,4 +1,5 @@
 export { Engine } from './engine.js';
+export { allowedCpus, parseCpuList } from './cpus.js';
 export { native } from './native.js';
 export {
   ControlErrorCode,

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One set-up for a fresh machine, shared by `npm run demo` and `npm test`:
+# system packages (when root and missing), pnpm, JS dependencies, the native build,
+# the TypeScript build, and hugepages (reserved and mounted when root and none are free).
+# Safe to re-run: every step checks before it acts. Progress goes to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+HUGEPAGES_WANTED=512 # 2 MiB pages: 1 GiB, enough for the demo, the tests and testpmd side by side
+APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, tools for traffic tests.
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if is_root && command -v apt-get >/dev/null; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${missing[@]}" >&2
+  else
+    die "missing system packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}"
+  fi
+fi
+pkg-config --exists 'libdpdk >= 22.11' || die "pkg-config finds no libdpdk >= 22.11; install libdpdk-dev"
+command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) and re-run"
+
+# 2. pnpm, pinned by packageManager (corepack is not used: it rejects this registry's signatures).
+if [ "$(pnpm --version 2>/dev/null || true)" = "$PNPM_VERSION" ]; then
+  PNPM=(pnpm)
+elif npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
+  say "installed pnpm $PNPM_VERSION"
+  PNPM=(pnpm)
+else
+  say "cannot install pnpm globally; using npx pnpm@$PNPM_VERSION"
+  PNPM=(npx --yes "pnpm@$PNPM_VERSION")
+fi
+
+# 3. JS dependencies, exactly as locked.
+say "installing JS dependencies"
+"${PNPM[@]}" install --frozen-lockfile --reporter=silent >&2
+
+# 4. The native binding (cargo is incremental: a no-op when nothing changed), then TypeScript.
+say "building the native binding (the first build takes a few minutes)"
+"${PNPM[@]}" --filter @fastpath/control run build:native >&2
+say "building the TypeScript packages"
+"${PNPM[@]}" exec tsc -b packages/types packages/control >&2
+
+# 5. Hugepages: reserve and mount when root and none are free; otherwise say what happens.
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+free_pages=$(cat "$hp/free_hugepages" 2>/dev/null || echo 0)
+if is_root && [ -d "$hp" ]; then
+  if [ "$free_pages" -lt 256 ]; then
+    total=$(cat "$hp/nr_hugepages")
+    echo $((total + HUGEPAGES_WANTED - free_pages)) > "$hp/nr_hugepages" 2>/dev/null || true
+    free_pages=$(cat "$hp/free_hugepages")
+    say "reserved 2 MiB hugepages: $free_pages free"
+  fi
+  if ! grep -q '^[^ ]* [^ ]* hugetlbfs ' /proc/mounts; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs nodev /dev/hugepages && say "mounted hugetlbfs on /dev/hugepages" || true
+  fi
+fi
+if [ "$free_pages" -lt 64 ] || ! grep -q '^[^ ]* [^ ]* hugetlbfs ' /proc/mounts; then
+  if is_root; then
+    say "no usable hugepages on this machine: Fastpath runs without them (--no-huge, IOVA as VA)"
+  else
+    say "not root, so hugepages cannot be reserved here: Fastpath runs without them (--no-huge, IOVA as VA)"
+  fi
+fi
+say "ready"
