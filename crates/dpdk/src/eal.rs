@@ -72,6 +72,9 @@ pub struct EalArgs {
     pub main_lcore: u32,
     /// Worker lcores, in launch order. May be empty for a control-only EAL.
     pub workers: Vec<u32>,
+    /// (lcore, CPU) for every lcore when some lcore runs on a CPU of another number
+    /// (`--lcores 0@0,1@1,2@1`); empty means each lcore runs on its own-numbered CPU (`-l`).
+    pub cpus: Vec<(u32, u32)>,
     /// Hugepages or not.
     pub memory: EalMemory,
     /// Forces an IOVA mode instead of letting EAL pick.
@@ -100,7 +103,12 @@ impl EalArgs {
             .chain(self.workers.iter().copied())
             .map(|l| l.to_string())
             .collect();
-        pair(&mut argv, "-l", lcores.join(","));
+        if self.cpus.is_empty() {
+            pair(&mut argv, "-l", lcores.join(","));
+        } else {
+            let map: Vec<String> = self.cpus.iter().map(|(l, c)| format!("{l}@{c}")).collect();
+            pair(&mut argv, "--lcores", map.join(","));
+        }
         pair(&mut argv, "--main-lcore", self.main_lcore.to_string());
         pair(&mut argv, "--file-prefix", self.file_prefix.as_str());
         match self.memory {
@@ -385,6 +393,7 @@ mod tests {
             file_prefix: "fp-test".into(),
             main_lcore: 0,
             workers: vec![1],
+            cpus: vec![],
             memory: EalMemory::NoHuge { megabytes: 256 },
             iova_mode: None,
             vdevs: vec!["net_null0".into(), "net_null1".into()],

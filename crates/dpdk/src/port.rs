@@ -18,6 +18,8 @@ pub struct PortConfig {
     pub rx_descriptors: u16,
     /// Descriptors per tx ring (adjusted to the driver's limits).
     pub tx_descriptors: u16,
+    /// Spread rx over the queues by hash (RSS) with these flow types (`0`: no RSS).
+    pub rss_flow_types: u64,
 }
 
 /// What a driver says about a port.
@@ -29,6 +31,8 @@ pub struct PortInfo {
     pub max_rx_queues: u16,
     /// Most tx queues the driver supports.
     pub max_tx_queues: u16,
+    /// Flow types the driver can hash for RSS (`0`: no RSS).
+    pub rss_flow_types: u64,
 }
 
 /// Link state.
@@ -128,6 +132,7 @@ impl Port {
             driver,
             max_rx_queues: info.max_rx_queues,
             max_tx_queues: info.max_tx_queues,
+            rss_flow_types: info.flow_type_rss_offloads,
         })
     }
 
@@ -135,7 +140,12 @@ impl Port {
     pub fn configure(&mut self, conf: PortConfig, pool: &Mempool) -> Result<(), DpdkError> {
         let id = self.id;
         // SAFETY: rte_eth_conf is plain data; all-zero means "driver defaults, no offloads".
-        let eth_conf: dpdk_sys::rte_eth_conf = unsafe { std::mem::zeroed() };
+        let mut eth_conf: dpdk_sys::rte_eth_conf = unsafe { std::mem::zeroed() };
+        if conf.rss_flow_types != 0 && conf.rx_queues > 1 {
+            eth_conf.rxmode.mq_mode = dpdk_sys::RTE_ETH_MQ_RX_RSS;
+            // A null key asks the driver for its default hash key.
+            eth_conf.rx_adv_conf.rss_conf.rss_hf = conf.rss_flow_types;
+        }
         // SAFETY: eth_conf is valid for the call; DPDK copies it.
         unsafe { dpdk_sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &eth_conf) }
             .to_result(|| {
@@ -192,6 +202,23 @@ impl Port {
             return Ok(());
         }
         ret.to_result(|| format!("promiscuous mode on port {}", self.id))
+            .map(drop)
+    }
+
+    /// Sets the MTU (the port must support it; drivers that cannot report ENOTSUP).
+    pub fn set_mtu(&mut self, mtu: u16) -> Result<(), DpdkError> {
+        // SAFETY: a plain call on a valid port id.
+        unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) }
+            .to_result(|| format!("rte_eth_dev_set_mtu(port {}, {mtu})", self.id))
+            .map(drop)
+    }
+
+    /// Sets the port's MAC address.
+    pub fn set_mac(&mut self, mac: [u8; 6]) -> Result<(), DpdkError> {
+        let mut addr = dpdk_sys::rte_ether_addr { addr_bytes: mac };
+        // SAFETY: `addr` is valid for the call; DPDK copies it.
+        unsafe { dpdk_sys::rte_eth_dev_default_mac_addr_set(self.id, &mut addr) }
+            .to_result(|| format!("rte_eth_dev_default_mac_addr_set(port {})", self.id))
             .map(drop)
     }
 
@@ -313,18 +340,13 @@ impl RxQueue {
     /// Receives into the free space of `burst`; returns how many packets arrived.
     #[inline]
     pub fn recv(&mut self, burst: &mut Burst) -> usize {
-        let room = BURST_SIZE - burst.len;
-        // SAFETY: this handle is the queue's only consumer; the pointers past `len` are free
-        // slots DPDK fills with mbufs now owned by the burst.
+        let room = BURST_SIZE - burst.len();
+        // SAFETY: this handle is the queue's only consumer; the free slots past `len` take
+        // the mbufs DPDK writes, which the burst then owns.
         let n = unsafe {
-            dpdk_sys::rte_eth_rx_burst(
-                self.port,
-                self.queue,
-                burst.bufs.as_mut_ptr().add(burst.len),
-                room as u16,
-            )
+            dpdk_sys::rte_eth_rx_burst(self.port, self.queue, burst.raw_tail(), room as u16)
         };
-        burst.len += usize::from(n);
+        burst.grew(usize::from(n));
         usize::from(n)
     }
 
@@ -346,19 +368,16 @@ impl TxQueue {
     /// stay in `burst` (moved to the front), for the caller to retry or free.
     #[inline]
     pub fn send(&mut self, burst: &mut Burst) -> usize {
-        let len = burst.len;
+        let len = burst.len();
         if len == 0 {
             return 0;
         }
         // SAFETY: this handle is the queue's only producer; the first `len` pointers are
         // owned mbufs, and those the driver takes are no longer ours.
         let sent = usize::from(unsafe {
-            dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.bufs.as_mut_ptr(), len as u16)
+            dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.raw_head(), len as u16)
         });
-        if sent < len {
-            burst.bufs.copy_within(sent..len, 0);
-        }
-        burst.len = len - sent;
+        burst.consumed_front(sent);
         sent
     }
 

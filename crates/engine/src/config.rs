@@ -1,14 +1,16 @@
 //! The engine config, as decoded from the msgpack bytes `@fastpath/control` sends.
 //!
-//! Field names and defaults mirror `@fastpath/types`. Unknown fields are errors on both
-//! sides, and `version` must be [`SCHEMA_VERSION`].
+//! This is the wire shape: `@fastpath/types` validates the user's config (with paths in
+//! every error), normalises shorthands (a port record becomes a named list, `'drop'`
+//! becomes `{ kind: 'drop' }`, one port name becomes a list of one) and encodes it. Unknown
+//! fields are errors on both sides, and `version` must be [`SCHEMA_VERSION`].
 
 use serde::Deserialize;
 
 use crate::error::EngineError;
 
 /// The config schema version this engine understands.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole engine config.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -16,31 +18,51 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct EngineConfig {
     /// Must equal [`SCHEMA_VERSION`].
     pub version: u32,
-    /// Ports, in port-id order. io forwarding pairs them 0↔1, 2↔3, ...
-    pub ports: Vec<PortConfig>,
-    /// Which CPUs run what.
-    pub lcores: LcoreConfig,
-    /// Packet memory.
-    #[serde(default)]
-    pub memory: MemoryConfig,
     /// EAL settings.
     #[serde(default)]
     pub eal: EalConfig,
+    /// Packet memory.
+    #[serde(default)]
+    pub memory: MemoryConfig,
+    /// Ports, in port-id order, each with a unique name.
+    pub ports: Vec<PortConfig>,
+    /// Which CPUs run what.
+    pub lcores: LcoreConfig,
+    /// Input port(s) → stages → output port(s).
+    #[serde(default)]
+    pub pipelines: Vec<PipelineConfig>,
 }
 
-/// One port: a vdev spec or a PCI address.
+/// One port and where its packets come from. Exactly one source field is set.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PortConfig {
-    /// A display name; defaults to the device name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A DPDK vdev spec: `net_null0`, `net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap`, ...
+    /// The name pipelines use for it.
+    pub name: String,
+    /// A raw DPDK vdev spec: `net_null0`, `net_ring0`, `net_memif0,role=server`, ...
     #[serde(default)]
     pub vdev: Option<String>,
     /// A PCI address to allow-list and drive, e.g. `0000:03:00.0`.
     #[serde(default)]
     pub pci: Option<String>,
+    /// Packets from and to pcap files (net_pcap).
+    #[serde(default)]
+    pub pcap: Option<PcapSource>,
+    /// A kernel interface through `AF_PACKET` sockets (`net_af_packet`).
+    #[serde(default)]
+    pub af_packet: Option<AfPacketSource>,
+    /// A new kernel TAP interface (`net_tap`).
+    #[serde(default)]
+    pub tap: Option<TapSource>,
+    /// An in-memory ring whose tx feeds its own rx (`net_ring`).
+    #[serde(default)]
+    pub ring: Option<EmptySource>,
+    /// A packet sink and endless source (`net_null`).
+    #[serde(default)]
+    pub null: Option<NullSource>,
+    /// Rx queues (spread by RSS where the driver can hash).
+    #[serde(default = "one")]
+    pub queues: u16,
     /// Rx ring size.
     #[serde(default = "default_descriptors")]
     pub rx_descriptors: u16,
@@ -50,23 +72,58 @@ pub struct PortConfig {
     /// Accept every destination MAC.
     #[serde(default = "yes")]
     pub promiscuous: bool,
+    /// MTU to set.
+    #[serde(default)]
+    pub mtu: Option<u16>,
+    /// MAC address to set, `aa:bb:cc:dd:ee:ff`.
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
-impl PortConfig {
-    /// The DPDK device name the port is found by: the vdev spec up to its first comma,
-    /// or the PCI address.
-    pub fn device_name(&self) -> &str {
-        match (&self.vdev, &self.pci) {
-            (Some(vdev), _) => vdev.split(',').next().unwrap_or(vdev),
-            (None, Some(pci)) => pci,
-            (None, None) => "",
-        }
-    }
+/// `net_pcap` files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PcapSource {
+    /// File to read packets from.
+    #[serde(default)]
+    pub rx: Option<String>,
+    /// File to write sent packets to.
+    #[serde(default)]
+    pub tx: Option<String>,
+    /// Replay the rx file forever.
+    #[serde(default)]
+    pub infinite_rx: bool,
+}
 
-    /// The name shown to users.
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or_else(|| self.device_name())
-    }
+/// `net_af_packet` on a kernel interface.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AfPacketSource {
+    /// The interface, e.g. `veth0`.
+    pub iface: String,
+}
+
+/// `net_tap`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TapSource {
+    /// The interface name to create.
+    #[serde(default)]
+    pub iface: Option<String>,
+}
+
+/// A source without settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptySource {}
+
+/// `net_null`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NullSource {
+    /// Size of the packets it makes.
+    #[serde(default)]
+    pub size: Option<u16>,
 }
 
 /// Lcore layout.
@@ -76,8 +133,35 @@ pub struct LcoreConfig {
     /// The main (control) lcore; defaults to the first CPU this process may use.
     #[serde(default)]
     pub main: Option<u32>,
+    /// The CPU the main lcore runs on (default: the CPU of the same number).
+    #[serde(default)]
+    pub main_cpu: Option<u32>,
     /// Worker lcores that run the poll loops. At least one.
-    pub workers: Vec<u32>,
+    pub workers: Vec<WorkerConfig>,
+}
+
+/// One worker lcore.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkerConfig {
+    /// Its lcore id.
+    pub lcore: u32,
+    /// The CPU it runs on (default: the CPU of the same number).
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    /// The rx queues it alone polls; absent means "assign for me".
+    #[serde(default)]
+    pub rx: Option<Vec<QueueRef>>,
+}
+
+/// A (port, queue) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QueueRef {
+    /// Port name.
+    pub port: String,
+    /// Queue index.
+    pub queue: u16,
 }
 
 /// Packet memory.
@@ -139,6 +223,159 @@ impl Default for EalConfig {
     }
 }
 
+/// Input port(s) → ordered stages → output port(s).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PipelineConfig {
+    /// A name for stats and errors; defaults to `pipeline<i>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Ports whose received packets enter this pipeline.
+    #[serde(default)]
+    pub input: Vec<String>,
+    /// Makes packets instead of (or besides) receiving them.
+    #[serde(default)]
+    pub generator: Option<GeneratorConfig>,
+    /// Stages, run in order on every burst.
+    #[serde(default)]
+    pub stages: Vec<StageConfig>,
+    /// Where packets go when no stage decides otherwise (the first port), or the ports a
+    /// bridge forwards between.
+    #[serde(default)]
+    pub output: Vec<String>,
+}
+
+/// A txonly/flowgen-style packet generator: UDP over IPv4, `flows` distinct 5-tuples.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GeneratorConfig {
+    /// Frame size in bytes (60..=2048 without the FCS).
+    #[serde(default = "default_packet_size")]
+    pub packet_size: u16,
+    /// Distinct flows (source UDP port and source address vary).
+    #[serde(default = "one_u32")]
+    pub flows: u32,
+    /// Packets per burst.
+    #[serde(default = "default_burst")]
+    pub burst: u16,
+    /// Source MAC; defaults to the output port's.
+    #[serde(default)]
+    pub src_mac: Option<String>,
+    /// Destination MAC.
+    #[serde(default = "default_dst_mac")]
+    pub dst_mac: String,
+    /// First source IPv4 address.
+    #[serde(default = "default_src_ip")]
+    pub src_ip: String,
+    /// Destination IPv4 address.
+    #[serde(default = "default_dst_ip")]
+    pub dst_ip: String,
+    /// Stop after this many packets (absent: run until stopped).
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+/// One stage.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum StageConfig {
+    /// Pass packets unchanged (testpmd `io`).
+    Io,
+    /// Set the destination MAC, and the source MAC to `src` or the output port's (testpmd `mac`).
+    MacRewrite {
+        /// New destination MAC.
+        dst: String,
+        /// New source MAC; absent means the output port's own.
+        #[serde(default)]
+        src: Option<String>,
+    },
+    /// Swap source and destination MAC (testpmd `macswap`).
+    MacSwap,
+    /// Swap MACs, IP addresses and L4 ports (testpmd `5tswap`).
+    FiveTupleSwap,
+    /// Drop everything (testpmd `rxonly`).
+    Drop,
+    /// Rules in order; the first that matches acts.
+    Match {
+        /// The rules.
+        rules: Vec<RuleConfig>,
+    },
+    /// An L2 MAC-learning bridge over the pipeline's output ports.
+    #[serde(rename_all = "camelCase")]
+    Bridge {
+        /// Seconds a learned MAC stays valid without traffic from it.
+        #[serde(default = "default_aging")]
+        aging_s: u32,
+    },
+}
+
+/// One match rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleConfig {
+    /// A name for stats; defaults to `rule<i>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What it matches (all given fields must hold).
+    #[serde(rename = "match")]
+    pub matches: MatchConfig,
+    /// What it does.
+    pub action: ActionConfig,
+}
+
+/// Header fields to match.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MatchConfig {
+    /// Ethertype after any VLAN tag, e.g. 0x0800.
+    #[serde(default)]
+    pub ethertype: Option<u16>,
+    /// VLAN id of the outer tag.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Source IPv4/IPv6 prefix, `10.0.0.0/8` or `2001:db8::/32`.
+    #[serde(default)]
+    pub src: Option<String>,
+    /// Destination prefix.
+    #[serde(default)]
+    pub dst: Option<String>,
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6).
+    #[serde(default)]
+    pub proto: Option<u8>,
+    /// Source L4 port range, inclusive.
+    #[serde(default)]
+    pub src_port: Option<[u16; 2]>,
+    /// Destination L4 port range, inclusive.
+    #[serde(default)]
+    pub dst_port: Option<[u16; 2]>,
+}
+
+/// What a matching rule does.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ActionConfig {
+    /// Drop the packet (counted).
+    Drop,
+    /// Count it and go on to the next stage.
+    Count,
+    /// Send it out of `port` (and go on to the next stage).
+    Forward {
+        /// Port name.
+        port: String,
+    },
+    /// Send a copy out of `port` and go on with the original.
+    Mirror {
+        /// Port name.
+        port: String,
+    },
+}
+
+fn one() -> u16 {
+    1
+}
+fn one_u32() -> u32 {
+    1
+}
 fn default_descriptors() -> u16 {
     1024
 }
@@ -147,6 +384,24 @@ fn default_mbufs() -> u32 {
 }
 fn default_mbuf_cache() -> u32 {
     256
+}
+fn default_packet_size() -> u16 {
+    64
+}
+fn default_burst() -> u16 {
+    32
+}
+fn default_aging() -> u32 {
+    300
+}
+fn default_dst_mac() -> String {
+    "02:00:00:00:00:02".into()
+}
+fn default_src_ip() -> String {
+    "198.18.0.1".into()
+}
+fn default_dst_ip() -> String {
+    "198.19.0.1".into()
 }
 fn yes() -> bool {
     true
@@ -172,11 +427,22 @@ impl EngineConfig {
             Some(v) => {
                 return Err(EngineError::config(
                     "version",
-                    format!("schema version {v} is not supported by this engine (it reads version {SCHEMA_VERSION}); use matching @fastpath/control and native binding"),
+                    format!(
+                        "schema version {v} is not supported by this engine (it reads version {SCHEMA_VERSION}); \
+                         use matching @fastpath/control and native binding"
+                    ),
                 ))
             }
-            None => return Err(EngineError::config("version", "missing; set it to 1")),
+            None => return Err(EngineError::config("version", format!("missing; set it to {SCHEMA_VERSION}"))),
         }
-        rmp_serde::from_slice(bytes).map_err(|e| EngineError::config("", format!("{e}")))
+        rmp_serde::from_slice(bytes).map_err(|e| EngineError::config("", e))
+    }
+
+    /// The display name of pipeline `i`.
+    pub fn pipeline_name(&self, i: usize) -> String {
+        self.pipelines[i]
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("pipeline{i}"))
     }
 }

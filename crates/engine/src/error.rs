@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Lcore,
     /// The engine was already stopped.
     Stopped,
+    /// A live change needs what only a restart can do (queue counts, ports, lcores).
+    NeedsRestart,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -35,12 +37,13 @@ impl ErrorCode {
             Self::Mempool => "ERR_MEMPOOL",
             Self::Lcore => "ERR_LCORE",
             Self::Stopped => "ERR_STOPPED",
+            Self::NeedsRestart => "ERR_NEEDS_RESTART",
             Self::Internal => "ERR_INTERNAL",
         }
     }
 
     /// Every code, for documentation and for the TypeScript constants' test.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Config,
         Self::EalInit,
         Self::EalOnce,
@@ -49,6 +52,7 @@ impl ErrorCode {
         Self::Mempool,
         Self::Lcore,
         Self::Stopped,
+        Self::NeedsRestart,
         Self::Internal,
     ];
 }

@@ -1,25 +1,37 @@
 //! Fastpath's data plane.
 //!
 //! [`Engine::start`] plans a config ([`plan::Plan`]), starts EAL on its own thread, creates
-//! the packet pool and ports on the main lcore, and launches one io-forward loop per worker
-//! lcore. [`Engine::stats`] reads counters without stopping anything; [`Engine::stop`] sets
-//! the stop flag, waits for every worker, closes the ports and cleans EAL up.
+//! the packet pool and ports on the main lcore, compiles the pipelines
+//! ([`program::compile`]) and launches one poll loop per worker lcore ([`worker`]).
+//! [`Engine::apply`] swaps in new pipelines without pausing a worker ([`rcu`]);
+//! [`Engine::stats`] reads counters without stopping anything; [`Engine::stop`] drains the
+//! workers, closes the ports and cleans EAL up.
 
+pub mod bridge;
 pub mod config;
 mod error;
-pub mod forward;
+pub mod net;
 pub mod plan;
+pub mod program;
+pub mod rcu;
+pub mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dpdk::{lcore, Eal, Mempool, Port, PortConfig as DpdkPortConfig};
 
 pub use config::{EngineConfig, SCHEMA_VERSION};
 pub use error::{EngineError, ErrorCode};
-use forward::{DirectionCounters, Lane};
-use plan::Plan;
+use plan::{Plan, PortSpec};
+use program::{BridgeTables, Generated, PortFacts, Program};
+use rcu::Publisher;
+use worker::{PortLane, Shared, Worker};
+
+/// How long `apply` waits for every worker to pick up new pipelines.
+const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Facts about a running engine, fixed at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +40,7 @@ pub struct EngineInfo {
     pub iova_mode: String,
     /// The main (control) lcore.
     pub main_lcore: u32,
-    /// Worker lcores and what each forwards.
+    /// Worker lcores and what each polls.
     pub workers: Vec<WorkerInfo>,
     /// Whether hugepages back packet memory.
     pub hugepages: bool,
@@ -44,13 +56,17 @@ pub struct EngineInfo {
     pub dpdk_version: String,
 }
 
-/// A worker lcore and the directions it forwards.
+/// A worker lcore and the (port, queue) pairs it polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerInfo {
     /// Its lcore id.
     pub lcore: u32,
-    /// `"net_null0→net_null1"` per direction.
-    pub directions: Vec<String>,
+    /// The CPU it runs on.
+    pub cpu: u32,
+    /// `"port:queue"` per owned rx queue.
+    pub rx_queues: Vec<String>,
+    /// Pipelines whose generator it runs.
+    pub generators: Vec<String>,
 }
 
 /// The packet pool.
@@ -69,29 +85,39 @@ pub struct MempoolInfo {
 /// One port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSummary {
-    /// Display name.
+    /// Config name.
     pub name: String,
     /// DPDK port id.
     pub id: u16,
+    /// DPDK device name.
+    pub device: String,
     /// Driver name.
     pub driver: String,
     /// MAC as `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
     /// Link up.
     pub link_up: bool,
+    /// Rx queues.
+    pub rx_queues: u16,
+    /// Tx queues (one per worker, up to the driver's limit).
+    pub tx_queues: u16,
+    /// Whether rx is spread over the queues by RSS.
+    pub rss: bool,
 }
 
 /// Counters of one port.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortCounters {
-    /// Display name.
+    /// Config name.
     pub name: String,
     /// Packets the engine received on this port.
     pub rx_packets: u64,
     /// Packets the engine sent out of this port.
     pub tx_packets: u64,
-    /// Packets received on this port and dropped because their output was full.
-    pub rx_dropped: u64,
+    /// Packets for this port dropped because its tx queue was full.
+    pub tx_dropped: u64,
+    /// Packets received here that no pipeline takes.
+    pub unrouted: u64,
     /// Bytes received (driver counter).
     pub rx_bytes: u64,
     /// Bytes sent (driver counter).
@@ -113,10 +139,34 @@ pub struct LcoreCounters {
     pub rx_packets: u64,
     /// Packets it sent.
     pub tx_packets: u64,
-    /// Packets it dropped.
+    /// Packets it could not send (tx full).
+    pub tx_dropped: u64,
+}
+
+/// Counters of one rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCounters {
+    /// Rule name.
+    pub name: String,
+    /// Packets it matched.
+    pub matched: u64,
+}
+
+/// Counters of one pipeline, across every program it has run in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineCounters {
+    /// Pipeline name.
+    pub name: String,
+    /// Packets that entered (received or generated).
+    pub in_packets: u64,
+    /// Packets handed to outputs (copies included).
+    pub out_packets: u64,
+    /// Packets its stages dropped.
     pub dropped: u64,
-    /// Polls that found packets.
-    pub busy_polls: u64,
+    /// Packets its generator made.
+    pub generated: u64,
+    /// Its rules (current program's rules, with totals carried by name).
+    pub rules: Vec<RuleCounters>,
 }
 
 /// A snapshot of every counter.
@@ -124,27 +174,40 @@ pub struct LcoreCounters {
 pub struct EngineStats {
     /// Nanoseconds since the workers started.
     pub uptime_ns: u64,
+    /// Pipeline generation (1 at start, +1 per apply).
+    pub generation: u64,
     /// Per port, in id order.
     pub ports: Vec<PortCounters>,
     /// Per worker lcore.
     pub lcores: Vec<LcoreCounters>,
+    /// Per pipeline of the current program.
+    pub pipelines: Vec<PipelineCounters>,
     /// Mbufs free in the pool.
     pub mempool_available: u32,
     /// Mbufs in use.
     pub mempool_in_use: u32,
 }
 
+/// Counters of programs that were swapped out, by pipeline name (and rule name).
+#[derive(Debug, Default)]
+struct Retired {
+    pipelines: HashMap<String, [u64; 4]>,
+    rules: HashMap<(String, String), u64>,
+}
+
 /// A running engine. Dropping it stops it.
 pub struct Engine {
-    info: EngineInfo,
+    config: EngineConfig,
     plan: Plan,
-    port_ids: Vec<u16>,
-    counters: Arc<[DirectionCounters]>,
-    stop: Arc<AtomicBool>,
+    facts: PortFacts,
+    info: EngineInfo,
     started: Instant,
-    // Torn down in this order by `shutdown`: workers, ports, pool, EAL.
+    program: Arc<Program>,
+    bridges: BridgeTables,
+    retired: Retired,
+    // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
+    shared: Option<Arc<Shared>>,
     ports: Vec<Port>,
-    pool: Option<Mempool>,
     eal: Option<Eal>,
 }
 
@@ -172,46 +235,43 @@ impl Engine {
         let iova_mode = eal.iova_mode().to_string();
         let eal_args = eal.argv().to_vec();
 
-        let setup_config = config.clone();
         let setup_plan = plan.clone();
         // Ports and the pool are made on the main lcore so they land on its NUMA socket.
-        let (pool, ports) = eal.run(move || set_up(&setup_config, &setup_plan))?;
+        let (pool, ports, summaries) = eal.run(move || set_up(&setup_plan))?;
+        let facts = PortFacts {
+            macs: summaries
+                .iter()
+                .map(|s| net::parse_mac(&s.mac).unwrap_or_default())
+                .collect(),
+            tx_queues: summaries.iter().map(|s| s.tx_queues).collect(),
+            drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
+        };
+        let mut bridges = BridgeTables::new();
+        let program = Arc::new(program::compile(
+            config,
+            &plan,
+            &facts,
+            &mut bridges,
+            &Generated::new(),
+        )?);
 
-        let names: Vec<String> = config
-            .ports
-            .iter()
-            .map(|p| p.display_name().to_owned())
-            .collect();
-        let summaries = ports
-            .iter()
-            .zip(&names)
-            .map(|(port, name)| {
-                let info = port.info().map_err(|e| port_error(name, &e))?;
-                let mac = port.mac().map_err(|e| port_error(name, &e))?;
-                let link_up = port.link().is_ok_and(|l| l.up);
-                Ok(PortSummary {
-                    name: name.clone(),
-                    id: port.id(),
-                    driver: info.driver,
-                    mac: format_mac(mac),
-                    link_up,
-                })
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
         let workers = plan
             .workers
             .iter()
-            .map(|w| WorkerInfo {
-                lcore: w.lcore,
-                directions: w
-                    .directions
+            .enumerate()
+            .map(|(w, wp)| WorkerInfo {
+                lcore: wp.lcore,
+                cpu: wp.cpu,
+                rx_queues: wp
+                    .rx
                     .iter()
-                    .map(|&d| {
-                        format!(
-                            "{}→{}",
-                            names[plan.directions[d].rx_port], names[plan.directions[d].tx_port]
-                        )
-                    })
+                    .map(|&(p, q)| format!("{}:{q}", plan.ports[p].name))
+                    .collect(),
+                generators: program
+                    .pipelines
+                    .iter()
+                    .filter(|p| p.generator.as_ref().is_some_and(|g| g.worker == w))
+                    .map(|p| p.name.clone())
                     .collect(),
             })
             .collect();
@@ -231,20 +291,27 @@ impl Engine {
             eal_args,
             dpdk_version: dpdk::version(),
         };
-        let counters: Arc<[DirectionCounters]> = plan
-            .directions
-            .iter()
-            .map(|_| DirectionCounters::default())
-            .collect();
+        let shared = Arc::new(Shared {
+            publisher: Publisher::new(Arc::clone(&program), plan.workers.len()),
+            control: AtomicU8::new(worker::RUN),
+            pool,
+            lanes: (0..plan.workers.len() * plan.ports.len())
+                .map(|_| PortLane::default())
+                .collect(),
+            ports: plan.ports.len(),
+            epoch: Instant::now(),
+        });
         let mut engine = Self {
-            info,
-            port_ids: ports.iter().map(Port::id).collect(),
+            config: config.clone(),
             plan,
-            counters,
-            stop: Arc::new(AtomicBool::new(false)),
+            facts,
+            info,
             started: Instant::now(),
+            program,
+            bridges,
+            retired: Retired::default(),
+            shared: Some(shared),
             ports,
-            pool: Some(pool),
             eal: Some(eal),
         };
         engine.launch_workers()?;
@@ -253,33 +320,32 @@ impl Engine {
 
     fn launch_workers(&mut self) -> Result<(), EngineError> {
         let eal = self.eal.as_ref().expect("EAL runs until shutdown");
-        for worker in &self.plan.workers {
-            let lanes: Vec<Lane> = worker
-                .directions
+        let shared = self
+            .shared
+            .as_ref()
+            .expect("shared state lives until shutdown");
+        for (w, wp) in self.plan.workers.iter().enumerate() {
+            let rx = wp
+                .rx
                 .iter()
-                .map(|&d| {
-                    let dir = self.plan.directions[d];
-                    Lane {
-                        rx: self.ports[dir.rx_port].rx_queue(0),
-                        tx: self.ports[dir.tx_port].tx_queue(0),
-                        counters: d,
-                    }
-                })
+                .map(|&(p, q)| (p as u16, self.ports[p].rx_queue(q)))
                 .collect();
-            let counters = Arc::clone(&self.counters);
-            let stop = Arc::clone(&self.stop);
-            let lcore_id = worker.lcore;
-            eal.run(move || {
-                lcore::launch(lcore_id, move || {
-                    forward::io_forward(lanes, &counters, &stop)
-                })
-            })
-            .map_err(|e| {
-                EngineError::new(
+            let tx = self
+                .ports
+                .iter()
+                .zip(&self.facts.tx_queues)
+                .map(|(port, &queues)| (w < usize::from(queues)).then(|| port.tx_queue(w as u16)))
+                .collect();
+            let worker = Worker::new(w, rx, tx, Arc::clone(shared));
+            let lcore_id = wp.lcore;
+            if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run())) {
+                // Workers already running must not wait for an ack from one that never ran.
+                shared.publisher.ack(w, rcu::OFFLINE);
+                return Err(EngineError::new(
                     ErrorCode::Lcore,
                     format!("could not start the poll loop on lcore {lcore_id}: {e}"),
-                )
-            })?;
+                ));
+            }
         }
         self.started = Instant::now();
         Ok(())
@@ -288,6 +354,122 @@ impl Engine {
     /// Facts fixed at start.
     pub fn info(&self) -> &EngineInfo {
         &self.info
+    }
+
+    /// The config the engine runs (as last applied).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Swaps in `config`'s pipelines without pausing any worker, losing or duplicating any
+    /// packet. Ports, lcores, memory and EAL settings must be unchanged (they need a restart:
+    /// `ERR_NEEDS_RESTART`). A refused config leaves the running engine untouched.
+    pub fn apply(&mut self, config: &EngineConfig) -> Result<u64, EngineError> {
+        let Some(shared) = self.shared.clone() else {
+            return Err(EngineError::new(
+                ErrorCode::Stopped,
+                "the engine is stopped; start a new one",
+            ));
+        };
+        needs_restart(&self.config, config)?;
+        // Pipelines are checked against the running ports and layout: every queue they need
+        // polled must already have its worker (compile refuses otherwise).
+        self.plan.check_pipelines(config)?;
+        let generated: Generated = self
+            .pipeline_totals()
+            .into_iter()
+            .map(|p| (p.name, p.generated))
+            .collect();
+        let mut bridges = self.bridges.clone();
+        let next = Arc::new(program::compile(
+            config,
+            &self.plan,
+            &self.facts,
+            &mut bridges,
+            &generated,
+        )?);
+        let old = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT).map_err(|()| {
+            EngineError::new(ErrorCode::Internal, "a worker did not pick up the new pipelines within 5 s; this is a bug: please report it")
+        })?;
+        self.retire(&old);
+        self.program = next;
+        self.bridges = bridges;
+        self.config = config.clone();
+        Ok(shared.publisher.generation())
+    }
+
+    /// Folds a swapped-out program's final counters into the retired totals.
+    fn retire(&mut self, old: &Program) {
+        for (i, p) in old.pipelines.iter().enumerate() {
+            let t = self.retired.pipelines.entry(p.name.clone()).or_default();
+            for slots in old.slots.iter() {
+                let c = &slots.pipelines[i];
+                t[0] += c.in_packets.load(Relaxed);
+                t[1] += c.out_packets.load(Relaxed);
+                t[2] += c.dropped.load(Relaxed);
+                t[3] += c.generated.load(Relaxed);
+            }
+        }
+        for (slot, (p, name)) in old.rule_names.iter().enumerate() {
+            let sum: u64 = old.slots.iter().map(|s| s.rules[slot].load(Relaxed)).sum();
+            *self
+                .retired
+                .rules
+                .entry((old.pipelines[*p].name.clone(), name.clone()))
+                .or_default() += sum;
+        }
+    }
+
+    fn pipeline_totals(&self) -> Vec<PipelineCounters> {
+        let program = &self.program;
+        program
+            .pipelines
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut t = self
+                    .retired
+                    .pipelines
+                    .get(&p.name)
+                    .copied()
+                    .unwrap_or_default();
+                for slots in program.slots.iter() {
+                    let c = &slots.pipelines[i];
+                    t[0] += c.in_packets.load(Relaxed);
+                    t[1] += c.out_packets.load(Relaxed);
+                    t[2] += c.dropped.load(Relaxed);
+                    t[3] += c.generated.load(Relaxed);
+                }
+                let rules = program
+                    .rule_names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (pi, _))| *pi == i)
+                    .map(|(slot, (_, name))| RuleCounters {
+                        name: name.clone(),
+                        matched: self
+                            .retired
+                            .rules
+                            .get(&(p.name.clone(), name.clone()))
+                            .copied()
+                            .unwrap_or(0)
+                            + program
+                                .slots
+                                .iter()
+                                .map(|s| s.rules[slot].load(Relaxed))
+                                .sum::<u64>(),
+                    })
+                    .collect();
+                PipelineCounters {
+                    name: p.name.clone(),
+                    in_packets: t[0],
+                    out_packets: t[1],
+                    dropped: t[2],
+                    generated: t[3],
+                    rules,
+                }
+            })
+            .collect()
     }
 
     /// A snapshot of every counter. Cheap: relaxed loads plus one driver stats call per port.
@@ -301,15 +483,39 @@ impl Engine {
                 ..PortCounters::default()
             })
             .collect();
-        for (d, dir) in self.plan.directions.iter().enumerate() {
-            let c = &self.counters[d];
-            ports[dir.rx_port].rx_packets += c.rx_packets.load(Relaxed);
-            ports[dir.rx_port].rx_dropped += c.dropped.load(Relaxed);
-            ports[dir.tx_port].tx_packets += c.tx_packets.load(Relaxed);
-        }
-        if self.eal.is_some() {
-            for (counters, &id) in ports.iter_mut().zip(&self.port_ids) {
-                if let Ok(s) = Port::stats_of(id) {
+        let mut lcores: Vec<LcoreCounters> = self
+            .plan
+            .workers
+            .iter()
+            .map(|w| LcoreCounters {
+                lcore: w.lcore,
+                ..LcoreCounters::default()
+            })
+            .collect();
+        let (mut generation, mut available, mut in_use) = (0, 0, 0);
+        if let Some(shared) = &self.shared {
+            generation = shared.publisher.generation();
+            available = shared.pool.available();
+            in_use = shared.pool.in_use();
+            for (w, lcore) in lcores.iter_mut().enumerate() {
+                for (p, port) in ports.iter_mut().enumerate() {
+                    let lane = shared.lane(w, p);
+                    let (rx, tx, dropped) = (
+                        lane.rx_packets.load(Relaxed),
+                        lane.tx_packets.load(Relaxed),
+                        lane.tx_dropped.load(Relaxed),
+                    );
+                    port.rx_packets += rx;
+                    port.tx_packets += tx;
+                    port.tx_dropped += dropped;
+                    port.unrouted += lane.unrouted.load(Relaxed);
+                    lcore.rx_packets += rx;
+                    lcore.tx_packets += tx;
+                    lcore.tx_dropped += dropped;
+                }
+            }
+            for (counters, summary) in ports.iter_mut().zip(&self.info.ports) {
+                if let Ok(s) = Port::stats_of(summary.id) {
                     counters.rx_bytes = s.rx_bytes;
                     counters.tx_bytes = s.tx_bytes;
                     counters.rx_missed = s.rx_missed + s.rx_nombuf;
@@ -318,33 +524,12 @@ impl Engine {
                 }
             }
         }
-        let lcores = self
-            .plan
-            .workers
-            .iter()
-            .map(|w| {
-                let mut l = LcoreCounters {
-                    lcore: w.lcore,
-                    ..LcoreCounters::default()
-                };
-                for &d in &w.directions {
-                    let c = &self.counters[d];
-                    l.rx_packets += c.rx_packets.load(Relaxed);
-                    l.tx_packets += c.tx_packets.load(Relaxed);
-                    l.dropped += c.dropped.load(Relaxed);
-                    l.busy_polls += c.busy_polls.load(Relaxed);
-                }
-                l
-            })
-            .collect();
-        let (available, in_use) = self
-            .pool
-            .as_ref()
-            .map_or((0, 0), |p| (p.available(), p.in_use()));
         EngineStats {
             uptime_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            generation,
             ports,
             lcores,
+            pipelines: self.pipeline_totals(),
             mempool_available: available,
             mempool_in_use: in_use,
         }
@@ -355,21 +540,26 @@ impl Engine {
         self.eal.is_none()
     }
 
-    /// Stops the workers, closes the ports, frees the pool and cleans EAL up. Returns the
-    /// final counters. EAL cannot start again in this process afterwards.
+    /// Stops generators, lets the workers drain what is in flight, stops them, closes the
+    /// ports, frees the pool and cleans EAL up. Returns the final counters. EAL cannot start
+    /// again in this process afterwards.
     pub fn stop(&mut self) -> Result<EngineStats, EngineError> {
         if self.eal.is_none() {
-            return Err(EngineError::new(ErrorCode::Stopped, "the engine is already stopped; start a new one (in a new process: EAL runs once per process)"));
+            return Err(EngineError::new(
+                ErrorCode::Stopped,
+                "the engine is already stopped; start a new one (in a new process: EAL runs once per process)",
+            ));
         }
-        let final_stats = self.shutdown()?;
-        Ok(final_stats)
+        self.shutdown()
     }
 
     fn shutdown(&mut self) -> Result<EngineStats, EngineError> {
         let Some(eal) = self.eal.take() else {
             return Ok(self.stats());
         };
-        self.stop.store(true, Relaxed);
+        if let Some(shared) = &self.shared {
+            shared.control.store(worker::DRAIN, Relaxed);
+        }
         let lcores: Vec<u32> = self.plan.workers.iter().map(|w| w.lcore).collect();
         let codes = eal.run(move || {
             lcores
@@ -378,22 +568,19 @@ impl Engine {
                 .collect::<Vec<_>>()
         });
         // Counters are final once every worker has returned; read driver bytes while ports are open.
-        self.eal = Some(eal);
         let final_stats = self.stats();
-        let eal = self.eal.take().expect("just put back");
         let ports = std::mem::take(&mut self.ports);
-        let pool = self.pool.take();
         let closed = eal.run(move || {
-            let mut errors = Vec::new();
-            for port in ports {
-                let name = port.name().to_owned();
-                if let Err(e) = port.close() {
-                    errors.push(format!("{name}: {e}"));
-                }
-            }
-            drop(pool);
-            errors
+            ports
+                .into_iter()
+                .filter_map(|port| {
+                    let name = port.name().to_owned();
+                    port.close().err().map(|e| format!("{name}: {e}"))
+                })
+                .collect::<Vec<_>>()
         });
+        // The pool goes with the last reference to the shared state (the workers dropped theirs).
+        self.shared = None;
         let cleaned = eal.cleanup();
         if let Some((lcore, code)) = codes.iter().find(|(_, code)| *code != 0) {
             return Err(EngineError::new(
@@ -420,7 +607,53 @@ impl Drop for Engine {
     }
 }
 
-fn set_up(config: &EngineConfig, plan: &Plan) -> Result<(Mempool, Vec<Port>), EngineError> {
+/// Refuses a live change to anything but the pipelines, naming the first difference.
+fn needs_restart(running: &EngineConfig, next: &EngineConfig) -> Result<(), EngineError> {
+    let refuse = |what: String| {
+        Err(EngineError::new(
+            ErrorCode::NeedsRestart,
+            format!("{what}: that needs a port or EAL restart, so apply() refuses it and the engine runs on unchanged; stop and start with the new config"),
+        ))
+    };
+    if running.ports.len() != next.ports.len() {
+        return refuse(format!(
+            "ports: {} ports now, {} in the new config",
+            running.ports.len(),
+            next.ports.len()
+        ));
+    }
+    for (a, b) in running.ports.iter().zip(&next.ports) {
+        if a.name != b.name {
+            return refuse(format!(
+                "ports: port {:?} would become {:?}",
+                a.name, b.name
+            ));
+        }
+        if a.queues != b.queues {
+            return refuse(format!(
+                "ports.{}.queues changed from {} to {}",
+                a.name, a.queues, b.queues
+            ));
+        }
+        if a != b {
+            return refuse(format!("ports.{} changed", a.name));
+        }
+    }
+    if running.lcores != next.lcores {
+        return refuse("lcores changed".to_owned());
+    }
+    if running.memory != next.memory {
+        return refuse("memory changed".to_owned());
+    }
+    if running.eal != next.eal {
+        return refuse("eal changed".to_owned());
+    }
+    Ok(())
+}
+
+type SetUp = (Mempool, Vec<Port>, Vec<PortSummary>);
+
+fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
     let pool = Mempool::pktmbuf("fastpath_pktmbuf", plan.mbufs, plan.mbuf_cache, Mempool::DEFAULT_DATA_ROOM, lcore::socket_id())
         .map_err(|e| {
             EngineError::new(
@@ -428,51 +661,65 @@ fn set_up(config: &EngineConfig, plan: &Plan) -> Result<(Mempool, Vec<Port>), En
                 format!("could not create the packet pool of {} mbufs: {e}; lower memory.mbufs or give EAL more memory", plan.mbufs),
             )
         })?;
-    let mut ports = Vec::with_capacity(config.ports.len());
-    for (i, pc) in config.ports.iter().enumerate() {
-        let device = pc.device_name();
-        let mut port = Port::by_name(device).map_err(|_| {
+    let mut ports = Vec::with_capacity(plan.ports.len());
+    let mut summaries = Vec::with_capacity(plan.ports.len());
+    let workers = plan.workers.len() as u16;
+    for pp in &plan.ports {
+        let path = format!("ports.{}", pp.name);
+        let mut port = Port::by_name(&pp.device).map_err(|_| {
+            let spec = match &pp.spec {
+                PortSpec::Vdev(v) => v.as_str(),
+                PortSpec::Pci(a) => a.as_str(),
+            };
             EngineError::new(
                 ErrorCode::Port,
-                format!(
-                    "ports[{i}]: DPDK created no port for {device:?}; check the driver name and arguments of the spec {:?} (the EAL log above says why)",
-                    pc.vdev.as_deref().or(pc.pci.as_deref()).unwrap_or_default()
-                ),
+                format!("{path}: DPDK created no port for {:?} (spec {spec:?}); check the driver name and arguments (the EAL log above says why)", pp.device),
             )
         })?;
-        let info = port.info().map_err(|e| port_error(pc.display_name(), &e))?;
-        if info.max_rx_queues < 1 || info.max_tx_queues < 1 {
-            return Err(EngineError::new(
-                ErrorCode::Port,
-                format!("ports[{i}] ({device}): driver {} offers {} rx / {} tx queues; io forwarding needs one of each", info.driver, info.max_rx_queues, info.max_tx_queues),
+        let port_error =
+            |e: dpdk::DpdkError| EngineError::new(ErrorCode::Port, format!("{path}: {e}"));
+        let info = port.info().map_err(port_error)?;
+        if pp.rx_queues > info.max_rx_queues {
+            return Err(EngineError::config(
+                &format!("{path}.queues"),
+                format!(
+                    "driver {} offers at most {} rx queue(s) here; {} were asked for",
+                    info.driver, info.max_rx_queues, pp.rx_queues
+                ),
             ));
         }
+        let tx_queues = workers.min(info.max_tx_queues).max(1);
+        let rss = pp.rx_queues > 1 && info.rss_flow_types != 0;
         let conf = DpdkPortConfig {
-            rx_queues: 1,
-            tx_queues: 1,
-            rx_descriptors: pc.rx_descriptors,
-            tx_descriptors: pc.tx_descriptors,
+            rx_queues: pp.rx_queues,
+            tx_queues,
+            rx_descriptors: pp.rx_descriptors,
+            tx_descriptors: pp.tx_descriptors,
+            rss_flow_types: if rss { info.rss_flow_types } else { 0 },
         };
-        port.configure(conf, &pool)
-            .map_err(|e| port_error(pc.display_name(), &e))?;
-        port.start()
-            .map_err(|e| port_error(pc.display_name(), &e))?;
-        port.set_promiscuous(pc.promiscuous)
-            .map_err(|e| port_error(pc.display_name(), &e))?;
+        port.configure(conf, &pool).map_err(port_error)?;
+        if let Some(mtu) = pp.mtu {
+            port.set_mtu(mtu).map_err(port_error)?;
+        }
+        if let Some(mac) = pp.mac {
+            port.set_mac(mac).map_err(port_error)?;
+        }
+        port.start().map_err(port_error)?;
+        port.set_promiscuous(pp.promiscuous).map_err(port_error)?;
+        summaries.push(PortSummary {
+            name: pp.name.clone(),
+            id: port.id(),
+            device: pp.device.clone(),
+            driver: info.driver,
+            mac: net::format_mac(port.mac().map_err(port_error)?),
+            link_up: port.link().is_ok_and(|l| l.up),
+            rx_queues: pp.rx_queues,
+            tx_queues,
+            rss,
+        });
         ports.push(port);
     }
-    Ok((pool, ports))
-}
-
-fn port_error(name: &str, e: &dpdk::DpdkError) -> EngineError {
-    EngineError::new(ErrorCode::Port, format!("port {name}: {e}"))
-}
-
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    Ok((pool, ports, summaries))
 }
 
 fn eal_init_error(e: &dpdk::eal::EalInitError, plan: &Plan) -> EngineError {
@@ -525,4 +772,12 @@ fn allowed_cpus() -> Result<Vec<u32>, EngineError> {
         // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.
         .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu as usize, &set) })
         .collect())
+}
+
+/// Checks msgpack config bytes as far as is possible without starting DPDK: decoding, the
+/// lcore/port/memory plan on this machine, and the pipelines' references.
+pub fn check(bytes: &[u8]) -> Result<(), EngineError> {
+    let config = EngineConfig::from_msgpack(bytes)?;
+    let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+    Plan::new(&config, &allowed_cpus()?, &hugepages).map(drop)
 }

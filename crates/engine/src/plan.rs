@@ -1,13 +1,17 @@
-//! Everything decided before EAL starts: lcore layout, forwarding directions, memory.
+//! Everything decided before EAL starts: ports and their vdev specs, which lcore polls which
+//! (port, queue), memory, EAL's argv.
 //!
-//! Planning is pure (no DPDK calls), so impossible layouts are refused while the process
-//! can still start an EAL, and the rules are unit-tested without one.
+//! Planning is pure (no DPDK calls), so impossible layouts are refused while the process can
+//! still start an EAL, and the rules are unit-tested without one.
+
+use std::collections::{BTreeSet, HashMap};
 
 use dpdk::{EalArgs, EalMemory, IovaMode, BURST_SIZE};
 use probe::Hugepages;
 
 use crate::config::{EngineConfig, PortConfig};
 use crate::error::{EngineError, ErrorCode};
+use crate::net::{parse_mac, Mac};
 
 /// Bytes one mbuf takes in its pool: 128-byte header, 2176-byte data room, mempool header
 /// and alignment, rounded up.
@@ -17,22 +21,47 @@ const EAL_OVERHEAD: u64 = 64 << 20;
 /// The least `-m` that starts EAL without hugepages comfortably.
 const MIN_NO_HUGE_MB: u64 = 128;
 
-/// One io-forwarding direction: rx queue 0 of `rx_port` → tx queue 0 of `tx_port`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Direction {
-    /// Port index received from.
-    pub rx_port: usize,
-    /// Port index sent to.
-    pub tx_port: usize,
+/// How a port is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSpec {
+    /// A `--vdev` spec.
+    Vdev(String),
+    /// An allow-listed PCI device.
+    Pci(String),
 }
 
-/// The directions one worker lcore polls.
+/// One port, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortPlan {
+    /// Its config name.
+    pub name: String,
+    /// The DPDK device name it is found by.
+    pub device: String,
+    /// How EAL creates it.
+    pub spec: PortSpec,
+    /// Rx queues.
+    pub rx_queues: u16,
+    /// Rx ring size.
+    pub rx_descriptors: u16,
+    /// Tx ring size.
+    pub tx_descriptors: u16,
+    /// Promiscuous mode.
+    pub promiscuous: bool,
+    /// MTU to set.
+    pub mtu: Option<u16>,
+    /// MAC to set.
+    pub mac: Option<Mac>,
+}
+
+/// One worker lcore and the rx queues it alone polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerPlan {
-    /// The worker's lcore id.
+    /// Lcore id.
     pub lcore: u32,
-    /// Indexes into [`Plan::directions`].
-    pub directions: Vec<usize>,
+    /// CPU it runs on.
+    pub cpu: u32,
+    /// (port index, queue) pairs.
+    pub rx: Vec<(usize, u16)>,
 }
 
 /// How the engine will come up.
@@ -44,9 +73,9 @@ pub struct Plan {
     pub hugepages: bool,
     /// Why hugepages are not used, when the config left the choice to the engine.
     pub hugepages_note: Option<String>,
-    /// Every forwarding direction.
-    pub directions: Vec<Direction>,
-    /// Which worker polls which directions.
+    /// Ports in id order.
+    pub ports: Vec<PortPlan>,
+    /// Workers in launch order; worker `w` sends on tx queue `w` of every port.
     pub workers: Vec<WorkerPlan>,
     /// Mbufs in the packet pool.
     pub mbufs: u32,
@@ -61,37 +90,16 @@ impl Plan {
         cpus: &[u32],
         hugepages: &Hugepages,
     ) -> Result<Self, EngineError> {
-        check_ports(&config.ports)?;
-        let (main_lcore, workers) = check_lcores(config, cpus)?;
-
-        let directions: Vec<Direction> = (0..config.ports.len())
-            .map(|p| Direction {
-                rx_port: p,
-                tx_port: p ^ 1,
-            })
-            .collect();
-        if workers.len() > directions.len() {
-            return Err(EngineError::config(
-                "lcores.workers",
-                format!(
-                    "{} workers for {} forwarding directions: io forwarding gives each worker whole \
-                     directions (port 0→1, 1→0, ...), so use at most {} workers",
-                    workers.len(),
-                    directions.len(),
-                    directions.len()
-                ),
-            ));
-        }
-        let workers: Vec<WorkerPlan> = workers
+        let ports = plan_ports(&config.ports)?;
+        let names: HashMap<&str, usize> = ports
             .iter()
             .enumerate()
-            .map(|(w, &lcore)| WorkerPlan {
-                lcore,
-                directions: (w..directions.len()).step_by(workers.len()).collect(),
-            })
+            .map(|(i, p)| (p.name.as_str(), i))
             .collect();
-
-        let (use_huge, note, eal_memory) = plan_memory(config, workers.len(), hugepages)?;
+        check_pipeline_refs(config, &names)?;
+        let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
+        assign_rx_queues(config, &ports, &names, &mut workers)?;
+        let (use_huge, note, eal_memory) = plan_memory(config, &ports, workers.len(), hugepages)?;
 
         let iova_mode = match config.eal.iova_mode.as_deref() {
             None => None,
@@ -110,22 +118,43 @@ impl Plan {
                 "IOVA as PA needs hugepages (physical addresses of 4 KiB pages are not usable); use \"VA\" or enable hugepages",
             ));
         }
-
-        let vdevs = config.ports.iter().filter_map(|p| p.vdev.clone()).collect();
-        let pci_allow = config.ports.iter().filter_map(|p| p.pci.clone()).collect();
-        let file_prefix = config
-            .eal
-            .file_prefix
-            .clone()
-            .unwrap_or_else(|| format!("fastpath-{}", std::process::id()));
+        let mut pinning = vec![(main, main_cpu)];
+        pinning.extend(workers.iter().map(|w| (w.lcore, w.cpu)));
         let eal = EalArgs {
-            file_prefix,
-            main_lcore,
+            file_prefix: config
+                .eal
+                .file_prefix
+                .clone()
+                .unwrap_or_else(|| format!("fastpath-{}", std::process::id())),
+            main_lcore: main,
             workers: workers.iter().map(|w| w.lcore).collect(),
+            cpus: if pinning.iter().all(|(l, c)| l == c) {
+                Vec::new()
+            } else {
+                pinning
+            },
             memory: eal_memory,
             iova_mode,
-            vdevs,
-            pci_allow,
+            vdevs: ports
+                .iter()
+                .filter_map(|p| {
+                    if let PortSpec::Vdev(v) = &p.spec {
+                        Some(v.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            pci_allow: ports
+                .iter()
+                .filter_map(|p| {
+                    if let PortSpec::Pci(a) = &p.spec {
+                        Some(a.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
             log_level: config.eal.log_level.clone(),
             log_to_stderr: config.eal.log_to_stderr,
             extra: config.eal.extra_args.clone(),
@@ -134,132 +163,230 @@ impl Plan {
             eal,
             hugepages: use_huge,
             hugepages_note: note,
-            directions,
+            ports,
             workers,
             mbufs: config.memory.mbufs,
             mbuf_cache: config.memory.mbuf_cache,
         })
     }
+
+    /// Checks `config`'s pipelines against this plan's ports (names, references, one
+    /// pipeline per input port), as `apply` needs before compiling them.
+    pub fn check_pipelines(&self, config: &EngineConfig) -> Result<(), EngineError> {
+        let names: HashMap<&str, usize> = self
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect();
+        check_pipeline_refs(config, &names)
+    }
+
+    /// Which worker polls (port, queue), if any.
+    pub fn owner(&self, port: usize, queue: u16) -> Option<usize> {
+        self.workers
+            .iter()
+            .position(|w| w.rx.contains(&(port, queue)))
+    }
 }
 
-/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory).
-fn plan_memory(
-    config: &EngineConfig,
-    workers: usize,
-    hugepages: &Hugepages,
-) -> Result<(bool, Option<String>, EalMemory), EngineError> {
-    let memory = &config.memory;
-    let needed_mbufs: u64 = config
-        .ports
-        .iter()
-        .map(|p| u64::from(p.rx_descriptors) + u64::from(p.tx_descriptors))
-        .sum::<u64>()
-        + workers as u64 * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64)
-        + u64::from(memory.mbuf_cache);
-    if u64::from(memory.mbufs) < needed_mbufs {
-        return Err(EngineError::config(
-                "memory.mbufs",
-                format!(
-                    "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
-                     (or shrink rxDescriptors/txDescriptors)",
-                    memory.mbufs
-                ),
-            ));
+/// The vdev spec for a port's source; `index` keeps generated device names unique.
+fn vdev_spec(p: &PortConfig, index: usize) -> Option<String> {
+    if let Some(v) = &p.vdev {
+        return Some(v.clone());
     }
-    if memory.mbuf_cache as usize > 512 {
-        return Err(EngineError::config(
-            "memory.mbufCache",
-            "DPDK caps the per-lcore cache at 512",
+    if let Some(pcap) = &p.pcap {
+        let mut spec = format!("net_pcap{index}");
+        if let Some(rx) = &pcap.rx {
+            spec.push_str(&format!(",rx_pcap={rx}"));
+        }
+        if let Some(tx) = &pcap.tx {
+            spec.push_str(&format!(",tx_pcap={tx}"));
+        }
+        if pcap.infinite_rx {
+            spec.push_str(",infinite_rx=1");
+        }
+        return Some(spec);
+    }
+    if let Some(af) = &p.af_packet {
+        return Some(format!(
+            "net_af_packet{index},iface={},qpairs={}",
+            af.iface, p.queues
         ));
     }
-    let pool_bytes = u64::from(memory.mbufs) * MBUF_FOOTPRINT;
-    let needed_bytes = pool_bytes + EAL_OVERHEAD;
-    let (use_huge, note) = match memory.hugepages {
-            Some(false) => (false, None),
-            Some(true) => match hugepages.shortfall(needed_bytes) {
-                None => (true, None),
-                Some(why) => {
-                    return Err(EngineError::new(
-                        ErrorCode::NoHugepages,
-                        format!("hugepages were required (memory.hugepages: true) but {why}; or set memory.hugepages to false to run without them"),
-                    ))
-                }
-            },
-            None => match hugepages.shortfall(needed_bytes) {
-                None => (true, None),
-                Some(why) => (false, Some(why)),
-            },
-        };
-    let eal_memory = if use_huge {
-        EalMemory::Hugepages
-    } else {
-        EalMemory::NoHuge {
-            megabytes: (needed_bytes >> 20).max(MIN_NO_HUGE_MB) as u32,
-        }
-    };
-
-    Ok((use_huge, note, eal_memory))
+    if let Some(tap) = &p.tap {
+        return Some(match &tap.iface {
+            Some(iface) => format!("net_tap{index},iface={iface}"),
+            None => format!("net_tap{index}"),
+        });
+    }
+    if p.ring.is_some() {
+        return Some(format!("net_ring{index}"));
+    }
+    if let Some(null) = &p.null {
+        return Some(match null.size {
+            Some(size) => format!("net_null{index},size={size}"),
+            None => format!("net_null{index}"),
+        });
+    }
+    None
 }
 
-fn check_ports(ports: &[PortConfig]) -> Result<(), EngineError> {
-    if ports.is_empty() {
-        return Err(EngineError::config("ports", "no ports: give at least two (e.g. { vdev: \"net_null0\" } and { vdev: \"net_null1\" })"));
-    }
-    if !ports.len().is_multiple_of(2) {
+fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, EngineError> {
+    if configs.is_empty() {
         return Err(EngineError::config(
             "ports",
-            format!(
-                "{} ports: io forwarding pairs ports 0↔1, 2↔3, ..., so give an even number",
-                ports.len()
-            ),
+            "no ports: give at least one (e.g. a: { vdev: \"net_null0\" })",
         ));
     }
-    for (i, port) in ports.iter().enumerate() {
-        let path = format!("ports[{i}]");
-        match (&port.vdev, &port.pci) {
-            (Some(_), Some(_)) => {
-                return Err(EngineError::config(
-                    &path,
-                    "has both vdev and pci; give exactly one",
-                ))
-            }
-            (None, None) => {
-                return Err(EngineError::config(
-                    &path,
-                    "needs a vdev spec or a pci address",
-                ))
-            }
-            (Some(v), None) if v.split(',').next().is_none_or(str::is_empty) => {
-                return Err(EngineError::config(
-                    &format!("{path}.vdev"),
-                    format!("{v:?} has no device name"),
-                ))
-            }
-            _ => {}
+    let mut ports: Vec<PortPlan> = Vec::with_capacity(configs.len());
+    for (i, p) in configs.iter().enumerate() {
+        let path = format!("ports.{}", p.name);
+        let sources = [
+            p.vdev.is_some(),
+            p.pci.is_some(),
+            p.pcap.is_some(),
+            p.af_packet.is_some(),
+            p.tap.is_some(),
+            p.ring.is_some(),
+            p.null.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            return Err(EngineError::config(
+                &path,
+                "give exactly one source: vdev, pci, pcap, afPacket, tap, ring or null",
+            ));
         }
-        if port.rx_descriptors == 0 || port.tx_descriptors == 0 {
+        if let Some(j) = ports.iter().position(|q| q.name == p.name) {
+            return Err(EngineError::config(
+                &path,
+                format!("the name is already used by port {j}"),
+            ));
+        }
+        let spec = match (&p.pci, vdev_spec(p, i)) {
+            (Some(pci), _) => PortSpec::Pci(pci.clone()),
+            (None, Some(vdev)) => PortSpec::Vdev(vdev),
+            (None, None) => unreachable!("exactly one source is set"),
+        };
+        let device = match &spec {
+            PortSpec::Vdev(v) => v.split(',').next().unwrap_or_default().to_owned(),
+            PortSpec::Pci(a) => a.clone(),
+        };
+        if device.is_empty() {
+            return Err(EngineError::config(
+                &format!("{path}.vdev"),
+                "the spec has no device name",
+            ));
+        }
+        if let Some(q) = ports.iter().find(|q| q.device == device) {
+            return Err(EngineError::config(
+                &path,
+                format!(
+                    "device {device:?} is already port {:?}; each port needs its own device",
+                    q.name
+                ),
+            ));
+        }
+        if p.queues == 0 {
+            return Err(EngineError::config(
+                &format!("{path}.queues"),
+                "must be at least 1",
+            ));
+        }
+        if p.rx_descriptors == 0 || p.tx_descriptors == 0 {
             return Err(EngineError::config(
                 &path,
                 "rxDescriptors and txDescriptors must be at least 1",
             ));
         }
-        if let Some(j) = ports[..i]
-            .iter()
-            .position(|p| p.device_name() == port.device_name())
-        {
-            return Err(EngineError::config(
+        let mac = p
+            .mac
+            .as_deref()
+            .map(parse_mac)
+            .transpose()
+            .map_err(|e| EngineError::config(&format!("{path}.mac"), e))?;
+        ports.push(PortPlan {
+            name: p.name.clone(),
+            device,
+            spec,
+            rx_queues: p.queues,
+            rx_descriptors: p.rx_descriptors,
+            tx_descriptors: p.tx_descriptors,
+            promiscuous: p.promiscuous,
+            mtu: p.mtu,
+            mac,
+        });
+    }
+    Ok(ports)
+}
+
+fn check_pipeline_refs(
+    config: &EngineConfig,
+    names: &HashMap<&str, usize>,
+) -> Result<(), EngineError> {
+    let known = || {
+        let mut n: Vec<&str> = names.keys().copied().collect();
+        n.sort_unstable();
+        n.join(", ")
+    };
+    let resolve = |path: String, name: &str| -> Result<usize, EngineError> {
+        names.get(name).copied().ok_or_else(|| {
+            EngineError::config(
                 &path,
-                format!(
-                    "device {:?} is already ports[{j}]; each port needs its own device",
-                    port.device_name()
-                ),
+                format!("{name:?} is not a port (ports: {})", known()),
+            )
+        })
+    };
+    let mut input_of: HashMap<usize, usize> = HashMap::new();
+    let mut seen_names: HashMap<String, usize> = HashMap::new();
+    for (i, p) in config.pipelines.iter().enumerate() {
+        let name = config.pipeline_name(i);
+        if let Some(j) = seen_names.insert(name.clone(), i) {
+            return Err(EngineError::config(
+                &format!("pipelines[{i}].name"),
+                format!("{name:?} is already pipelines[{j}]"),
             ));
+        }
+        if p.input.is_empty() && p.generator.is_none() {
+            return Err(EngineError::config(
+                &format!("pipelines[{i}]"),
+                "needs an input port or a generator",
+            ));
+        }
+        for (k, input) in p.input.iter().enumerate() {
+            let port = resolve(format!("pipelines[{i}].input[{k}]"), input)?;
+            if let Some(j) = input_of.insert(port, i) {
+                return Err(EngineError::config(
+                    &format!("pipelines[{i}].input[{k}]"),
+                    format!("port {input:?} is already the input of pipelines[{j}]; a port feeds one pipeline"),
+                ));
+            }
+        }
+        for (k, output) in p.output.iter().enumerate() {
+            resolve(format!("pipelines[{i}].output[{k}]"), output)?;
+        }
+        for (s, stage) in p.stages.iter().enumerate() {
+            if let crate::config::StageConfig::Match { rules } = stage {
+                for (r, rule) in rules.iter().enumerate() {
+                    if let crate::config::ActionConfig::Forward { port }
+                    | crate::config::ActionConfig::Mirror { port } = &rule.action
+                    {
+                        resolve(
+                            format!("pipelines[{i}].stages[{s}].rules[{r}].action.port"),
+                            port,
+                        )?;
+                    }
+                }
+            }
         }
     }
     Ok(())
 }
 
-fn check_lcores(config: &EngineConfig, cpus: &[u32]) -> Result<(u32, Vec<u32>), EngineError> {
+fn plan_lcores(
+    config: &EngineConfig,
+    cpus: &[u32],
+) -> Result<(u32, u32, Vec<WorkerPlan>), EngineError> {
     let allowed = cpu_list(cpus);
     let workers = &config.lcores.workers;
     if workers.is_empty() {
@@ -268,41 +395,212 @@ fn check_lcores(config: &EngineConfig, cpus: &[u32]) -> Result<(u32, Vec<u32>), 
             format!("no worker lcores: the poll loops need at least one, e.g. workers: [1] (this process may use CPUs {allowed})"),
         ));
     }
+    let lcores: Vec<u32> = workers.iter().map(|w| w.lcore).collect();
     let main = match config.lcores.main {
         Some(main) => main,
-        None => *cpus
-            .iter()
-            .find(|c| !workers.contains(c))
-            .unwrap_or(&cpus[0]),
+        None => (0..).find(|l| !lcores.contains(l)).unwrap_or(0),
     };
-    for (i, &lcore) in std::iter::once(&main).chain(workers).enumerate() {
-        let path = if i == 0 {
-            "lcores.main".to_owned()
+    let main_cpu = config.lcores.main_cpu.unwrap_or(main);
+    let check_cpu = |path: &str, cpu: u32| {
+        if cpus.contains(&cpu) {
+            Ok(())
         } else {
-            format!("lcores.workers[{}]", i - 1)
-        };
-        if !cpus.contains(&lcore) {
+            Err(EngineError::config(
+                path,
+                format!("CPU {cpu} is not one this process may run on (allowed: {allowed})"),
+            ))
+        }
+    };
+    check_cpu(
+        if config.lcores.main_cpu.is_some() {
+            "lcores.mainCpu"
+        } else {
+            "lcores.main"
+        },
+        main_cpu,
+    )?;
+    if main >= 128 {
+        return Err(EngineError::config("lcores.main", "lcore ids go up to 127"));
+    }
+    let mut plans = Vec::with_capacity(workers.len());
+    for (i, w) in workers.iter().enumerate() {
+        let path = format!("lcores.workers[{i}]");
+        if w.lcore == main {
             return Err(EngineError::config(
                 &path,
-                format!("lcore {lcore} is not a CPU this process may run on (allowed: {allowed})"),
+                format!("lcore {main} is the main lcore; workers need lcores of their own"),
+            ));
+        }
+        if lcores[..i].contains(&w.lcore) {
+            return Err(EngineError::config(
+                &path,
+                format!("lcore {} is listed twice", w.lcore),
+            ));
+        }
+        if w.lcore >= 128 {
+            return Err(EngineError::config(&path, "lcore ids go up to 127"));
+        }
+        let cpu = w.cpu.unwrap_or(w.lcore);
+        check_cpu(
+            &if w.cpu.is_some() {
+                format!("{path}.cpu")
+            } else {
+                path.clone()
+            },
+            cpu,
+        )?;
+        plans.push(WorkerPlan {
+            lcore: w.lcore,
+            cpu,
+            rx: Vec::new(),
+        });
+    }
+    Ok((main, main_cpu, plans))
+}
+
+fn assign_rx_queues(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    names: &HashMap<&str, usize>,
+    workers: &mut [WorkerPlan],
+) -> Result<(), EngineError> {
+    let mut owner: HashMap<(usize, u16), usize> = HashMap::new();
+    for (w, wc) in config.lcores.workers.iter().enumerate() {
+        for (k, q) in wc.rx.iter().flatten().enumerate() {
+            let path = format!("lcores.workers[{w}].rx[{k}]");
+            let port = *names.get(q.port.as_str()).ok_or_else(|| {
+                EngineError::config(
+                    &format!("{path}.port"),
+                    format!("{:?} is not a port", q.port),
+                )
+            })?;
+            if q.queue >= ports[port].rx_queues {
+                return Err(EngineError::config(
+                    &format!("{path}.queue"),
+                    format!(
+                        "port {:?} has {} rx queue(s), so queue {} does not exist",
+                        q.port, ports[port].rx_queues, q.queue
+                    ),
+                ));
+            }
+            if let Some(other) = owner.insert((port, q.queue), w) {
+                return Err(EngineError::config(
+                    &path,
+                    format!("queue {} of port {:?} is already polled by lcore {}; a queue has one owner", q.queue, q.port, workers[other].lcore),
+                ));
+            }
+            workers[w].rx.push((port, q.queue));
+        }
+    }
+    // Every queue of every input port needs an owner; auto workers share the rest round-robin.
+    let inputs: BTreeSet<usize> = config
+        .pipelines
+        .iter()
+        .flat_map(|p| p.input.iter().map(|n| names[n.as_str()]))
+        .collect();
+    let auto: Vec<usize> = config
+        .lcores
+        .workers
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.rx.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let mut next = 0;
+    for &port in &inputs {
+        for queue in 0..ports[port].rx_queues {
+            if owner.contains_key(&(port, queue)) {
+                continue;
+            }
+            let Some(&w) = auto
+                .get(next % auto.len().max(1))
+                .filter(|_| !auto.is_empty())
+            else {
+                return Err(EngineError::config(
+                    "lcores.workers",
+                    format!("queue {queue} of port {:?} (an input of a pipeline) is polled by no worker; list it in a worker's rx", ports[port].name),
+                ));
+            };
+            next += 1;
+            owner.insert((port, queue), w);
+            workers[w].rx.push((port, queue));
+        }
+    }
+    for (&(port, queue), &w) in &owner {
+        if !inputs.contains(&port) {
+            return Err(EngineError::config(
+                &format!("lcores.workers[{w}].rx"),
+                format!(
+                    "queue {queue} of port {:?} is polled but the port is no pipeline's input",
+                    ports[port].name
+                ),
             ));
         }
     }
-    if workers.contains(&main) {
+    Ok(())
+}
+
+/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory).
+fn plan_memory(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: usize,
+    hugepages: &Hugepages,
+) -> Result<(bool, Option<String>, EalMemory), EngineError> {
+    let memory = &config.memory;
+    let workers = workers as u64;
+    let rings: u64 = ports
+        .iter()
+        .map(|p| {
+            u64::from(p.rx_queues) * u64::from(p.rx_descriptors)
+                + workers * u64::from(p.tx_descriptors)
+        })
+        .sum();
+    // Each worker caches mbufs and holds up to a burst per port in its tx buffers.
+    let needed_mbufs = rings
+        + workers * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64 * (ports.len() as u64 + 2))
+        + u64::from(memory.mbuf_cache);
+    if u64::from(memory.mbufs) < needed_mbufs {
         return Err(EngineError::config(
-            "lcores.workers",
-            format!("lcore {main} is the main lcore; workers need CPUs of their own"),
+            "memory.mbufs",
+            format!(
+                "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
+                 (or shrink rxDescriptors/txDescriptors)",
+                memory.mbufs
+            ),
         ));
     }
-    for (i, w) in workers.iter().enumerate() {
-        if workers[..i].contains(w) {
-            return Err(EngineError::config(
-                &format!("lcores.workers[{i}]"),
-                format!("lcore {w} is listed twice"),
-            ));
-        }
+    if memory.mbuf_cache > 512 {
+        return Err(EngineError::config(
+            "memory.mbufCache",
+            "DPDK caps the per-lcore cache at 512",
+        ));
     }
-    Ok((main, workers.clone()))
+    let needed_bytes = u64::from(memory.mbufs) * MBUF_FOOTPRINT + EAL_OVERHEAD;
+    let (use_huge, note) = match memory.hugepages {
+        Some(false) => (false, None),
+        Some(true) => match hugepages.shortfall(needed_bytes) {
+            None => (true, None),
+            Some(why) => {
+                return Err(EngineError::new(
+                    ErrorCode::NoHugepages,
+                    format!("hugepages were required (memory.hugepages: true) but {why}; or set memory.hugepages to false to run without them"),
+                ))
+            }
+        },
+        None => match hugepages.shortfall(needed_bytes) {
+            None => (true, None),
+            Some(why) => (false, Some(why)),
+        },
+    };
+    let eal_memory = if use_huge {
+        EalMemory::Hugepages
+    } else {
+        EalMemory::NoHuge {
+            megabytes: (needed_bytes >> 20).max(MIN_NO_HUGE_MB) as u32,
+        }
+    };
+    Ok((use_huge, note, eal_memory))
 }
 
 /// `[0, 1, 2, 5]` → `"0-2,5"`.
@@ -322,164 +620,4 @@ pub fn cpu_list(cpus: &[u32]) -> String {
         i = j + 1;
     }
     out.join(",")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{EalConfig, LcoreConfig, MemoryConfig};
-    use probe::{HugepagePool, HugetlbfsMount};
-
-    fn port(vdev: &str) -> PortConfig {
-        PortConfig {
-            name: None,
-            vdev: Some(vdev.into()),
-            pci: None,
-            rx_descriptors: 1024,
-            tx_descriptors: 1024,
-            promiscuous: true,
-        }
-    }
-
-    fn config(workers: &[u32], hugepages: Option<bool>) -> EngineConfig {
-        EngineConfig {
-            version: 1,
-            ports: vec![port("net_null0"), port("net_null1")],
-            lcores: LcoreConfig {
-                main: None,
-                workers: workers.to_vec(),
-            },
-            memory: MemoryConfig {
-                hugepages,
-                ..MemoryConfig::default()
-            },
-            eal: EalConfig::default(),
-        }
-    }
-
-    fn huge(free: u64) -> Hugepages {
-        Hugepages {
-            pools: vec![HugepagePool {
-                size_kb: 2048,
-                total: 512,
-                free,
-            }],
-            mounts: vec![HugetlbfsMount {
-                path: "/dev/hugepages".into(),
-                page_size_kb: None,
-            }],
-        }
-    }
-
-    #[test]
-    fn one_worker_takes_both_directions() {
-        let plan = Plan::new(&config(&[1], None), &[0, 1], &huge(512)).unwrap();
-        assert_eq!(plan.eal.main_lcore, 0);
-        assert_eq!(
-            plan.workers,
-            vec![WorkerPlan {
-                lcore: 1,
-                directions: vec![0, 1]
-            }]
-        );
-        assert_eq!(
-            plan.directions[1],
-            Direction {
-                rx_port: 1,
-                tx_port: 0
-            }
-        );
-        assert!(plan.hugepages);
-        assert_eq!(plan.eal.memory, EalMemory::Hugepages);
-    }
-
-    #[test]
-    fn two_workers_split_the_directions() {
-        let plan = Plan::new(&config(&[2, 3], None), &[0, 1, 2, 3], &huge(512)).unwrap();
-        assert_eq!(plan.workers[0].directions, vec![0]);
-        assert_eq!(plan.workers[1].directions, vec![1]);
-        assert_eq!(plan.eal.to_argv()[2], "0,2,3");
-    }
-
-    #[test]
-    fn zero_workers_is_refused_with_the_fix() {
-        let err = Plan::new(&config(&[], None), &[0, 1], &huge(512)).unwrap_err();
-        assert_eq!(err.code, ErrorCode::Config);
-        assert!(
-            err.message.starts_with("lcores.workers: no worker lcores"),
-            "{}",
-            err.message
-        );
-        assert!(
-            err.message.contains("allowed") || err.message.contains("CPUs 0-1"),
-            "{}",
-            err.message
-        );
-    }
-
-    #[test]
-    fn lcores_outside_the_affinity_are_refused() {
-        let err = Plan::new(&config(&[7], None), &[0, 1], &huge(512)).unwrap_err();
-        assert_eq!(
-            err.message,
-            "lcores.workers[0]: lcore 7 is not a CPU this process may run on (allowed: 0-1)"
-        );
-    }
-
-    #[test]
-    fn required_hugepages_that_are_missing_fail_with_their_code() {
-        let err = Plan::new(&config(&[1], Some(true)), &[0, 1], &huge(0)).unwrap_err();
-        assert_eq!(err.code, ErrorCode::NoHugepages);
-        assert!(
-            err.message.contains("memory.hugepages to false"),
-            "{}",
-            err.message
-        );
-    }
-
-    #[test]
-    fn optional_hugepages_fall_back_to_no_huge_and_say_why() {
-        let plan = Plan::new(&config(&[1], None), &[0, 1], &Hugepages::default()).unwrap();
-        assert!(!plan.hugepages);
-        assert!(plan
-            .hugepages_note
-            .unwrap()
-            .contains("no hugepages are reserved"));
-        assert!(matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if megabytes >= 128));
-    }
-
-    #[test]
-    fn odd_ports_and_duplicate_devices_are_refused() {
-        let mut c = config(&[1], Some(false));
-        c.ports.push(port("net_null2"));
-        assert!(Plan::new(&c, &[0, 1], &huge(0))
-            .unwrap_err()
-            .message
-            .contains("even number"));
-        let mut c = config(&[1], Some(false));
-        c.ports[1] = port("net_null0,size=128");
-        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-        assert_eq!(
-            err.message,
-            "ports[1]: device \"net_null0\" is already ports[0]; each port needs its own device"
-        );
-    }
-
-    #[test]
-    fn a_pool_too_small_for_the_rings_is_refused() {
-        let mut c = config(&[1], Some(false));
-        c.memory.mbufs = 1023;
-        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-        assert!(
-            err.message.starts_with("memory.mbufs: 1023 mbufs"),
-            "{}",
-            err.message
-        );
-    }
-
-    #[test]
-    fn cpu_lists_are_compact() {
-        assert_eq!(cpu_list(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
-        assert_eq!(cpu_list(&[3]), "3");
-    }
 }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use engine::config::{EalConfig, EngineConfig, LcoreConfig, MemoryConfig, PortConfig};
+use engine::config::{
+    EalConfig, EngineConfig, LcoreConfig, MemoryConfig, PipelineConfig, PortConfig, WorkerConfig,
+};
 use engine::{Engine, ErrorCode};
 
 const CHILD_ENV: &str = "FASTPATH_ENGINE_TEST_CHILD";
@@ -36,28 +38,56 @@ fn in_own_process(name: &str, body: impl FnOnce()) {
     );
 }
 
-fn vdev(spec: &str) -> PortConfig {
+fn port(name: &str, vdev: &str) -> PortConfig {
     PortConfig {
-        name: None,
-        vdev: Some(spec.into()),
+        name: name.into(),
+        vdev: Some(vdev.into()),
         pci: None,
+        pcap: None,
+        af_packet: None,
+        tap: None,
+        ring: None,
+        null: None,
+        queues: 1,
         rx_descriptors: 512,
         tx_descriptors: 512,
         promiscuous: true,
+        mtu: None,
+        mac: None,
     }
 }
 
-fn config(tag: &str, ports: Vec<PortConfig>) -> EngineConfig {
+fn forward(name: &str, from: &str, to: &str) -> PipelineConfig {
+    PipelineConfig {
+        name: Some(name.into()),
+        input: vec![from.into()],
+        generator: None,
+        stages: vec![],
+        output: vec![to.into()],
+    }
+}
+
+fn worker(lcore: u32) -> WorkerConfig {
+    WorkerConfig {
+        lcore,
+        cpu: None,
+        rx: None,
+    }
+}
+
+/// Two ports `a` and `b`, forwarded both ways (io), on one worker.
+fn config(tag: &str, a: &str, b: &str) -> EngineConfig {
     EngineConfig {
         version: engine::SCHEMA_VERSION,
-        ports,
+        ports: vec![port("a", a), port("b", b)],
         lcores: LcoreConfig {
             main: Some(0),
-            workers: vec![1],
+            main_cpu: None,
+            workers: vec![worker(1)],
         },
         memory: MemoryConfig {
             hugepages: Some(false),
-            mbufs: 4095,
+            mbufs: 8191,
             mbuf_cache: 128,
         },
         eal: EalConfig {
@@ -65,6 +95,7 @@ fn config(tag: &str, ports: Vec<PortConfig>) -> EngineConfig {
             log_level: Some("notice".into()),
             ..EalConfig::default()
         },
+        pipelines: vec![forward("a-to-b", "a", "b"), forward("b-to-a", "b", "a")],
     }
 }
 
@@ -83,8 +114,7 @@ fn null_ports_forward_both_ways_without_pinning_the_caller() {
         "null_ports_forward_both_ways_without_pinning_the_caller",
         || {
             let before = cpus_allowed();
-            let mut engine =
-                Engine::start(&config("null", vec![vdev("net_null0"), vdev("net_null1")])).unwrap();
+            let mut engine = Engine::start(&config("null", "net_null0", "net_null1")).unwrap();
             let info = engine.info().clone();
             assert_eq!(info.iova_mode, "VA", "--no-huge must select IOVA as VA");
             assert!(!info.hugepages);
@@ -96,10 +126,7 @@ fn null_ports_forward_both_ways_without_pinning_the_caller() {
                     .collect::<Vec<_>>(),
                 ["net_null", "net_null"]
             );
-            assert_eq!(
-                info.workers[0].directions,
-                ["net_null0→net_null1", "net_null1→net_null0"]
-            );
+            assert_eq!(info.workers[0].rx_queues, ["a:0", "b:0"]);
 
             std::thread::sleep(Duration::from_millis(300));
             let live = engine.stats();
@@ -117,21 +144,18 @@ fn null_ports_forward_both_ways_without_pinning_the_caller() {
                 let (rx, tx) = (&last.ports[port], &last.ports[other]);
                 assert_eq!(
                     rx.rx_packets,
-                    tx.tx_packets + rx.rx_dropped,
+                    tx.tx_packets + tx.tx_dropped,
                     "{rx:?} → {tx:?}"
                 );
                 assert!(rx.rx_packets >= live.ports[port].rx_packets);
+                assert_eq!(last.pipelines[port].in_packets, rx.rx_packets);
             }
             assert_eq!(
                 last.lcores[0].rx_packets,
                 last.ports[0].rx_packets + last.ports[1].rx_packets
             );
             assert_eq!(engine.stop().unwrap_err().code, ErrorCode::Stopped);
-            let again = Engine::start(&config(
-                "null-again",
-                vec![vdev("net_null2"), vdev("net_null3")],
-            ))
-            .unwrap_err();
+            let again = Engine::start(&config("null-again", "net_null2", "net_null3")).unwrap_err();
             assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
         },
     );
@@ -198,15 +222,12 @@ fn pcap_ports_deliver_every_packet_byte_for_byte() {
         write_pcap(&dir.join("in.pcap"), &frames);
         write_pcap(&dir.join("none.pcap"), &[]);
         let d = dir.display();
-        let ports = vec![
-            vdev(&format!(
-                "net_pcap0,rx_pcap={d}/in.pcap,tx_pcap={d}/out0.pcap"
-            )),
-            vdev(&format!(
-                "net_pcap1,rx_pcap={d}/none.pcap,tx_pcap={d}/out1.pcap"
-            )),
-        ];
-        let mut engine = Engine::start(&config("pcap", ports)).unwrap();
+        let mut engine = Engine::start(&config(
+            "pcap",
+            &format!("net_pcap0,rx_pcap={d}/in.pcap,tx_pcap={d}/out0.pcap"),
+            &format!("net_pcap1,rx_pcap={d}/none.pcap,tx_pcap={d}/out1.pcap"),
+        ))
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while engine.stats().ports[1].tx_packets < 200 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -214,7 +235,7 @@ fn pcap_ports_deliver_every_packet_byte_for_byte() {
         let last = engine.stop().unwrap();
         assert_eq!(last.ports[0].rx_packets, 200);
         assert_eq!(last.ports[1].tx_packets, 200);
-        assert_eq!(last.ports[0].rx_dropped, 0);
+        assert_eq!(last.ports[1].tx_dropped, 0);
         assert_eq!(last.ports[1].rx_packets, 0);
         assert_eq!(
             read_pcap(&dir.join("out1.pcap")),
@@ -231,19 +252,11 @@ fn an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on() {
     in_own_process(
         "an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on",
         || {
-            let err = Engine::start(&config(
-                "bogus",
-                vec![vdev("net_bogus0"), vdev("net_null1")],
-            ))
-            .unwrap_err();
+            let err = Engine::start(&config("bogus", "net_bogus0", "net_null1")).unwrap_err();
             assert_eq!(err.code, ErrorCode::EalInit, "{err}");
             assert!(err.message.contains("net_bogus0"), "{err}");
             assert!(err.message.contains("check each --vdev spec"), "{err}");
-            let again = Engine::start(&config(
-                "bogus2",
-                vec![vdev("net_null0"), vdev("net_null1")],
-            ))
-            .unwrap_err();
+            let again = Engine::start(&config("bogus2", "net_null0", "net_null1")).unwrap_err();
             assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
         },
     );

@@ -5,7 +5,7 @@
 //! Nothing here may panic across the boundary: engine calls run under `catch_unwind`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use engine::{Engine, EngineError, ErrorCode};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
@@ -50,12 +50,16 @@ pub fn schema_version() -> u32 {
     engine::SCHEMA_VERSION
 }
 
-/// A worker lcore and the directions it forwards.
+/// A worker lcore and what it polls.
 #[napi(object)]
 #[derive(Debug)]
 pub struct WorkerInfo {
     pub lcore: u32,
-    pub directions: Vec<String>,
+    pub cpu: u32,
+    /// `"port:queue"` per owned rx queue.
+    pub rx_queues: Vec<String>,
+    /// Pipelines whose generator it runs.
+    pub generators: Vec<String>,
 }
 
 /// The packet pool.
@@ -74,9 +78,13 @@ pub struct MempoolInfo {
 pub struct PortSummary {
     pub name: String,
     pub id: u32,
+    pub device: String,
     pub driver: String,
     pub mac: String,
     pub link_up: bool,
+    pub rx_queues: u32,
+    pub tx_queues: u32,
+    pub rss: bool,
 }
 
 /// Facts fixed at start.
@@ -101,7 +109,8 @@ pub struct PortCounters {
     pub name: String,
     pub rx_packets: f64,
     pub tx_packets: f64,
-    pub rx_dropped: f64,
+    pub tx_dropped: f64,
+    pub unrouted: f64,
     pub rx_bytes: f64,
     pub tx_bytes: f64,
     pub rx_missed: f64,
@@ -116,8 +125,27 @@ pub struct LcoreCounters {
     pub lcore: u32,
     pub rx_packets: f64,
     pub tx_packets: f64,
+    pub tx_dropped: f64,
+}
+
+/// Counters of one rule.
+#[napi(object)]
+#[derive(Debug)]
+pub struct RuleCounters {
+    pub name: String,
+    pub matched: f64,
+}
+
+/// Counters of one pipeline, across every program it has run in.
+#[napi(object)]
+#[derive(Debug)]
+pub struct PipelineCounters {
+    pub name: String,
+    pub in_packets: f64,
+    pub out_packets: f64,
     pub dropped: f64,
-    pub busy_polls: f64,
+    pub generated: f64,
+    pub rules: Vec<RuleCounters>,
 }
 
 /// A snapshot of every counter.
@@ -125,8 +153,10 @@ pub struct LcoreCounters {
 #[derive(Debug)]
 pub struct EngineStats {
     pub uptime_ns: f64,
+    pub generation: f64,
     pub ports: Vec<PortCounters>,
     pub lcores: Vec<LcoreCounters>,
+    pub pipelines: Vec<PipelineCounters>,
     pub mempool_available: u32,
     pub mempool_in_use: u32,
 }
@@ -140,7 +170,9 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
             .iter()
             .map(|w| WorkerInfo {
                 lcore: w.lcore,
-                directions: w.directions.clone(),
+                cpu: w.cpu,
+                rx_queues: w.rx_queues.clone(),
+                generators: w.generators.clone(),
             })
             .collect(),
         hugepages: i.hugepages,
@@ -157,9 +189,13 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
             .map(|p| PortSummary {
                 name: p.name.clone(),
                 id: u32::from(p.id),
+                device: p.device.clone(),
                 driver: p.driver.clone(),
                 mac: p.mac.clone(),
                 link_up: p.link_up,
+                rx_queues: u32::from(p.rx_queues),
+                tx_queues: u32::from(p.tx_queues),
+                rss: p.rss,
             })
             .collect(),
         eal_args: i.eal_args.clone(),
@@ -170,6 +206,7 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
 fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
     EngineStats {
         uptime_ns: s.uptime_ns as f64,
+        generation: s.generation as f64,
         ports: s
             .ports
             .iter()
@@ -177,7 +214,8 @@ fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
                 name: p.name.clone(),
                 rx_packets: p.rx_packets as f64,
                 tx_packets: p.tx_packets as f64,
-                rx_dropped: p.rx_dropped as f64,
+                tx_dropped: p.tx_dropped as f64,
+                unrouted: p.unrouted as f64,
                 rx_bytes: p.rx_bytes as f64,
                 tx_bytes: p.tx_bytes as f64,
                 rx_missed: p.rx_missed as f64,
@@ -192,8 +230,26 @@ fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
                 lcore: l.lcore,
                 rx_packets: l.rx_packets as f64,
                 tx_packets: l.tx_packets as f64,
-                dropped: l.dropped as f64,
-                busy_polls: l.busy_polls as f64,
+                tx_dropped: l.tx_dropped as f64,
+            })
+            .collect(),
+        pipelines: s
+            .pipelines
+            .iter()
+            .map(|p| PipelineCounters {
+                name: p.name.clone(),
+                in_packets: p.in_packets as f64,
+                out_packets: p.out_packets as f64,
+                dropped: p.dropped as f64,
+                generated: p.generated as f64,
+                rules: p
+                    .rules
+                    .iter()
+                    .map(|r| RuleCounters {
+                        name: r.name.clone(),
+                        matched: r.matched as f64,
+                    })
+                    .collect(),
             })
             .collect(),
         mempool_available: s.mempool_available,
@@ -212,7 +268,7 @@ fn stopped() -> EngineError {
 #[napi]
 #[derive(Debug)]
 pub struct NativeEngine {
-    engine: Mutex<Option<Engine>>,
+    engine: Arc<Mutex<Option<Engine>>>,
     info: engine::EngineInfo,
 }
 
@@ -233,6 +289,17 @@ impl NativeEngine {
                 .as_ref()
                 .map(|e| stats_to_js(&e.stats()))
                 .ok_or_else(stopped)
+        })
+    }
+
+    /// Swaps in new pipelines (msgpack config) off the JS thread; resolves to the new
+    /// generation. A refused config leaves the engine running unchanged.
+    #[napi(ts_return_type = "Promise<number>")]
+    #[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+    pub fn apply(&self, config: Buffer) -> AsyncTask<ApplyTask> {
+        AsyncTask::new(ApplyTask {
+            engine: Arc::clone(&self.engine),
+            config: config.to_vec(),
         })
     }
 
@@ -271,9 +338,35 @@ impl Task for StartTask {
     fn resolve(&mut self, _env: Env, engine: Engine) -> Result<NativeEngine> {
         let info = engine.info().clone();
         Ok(NativeEngine {
-            engine: Mutex::new(Some(engine)),
+            engine: Arc::new(Mutex::new(Some(engine))),
             info,
         })
+    }
+}
+
+/// Applies a config to a running engine on the libuv thread pool.
+#[derive(Debug)]
+pub struct ApplyTask {
+    engine: Arc<Mutex<Option<Engine>>>,
+    config: Vec<u8>,
+}
+
+impl Task for ApplyTask {
+    type Output = u64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<u64> {
+        let config = std::mem::take(&mut self.config);
+        let engine = Arc::clone(&self.engine);
+        guarded("Engine.apply", move || {
+            let config = engine::EngineConfig::from_msgpack(&config)?;
+            let mut guard = engine.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.as_mut().ok_or_else(stopped)?.apply(&config)
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, generation: u64) -> Result<f64> {
+        Ok(generation as f64)
     }
 }
 
@@ -297,6 +390,14 @@ impl Task for StopTask {
     fn resolve(&mut self, _env: Env, stats: engine::EngineStats) -> Result<EngineStats> {
         Ok(stats_to_js(&stats))
     }
+}
+
+/// Checks a msgpack-encoded config as far as is possible without starting DPDK: the schema
+/// version, every field, and the lcore, port and memory plan on this machine.
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn check_config(config: Buffer) -> Result<()> {
+    guarded("checkConfig", || engine::check(&config))
 }
 
 /// Starts an engine from a msgpack-encoded config (see `@fastpath/types`).

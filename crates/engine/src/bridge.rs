@@ -1,0 +1,147 @@
+//! The MAC table of a learning bridge, shared by every worker that runs the bridge.
+//!
+//! A fixed-size open-addressing table of atomics, written with relaxed stores: learning
+//! never blocks forwarding. Two workers learning the same slot at once may leave a stale
+//! entry for a moment, exactly as a hardware table would; the next frame corrects it.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::net::Mac;
+
+const SLOTS: usize = 4096;
+const PROBES: usize = 8;
+const VALID: u64 = 1 << 63;
+
+/// The learned MAC → port entries.
+#[derive(Debug)]
+pub struct MacTable {
+    keys: Box<[AtomicU64]>,
+    /// Port in the low 16 bits, last-seen time in seconds above them.
+    values: Box<[AtomicU64]>,
+}
+
+impl Default for MacTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn key_of(mac: Mac) -> u64 {
+    VALID | u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]])
+}
+
+fn slot_of(key: u64) -> usize {
+    // Fibonacci hashing of the 48-bit address.
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize % SLOTS
+}
+
+impl MacTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self {
+            keys: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            values: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Records that `mac` was seen on `port` at `now_s`.
+    #[inline]
+    pub fn learn(&self, mac: Mac, port: u16, now_s: u64) {
+        let key = key_of(mac);
+        let value = (now_s << 16) | u64::from(port);
+        let start = slot_of(key);
+        let mut oldest = (start, u64::MAX);
+        for i in 0..PROBES {
+            let slot = (start + i) % SLOTS;
+            let k = self.keys[slot].load(Relaxed);
+            if k == key || k == 0 {
+                if k == 0 {
+                    self.keys[slot].store(key, Relaxed);
+                }
+                if self.values[slot].load(Relaxed) != value {
+                    self.values[slot].store(value, Relaxed);
+                }
+                return;
+            }
+            let seen = self.values[slot].load(Relaxed) >> 16;
+            if seen < oldest.1 {
+                oldest = (slot, seen);
+            }
+        }
+        // Full neighbourhood: replace the entry seen longest ago.
+        self.keys[oldest.0].store(key, Relaxed);
+        self.values[oldest.0].store(value, Relaxed);
+    }
+
+    /// The port `mac` was last seen on, if within `aging_s` of `now_s`.
+    #[inline]
+    pub fn lookup(&self, mac: Mac, now_s: u64, aging_s: u64) -> Option<u16> {
+        let key = key_of(mac);
+        let start = slot_of(key);
+        for i in 0..PROBES {
+            let slot = (start + i) % SLOTS;
+            let k = self.keys[slot].load(Relaxed);
+            if k == key {
+                let v = self.values[slot].load(Relaxed);
+                return (now_s.saturating_sub(v >> 16) <= aging_s).then_some((v & 0xffff) as u16);
+            }
+            if k == 0 {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Live entries at `now_s`.
+    pub fn len(&self, now_s: u64, aging_s: u64) -> usize {
+        self.keys
+            .iter()
+            .zip(self.values.iter())
+            .filter(|(k, v)| {
+                k.load(Relaxed) != 0 && now_s.saturating_sub(v.load(Relaxed) >> 16) <= aging_s
+            })
+            .count()
+    }
+
+    /// Whether no entry is live.
+    pub fn is_empty(&self, now_s: u64, aging_s: u64) -> bool {
+        self.len(now_s, aging_s) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_moves_and_ages() {
+        let t = MacTable::new();
+        let a = [2, 0, 0, 0, 0, 0xa];
+        assert_eq!(t.lookup(a, 0, 300), None);
+        t.learn(a, 1, 10);
+        assert_eq!(t.lookup(a, 20, 300), Some(1));
+        t.learn(a, 0, 30);
+        assert_eq!(
+            t.lookup(a, 30, 300),
+            Some(0),
+            "a station that moved is found on its new port"
+        );
+        assert_eq!(t.lookup(a, 331, 300), None, "entries age out");
+        assert_eq!(t.len(30, 300), 1);
+    }
+
+    #[test]
+    fn a_crowded_neighbourhood_evicts_the_stalest() {
+        let t = MacTable::new();
+        for i in 0..20_000u32 {
+            let b = i.to_be_bytes();
+            t.learn([2, 0, b[0], b[1], b[2], b[3]], (i % 4) as u16, u64::from(i));
+        }
+        let last = 19_999u32.to_be_bytes();
+        assert_eq!(
+            t.lookup([2, 0, last[0], last[1], last[2], last[3]], 20_000, 300),
+            Some(3)
+        );
+        assert!(t.len(20_000, u64::MAX) <= SLOTS);
+    }
+}

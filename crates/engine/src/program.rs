@@ -1,0 +1,625 @@
+//! A compiled set of pipelines: what workers run, immutable once published.
+//!
+//! [`compile`] turns the config's pipelines into stages with resolved port indexes, parsed
+//! addresses and prefixes, generator templates and counter slots, and checks what only the
+//! engine knows (which workers may send on which port's tx queues). A new program replaces
+//! the old one through [`crate::rcu`] without pausing any worker.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::bridge::MacTable;
+use crate::config::{ActionConfig, EngineConfig, GeneratorConfig, MatchConfig, StageConfig};
+use crate::error::EngineError;
+use crate::net::{self, parse_mac, Headers, Mac, Prefix};
+use crate::plan::Plan;
+
+/// Verdict: drop the packet.
+pub const DROP: u16 = u16::MAX;
+/// Verdict: send a copy out of every bridge port but the one it came in on.
+pub const FLOOD: u16 = u16::MAX - 1;
+
+/// Adds `n` to a counter only this thread writes (a plain load and store, no locked op).
+#[inline]
+pub fn bump(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed) + n, Relaxed);
+}
+
+/// One pipeline's counters on one worker.
+#[derive(Debug, Default)]
+pub struct PipelineCounters {
+    /// Packets that entered (received or generated).
+    pub in_packets: AtomicU64,
+    /// Packets handed to an output's tx buffer (copies included).
+    pub out_packets: AtomicU64,
+    /// Packets a stage dropped (drop stage, drop rules, bridge filtering, no output).
+    pub dropped: AtomicU64,
+    /// Packets the generator made.
+    pub generated: AtomicU64,
+}
+
+/// Every counter of one worker in one program, on cache lines of their own.
+#[derive(Debug)]
+#[repr(align(64))]
+pub struct WorkerSlots {
+    /// Per pipeline.
+    pub pipelines: Box<[PipelineCounters]>,
+    /// Per match rule, numbered across the program.
+    pub rules: Box<[AtomicU64]>,
+}
+
+/// A compiled header match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    ethertype: Option<u16>,
+    vlan: Option<u16>,
+    src: Option<Prefix>,
+    dst: Option<Prefix>,
+    proto: Option<u8>,
+    src_port: Option<(u16, u16)>,
+    dst_port: Option<(u16, u16)>,
+}
+
+impl Match {
+    #[inline]
+    fn matches(&self, h: &Headers) -> bool {
+        self.ethertype.is_none_or(|e| e == h.ethertype)
+            && self.vlan.is_none_or(|v| h.vlan == Some(v))
+            && self
+                .src
+                .is_none_or(|p| h.src.is_some_and(|a| p.contains(a)))
+            && self
+                .dst
+                .is_none_or(|p| h.dst.is_some_and(|a| p.contains(a)))
+            && self.proto.is_none_or(|p| h.proto == Some(p))
+            && self
+                .src_port
+                .is_none_or(|(lo, hi)| h.ports.is_some_and(|(s, _)| (lo..=hi).contains(&s)))
+            && self
+                .dst_port
+                .is_none_or(|(lo, hi)| h.ports.is_some_and(|(_, d)| (lo..=hi).contains(&d)))
+    }
+
+    /// Whether any field needs the IP/L4 headers parsed.
+    fn needs_headers(&self) -> bool {
+        self != &Self {
+            ethertype: None,
+            vlan: None,
+            src: None,
+            dst: None,
+            proto: None,
+            src_port: None,
+            dst_port: None,
+        }
+    }
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Drop.
+    Drop,
+    /// Count and go on.
+    Count,
+    /// Send out of a port.
+    Forward(u16),
+    /// Copy out of a port.
+    Mirror(u16),
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Display name.
+    pub name: String,
+    /// Match.
+    pub matches: Match,
+    /// Action.
+    pub action: Action,
+    /// Counter slot.
+    pub slot: usize,
+}
+
+/// A compiled stage.
+#[derive(Debug)]
+pub enum Stage {
+    /// Set MACs; `src: None` uses the packet's output port's own MAC.
+    MacRewrite {
+        /// Source MAC.
+        src: Option<Mac>,
+        /// Destination MAC.
+        dst: Mac,
+    },
+    /// Swap MACs.
+    MacSwap,
+    /// Swap MACs, addresses, ports.
+    FiveTupleSwap,
+    /// Drop all.
+    Drop,
+    /// First-match rules.
+    Match {
+        /// Rules in order.
+        rules: Vec<Rule>,
+    },
+    /// Learning bridge over `ports`.
+    Bridge {
+        /// The learned table (kept across programs for the same pipeline and stage).
+        table: Arc<MacTable>,
+        /// Seconds before an entry ages out.
+        aging_s: u64,
+        /// The bridge's ports.
+        ports: Vec<u16>,
+    },
+}
+
+/// A generator: per-flow frame templates.
+#[derive(Debug)]
+pub struct Generator {
+    /// One frame per flow.
+    pub frames: Vec<Vec<u8>>,
+    /// Packets per burst.
+    pub burst: usize,
+    /// Packets still to make in this program (None: unlimited).
+    pub remaining: Option<u64>,
+    /// Index of the worker that runs it.
+    pub worker: usize,
+}
+
+/// A compiled pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// Display name.
+    pub name: String,
+    /// Stages in order.
+    pub stages: Vec<Stage>,
+    /// Where packets go when no stage decides: the first output, or [`DROP`].
+    pub default_out: u16,
+    /// No stages and one output: the burst goes straight to tx.
+    pub straight_through: bool,
+    /// Whether a stage needs the time (bridges).
+    pub needs_clock: bool,
+    /// Ports a [`FLOOD`] verdict copies to (the bridge's ports).
+    pub flood_ports: Vec<u16>,
+    /// The generator, if any.
+    pub generator: Option<Generator>,
+}
+
+/// Everything workers run, immutable once published.
+#[derive(Debug)]
+pub struct Program {
+    /// Pipelines in config order.
+    pub pipelines: Vec<Pipeline>,
+    /// For each port index, the pipeline its received packets enter.
+    pub input_pipeline: Vec<Option<u16>>,
+    /// For each port index, its MAC (for MAC rewriting).
+    pub port_macs: Vec<Mac>,
+    /// Per worker counters.
+    pub slots: Box<[WorkerSlots]>,
+    /// Rule names in slot order, with their pipeline index.
+    pub rule_names: Vec<(usize, String)>,
+}
+
+/// What the engine knows after the ports are up, needed to compile.
+#[derive(Debug, Clone)]
+pub struct PortFacts {
+    /// MAC per port.
+    pub macs: Vec<Mac>,
+    /// Tx queues configured per port; worker `w` sends on queue `w` if `w` is below it.
+    pub tx_queues: Vec<u16>,
+    /// Driver name per port.
+    pub drivers: Vec<String>,
+}
+
+/// Bridge tables by (pipeline name, stage index), carried from one program to the next.
+pub type BridgeTables = HashMap<(String, usize), Arc<MacTable>>;
+
+/// Packets each pipeline's generator already made, by pipeline name.
+pub type Generated = HashMap<String, u64>;
+
+fn mac_field(path: &str, text: &str) -> Result<Mac, EngineError> {
+    parse_mac(text).map_err(|e| EngineError::config(path, e))
+}
+
+fn compile_match(path: &str, m: &MatchConfig) -> Result<Match, EngineError> {
+    let prefix = |field: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(Prefix::parse)
+            .transpose()
+            .map_err(|e| EngineError::config(&format!("{path}.{field}"), e))
+    };
+    let range = |field: &str, r: Option<[u16; 2]>| match r {
+        Some([lo, hi]) if lo > hi => Err(EngineError::config(
+            &format!("{path}.{field}"),
+            format!("[{lo}, {hi}] is an empty range (low above high)"),
+        )),
+        Some([lo, hi]) => Ok(Some((lo, hi))),
+        None => Ok(None),
+    };
+    if let Some(vlan) = m.vlan.filter(|v| *v > 4095) {
+        return Err(EngineError::config(
+            &format!("{path}.vlan"),
+            format!("{vlan} is not a VLAN id (0-4095)"),
+        ));
+    }
+    Ok(Match {
+        ethertype: m.ethertype,
+        vlan: m.vlan,
+        src: prefix("src", &m.src)?,
+        dst: prefix("dst", &m.dst)?,
+        proto: m.proto,
+        src_port: range("srcPort", m.src_port)?,
+        dst_port: range("dstPort", m.dst_port)?,
+    })
+}
+
+fn compile_generator(
+    path: &str,
+    g: &GeneratorConfig,
+    out: u16,
+    facts: &PortFacts,
+    worker: usize,
+    already: u64,
+) -> Result<Generator, EngineError> {
+    if !(60..=2048).contains(&g.packet_size) {
+        return Err(EngineError::config(
+            &format!("{path}.packetSize"),
+            format!("{} is outside 60..2048 bytes", g.packet_size),
+        ));
+    }
+    if g.flows == 0 || g.flows > 65536 {
+        return Err(EngineError::config(
+            &format!("{path}.flows"),
+            format!("{} is outside 1..65536", g.flows),
+        ));
+    }
+    if g.burst == 0 || usize::from(g.burst) > dpdk::BURST_SIZE {
+        return Err(EngineError::config(
+            &format!("{path}.burst"),
+            format!("{} is outside 1..{}", g.burst, dpdk::BURST_SIZE),
+        ));
+    }
+    if out == DROP {
+        return Err(EngineError::config(
+            path,
+            "a generator needs an output port",
+        ));
+    }
+    let src_mac = match &g.src_mac {
+        Some(text) => mac_field(&format!("{path}.srcMac"), text)?,
+        None => facts.macs[usize::from(out)],
+    };
+    let dst_mac = mac_field(&format!("{path}.dstMac"), &g.dst_mac)?;
+    let src_ip =
+        net::parse_ipv4(&g.src_ip).map_err(|e| EngineError::config(&format!("{path}.srcIp"), e))?;
+    let dst_ip =
+        net::parse_ipv4(&g.dst_ip).map_err(|e| EngineError::config(&format!("{path}.dstIp"), e))?;
+    let frames = (0..g.flows)
+        .map(|f| {
+            let src = std::net::Ipv4Addr::from(u32::from(src_ip).wrapping_add(f / 256));
+            let sport = 1024 + (f % 256) as u16 + ((f / 256) as u16 & 0x3f) * 256;
+            net::udp4_frame(
+                usize::from(g.packet_size),
+                src_mac,
+                dst_mac,
+                src,
+                dst_ip,
+                sport,
+                9,
+            )
+        })
+        .collect();
+    Ok(Generator {
+        frames,
+        burst: usize::from(g.burst),
+        remaining: g.count.map(|c| c.saturating_sub(already)),
+        worker,
+    })
+}
+
+/// Compiles `config`'s pipelines against the running layout.
+pub fn compile(
+    config: &EngineConfig,
+    plan: &Plan,
+    facts: &PortFacts,
+    bridges: &mut BridgeTables,
+    generated: &Generated,
+) -> Result<Program, EngineError> {
+    let names: HashMap<&str, u16> = plan
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i as u16))
+        .collect();
+    let port = |path: &str, name: &str| -> Result<u16, EngineError> {
+        names
+            .get(name)
+            .copied()
+            .ok_or_else(|| EngineError::config(path, format!("{name:?} is not a port")))
+    };
+    let mut input_pipeline = vec![None; plan.ports.len()];
+    let mut pipelines = Vec::with_capacity(config.pipelines.len());
+    let mut rule_names = Vec::new();
+    let mut generators = 0usize;
+    let mut next_bridges = BridgeTables::new();
+    for (i, pc) in config.pipelines.iter().enumerate() {
+        let path = format!("pipelines[{i}]");
+        let name = config.pipeline_name(i);
+        // The workers this pipeline runs on: the owners of its input queues, and its generator's.
+        let mut runners: Vec<usize> = Vec::new();
+        for (k, input) in pc.input.iter().enumerate() {
+            let p = port(&format!("{path}.input[{k}]"), input)?;
+            if input_pipeline[usize::from(p)].replace(i as u16).is_some() {
+                return Err(EngineError::config(
+                    &format!("{path}.input[{k}]"),
+                    format!("port {input:?} already feeds another pipeline"),
+                ));
+            }
+            for q in 0..plan.ports[usize::from(p)].rx_queues {
+                let owner = plan.owner(usize::from(p), q).ok_or_else(|| {
+                    EngineError::new(
+                        crate::error::ErrorCode::NeedsRestart,
+                        format!("{path}.input[{k}]: no worker polls port {input:?} (it was no pipeline's input at start); restart the engine with this config"),
+                    )
+                })?;
+                if !runners.contains(&owner) {
+                    runners.push(owner);
+                }
+            }
+        }
+        let outputs: Vec<u16> = pc
+            .output
+            .iter()
+            .enumerate()
+            .map(|(k, o)| port(&format!("{path}.output[{k}]"), o))
+            .collect::<Result<_, _>>()?;
+        let default_out = outputs.first().copied().unwrap_or(DROP);
+        let generator = match &pc.generator {
+            None => None,
+            Some(g) => {
+                let worker = generators % plan.workers.len();
+                generators += 1;
+                if !runners.contains(&worker) {
+                    runners.push(worker);
+                }
+                Some(compile_generator(
+                    &format!("{path}.generator"),
+                    g,
+                    default_out,
+                    facts,
+                    worker,
+                    generated.get(&name).copied().unwrap_or(0),
+                )?)
+            }
+        };
+        let mut sends_to: Vec<(u16, String)> = outputs
+            .iter()
+            .enumerate()
+            .map(|(k, &o)| (o, format!("{path}.output[{k}]")))
+            .collect();
+        let mut stages = Vec::with_capacity(pc.stages.len());
+        let mut needs_clock = false;
+        for (s, sc) in pc.stages.iter().enumerate() {
+            let spath = format!("{path}.stages[{s}]");
+            stages.push(match sc {
+                StageConfig::Io => continue,
+                StageConfig::MacRewrite { dst, src } => Stage::MacRewrite {
+                    dst: mac_field(&format!("{spath}.dst"), dst)?,
+                    src: src.as_deref().map(|t| mac_field(&format!("{spath}.src"), t)).transpose()?,
+                },
+                StageConfig::MacSwap => Stage::MacSwap,
+                StageConfig::FiveTupleSwap => Stage::FiveTupleSwap,
+                StageConfig::Drop => Stage::Drop,
+                StageConfig::Match { rules } => {
+                    let mut compiled = Vec::with_capacity(rules.len());
+                    for (r, rc) in rules.iter().enumerate() {
+                        let rpath = format!("{spath}.rules[{r}]");
+                        let action = match &rc.action {
+                            ActionConfig::Drop => Action::Drop,
+                            ActionConfig::Count => Action::Count,
+                            ActionConfig::Forward { port: p } => {
+                                let pi = port(&format!("{rpath}.action.port"), p)?;
+                                sends_to.push((pi, format!("{rpath}.action.port")));
+                                Action::Forward(pi)
+                            }
+                            ActionConfig::Mirror { port: p } => {
+                                let pi = port(&format!("{rpath}.action.port"), p)?;
+                                sends_to.push((pi, format!("{rpath}.action.port")));
+                                Action::Mirror(pi)
+                            }
+                        };
+                        let rule_name = rc.name.clone().unwrap_or_else(|| format!("rule{r}"));
+                        compiled.push(Rule { name: rule_name.clone(), matches: compile_match(&format!("{rpath}.match"), &rc.matches)?, action, slot: rule_names.len() });
+                        rule_names.push((i, rule_name));
+                    }
+                    Stage::Match { rules: compiled }
+                }
+                StageConfig::Bridge { aging_s } => {
+                    if outputs.len() < 2 {
+                        return Err(EngineError::config(&spath, "a bridge forwards between the pipeline's output ports; give at least two"));
+                    }
+                    for (k, input) in pc.input.iter().enumerate() {
+                        if !pc.output.contains(input) {
+                            return Err(EngineError::config(&format!("{path}.input[{k}]"), format!("port {input:?} is bridged, so it must be an output too")));
+                        }
+                    }
+                    needs_clock = true;
+                    let table = bridges.get(&(name.clone(), s)).cloned().unwrap_or_default();
+                    next_bridges.insert((name.clone(), s), Arc::clone(&table));
+                    Stage::Bridge { table, aging_s: u64::from(*aging_s), ports: outputs.clone() }
+                }
+            });
+        }
+        // Only the engine knows each driver's tx queue count: every runner must own a queue
+        // on every port this pipeline can send to.
+        for (p, where_) in &sends_to {
+            let queues = facts.tx_queues[usize::from(*p)];
+            if let Some(&w) = runners.iter().find(|&&w| w >= usize::from(queues)) {
+                return Err(EngineError::config(
+                    where_,
+                    format!(
+                        "port {:?} ({}) has {queues} tx queue(s), so only the first {queues} worker(s) can send to it, \
+                         but this pipeline also runs on lcore {}; use fewer workers or poll its inputs from the first ones",
+                        plan.ports[usize::from(*p)].name,
+                        facts.drivers[usize::from(*p)],
+                        plan.workers[w].lcore
+                    ),
+                ));
+            }
+        }
+        let straight_through = stages.is_empty() && default_out != DROP;
+        let flood_ports = if needs_clock { outputs } else { Vec::new() };
+        pipelines.push(Pipeline {
+            name,
+            stages,
+            default_out,
+            straight_through,
+            needs_clock,
+            flood_ports,
+            generator,
+        });
+    }
+    *bridges = next_bridges;
+    let slots = (0..plan.workers.len())
+        .map(|_| WorkerSlots {
+            pipelines: pipelines
+                .iter()
+                .map(|_| PipelineCounters::default())
+                .collect(),
+            rules: rule_names.iter().map(|_| AtomicU64::new(0)).collect(),
+        })
+        .collect();
+    Ok(Program {
+        pipelines,
+        input_pipeline,
+        port_macs: facts.macs.clone(),
+        slots,
+        rule_names,
+    })
+}
+
+/// Per-burst scratch a worker lends to the stages.
+#[derive(Debug)]
+pub struct StageContext<'a> {
+    /// Port the burst came in on (`DROP` for generated packets).
+    pub in_port: u16,
+    /// Seconds since the engine started (for bridge aging).
+    pub now_s: u64,
+    /// Copies to send after the burst: (port, packet).
+    pub copies: &'a mut Vec<(u16, dpdk::Mbuf)>,
+    /// Pool for copies.
+    pub pool: &'a dpdk::Mempool,
+    /// Counter slots of this worker.
+    pub slots: &'a WorkerSlots,
+    /// Copies that could not be made (pool empty or copy list full).
+    pub copy_failures: u64,
+}
+
+impl StageContext<'_> {
+    fn copy_to(&mut self, port: u16, m: &dpdk::Mbuf) {
+        if self.copies.len() == self.copies.capacity() {
+            self.copy_failures += 1;
+            return;
+        }
+        match m.deep_copy(self.pool) {
+            Some(copy) => self.copies.push((port, copy)),
+            None => self.copy_failures += 1,
+        }
+    }
+}
+
+impl Stage {
+    /// Runs over a burst; `verdict[i]` is packet i's output port, [`DROP`] or [`FLOOD`].
+    #[inline]
+    pub fn run(
+        &self,
+        pkts: &mut [dpdk::Mbuf],
+        verdict: &mut [u16],
+        port_macs: &[Mac],
+        ctx: &mut StageContext<'_>,
+    ) {
+        match self {
+            Self::Drop => verdict.fill(DROP),
+            Self::MacSwap => {
+                for (m, v) in pkts.iter_mut().zip(verdict.iter()) {
+                    if *v != DROP {
+                        net::swap_macs(m.data_mut());
+                    }
+                }
+            }
+            Self::FiveTupleSwap => {
+                for (m, v) in pkts.iter_mut().zip(verdict.iter()) {
+                    if *v != DROP {
+                        net::swap_five_tuple(m.data_mut());
+                    }
+                }
+            }
+            Self::MacRewrite { src, dst } => {
+                for (m, &v) in pkts.iter_mut().zip(verdict.iter()) {
+                    if v == DROP || v == FLOOD {
+                        continue;
+                    }
+                    let d = m.data_mut();
+                    if d.len() >= 12 {
+                        d[..6].copy_from_slice(dst);
+                        d[6..12]
+                            .copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(v)]));
+                    }
+                }
+            }
+            Self::Match { rules } => {
+                let parse = rules.iter().any(|r| r.matches.needs_headers());
+                for (m, v) in pkts.iter_mut().zip(verdict.iter_mut()) {
+                    if *v == DROP {
+                        continue;
+                    }
+                    let headers = if parse {
+                        net::parse(m.data())
+                    } else {
+                        Headers::default()
+                    };
+                    let Some(rule) = rules.iter().find(|r| r.matches.matches(&headers)) else {
+                        continue;
+                    };
+                    bump(&ctx.slots.rules[rule.slot], 1);
+                    match rule.action {
+                        Action::Drop => *v = DROP,
+                        Action::Count => {}
+                        Action::Forward(p) => *v = p,
+                        Action::Mirror(p) => ctx.copy_to(p, m),
+                    }
+                }
+            }
+            Self::Bridge {
+                table,
+                aging_s,
+                ports,
+            } => {
+                for (m, v) in pkts.iter_mut().zip(verdict.iter_mut()) {
+                    if *v == DROP {
+                        continue;
+                    }
+                    let d = m.data();
+                    if d.len() < 14 {
+                        *v = DROP;
+                        continue;
+                    }
+                    let dst: Mac = d[..6].try_into().unwrap_or_default();
+                    let src: Mac = d[6..12].try_into().unwrap_or_default();
+                    if src[0] & 1 == 0 && ctx.in_port != DROP {
+                        table.learn(src, ctx.in_port, ctx.now_s);
+                    }
+                    *v = if dst[0] & 1 == 1 {
+                        FLOOD
+                    } else {
+                        match table.lookup(dst, ctx.now_s, *aging_s) {
+                            Some(p) if p == ctx.in_port => DROP,
+                            Some(p) if ports.contains(&p) => p,
+                            _ => FLOOD,
+                        }
+                    };
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Publishing a new [`Program`](crate::program::Program) to running workers without pausing
+//! them: quiescent-state RCU.
+//!
+//! The control thread swaps the current pointer and bumps the generation. Each worker, at a
+//! burst boundary (when it holds no reference into the program), compares the generation
+//! with the one it runs, switches if needed, and acknowledges. Once every worker has
+//! acknowledged the new generation, no one can still read the old program, and it is freed.
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::program::Program;
+
+/// A worker that has left its loop acknowledges this, which satisfies every wait.
+pub const OFFLINE: u64 = u64::MAX;
+
+#[repr(align(64))]
+#[derive(Debug, Default)]
+struct Ack(AtomicU64);
+
+/// The current program, shared by the control thread and the workers.
+#[derive(Debug)]
+pub struct Publisher {
+    current: AtomicPtr<Program>,
+    generation: AtomicU64,
+    acks: Box<[Ack]>,
+}
+
+impl Publisher {
+    /// Publishes `program` as generation 1 for `workers` workers.
+    pub fn new(program: Arc<Program>, workers: usize) -> Self {
+        Self {
+            current: AtomicPtr::new(Arc::into_raw(program).cast_mut()),
+            generation: AtomicU64::new(1),
+            acks: (0..workers).map(|_| Ack::default()).collect(),
+        }
+    }
+
+    /// The generation workers should run.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The current program. The reference stays valid until this worker acknowledges a later
+    /// generation (or goes offline): that is the worker's half of the contract.
+    ///
+    /// # Safety
+    /// The caller must be worker `worker`, must stop using the returned reference before
+    /// calling [`Publisher::ack`] with a newer generation, and must not use it after acking
+    /// [`OFFLINE`].
+    #[inline]
+    pub unsafe fn load(&self) -> &Program {
+        // SAFETY: the pointer came from Arc::into_raw and is freed only after every worker
+        // has acknowledged a generation newer than the one that published it.
+        unsafe { &*self.current.load(Ordering::Acquire) }
+    }
+
+    /// Worker `worker` now runs `generation` and holds no older reference.
+    #[inline]
+    pub fn ack(&self, worker: usize, generation: u64) {
+        self.acks[worker].0.store(generation, Ordering::Release);
+    }
+
+    /// Swaps in `program` and waits until every worker has moved to it. Returns the old
+    /// program, now referenced by no worker, or `Err(())` if a worker did not acknowledge
+    /// within `timeout` (then the old program is deliberately leaked: a slow worker may
+    /// still read it).
+    pub fn publish(&self, program: Arc<Program>, timeout: Duration) -> Result<Arc<Program>, ()> {
+        let old = self
+            .current
+            .swap(Arc::into_raw(program).cast_mut(), Ordering::AcqRel);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let deadline = Instant::now() + timeout;
+        while self
+            .acks
+            .iter()
+            .any(|a| a.0.load(Ordering::Acquire) < generation)
+        {
+            if Instant::now() > deadline {
+                return Err(());
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        // SAFETY: `old` came from Arc::into_raw, and every worker has acknowledged a newer
+        // generation, so this is the only remaining use of that reference count.
+        Ok(unsafe { Arc::from_raw(old) })
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        // SAFETY: the publisher is dropped after every worker has gone offline; this takes
+        // back the reference `new`/`publish` leaked.
+        drop(unsafe { Arc::from_raw(self.current.load(Ordering::Acquire)) });
+    }
+}

@@ -1,0 +1,324 @@
+//! The poll-mode loop each worker lcore runs: rx_burst → pipeline stages → tx_burst, per
+//! (port, queue) it alone owns, plus the generators assigned to it.
+//!
+//! No locks, no allocation, no syscalls on the hot path. Counters are plain relaxed stores
+//! into this worker's own cache lines. The program is picked up afresh at burst boundaries
+//! (see [`crate::rcu`]), so a swap never splits a burst between two programs.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_SIZE};
+
+use crate::program::{bump, Program, StageContext, DROP, FLOOD};
+use crate::rcu::{Publisher, OFFLINE};
+
+/// Workers forward and generate.
+pub const RUN: u8 = 0;
+/// Generators stop; workers forward what is still arriving, then leave once idle.
+pub const DRAIN: u8 = 1;
+/// Workers leave at once.
+pub const STOP: u8 = 2;
+
+/// How long a draining worker must see nothing arrive before it leaves.
+const DRAIN_IDLE: Duration = Duration::from_millis(5);
+/// The longest a drain lasts (endless sources such as net_null never go idle).
+const DRAIN_MAX: Duration = Duration::from_millis(300);
+
+/// One worker's counters for one port, alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct PortLane {
+    /// Packets received.
+    pub rx_packets: AtomicU64,
+    /// Packets the driver took for sending.
+    pub tx_packets: AtomicU64,
+    /// Packets dropped because the tx queue was full (or the worker has none on this port).
+    pub tx_dropped: AtomicU64,
+    /// Packets received on a port that feeds no pipeline.
+    pub unrouted: AtomicU64,
+}
+
+/// What the engine and its workers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The current program.
+    pub publisher: Publisher,
+    /// [`RUN`], [`DRAIN`] or [`STOP`].
+    pub control: AtomicU8,
+    /// The packet pool (generators and copies allocate from it).
+    pub pool: Mempool,
+    /// `workers × ports` lanes, worker-major.
+    pub lanes: Box<[PortLane]>,
+    /// Ports.
+    pub ports: usize,
+    /// When the engine started (bridge aging counts from here).
+    pub epoch: Instant,
+}
+
+impl Shared {
+    /// Worker `w`'s lane for port `p`.
+    #[inline]
+    pub fn lane(&self, w: usize, p: usize) -> &PortLane {
+        &self.lanes[w * self.ports + p]
+    }
+}
+
+/// One worker's queues and scratch space.
+#[derive(Debug)]
+pub struct Worker {
+    /// Index among the workers (its tx queue number).
+    pub index: usize,
+    /// Owned rx queues, with their port index.
+    pub rx: Vec<(u16, RxQueue)>,
+    /// Its tx queue on each port, where it has one.
+    pub tx: Vec<Option<TxQueue>>,
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    txbufs: Vec<Burst>,
+    trash: Burst,
+    copies: Vec<(u16, Mbuf)>,
+    cursors: Vec<usize>,
+}
+
+impl Worker {
+    /// A worker over these queues.
+    pub fn new(
+        index: usize,
+        rx: Vec<(u16, RxQueue)>,
+        tx: Vec<Option<TxQueue>>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let ports = tx.len();
+        Self {
+            index,
+            rx,
+            tx,
+            shared,
+            txbufs: (0..ports).map(|_| Burst::new()).collect(),
+            trash: Burst::new(),
+            copies: Vec::with_capacity(BURST_SIZE * 4),
+            cursors: Vec::new(),
+        }
+    }
+
+    /// The loop. Returns the lcore's exit code (0).
+    pub fn run(mut self) -> i32 {
+        let shared = Arc::clone(&self.shared);
+        let publisher = &shared.publisher;
+        let mut generation = publisher.generation();
+        // SAFETY: we are worker `index`; the reference is dropped before every newer ack.
+        let mut program: &Program = unsafe { publisher.load() };
+        publisher.ack(self.index, generation);
+        self.cursors = vec![0; program.pipelines.len()];
+        let mut burst = Burst::new();
+        let mut drain: Option<(Instant, Instant)> = None;
+        loop {
+            let state = shared.control.load(Relaxed);
+            if state == STOP {
+                break;
+            }
+            let latest = publisher.generation();
+            if latest != generation {
+                // Burst boundary: nothing of the old program is held here.
+                // SAFETY: as above; the ack below releases the old reference.
+                program = unsafe { publisher.load() };
+                generation = latest;
+                publisher.ack(self.index, generation);
+                self.cursors = vec![0; program.pipelines.len()];
+            }
+            let mut busy = false;
+            for r in 0..self.rx.len() {
+                let port = self.rx[r].0;
+                if self.rx[r].1.recv(&mut burst) == 0 {
+                    continue;
+                }
+                busy = true;
+                let n = burst.len() as u64;
+                bump(&shared.lane(self.index, usize::from(port)).rx_packets, n);
+                match program.input_pipeline[usize::from(port)] {
+                    Some(p) => self.process(program, usize::from(p), port, &mut burst),
+                    None => {
+                        bump(&shared.lane(self.index, usize::from(port)).unrouted, n);
+                        burst.free_all();
+                    }
+                }
+            }
+            if state == RUN {
+                for p in 0..program.pipelines.len() {
+                    if program.pipelines[p]
+                        .generator
+                        .as_ref()
+                        .is_some_and(|g| g.worker == self.index)
+                    {
+                        self.generate(program, p, &mut burst);
+                    }
+                }
+            } else {
+                let now = Instant::now();
+                let (started, last_busy) = drain.get_or_insert((now, now));
+                if busy {
+                    *last_busy = now;
+                }
+                if now - *last_busy >= DRAIN_IDLE || now - *started >= DRAIN_MAX {
+                    break;
+                }
+            }
+        }
+        publisher.ack(self.index, OFFLINE);
+        0
+    }
+
+    fn generate(&mut self, program: &Program, p: usize, burst: &mut Burst) {
+        let pipeline = &program.pipelines[p];
+        let Some(generator) = &pipeline.generator else {
+            return;
+        };
+        let counters = &program.slots[self.index].pipelines[p];
+        let mut want = generator.burst;
+        if let Some(remaining) = generator.remaining {
+            let left = remaining.saturating_sub(counters.generated.load(Relaxed));
+            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
+        }
+        if want == 0 || burst.alloc_from(&self.shared.pool, want) == 0 {
+            return;
+        }
+        let cursor = &mut self.cursors[p];
+        for m in burst.as_mut_slice() {
+            let frame = &generator.frames[*cursor];
+            *cursor = if *cursor + 1 == generator.frames.len() {
+                0
+            } else {
+                *cursor + 1
+            };
+            if m.set_len(frame.len()) {
+                m.data_mut().copy_from_slice(frame);
+            }
+        }
+        bump(&counters.generated, burst.len() as u64);
+        self.process(program, p, DROP, burst);
+    }
+
+    #[inline]
+    fn process(&mut self, program: &Program, p: usize, in_port: u16, burst: &mut Burst) {
+        let pipeline = &program.pipelines[p];
+        let slots = &program.slots[self.index];
+        let counters = &slots.pipelines[p];
+        let n = burst.len();
+        bump(&counters.in_packets, n as u64);
+        if pipeline.straight_through {
+            bump(&counters.out_packets, n as u64);
+            self.send_now(pipeline.default_out, burst);
+            return;
+        }
+        let mut verdict = [pipeline.default_out; BURST_SIZE];
+        let mut ctx = StageContext {
+            in_port,
+            now_s: if pipeline.needs_clock {
+                self.shared.epoch.elapsed().as_secs()
+            } else {
+                0
+            },
+            copies: &mut self.copies,
+            pool: &self.shared.pool,
+            slots,
+            copy_failures: 0,
+        };
+        for stage in &pipeline.stages {
+            stage.run(
+                burst.as_mut_slice(),
+                &mut verdict[..n],
+                &program.port_macs,
+                &mut ctx,
+            );
+        }
+        let mut dropped = ctx.copy_failures;
+        let mut out = 0u64;
+        for (m, &v) in burst.drain().zip(verdict.iter()) {
+            match v {
+                DROP => {
+                    dropped += 1;
+                    // The trash holds a whole burst, so this push cannot fail.
+                    let _ = self.trash.push(m);
+                }
+                FLOOD => {
+                    let targets = pipeline
+                        .flood_ports
+                        .iter()
+                        .copied()
+                        .filter(|&q| q != in_port);
+                    let count = targets.clone().count();
+                    if count == 0 {
+                        dropped += 1;
+                        let _ = self.trash.push(m);
+                        continue;
+                    }
+                    for (k, q) in targets.enumerate() {
+                        if k + 1 == count {
+                            self.enqueue(q, m);
+                            out += 1;
+                            break;
+                        }
+                        match m.deep_copy(&self.shared.pool) {
+                            Some(copy) => {
+                                self.enqueue(q, copy);
+                                out += 1;
+                            }
+                            None => dropped += 1,
+                        }
+                    }
+                }
+                port => {
+                    self.enqueue(port, m);
+                    out += 1;
+                }
+            }
+        }
+        self.trash.free_all();
+        while let Some((port, copy)) = self.copies.pop() {
+            self.enqueue(port, copy);
+            out += 1;
+        }
+        bump(&counters.out_packets, out);
+        bump(&counters.dropped, dropped);
+        self.flush();
+    }
+
+    #[inline]
+    fn send_now(&mut self, port: u16, burst: &mut Burst) {
+        let lane = self.shared.lane(self.index, usize::from(port));
+        let sent = match &mut self.tx[usize::from(port)] {
+            Some(tx) => tx.send(burst),
+            None => 0,
+        };
+        let dropped = burst.free_all();
+        bump(&lane.tx_packets, sent as u64);
+        if dropped > 0 {
+            bump(&lane.tx_dropped, dropped as u64);
+        }
+    }
+
+    #[inline]
+    fn enqueue(&mut self, port: u16, m: Mbuf) {
+        if let Err(m) = self.txbufs[usize::from(port)].push(m) {
+            self.flush_port(usize::from(port));
+            let _ = self.txbufs[usize::from(port)].push(m);
+        }
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        for port in 0..self.txbufs.len() {
+            if !self.txbufs[port].is_empty() {
+                self.flush_port(port);
+            }
+        }
+    }
+
+    fn flush_port(&mut self, port: usize) {
+        let mut buf = std::mem::take(&mut self.txbufs[port]);
+        self.send_now(port as u16, &mut buf);
+        self.txbufs[port] = buf;
+    }
+}
