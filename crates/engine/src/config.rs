@@ -295,10 +295,16 @@ pub enum StageConfig {
     FiveTupleSwap,
     /// Drop everything (testpmd `rxonly`).
     Drop,
-    /// Rules in order; the first that matches acts.
+    /// A header match and what to do with matching packets (counted per stage).
     Match {
-        /// The rules.
-        rules: Vec<RuleConfig>,
+        /// A name for stats; defaults to `stage<i>`.
+        #[serde(default)]
+        name: Option<String>,
+        /// What it matches (all given fields must hold).
+        #[serde(rename = "match")]
+        matches: MatchConfig,
+        /// What it does.
+        action: ActionConfig,
     },
     /// An L2 MAC-learning bridge over the pipeline's output ports.
     #[serde(rename_all = "camelCase")]
@@ -307,20 +313,6 @@ pub enum StageConfig {
         #[serde(default = "default_aging")]
         aging_s: u32,
     },
-}
-
-/// One match rule.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RuleConfig {
-    /// A name for stats; defaults to `rule<i>`.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// What it matches (all given fields must hold).
-    #[serde(rename = "match")]
-    pub matches: MatchConfig,
-    /// What it does.
-    pub action: ActionConfig,
 }
 
 /// Header fields to match.

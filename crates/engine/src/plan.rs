@@ -366,17 +366,14 @@ fn check_pipeline_refs(
             resolve(format!("pipelines[{i}].output[{k}]"), output)?;
         }
         for (s, stage) in p.stages.iter().enumerate() {
-            if let crate::config::StageConfig::Match { rules } = stage {
-                for (r, rule) in rules.iter().enumerate() {
-                    if let crate::config::ActionConfig::Forward { port }
-                    | crate::config::ActionConfig::Mirror { port } = &rule.action
-                    {
-                        resolve(
-                            format!("pipelines[{i}].stages[{s}].rules[{r}].action.port"),
-                            port,
-                        )?;
-                    }
-                }
+            if let crate::config::StageConfig::Match {
+                action:
+                    crate::config::ActionConfig::Forward { port }
+                    | crate::config::ActionConfig::Mirror { port },
+                ..
+            } = stage
+            {
+                resolve(format!("pipelines[{i}].stages[{s}].action.port"), port)?;
             }
         }
     }

@@ -410,29 +410,24 @@ pub fn compile(
                 StageConfig::MacSwap => Stage::MacSwap,
                 StageConfig::FiveTupleSwap => Stage::FiveTupleSwap,
                 StageConfig::Drop => Stage::Drop,
-                StageConfig::Match { rules } => {
-                    let mut compiled = Vec::with_capacity(rules.len());
-                    for (r, rc) in rules.iter().enumerate() {
-                        let rpath = format!("{spath}.rules[{r}]");
-                        let action = match &rc.action {
-                            ActionConfig::Drop => Action::Drop,
-                            ActionConfig::Count => Action::Count,
-                            ActionConfig::Forward { port: p } => {
-                                let pi = port(&format!("{rpath}.action.port"), p)?;
-                                sends_to.push((pi, format!("{rpath}.action.port")));
+                StageConfig::Match { name: rule_name, matches, action } => {
+                    let action = match action {
+                        ActionConfig::Drop => Action::Drop,
+                        ActionConfig::Count => Action::Count,
+                        ActionConfig::Forward { port: p } | ActionConfig::Mirror { port: p } => {
+                            let pi = port(&format!("{spath}.action.port"), p)?;
+                            sends_to.push((pi, format!("{spath}.action.port")));
+                            if matches!(action, ActionConfig::Forward { .. }) {
                                 Action::Forward(pi)
-                            }
-                            ActionConfig::Mirror { port: p } => {
-                                let pi = port(&format!("{rpath}.action.port"), p)?;
-                                sends_to.push((pi, format!("{rpath}.action.port")));
+                            } else {
                                 Action::Mirror(pi)
                             }
-                        };
-                        let rule_name = rc.name.clone().unwrap_or_else(|| format!("rule{r}"));
-                        compiled.push(Rule { name: rule_name.clone(), matches: compile_match(&format!("{rpath}.match"), &rc.matches)?, action, slot: rule_names.len() });
-                        rule_names.push((i, rule_name));
-                    }
-                    Stage::Match { rules: compiled }
+                        }
+                    };
+                    let rule_name = rule_name.clone().unwrap_or_else(|| format!("stage{s}"));
+                    let rule = Rule { name: rule_name.clone(), matches: compile_match(&format!("{spath}.match"), matches)?, action, slot: rule_names.len() };
+                    rule_names.push((i, rule_name));
+                    Stage::Match { rules: vec![rule] }
                 }
                 StageConfig::Bridge { aging_s } => {
                     if outputs.len() < 2 {

@@ -24,7 +24,7 @@ pub const STOP: u8 = 2;
 /// How long a draining worker must see nothing arrive before it leaves.
 const DRAIN_IDLE: Duration = Duration::from_millis(5);
 /// The longest a drain lasts (endless sources such as net_null never go idle).
-const DRAIN_MAX: Duration = Duration::from_millis(300);
+const DRAIN_MAX: Duration = Duration::from_millis(100);
 
 /// One worker's counters for one port, alone on its cache line.
 #[derive(Debug, Default)]

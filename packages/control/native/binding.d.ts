@@ -7,9 +7,20 @@ export declare class NativeEngine {
   info(): EngineInfo
   /** A snapshot of every counter. */
   stats(): EngineStats
+  /**
+   * Swaps in new pipelines (msgpack config) off the JS thread; resolves to the new
+   * generation. A refused config leaves the engine running unchanged.
+   */
+  apply(config: Buffer): Promise<number>
   /** Stops the engine off the JS thread; resolves to the final counters. */
   stop(): Promise<EngineStats>
 }
+
+/**
+ * Checks a msgpack-encoded config as far as is possible without starting DPDK: the schema
+ * version, every field, and the lcore, port and memory plan on this machine.
+ */
+export declare function checkConfig(config: Buffer): void
 
 /** Facts fixed at start. */
 export interface EngineInfo {
@@ -27,8 +38,10 @@ export interface EngineInfo {
 /** A snapshot of every counter. */
 export interface EngineStats {
   uptimeNs: number
+  generation: number
   ports: Array<PortCounters>
   lcores: Array<LcoreCounters>
+  pipelines: Array<PipelineCounters>
   mempoolAvailable: number
   mempoolInUse: number
 }
@@ -41,8 +54,7 @@ export interface LcoreCounters {
   lcore: number
   rxPackets: number
   txPackets: number
-  dropped: number
-  busyPolls: number
+  txDropped: number
 }
 
 /** The packet pool. */
@@ -53,12 +65,23 @@ export interface MempoolInfo {
   cache: number
 }
 
+/** Counters of one pipeline, across every program it has run in. */
+export interface PipelineCounters {
+  name: string
+  inPackets: number
+  outPackets: number
+  dropped: number
+  generated: number
+  rules: Array<RuleCounters>
+}
+
 /** Counters of one port. Counts are integers below 2^53. */
 export interface PortCounters {
   name: string
   rxPackets: number
   txPackets: number
-  rxDropped: number
+  txDropped: number
+  unrouted: number
   rxBytes: number
   txBytes: number
   rxMissed: number
@@ -70,9 +93,19 @@ export interface PortCounters {
 export interface PortSummary {
   name: string
   id: number
+  device: string
   driver: string
   mac: string
   linkUp: boolean
+  rxQueues: number
+  txQueues: number
+  rss: boolean
+}
+
+/** Counters of one rule. */
+export interface RuleCounters {
+  name: string
+  matched: number
 }
 
 /** The config schema version this binding reads. */
@@ -81,8 +114,12 @@ export declare function schemaVersion(): number
 /** Starts an engine from a msgpack-encoded config (see `@fastpath/types`). */
 export declare function startEngine(config: Buffer): Promise<NativeEngine>
 
-/** A worker lcore and the directions it forwards. */
+/** A worker lcore and what it polls. */
 export interface WorkerInfo {
   lcore: number
-  directions: Array<string>
+  cpu: number
+  /** `"port:queue"` per owned rx queue. */
+  rxQueues: Array<string>
+  /** Pipelines whose generator it runs. */
+  generators: Array<string>
 }

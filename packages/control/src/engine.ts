@@ -2,8 +2,13 @@
  * The engine, as a Node service embeds it.
  *
  * ```ts
- * await using engine = await Engine.start({ ports: [{ vdev: 'net_null0' }, { vdev: 'net_null1' }], lcores: { workers: [1] } });
+ * await using engine = await Engine.start({
+ *   ports: { a: { null: {} }, b: { null: {} } },
+ *   lcores: { workers: [1] },
+ *   pipelines: [{ input: 'a', output: 'b' }, { input: 'b', output: 'a' }],
+ * });
  * console.log(engine.iovaMode, engine.stats().ports);
+ * await engine.apply({ ...config, pipelines: [...] }); // live, hitless
  * ```
  *
  * EAL runs on a thread of its own inside this process (never Node's main thread), and
@@ -12,6 +17,7 @@
 import {
   encodeConfig,
   FastpathError,
+  validateConfig,
   type EngineConfig,
   type EngineInfo,
   type EngineStats,
@@ -42,6 +48,38 @@ export class Engine implements AsyncDisposable {
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
+  }
+
+  /**
+   * Swaps in `config`'s pipelines, stages and rules while the engine runs: no worker is
+   * paused and no packet is lost or duplicated by the swap. Ports, queue counts, lcores,
+   * memory and EAL settings cannot change live: such a config is refused with
+   * ERR_NEEDS_RESTART, and a refused config (ERR_CONFIG too) leaves the engine untouched.
+   * Resolves to the new pipeline generation.
+   */
+  async apply(config: EngineConfig): Promise<number> {
+    const bytes = encodeConfig(config);
+    try {
+      return await this.#native.apply(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (error) {
+      throw FastpathError.fromNative(error);
+    }
+  }
+
+  /**
+   * Checks `config` as far as is possible without starting DPDK: the schema, references,
+   * and the lcore, port and memory plan on this machine. Throws ERR_CONFIG (or
+   * ERR_NO_HUGEPAGES) with the path and the reason.
+   */
+  static validate(config: unknown): EngineConfig {
+    const valid = validateConfig(config);
+    const bytes = encodeConfig(valid);
+    try {
+      native().checkConfig(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (error) {
+      throw FastpathError.fromNative(error);
+    }
+    return valid;
   }
 
   /** Facts fixed at start: IOVA mode, lcores, mempool, ports, EAL argv. */

@@ -1,5 +1,7 @@
-export { Engine } from './engine.js';
 export { allowedCpus, parseCpuList } from './cpus.js';
+export { Engine } from './engine.js';
+export { describeEngine, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
+export { loadConfig } from './load-config.js';
 export { native } from './native.js';
 export {
   ControlErrorCode,
@@ -13,6 +15,9 @@ export {
   type EngineInfo,
   type EngineStats,
   type LcoreCounters,
+  type PipelineConfig,
+  type PipelineCounters,
   type PortConfig,
   type PortCounters,
+  type StageConfig,
 } from '@fastpath/types';

@@ -20,6 +20,8 @@ export const ErrorCode = {
   Lcore: 'ERR_LCORE',
   /** The engine was already stopped. */
   Stopped: 'ERR_STOPPED',
+  /** A live change needs a restart (ports, queue counts, lcores); the engine runs on unchanged. */
+  NeedsRestart: 'ERR_NEEDS_RESTART',
   /** A bug: something that should not happen did. */
   Internal: 'ERR_INTERNAL',
 } as const;
@@ -41,12 +43,16 @@ const KNOWN = new Set<string>([...Object.values(ErrorCode), ...Object.values(Con
 export class FastpathError extends Error {
   override readonly name = 'FastpathError';
 
+  /** For ERR_CONFIG from validation: each problem as `path: reason`. */
+  readonly problems: readonly string[];
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; problems?: readonly string[] },
   ) {
     super(message, options);
+    this.problems = options?.problems ?? [message];
   }
 
   /** Turns an error from the native binding (`[ERR_X] message`) into a FastpathError. */

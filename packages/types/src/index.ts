@@ -1,20 +1,26 @@
 export {
   SCHEMA_VERSION,
+  STAGE_KINDS,
   defineConfig,
   engineConfigSchema,
   formatPath,
+  prefixProblem,
   validateConfig,
   type EngineConfig,
+  type PipelineConfig,
   type PortConfig,
+  type StageConfig,
 } from './config.js';
-export { decodeConfig, encodeConfig } from './codec.js';
+export { decodeConfig, encodeConfig, toWire } from './codec.js';
 export { ControlErrorCode, ErrorCode, FastpathError, isFastpathError } from './errors.js';
 export type {
   EngineInfo,
   EngineStats,
   LcoreCounters,
   MempoolInfo,
+  PipelineCounters,
   PortCounters,
   PortSummary,
+  RuleCounters,
   WorkerInfo,
 } from './stats.js';

@@ -1,9 +1,13 @@
 /** What a running engine reports. Counts are integers below 2^53. */
 
-/** A worker lcore and the directions it forwards (`net_null0→net_null1`). */
+/** A worker lcore and what it polls. */
 export interface WorkerInfo {
   lcore: number;
-  directions: string[];
+  cpu: number;
+  /** `"port:queue"` per rx queue it alone polls. */
+  rxQueues: string[];
+  /** Pipelines whose generator it runs. */
+  generators: string[];
 }
 
 /** The packet pool. */
@@ -18,9 +22,15 @@ export interface MempoolInfo {
 export interface PortSummary {
   name: string;
   id: number;
+  /** DPDK device name, e.g. net_pcap0. */
+  device: string;
   driver: string;
   mac: string;
   linkUp: boolean;
+  rxQueues: number;
+  txQueues: number;
+  /** Whether rx is spread over the queues by RSS. */
+  rss: boolean;
 }
 
 /** Facts fixed when the engine started. */
@@ -47,8 +57,10 @@ export interface PortCounters {
   rxPackets: number;
   /** Packets the engine sent out of this port. */
   txPackets: number;
-  /** Packets received here and dropped because their output queue was full. */
-  rxDropped: number;
+  /** Packets for this port dropped because its tx queue was full. */
+  txDropped: number;
+  /** Packets received here that no pipeline takes. */
+  unrouted: number;
   rxBytes: number;
   txBytes: number;
   /** Packets the driver missed or had no buffer for. */
@@ -62,15 +74,37 @@ export interface LcoreCounters {
   lcore: number;
   rxPackets: number;
   txPackets: number;
+  txDropped: number;
+}
+
+/** Counters of one match stage. */
+export interface RuleCounters {
+  name: string;
+  matched: number;
+}
+
+/** Counters of one pipeline, carried across live changes by name. */
+export interface PipelineCounters {
+  name: string;
+  /** Packets that entered (received or generated). */
+  inPackets: number;
+  /** Packets handed to outputs (copies included). */
+  outPackets: number;
+  /** Packets its stages dropped. */
   dropped: number;
-  busyPolls: number;
+  /** Packets its generator made. */
+  generated: number;
+  rules: RuleCounters[];
 }
 
 /** A snapshot of every counter. */
 export interface EngineStats {
   uptimeNs: number;
+  /** Pipeline generation: 1 at start, +1 per apply(). */
+  generation: number;
   ports: PortCounters[];
   lcores: LcoreCounters[];
+  pipelines: PipelineCounters[];
   mempoolAvailable: number;
   mempoolInUse: number;
 }

@@ -1,0 +1,130 @@
+/**
+ * What the demo and `fastpath run` print: the engine's layout at start, a per-port table
+ * every second, a summary, and the one-line JSON result.
+ */
+import type { EngineInfo, EngineStats } from '@fastpath/types';
+
+import type { Engine } from './engine.js';
+
+/** Lines describing a started engine: DPDK, IOVA mode, lcore → queue map, mempool, ports. */
+export function describeEngine(info: EngineInfo): string[] {
+  const lines = [
+    `DPDK: ${info.dpdkVersion}`,
+    `IOVA mode: ${info.iovaMode} (${info.hugepages ? 'hugepages' : 'no hugepages, --no-huge'})`,
+  ];
+  if (info.hugepagesNote) lines.push(`  hugepages not used: ${info.hugepagesNote}`);
+  lines.push(`lcores: main ${info.mainLcore}`);
+  for (const w of info.workers) {
+    const owns = [...w.rxQueues.map((q) => `rx ${q}`), ...w.generators.map((g) => `generator ${g}`)];
+    lines.push(`  worker lcore ${w.lcore} (cpu ${w.cpu}): ${owns.join(', ') || 'idle'}`);
+  }
+  lines.push(`mempool: ${info.mempool.name}, ${info.mempool.capacity} mbufs of ${info.mempool.elementSize} B, cache ${info.mempool.cache}`);
+  for (const p of info.ports) {
+    lines.push(
+      `port ${p.id} ${p.name}: ${p.device} (${p.driver}, ${p.mac}, link ${p.linkUp ? 'up' : 'down'}, ` +
+        `${p.rxQueues} rx / ${p.txQueues} tx queues${p.rss ? ', RSS' : ''})`,
+    );
+  }
+  return lines;
+}
+
+const mpps = (packets: number, ns: number) => (ns > 0 ? ((packets * 1e3) / ns).toFixed(2) : '0.00');
+
+/** The table header matching {@link statsRows}. */
+export const STATS_HEADER = `  time  port          rx Mpps   tx Mpps       rx total       tx total      drops`;
+
+/** One row per port: rates since `before`, totals, drops (tx full + missed + unrouted). */
+export function statsRows(now: EngineStats, before: EngineStats): string[] {
+  const ns = now.uptimeNs - before.uptimeNs;
+  return now.ports.map((port, i) => {
+    const prev = before.ports[i]!;
+    const drops = port.txDropped + port.rxMissed + port.unrouted;
+    return (
+      `${(now.uptimeNs / 1e9).toFixed(0).padStart(5)}s  ${port.name.padEnd(12)}` +
+      `${mpps(port.rxPackets - prev.rxPackets, ns).padStart(9)} ${mpps(port.txPackets - prev.txPackets, ns).padStart(9)}` +
+      `${String(port.rxPackets).padStart(15)}${String(port.txPackets).padStart(15)}${String(drops).padStart(11)}`
+    );
+  });
+}
+
+export interface LiveOptions {
+  /** Seconds to run (stops early on SIGINT/SIGTERM). */
+  durationS: number;
+  /** Where lines go (default console.log). */
+  print?: (line: string) => void;
+  /** Milliseconds between table refreshes (default 1000). */
+  intervalMs?: number;
+}
+
+/**
+ * Prints the table every interval for `durationS` seconds (or until SIGINT/SIGTERM, which
+ * only set a flag here), then stops the engine. Returns the final counters and how long the
+ * workers ran while watched.
+ */
+export async function runLive(engine: Engine, options: LiveOptions): Promise<{ last: EngineStats; seconds: number }> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const interval = options.intervalMs ?? 1000;
+  let stopRequested = false;
+  const onSignal = () => (stopRequested = true);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    print('');
+    print(STATS_HEADER);
+    const first = engine.stats();
+    let before = first;
+    const deadline = Date.now() + options.durationS * 1000;
+    while (!stopRequested && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, deadline - Date.now())));
+      const now = engine.stats();
+      for (const row of statsRows(now, before)) print(row);
+      before = now;
+    }
+    const last = await engine.stop();
+    return { last, seconds: (last.uptimeNs - first.uptimeNs) / 1e9 };
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+/** Summary lines after a run. */
+export function summaryLines(last: EngineStats, seconds: number): string[] {
+  const lines = [`summary over ${seconds.toFixed(1)} s:`];
+  for (const p of last.ports) {
+    lines.push(
+      `  ${p.name}: rx ${p.rxPackets} (${mpps(p.rxPackets, last.uptimeNs)} Mpps), tx ${p.txPackets}, ` +
+        `tx dropped ${p.txDropped}, missed ${p.rxMissed}, unrouted ${p.unrouted}`,
+    );
+  }
+  for (const p of last.pipelines) {
+    const rules = p.rules.map((r) => `${r.name} ${r.matched}`).join(', ');
+    lines.push(`  pipeline ${p.name}: in ${p.inPackets}, out ${p.outPackets}, dropped ${p.dropped}${p.generated ? `, generated ${p.generated}` : ''}${rules ? `; ${rules}` : ''}`);
+  }
+  return lines;
+}
+
+/** The run's result as one JSON-ready object (the last line of `--json` output). */
+export function summaryJson(info: EngineInfo, last: EngineStats, seconds: number) {
+  return {
+    iovaMode: info.iovaMode,
+    lcores: [
+      { id: info.mainLcore, role: 'main' },
+      ...last.lcores.map((l) => ({ id: l.lcore, role: 'worker', rxPackets: l.rxPackets, txPackets: l.txPackets, txDropped: l.txDropped })),
+    ],
+    ports: last.ports.map((p) => ({
+      name: p.name,
+      rxPackets: p.rxPackets,
+      txPackets: p.txPackets,
+      rxDropped: p.rxMissed + p.unrouted,
+      txDropped: p.txDropped,
+    })),
+    pipelines: last.pipelines.map((p) => ({
+      name: p.name,
+      inPackets: p.inPackets,
+      outPackets: p.outPackets,
+      dropped: p.dropped,
+      generated: p.generated,
+      rules: p.rules,
+    })),
+    durationS: Number(seconds.toFixed(3)),
+  };
+}
