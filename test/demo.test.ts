@@ -27,6 +27,7 @@ describe('examples/l2fwd.ts', () => {
     expect(summary.lcores.map((l) => l.role)).toEqual(['main', 'worker']);
     expect(summary.durationS).toBeGreaterThan(1.5);
     expect(run.stdout).toMatch(/IOVA mode: VA/);
+    expect(run.stdout).toMatch(/worker lcore 1 \(cpu 1\): rx net_null0:0, rx net_null1:0/);
     expect(run.stdout).toMatch(/mempool: fastpath_pktmbuf, 8191 mbufs/);
     expect(run.stdout).toMatch(/net_null0 +\d+\.\d\d +\d+\.\d\d/);
     expect(run.stderr).toContain("EAL: Selected IOVA mode 'VA'");

@@ -55,9 +55,9 @@ export function testFrames(count: number): Buffer[] {
   });
 }
 
-/** Runs examples/l2fwd.ts with `args`; returns its exit status and output. */
-export function runDemo(args: string[], timeoutMs = 60_000) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'examples/l2fwd.ts', ...args], {
+/** Runs a TypeScript script of the repository (path from the root) with `args`. */
+export function runScript(script: string, args: string[], timeoutMs = 60_000) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: timeoutMs,
@@ -65,7 +65,116 @@ export function runDemo(args: string[], timeoutMs = 60_000) {
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Runs examples/l2fwd.ts with `args`; returns its exit status and output. */
+export function runDemo(args: string[], timeoutMs = 60_000) {
+  return runScript('examples/l2fwd.ts', args, timeoutMs);
+}
+
+/** Runs the `fastpath` CLI (the package's bin) with `args`. */
+export function runCli(args: string[], timeoutMs = 60_000) {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'packages/control/bin/fastpath.js'), ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Polls `ready` every 20 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitFor(ready: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 /** The last non-empty line of `text`. */
 export function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
+}
+
+// ---------------------------------------------------------------------------------------
+// Frames, built field by field so tests can predict the engine's output byte for byte.
+
+export const mac = (text: string) => Buffer.from(text.split(':').map((h) => parseInt(h, 16)));
+
+function checksum(data: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 2) sum += (data[i]! << 8) | (data[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+export interface FrameSpec {
+  src?: string;
+  dst?: string;
+  vlan?: number;
+  ip: { v: 4 | 6; src: string; dst: string; proto: number; sport?: number; dport?: number };
+  payload?: number;
+}
+
+/** Ethernet [+ VLAN] + IPv4/IPv6 + an 8-byte UDP-style L4 header + zero payload. */
+export function frame(spec: FrameSpec): Buffer {
+  const l4 = Buffer.alloc(8 + (spec.payload ?? 18));
+  l4.writeUInt16BE(spec.ip.sport ?? 0, 0);
+  l4.writeUInt16BE(spec.ip.dport ?? 0, 2);
+  l4.writeUInt16BE(l4.length, 4);
+  let ip: Buffer;
+  if (spec.ip.v === 4) {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + l4.length, 2);
+    ip[8] = 64;
+    ip[9] = spec.ip.proto;
+    Buffer.from(spec.ip.src.split('.').map(Number)).copy(ip, 12);
+    Buffer.from(spec.ip.dst.split('.').map(Number)).copy(ip, 16);
+    ip.writeUInt16BE(checksum(ip), 10);
+  } else {
+    ip = Buffer.alloc(40);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(l4.length, 4);
+    ip[6] = spec.ip.proto;
+    ip[7] = 64;
+    ipv6Bytes(spec.ip.src).copy(ip, 8);
+    ipv6Bytes(spec.ip.dst).copy(ip, 24);
+  }
+  const tag = spec.vlan === undefined ? Buffer.alloc(0) : Buffer.from([0x81, 0x00, spec.vlan >> 8, spec.vlan & 0xff]);
+  const ethertype = Buffer.alloc(2);
+  ethertype.writeUInt16BE(spec.ip.v === 4 ? 0x0800 : 0x86dd);
+  return Buffer.concat([mac(spec.dst ?? '02:00:00:00:00:02'), mac(spec.src ?? '02:00:00:00:00:01'), tag, ethertype, ip, l4]);
+}
+
+function ipv6Bytes(text: string): Buffer {
+  const [head = '', tail = ''] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+/** What the engine's fiveTupleSwap stage makes of `f`: MACs, addresses and L4 ports swapped. */
+export function fiveTupleSwapped(f: Buffer): Buffer {
+  const out = Buffer.from(f);
+  f.copy(out, 0, 6, 12);
+  f.copy(out, 6, 0, 6);
+  let l3 = 14;
+  let ethertype = f.readUInt16BE(12);
+  if (ethertype === 0x8100) {
+    ethertype = f.readUInt16BE(16);
+    l3 = 18;
+  }
+  const [at, len, l4] = ethertype === 0x0800 ? [l3 + 12, 4, l3 + 20] : ethertype === 0x86dd ? [l3 + 8, 16, l3 + 40] : [0, 0, 0];
+  if (len === 0) return out;
+  f.copy(out, at, at + len, at + 2 * len);
+  f.copy(out, at + len, at, at + len);
+  const proto = ethertype === 0x0800 ? f[l3 + 9] : f[l3 + 6];
+  if (proto === 6 || proto === 17) {
+    f.copy(out, l4, l4 + 2, l4 + 4);
+    f.copy(out, l4 + 2, l4, l4 + 2);
+  }
+  return out;
 }

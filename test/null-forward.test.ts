@@ -13,10 +13,14 @@ describe('io forwarding between two net_null ports', () => {
 
   beforeAll(async () => {
     engine = await Engine.start({
-      ports: [{ vdev: 'net_null0' }, { vdev: 'net_null1' }],
+      ports: { a: { null: {} }, b: { null: {} } },
       lcores: { main: 0, workers: [1] },
       memory: { hugepages: false, mbufs: 8191, mbufCache: 128 },
       eal: { logLevel: 'notice' },
+      pipelines: [
+        { name: 'a-to-b', input: 'a', output: 'b' },
+        { name: 'b-to-a', input: 'b', output: 'a' },
+      ],
     });
   });
 
@@ -24,13 +28,16 @@ describe('io forwarding between two net_null ports', () => {
     if (engine && !engine.stopped) await engine.stop();
   });
 
-  it('reports what DPDK chose: IOVA as VA without hugepages, no PCI, the lcore layout', () => {
+  it('reports what DPDK chose: IOVA as VA without hugepages, no PCI, the lcore → queue map', () => {
     expect(engine.iovaMode).toBe('VA');
     expect(engine.info.hugepages).toBe(false);
     expect(engine.info.ealArgs).toContain('--no-pci');
     expect(engine.info.ealArgs).toContain('--no-huge');
-    expect(engine.info.workers).toEqual([{ lcore: 1, directions: ['net_null0→net_null1', 'net_null1→net_null0'] }]);
-    expect(engine.info.ports.map((p) => p.driver)).toEqual(['net_null', 'net_null']);
+    expect(engine.info.workers).toEqual([{ lcore: 1, cpu: 1, rxQueues: ['a:0', 'b:0'], generators: [] }]);
+    expect(engine.info.ports.map((p) => [p.name, p.driver, p.device])).toEqual([
+      ['a', 'net_null', 'net_null0'],
+      ['b', 'net_null', 'net_null1'],
+    ]);
     expect(engine.info.mempool.capacity).toBe(8191);
   });
 
@@ -48,21 +55,23 @@ describe('io forwarding between two net_null ports', () => {
       expect(port.txPackets).toBeGreaterThan(0);
     }
     const last = await engine.stop();
-    const [p0, p1] = last.ports as [(typeof last.ports)[0], (typeof last.ports)[0]];
-    // With the workers stopped, every packet received was sent out of the other port or dropped.
-    expect(p0.rxPackets).toBe(p1.txPackets + p0.rxDropped);
-    expect(p1.rxPackets).toBe(p0.txPackets + p1.rxDropped);
-    expect(p0.rxPackets).toBeGreaterThanOrEqual(live.ports[0]!.rxPackets);
-    expect(last.lcores[0]!.rxPackets).toBe(p0.rxPackets + p1.rxPackets);
+    const [a, b] = last.ports as [(typeof last.ports)[0], (typeof last.ports)[0]];
+    // With the workers stopped, every packet received was sent out of the other port or dropped there.
+    expect(a.rxPackets).toBe(b.txPackets + b.txDropped);
+    expect(b.rxPackets).toBe(a.txPackets + a.txDropped);
+    expect(a.rxPackets).toBeGreaterThanOrEqual(live.ports[0]!.rxPackets);
+    expect(last.pipelines.map((p) => p.inPackets)).toEqual([a.rxPackets, b.rxPackets]);
+    expect(last.lcores[0]!.rxPackets).toBe(a.rxPackets + b.rxPackets);
     expect(last.mempoolInUse).toBe(0);
   });
 
   it('refuses stats after stop, and a second EAL in the same process, with codes', async () => {
     expect(() => engine.stats()).toThrow(expect.objectContaining({ code: ErrorCode.Stopped }));
     const again = await Engine.start({
-      ports: [{ vdev: 'net_null2' }, { vdev: 'net_null3' }],
+      ports: { c: { null: {} } },
       lcores: { workers: [1] },
       memory: { hugepages: false },
+      pipelines: [{ input: 'c', stages: ['drop'] }],
     }).catch((e: unknown) => e);
     expect(isFastpathError(again, ErrorCode.EalOnce)).toBe(true);
     expect((again as Error).message).toMatch(/own process/);

@@ -20,12 +20,16 @@ it('forwards every frame from net_pcap0 out of net_pcap1, byte for byte', async 
   writePcap(join(dir, 'in.pcap'), frames);
   writePcap(join(dir, 'empty.pcap'), []);
   const engine = await Engine.start({
-    ports: [
-      { vdev: `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/out0.pcap` },
-      { vdev: `net_pcap1,rx_pcap=${dir}/empty.pcap,tx_pcap=${dir}/out1.pcap` },
-    ],
+    ports: {
+      p0: { pcap: { rx: `${dir}/in.pcap`, tx: `${dir}/out0.pcap` } },
+      p1: { pcap: { rx: `${dir}/empty.pcap`, tx: `${dir}/out1.pcap` } },
+    },
     lcores: { workers: [1] },
     memory: { hugepages: false, mbufs: 8191, mbufCache: 128 },
+    pipelines: [
+      { input: 'p0', output: 'p1' },
+      { input: 'p1', output: 'p0' },
+    ],
   });
   const deadline = Date.now() + 10_000;
   while (engine.stats().ports[1]!.txPackets < frames.length && Date.now() < deadline) {
@@ -33,7 +37,7 @@ it('forwards every frame from net_pcap0 out of net_pcap1, byte for byte', async 
   }
   const last = await engine.stop();
 
-  expect(last.ports.map((p) => [p.rxPackets, p.txPackets, p.rxDropped])).toEqual([
+  expect(last.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped])).toEqual([
     [frames.length, 0, 0],
     [0, frames.length, 0],
   ]);
