@@ -72,6 +72,21 @@ impl Mbuf {
         unsafe { std::slice::from_raw_parts_mut(addr.add(off), len) }
     }
 
+    /// Hints the CPU to start loading the packet's first cache line (headers).
+    #[inline]
+    pub fn prefetch_data(&self) {
+        let m = self.head();
+        // SAFETY: `buf_addr + data_off` is inside the mbuf's buffer; prefetching never faults.
+        let p = unsafe { m.buf_addr.cast::<i8>().add(usize::from(m.data_off)) };
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch hint has no architectural effect.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
     /// Sets a single-segment packet's length; fails if it does not fit the buffer.
     pub fn set_len(&mut self, len: usize) -> bool {
         // SAFETY: `raw` is a live mbuf owned by self.

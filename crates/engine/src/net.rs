@@ -198,26 +198,61 @@ pub fn parse(p: &[u8]) -> Headers {
 /// Swaps the source and destination MAC.
 #[inline]
 pub fn swap_macs(p: &mut [u8]) {
-    if p.len() >= 12 {
-        let (dst, rest) = p.split_at_mut(6);
-        dst.swap_with_slice(&mut rest[..6]);
+    if let Some(head) = p.first_chunk_mut::<16>() {
+        // One 16-byte load and store: bytes 0-5 (dst) and 6-11 (src) trade places.
+        const MAC_BITS: u128 = (1 << 48) - 1;
+        let x = u128::from_le_bytes(*head);
+        let swapped = ((x >> 48) & MAC_BITS) | ((x & MAC_BITS) << 48) | (x >> 96 << 96);
+        *head = swapped.to_le_bytes();
+    } else if p.len() >= 12 {
+        let mut dst = [0u8; 6];
+        dst.copy_from_slice(&p[..6]);
+        p.copy_within(6..12, 0);
+        p[6..12].copy_from_slice(&dst);
+    }
+}
+
+#[inline]
+fn swap_ranges(p: &mut [u8], a: usize, b: usize, len: usize) {
+    if b + len <= p.len() {
+        let mut tmp = [0u8; 16];
+        tmp[..len].copy_from_slice(&p[a..a + len]);
+        p.copy_within(b..b + len, a);
+        p[b..b + len].copy_from_slice(&tmp[..len]);
     }
 }
 
 /// Swaps MACs, IP addresses and L4 ports (checksums stay valid: each sum is symmetric).
+/// Reads only what it swaps: one optional VLAN tag, the IP header, the L4 ports.
+#[inline]
 pub fn swap_five_tuple(p: &mut [u8]) {
     swap_macs(p);
-    let h = parse(p);
-    let (at, len) = match h.ethertype {
-        ETH_IPV4 if h.src.is_some() => (h.l3 + 12, 4),
-        ETH_IPV6 if h.src.is_some() => (h.l3 + 8, 16),
+    let Some(mut ethertype) = be16(p, 12) else {
+        return;
+    };
+    let mut l3 = 14;
+    if ethertype == ETH_VLAN || ethertype == ETH_QINQ {
+        let Some(inner) = be16(p, 16) else { return };
+        ethertype = inner;
+        l3 = 18;
+    }
+    let (proto, l4) = match ethertype {
+        ETH_IPV4 if p.len() >= l3 + 20 => {
+            swap_ranges(p, l3 + 12, l3 + 16, 4);
+            let fragment_offset = be16(p, l3 + 6).unwrap_or(0) & 0x1fff;
+            (
+                p[l3 + 9],
+                (fragment_offset == 0).then_some(l3 + usize::from(p[l3] & 0x0f) * 4),
+            )
+        }
+        ETH_IPV6 if p.len() >= l3 + 40 => {
+            swap_ranges(p, l3 + 8, l3 + 24, 16);
+            (p[l3 + 6], Some(l3 + 40))
+        }
         _ => return,
     };
-    let (a, b) = p[at..at + 2 * len].split_at_mut(len);
-    a.swap_with_slice(b);
-    if let (Some(l4), Some(_)) = (h.l4, h.ports) {
-        let (s, d) = p[l4..l4 + 4].split_at_mut(2);
-        s.swap_with_slice(d);
+    if let (6 | 17 | 132, Some(l4)) = (proto, l4) {
+        swap_ranges(p, l4, l4 + 2, 2);
     }
 }
 

@@ -166,6 +166,19 @@ pub struct Generator {
     pub worker: usize,
 }
 
+/// How packets leave a pipeline: the shapes that need no per-packet verdicts are spotted at
+/// compile time so that the hot path for them is as short as testpmd's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Stages only rewrite headers (or there are none) and there is one output: the whole
+    /// burst goes to it.
+    Whole,
+    /// The first stage drops everything: free the burst, count it.
+    DropAll,
+    /// Stages decide per packet (match, bridge, mirror, drop after others).
+    PerPacket,
+}
+
 /// A compiled pipeline.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -175,8 +188,8 @@ pub struct Pipeline {
     pub stages: Vec<Stage>,
     /// Where packets go when no stage decides: the first output, or [`DROP`].
     pub default_out: u16,
-    /// No stages and one output: the burst goes straight to tx.
-    pub straight_through: bool,
+    /// How a burst leaves the pipeline, decided once at compile time.
+    pub flow: Flow,
     /// Whether a stage needs the time (bridges).
     pub needs_clock: bool,
     /// Ports a [`FLOOD`] verdict copies to (the bridge's ports).
@@ -462,13 +475,27 @@ pub fn compile(
                 ));
             }
         }
-        let straight_through = stages.is_empty() && default_out != DROP;
+        let rewrites_only = stages.iter().all(|s| {
+            matches!(
+                s,
+                Stage::MacRewrite { .. } | Stage::MacSwap | Stage::FiveTupleSwap
+            )
+        });
+        let flow = if matches!(stages.first(), Some(Stage::Drop))
+            || (rewrites_only && default_out == DROP)
+        {
+            Flow::DropAll
+        } else if rewrites_only {
+            Flow::Whole
+        } else {
+            Flow::PerPacket
+        };
         let flood_ports = if needs_clock { outputs } else { Vec::new() };
         pipelines.push(Pipeline {
             name,
             stages,
             default_out,
-            straight_through,
+            flow,
             needs_clock,
             flood_ports,
             generator,
@@ -491,6 +518,27 @@ pub fn compile(
         slots,
         rule_names,
     })
+}
+
+/// Applies `rewrite` to every packet not dropped, prefetching the next packet's headers
+/// while working on this one (as testpmd's forwarding engines do).
+#[inline]
+fn prefetch_ahead(
+    pkts: &mut [dpdk::Mbuf],
+    verdict: &[u16],
+    mut rewrite: impl FnMut(&mut dpdk::Mbuf, u16),
+) {
+    if let Some(first) = pkts.first() {
+        first.prefetch_data();
+    }
+    for i in 0..pkts.len() {
+        if let Some(next) = pkts.get(i + 1) {
+            next.prefetch_data();
+        }
+        if verdict[i] != DROP {
+            rewrite(&mut pkts[i], verdict[i]);
+        }
+    }
 }
 
 /// Per-burst scratch a worker lends to the stages.
@@ -523,7 +571,46 @@ impl StageContext<'_> {
     }
 }
 
+/// How far ahead [`each_prefetched`] asks for packet headers (testpmd's macswap uses 4).
+const PREFETCH_DISTANCE: usize = 4;
+
+/// Runs `rewrite` over every packet's bytes, with the headers of the packets
+/// [`PREFETCH_DISTANCE`] ahead already on their way into the cache.
+#[inline]
+fn each_prefetched(pkts: &mut [dpdk::Mbuf], mut rewrite: impl FnMut(&mut [u8])) {
+    for m in pkts.iter().take(PREFETCH_DISTANCE) {
+        m.prefetch_data();
+    }
+    for i in 0..pkts.len() {
+        if let Some(ahead) = pkts.get(i + PREFETCH_DISTANCE) {
+            ahead.prefetch_data();
+        }
+        rewrite(pkts[i].data_mut());
+    }
+}
+
 impl Stage {
+    /// Runs a header-rewriting stage over a whole burst bound for port `out` (the
+    /// [`Flow::Whole`] case: no verdicts to consult). Other stages do nothing here.
+    #[inline]
+    pub fn rewrite_all(&self, pkts: &mut [dpdk::Mbuf], out: u16, port_macs: &[Mac]) {
+        match self {
+            Self::MacRewrite { src, dst } => {
+                let mut header = [0u8; 12];
+                header[..6].copy_from_slice(dst);
+                header[6..].copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(out)]));
+                each_prefetched(pkts, |d| {
+                    if let Some(head) = d.first_chunk_mut::<12>() {
+                        *head = header;
+                    }
+                });
+            }
+            Self::MacSwap => each_prefetched(pkts, net::swap_macs),
+            Self::FiveTupleSwap => each_prefetched(pkts, net::swap_five_tuple),
+            Self::Drop | Self::Match { .. } | Self::Bridge { .. } => {}
+        }
+    }
+
     /// Runs over a burst; `verdict[i]` is packet i's output port, [`DROP`] or [`FLOOD`].
     #[inline]
     pub fn run(
@@ -536,32 +623,20 @@ impl Stage {
         match self {
             Self::Drop => verdict.fill(DROP),
             Self::MacSwap => {
-                for (m, v) in pkts.iter_mut().zip(verdict.iter()) {
-                    if *v != DROP {
-                        net::swap_macs(m.data_mut());
-                    }
-                }
+                prefetch_ahead(pkts, verdict, |m, _| net::swap_macs(m.data_mut()));
             }
             Self::FiveTupleSwap => {
-                for (m, v) in pkts.iter_mut().zip(verdict.iter()) {
-                    if *v != DROP {
-                        net::swap_five_tuple(m.data_mut());
-                    }
-                }
+                prefetch_ahead(pkts, verdict, |m, _| net::swap_five_tuple(m.data_mut()));
             }
-            Self::MacRewrite { src, dst } => {
-                for (m, &v) in pkts.iter_mut().zip(verdict.iter()) {
-                    if v == DROP || v == FLOOD {
-                        continue;
-                    }
-                    let d = m.data_mut();
-                    if d.len() >= 12 {
-                        d[..6].copy_from_slice(dst);
-                        d[6..12]
-                            .copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(v)]));
-                    }
+            Self::MacRewrite { src, dst } => prefetch_ahead(pkts, verdict, |m, v| {
+                if v == FLOOD {
+                    return;
                 }
-            }
+                if let Some(head) = m.data_mut().first_chunk_mut::<12>() {
+                    head[..6].copy_from_slice(dst);
+                    head[6..].copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(v)]));
+                }
+            }),
             Self::Match { rules } => {
                 let parse = rules.iter().any(|r| r.matches.needs_headers());
                 for (m, v) in pkts.iter_mut().zip(verdict.iter_mut()) {

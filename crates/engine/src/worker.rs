@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_SIZE};
 
-use crate::program::{bump, Program, StageContext, DROP, FLOOD};
+use crate::program::{bump, Flow, Program, StageContext, DROP, FLOOD};
 use crate::rcu::{Publisher, OFFLINE};
 
 /// Workers forward and generate.
@@ -207,12 +207,27 @@ impl Worker {
         let counters = &slots.pipelines[p];
         let n = burst.len();
         bump(&counters.in_packets, n as u64);
-        if pipeline.straight_through {
-            bump(&counters.out_packets, n as u64);
-            self.send_now(pipeline.default_out, burst);
-            return;
-        }
         let mut verdict = [pipeline.default_out; BURST_SIZE];
+        match pipeline.flow {
+            Flow::DropAll => {
+                bump(&counters.dropped, n as u64);
+                burst.free_all();
+                return;
+            }
+            Flow::Whole => {
+                for stage in &pipeline.stages {
+                    stage.rewrite_all(
+                        burst.as_mut_slice(),
+                        pipeline.default_out,
+                        &program.port_macs,
+                    );
+                }
+                bump(&counters.out_packets, n as u64);
+                self.send_now(pipeline.default_out, burst);
+                return;
+            }
+            Flow::PerPacket => {}
+        }
         let mut ctx = StageContext {
             in_port,
             now_s: if pipeline.needs_clock {
