@@ -258,8 +258,8 @@ impl Burst {
                     self.bufs.as_ptr().add(sent),
                     self.bufs.as_mut_ptr(),
                     self.len - sent,
-                )
-            };
+                );
+            }
         }
         self.len -= sent;
     }

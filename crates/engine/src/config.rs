@@ -45,7 +45,7 @@ pub struct PortConfig {
     /// A PCI address to allow-list and drive, e.g. `0000:03:00.0`.
     #[serde(default)]
     pub pci: Option<String>,
-    /// Packets from and to pcap files (net_pcap).
+    /// Packets from and to pcap files (`net_pcap`).
     #[serde(default)]
     pub pcap: Option<PcapSource>,
     /// A kernel interface through `AF_PACKET` sockets (`net_af_packet`).
@@ -331,7 +331,7 @@ pub struct MatchConfig {
     /// Destination prefix.
     #[serde(default)]
     pub dst: Option<String>,
-    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6).
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 `ICMPv6`).
     #[serde(default)]
     pub proto: Option<u8>,
     /// Source L4 port range, inclusive.

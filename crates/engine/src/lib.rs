@@ -388,7 +388,7 @@ impl Engine {
             &mut bridges,
             &generated,
         )?);
-        let old = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT).map_err(|()| {
+        let old = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT).map_err(|rcu::Unacknowledged| {
             EngineError::new(ErrorCode::Internal, "a worker did not pick up the new pipelines within 5 s; this is a bug: please report it")
         })?;
         self.retire(&old);
@@ -402,7 +402,7 @@ impl Engine {
     fn retire(&mut self, old: &Program) {
         for (i, p) in old.pipelines.iter().enumerate() {
             let t = self.retired.pipelines.entry(p.name.clone()).or_default();
-            for slots in old.slots.iter() {
+            for slots in &old.slots {
                 let c = &slots.pipelines[i];
                 t[0] += c.in_packets.load(Relaxed);
                 t[1] += c.out_packets.load(Relaxed);
@@ -433,7 +433,7 @@ impl Engine {
                     .get(&p.name)
                     .copied()
                     .unwrap_or_default();
-                for slots in program.slots.iter() {
+                for slots in &program.slots {
                     let c = &slots.pipelines[i];
                     t[0] += c.in_packets.load(Relaxed);
                     t[1] += c.out_packets.load(Relaxed);

@@ -5,6 +5,7 @@
 //! still start an EAL, and the rules are unit-tested without one.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
 
 use dpdk::{EalArgs, EalMemory, IovaMode, BURST_SIZE};
 use probe::Hugepages;
@@ -198,10 +199,10 @@ fn vdev_spec(p: &PortConfig, index: usize) -> Option<String> {
     if let Some(pcap) = &p.pcap {
         let mut spec = format!("net_pcap{index}");
         if let Some(rx) = &pcap.rx {
-            spec.push_str(&format!(",rx_pcap={rx}"));
+            let _ = write!(spec, ",rx_pcap={rx}");
         }
         if let Some(tx) = &pcap.tx {
-            spec.push_str(&format!(",tx_pcap={tx}"));
+            let _ = write!(spec, ",tx_pcap={tx}");
         }
         if pcap.infinite_rx {
             spec.push_str(",infinite_rx=1");
@@ -395,7 +396,7 @@ fn plan_lcores(
     let lcores: Vec<u32> = workers.iter().map(|w| w.lcore).collect();
     let main = match config.lcores.main {
         Some(main) => main,
-        None => (0..).find(|l| !lcores.contains(l)).unwrap_or(0),
+        None => (0..128).find(|l| !lcores.contains(l)).unwrap_or(0),
     };
     let main_cpu = config.lcores.main_cpu.unwrap_or(main);
     let check_cpu = |path: &str, cpu: u32| {
@@ -617,4 +618,264 @@ pub fn cpu_list(cpus: &[u32]) -> String {
         i = j + 1;
     }
     out.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        EalConfig, EmptySource, LcoreConfig, MemoryConfig, NullSource, PipelineConfig, QueueRef,
+        WorkerConfig,
+    };
+    use probe::{HugepagePool, HugetlbfsMount};
+
+    fn null(name: &str, queues: u16) -> PortConfig {
+        PortConfig {
+            name: name.into(),
+            vdev: None,
+            pci: None,
+            pcap: None,
+            af_packet: None,
+            tap: None,
+            ring: None,
+            null: Some(NullSource { size: None }),
+            queues,
+            rx_descriptors: 1024,
+            tx_descriptors: 1024,
+            promiscuous: true,
+            mtu: None,
+            mac: None,
+        }
+    }
+
+    fn pipe(input: &[&str], output: &[&str]) -> PipelineConfig {
+        PipelineConfig {
+            name: None,
+            input: input.iter().map(|s| (*s).to_owned()).collect(),
+            generator: None,
+            stages: vec![],
+            output: output.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn worker(lcore: u32) -> WorkerConfig {
+        WorkerConfig {
+            lcore,
+            cpu: None,
+            rx: None,
+        }
+    }
+
+    fn config(workers: Vec<WorkerConfig>, hugepages: Option<bool>) -> EngineConfig {
+        EngineConfig {
+            version: crate::SCHEMA_VERSION,
+            ports: vec![null("a", 1), null("b", 1)],
+            lcores: LcoreConfig {
+                main: None,
+                main_cpu: None,
+                workers,
+            },
+            memory: MemoryConfig {
+                hugepages,
+                ..MemoryConfig::default()
+            },
+            eal: EalConfig::default(),
+            pipelines: vec![pipe(&["a"], &["b"]), pipe(&["b"], &["a"])],
+        }
+    }
+
+    fn huge(free: u64) -> Hugepages {
+        Hugepages {
+            pools: vec![HugepagePool {
+                size_kb: 2048,
+                total: 512,
+                free,
+            }],
+            mounts: vec![HugetlbfsMount {
+                path: "/dev/hugepages".into(),
+                page_size_kb: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn sources_become_vdev_specs_named_by_port_index() {
+        let mut c = config(vec![worker(1)], Some(false));
+        c.ports[0].null = None;
+        c.ports[0].pcap = Some(crate::config::PcapSource {
+            rx: Some("in.pcap".into()),
+            tx: None,
+            infinite_rx: true,
+        });
+        c.ports[1].null = None;
+        c.ports[1].ring = Some(EmptySource {});
+        let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
+        assert_eq!(
+            plan.eal.vdevs,
+            ["net_pcap0,rx_pcap=in.pcap,infinite_rx=1", "net_ring1"]
+        );
+        assert_eq!(plan.ports[0].device, "net_pcap0");
+        assert!(plan.eal.to_argv().contains(&"--no-pci".to_owned()));
+    }
+
+    #[test]
+    fn one_worker_polls_every_input_queue() {
+        let plan = Plan::new(&config(vec![worker(1)], None), &[0, 1], &huge(512)).unwrap();
+        assert_eq!(plan.eal.main_lcore, 0);
+        assert_eq!(
+            plan.workers,
+            vec![WorkerPlan {
+                lcore: 1,
+                cpu: 1,
+                rx: vec![(0, 0), (1, 0)]
+            }]
+        );
+        assert!(plan.hugepages);
+        assert_eq!(plan.eal.memory, EalMemory::Hugepages);
+    }
+
+    #[test]
+    fn auto_workers_share_queues_round_robin_and_lcores_may_share_a_cpu() {
+        let mut c = config(
+            vec![
+                worker(1),
+                WorkerConfig {
+                    lcore: 2,
+                    cpu: Some(1),
+                    rx: None,
+                },
+            ],
+            Some(false),
+        );
+        c.ports[0].queues = 2;
+        c.memory.mbufs = 16383;
+        let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
+        assert_eq!(plan.workers[0].rx, vec![(0, 0), (1, 0)]);
+        assert_eq!(plan.workers[1].rx, vec![(0, 1)]);
+        assert!(plan
+            .eal
+            .to_argv()
+            .join(" ")
+            .contains("--lcores 0@0,1@1,2@1"));
+    }
+
+    #[test]
+    fn a_queue_owned_twice_is_refused_with_its_path() {
+        let q = |port: &str| {
+            Some(vec![QueueRef {
+                port: port.into(),
+                queue: 0,
+            }])
+        };
+        let c = config(
+            vec![
+                WorkerConfig {
+                    lcore: 1,
+                    cpu: None,
+                    rx: q("a"),
+                },
+                WorkerConfig {
+                    lcore: 2,
+                    cpu: Some(1),
+                    rx: q("a"),
+                },
+            ],
+            Some(false),
+        );
+        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+        assert_eq!(err.message, "lcores.workers[1].rx[0]: queue 0 of port \"a\" is already polled by lcore 1; a queue has one owner");
+    }
+
+    #[test]
+    fn an_input_queue_nobody_polls_is_refused() {
+        let c = config(
+            vec![WorkerConfig {
+                lcore: 1,
+                cpu: None,
+                rx: Some(vec![QueueRef {
+                    port: "a".into(),
+                    queue: 0,
+                }]),
+            }],
+            Some(false),
+        );
+        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+        assert!(
+            err.message
+                .contains("queue 0 of port \"b\" (an input of a pipeline) is polled by no worker"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn zero_workers_and_foreign_cpus_are_refused_with_the_fix() {
+        let err = Plan::new(&config(vec![], None), &[0, 1], &huge(512)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Config);
+        assert!(
+            err.message.starts_with("lcores.workers: no worker lcores"),
+            "{}",
+            err.message
+        );
+        let err = Plan::new(&config(vec![worker(7)], None), &[0, 1], &huge(512)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "lcores.workers[0]: CPU 7 is not one this process may run on (allowed: 0-1)"
+        );
+    }
+
+    #[test]
+    fn undefined_ports_and_double_inputs_are_refused() {
+        let mut c = config(vec![worker(1)], Some(false));
+        c.pipelines[1].output = vec!["c".into()];
+        assert_eq!(
+            Plan::new(&c, &[0, 1], &huge(0)).unwrap_err().message,
+            "pipelines[1].output[0]: \"c\" is not a port (ports: a, b)"
+        );
+        let mut c = config(vec![worker(1)], Some(false));
+        c.pipelines[1].input = vec!["a".into()];
+        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+        assert_eq!(err.message, "pipelines[1].input[0]: port \"a\" is already the input of pipelines[0]; a port feeds one pipeline");
+    }
+
+    #[test]
+    fn hugepages_required_but_missing_fail_with_their_code_and_optional_ones_fall_back() {
+        let err = Plan::new(&config(vec![worker(1)], Some(true)), &[0, 1], &huge(0)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NoHugepages);
+        assert!(
+            err.message.contains("memory.hugepages to false"),
+            "{}",
+            err.message
+        );
+        let plan = Plan::new(
+            &config(vec![worker(1)], None),
+            &[0, 1],
+            &Hugepages::default(),
+        )
+        .unwrap();
+        assert!(!plan.hugepages);
+        assert!(plan
+            .hugepages_note
+            .unwrap()
+            .contains("no hugepages are reserved"));
+        assert!(matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if megabytes >= 128));
+    }
+
+    #[test]
+    fn a_pool_too_small_for_the_rings_is_refused() {
+        let mut c = config(vec![worker(1)], Some(false));
+        c.memory.mbufs = 1023;
+        let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+        assert!(
+            err.message.starts_with("memory.mbufs: 1023 mbufs"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn cpu_lists_are_compact() {
+        assert_eq!(cpu_list(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(cpu_list(&[3]), "3");
+    }
 }

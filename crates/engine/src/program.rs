@@ -330,6 +330,187 @@ fn compile_generator(
     })
 }
 
+/// Where a stage sits, for error paths and state keys.
+struct StageSite<'a> {
+    pipeline: usize,
+    name: &'a str,
+    stage: usize,
+    path: String,
+}
+
+/// What compiling a program accumulates across pipelines.
+struct Compiler<'a> {
+    names: HashMap<&'a str, u16>,
+    rule_names: Vec<(usize, String)>,
+    bridges: &'a mut BridgeTables,
+    next_bridges: BridgeTables,
+}
+
+impl Compiler<'_> {
+    /// Marks pipeline `i`'s input ports and returns the workers that poll them.
+    fn inputs(
+        &self,
+        plan: &Plan,
+        pc: &crate::config::PipelineConfig,
+        i: usize,
+        input_pipeline: &mut [Option<u16>],
+    ) -> Result<Vec<usize>, EngineError> {
+        let mut runners = Vec::new();
+        for (k, input) in pc.input.iter().enumerate() {
+            let path = format!("pipelines[{i}].input[{k}]");
+            let p = self.port(&path, input)?;
+            if input_pipeline[usize::from(p)].replace(i as u16).is_some() {
+                return Err(EngineError::config(
+                    &path,
+                    format!("port {input:?} already feeds another pipeline"),
+                ));
+            }
+            for q in 0..plan.ports[usize::from(p)].rx_queues {
+                let owner = plan.owner(usize::from(p), q).ok_or_else(|| {
+                    EngineError::new(
+                        crate::error::ErrorCode::NeedsRestart,
+                        format!("{path}: no worker polls port {input:?} (it was no pipeline's input at start); restart the engine with this config"),
+                    )
+                })?;
+                if !runners.contains(&owner) {
+                    runners.push(owner);
+                }
+            }
+        }
+        Ok(runners)
+    }
+
+    fn port(&self, path: &str, name: &str) -> Result<u16, EngineError> {
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| EngineError::config(path, format!("{name:?} is not a port")))
+    }
+
+    /// One stage; `None` for stages that compile to nothing (`io`). Ports the stage can
+    /// send to are added to `sends_to` for the tx-queue check.
+    fn stage(
+        &mut self,
+        sc: &StageConfig,
+        site: &StageSite<'_>,
+        pc: &crate::config::PipelineConfig,
+        outputs: &[u16],
+        sends_to: &mut Vec<(u16, String)>,
+    ) -> Result<Option<Stage>, EngineError> {
+        let spath = &site.path;
+        Ok(Some(match sc {
+            StageConfig::Io => return Ok(None),
+            StageConfig::MacRewrite { dst, src } => Stage::MacRewrite {
+                dst: mac_field(&format!("{spath}.dst"), dst)?,
+                src: src
+                    .as_deref()
+                    .map(|t| mac_field(&format!("{spath}.src"), t))
+                    .transpose()?,
+            },
+            StageConfig::MacSwap => Stage::MacSwap,
+            StageConfig::FiveTupleSwap => Stage::FiveTupleSwap,
+            StageConfig::Drop => Stage::Drop,
+            StageConfig::Match {
+                name,
+                matches,
+                action,
+            } => {
+                let action = match action {
+                    ActionConfig::Drop => Action::Drop,
+                    ActionConfig::Count => Action::Count,
+                    ActionConfig::Forward { port: p } | ActionConfig::Mirror { port: p } => {
+                        let pi = self.port(&format!("{spath}.action.port"), p)?;
+                        sends_to.push((pi, format!("{spath}.action.port")));
+                        if matches!(action, ActionConfig::Forward { .. }) {
+                            Action::Forward(pi)
+                        } else {
+                            Action::Mirror(pi)
+                        }
+                    }
+                };
+                let name = name
+                    .clone()
+                    .unwrap_or_else(|| format!("stage{}", site.stage));
+                let rule = Rule {
+                    name: name.clone(),
+                    matches: compile_match(&format!("{spath}.match"), matches)?,
+                    action,
+                    slot: self.rule_names.len(),
+                };
+                self.rule_names.push((site.pipeline, name));
+                Stage::Match { rules: vec![rule] }
+            }
+            StageConfig::Bridge { aging_s } => {
+                if outputs.len() < 2 {
+                    return Err(EngineError::config(
+                        spath,
+                        "a bridge forwards between the pipeline's output ports; give at least two",
+                    ));
+                }
+                for (k, input) in pc.input.iter().enumerate() {
+                    if !pc.output.contains(input) {
+                        return Err(EngineError::config(
+                            &format!("pipelines[{}].input[{k}]", site.pipeline),
+                            format!("port {input:?} is bridged, so it must be an output too"),
+                        ));
+                    }
+                }
+                let key = (site.name.to_owned(), site.stage);
+                let table = self.bridges.get(&key).cloned().unwrap_or_default();
+                self.next_bridges.insert(key, Arc::clone(&table));
+                Stage::Bridge {
+                    table,
+                    aging_s: u64::from(*aging_s),
+                    ports: outputs.to_vec(),
+                }
+            }
+        }))
+    }
+}
+
+/// Only the engine knows each driver's tx queue count: every worker running a pipeline
+/// must own a tx queue on every port the pipeline can send to.
+fn check_tx_queues(
+    plan: &Plan,
+    facts: &PortFacts,
+    runners: &[usize],
+    sends_to: &[(u16, String)],
+) -> Result<(), EngineError> {
+    for (p, site) in sends_to {
+        let queues = facts.tx_queues[usize::from(*p)];
+        if let Some(&w) = runners.iter().find(|&&w| w >= usize::from(queues)) {
+            return Err(EngineError::config(
+                site,
+                format!(
+                    "port {:?} ({}) has {queues} tx queue(s), so only the first {queues} worker(s) can send to it, \
+                     but this pipeline also runs on lcore {}; use fewer workers or poll its inputs from the first ones",
+                    plan.ports[usize::from(*p)].name,
+                    facts.drivers[usize::from(*p)],
+                    plan.workers[w].lcore
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How bursts leave a pipeline with these stages.
+fn flow_of(stages: &[Stage], default_out: u16) -> Flow {
+    let rewrites_only = stages.iter().all(|s| {
+        matches!(
+            s,
+            Stage::MacRewrite { .. } | Stage::MacSwap | Stage::FiveTupleSwap
+        )
+    });
+    if matches!(stages.first(), Some(Stage::Drop)) || (rewrites_only && default_out == DROP) {
+        Flow::DropAll
+    } else if rewrites_only {
+        Flow::Whole
+    } else {
+        Flow::PerPacket
+    }
+}
+
 /// Compiles `config`'s pipelines against the running layout.
 pub fn compile(
     config: &EngineConfig,
@@ -338,53 +519,30 @@ pub fn compile(
     bridges: &mut BridgeTables,
     generated: &Generated,
 ) -> Result<Program, EngineError> {
-    let names: HashMap<&str, u16> = plan
-        .ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i as u16))
-        .collect();
-    let port = |path: &str, name: &str| -> Result<u16, EngineError> {
-        names
-            .get(name)
-            .copied()
-            .ok_or_else(|| EngineError::config(path, format!("{name:?} is not a port")))
+    let mut compiler = Compiler {
+        names: plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i as u16))
+            .collect(),
+        rule_names: Vec::new(),
+        bridges,
+        next_bridges: BridgeTables::new(),
     };
     let mut input_pipeline = vec![None; plan.ports.len()];
     let mut pipelines = Vec::with_capacity(config.pipelines.len());
-    let mut rule_names = Vec::new();
     let mut generators = 0usize;
-    let mut next_bridges = BridgeTables::new();
     for (i, pc) in config.pipelines.iter().enumerate() {
         let path = format!("pipelines[{i}]");
         let name = config.pipeline_name(i);
         // The workers this pipeline runs on: the owners of its input queues, and its generator's.
-        let mut runners: Vec<usize> = Vec::new();
-        for (k, input) in pc.input.iter().enumerate() {
-            let p = port(&format!("{path}.input[{k}]"), input)?;
-            if input_pipeline[usize::from(p)].replace(i as u16).is_some() {
-                return Err(EngineError::config(
-                    &format!("{path}.input[{k}]"),
-                    format!("port {input:?} already feeds another pipeline"),
-                ));
-            }
-            for q in 0..plan.ports[usize::from(p)].rx_queues {
-                let owner = plan.owner(usize::from(p), q).ok_or_else(|| {
-                    EngineError::new(
-                        crate::error::ErrorCode::NeedsRestart,
-                        format!("{path}.input[{k}]: no worker polls port {input:?} (it was no pipeline's input at start); restart the engine with this config"),
-                    )
-                })?;
-                if !runners.contains(&owner) {
-                    runners.push(owner);
-                }
-            }
-        }
+        let mut runners = compiler.inputs(plan, pc, i, &mut input_pipeline)?;
         let outputs: Vec<u16> = pc
             .output
             .iter()
             .enumerate()
-            .map(|(k, o)| port(&format!("{path}.output[{k}]"), o))
+            .map(|(k, o)| compiler.port(&format!("{path}.output[{k}]"), o))
             .collect::<Result<_, _>>()?;
         let default_out = outputs.first().copied().unwrap_or(DROP);
         let generator = match &pc.generator {
@@ -411,85 +569,20 @@ pub fn compile(
             .map(|(k, &o)| (o, format!("{path}.output[{k}]")))
             .collect();
         let mut stages = Vec::with_capacity(pc.stages.len());
-        let mut needs_clock = false;
         for (s, sc) in pc.stages.iter().enumerate() {
-            let spath = format!("{path}.stages[{s}]");
-            stages.push(match sc {
-                StageConfig::Io => continue,
-                StageConfig::MacRewrite { dst, src } => Stage::MacRewrite {
-                    dst: mac_field(&format!("{spath}.dst"), dst)?,
-                    src: src.as_deref().map(|t| mac_field(&format!("{spath}.src"), t)).transpose()?,
-                },
-                StageConfig::MacSwap => Stage::MacSwap,
-                StageConfig::FiveTupleSwap => Stage::FiveTupleSwap,
-                StageConfig::Drop => Stage::Drop,
-                StageConfig::Match { name: rule_name, matches, action } => {
-                    let action = match action {
-                        ActionConfig::Drop => Action::Drop,
-                        ActionConfig::Count => Action::Count,
-                        ActionConfig::Forward { port: p } | ActionConfig::Mirror { port: p } => {
-                            let pi = port(&format!("{spath}.action.port"), p)?;
-                            sends_to.push((pi, format!("{spath}.action.port")));
-                            if matches!(action, ActionConfig::Forward { .. }) {
-                                Action::Forward(pi)
-                            } else {
-                                Action::Mirror(pi)
-                            }
-                        }
-                    };
-                    let rule_name = rule_name.clone().unwrap_or_else(|| format!("stage{s}"));
-                    let rule = Rule { name: rule_name.clone(), matches: compile_match(&format!("{spath}.match"), matches)?, action, slot: rule_names.len() };
-                    rule_names.push((i, rule_name));
-                    Stage::Match { rules: vec![rule] }
-                }
-                StageConfig::Bridge { aging_s } => {
-                    if outputs.len() < 2 {
-                        return Err(EngineError::config(&spath, "a bridge forwards between the pipeline's output ports; give at least two"));
-                    }
-                    for (k, input) in pc.input.iter().enumerate() {
-                        if !pc.output.contains(input) {
-                            return Err(EngineError::config(&format!("{path}.input[{k}]"), format!("port {input:?} is bridged, so it must be an output too")));
-                        }
-                    }
-                    needs_clock = true;
-                    let table = bridges.get(&(name.clone(), s)).cloned().unwrap_or_default();
-                    next_bridges.insert((name.clone(), s), Arc::clone(&table));
-                    Stage::Bridge { table, aging_s: u64::from(*aging_s), ports: outputs.clone() }
-                }
-            });
-        }
-        // Only the engine knows each driver's tx queue count: every runner must own a queue
-        // on every port this pipeline can send to.
-        for (p, where_) in &sends_to {
-            let queues = facts.tx_queues[usize::from(*p)];
-            if let Some(&w) = runners.iter().find(|&&w| w >= usize::from(queues)) {
-                return Err(EngineError::config(
-                    where_,
-                    format!(
-                        "port {:?} ({}) has {queues} tx queue(s), so only the first {queues} worker(s) can send to it, \
-                         but this pipeline also runs on lcore {}; use fewer workers or poll its inputs from the first ones",
-                        plan.ports[usize::from(*p)].name,
-                        facts.drivers[usize::from(*p)],
-                        plan.workers[w].lcore
-                    ),
-                ));
+            let site = StageSite {
+                pipeline: i,
+                name: &name,
+                stage: s,
+                path: format!("{path}.stages[{s}]"),
+            };
+            if let Some(stage) = compiler.stage(sc, &site, pc, &outputs, &mut sends_to)? {
+                stages.push(stage);
             }
         }
-        let rewrites_only = stages.iter().all(|s| {
-            matches!(
-                s,
-                Stage::MacRewrite { .. } | Stage::MacSwap | Stage::FiveTupleSwap
-            )
-        });
-        let flow = if matches!(stages.first(), Some(Stage::Drop))
-            || (rewrites_only && default_out == DROP)
-        {
-            Flow::DropAll
-        } else if rewrites_only {
-            Flow::Whole
-        } else {
-            Flow::PerPacket
-        };
+        let needs_clock = stages.iter().any(|s| matches!(s, Stage::Bridge { .. }));
+        check_tx_queues(plan, facts, &runners, &sends_to)?;
+        let flow = flow_of(&stages, default_out);
         let flood_ports = if needs_clock { outputs } else { Vec::new() };
         pipelines.push(Pipeline {
             name,
@@ -501,6 +594,12 @@ pub fn compile(
             generator,
         });
     }
+    let Compiler {
+        rule_names,
+        bridges,
+        next_bridges,
+        ..
+    } = compiler;
     *bridges = next_bridges;
     let slots = (0..plan.workers.len())
         .map(|_| WorkerSlots {

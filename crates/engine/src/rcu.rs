@@ -19,6 +19,10 @@ pub const OFFLINE: u64 = u64::MAX;
 #[derive(Debug, Default)]
 struct Ack(AtomicU64);
 
+/// A worker did not pick up a published program in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unacknowledged;
+
 /// The current program, shared by the control thread and the workers.
 #[derive(Debug)]
 pub struct Publisher {
@@ -64,10 +68,14 @@ impl Publisher {
     }
 
     /// Swaps in `program` and waits until every worker has moved to it. Returns the old
-    /// program, now referenced by no worker, or `Err(())` if a worker did not acknowledge
-    /// within `timeout` (then the old program is deliberately leaked: a slow worker may
-    /// still read it).
-    pub fn publish(&self, program: Arc<Program>, timeout: Duration) -> Result<Arc<Program>, ()> {
+    /// program, now referenced by no worker, or [`Unacknowledged`] if a worker did not
+    /// acknowledge within `timeout` (then the old program is deliberately leaked: a slow
+    /// worker may still read it).
+    pub fn publish(
+        &self,
+        program: Arc<Program>,
+        timeout: Duration,
+    ) -> Result<Arc<Program>, Unacknowledged> {
         let old = self
             .current
             .swap(Arc::into_raw(program).cast_mut(), Ordering::AcqRel);
@@ -79,7 +87,7 @@ impl Publisher {
             .any(|a| a.0.load(Ordering::Acquire) < generation)
         {
             if Instant::now() > deadline {
-                return Err(());
+                return Err(Unacknowledged);
             }
             std::thread::sleep(Duration::from_micros(20));
         }

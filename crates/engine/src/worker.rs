@@ -1,4 +1,4 @@
-//! The poll-mode loop each worker lcore runs: rx_burst → pipeline stages → tx_burst, per
+//! The poll-mode loop each worker lcore runs: `rx_burst` → pipeline stages → `tx_burst`, per
 //! (port, queue) it alone owns, plus the generators assigned to it.
 //!
 //! No locks, no allocation, no syscalls on the hot path. Counters are plain relaxed stores
@@ -23,7 +23,7 @@ pub const STOP: u8 = 2;
 
 /// How long a draining worker must see nothing arrive before it leaves.
 const DRAIN_IDLE: Duration = Duration::from_millis(5);
-/// The longest a drain lasts (endless sources such as net_null never go idle).
+/// The longest a drain lasts (endless sources such as `net_null` never go idle).
 const DRAIN_MAX: Duration = Duration::from_millis(100);
 
 /// One worker's counters for one port, alone on its cache line.
@@ -137,12 +137,11 @@ impl Worker {
                 busy = true;
                 let n = burst.len() as u64;
                 bump(&shared.lane(self.index, usize::from(port)).rx_packets, n);
-                match program.input_pipeline[usize::from(port)] {
-                    Some(p) => self.process(program, usize::from(p), port, &mut burst),
-                    None => {
-                        bump(&shared.lane(self.index, usize::from(port)).unrouted, n);
-                        burst.free_all();
-                    }
+                if let Some(p) = program.input_pipeline[usize::from(port)] {
+                    self.process(program, usize::from(p), port, &mut burst);
+                } else {
+                    bump(&shared.lane(self.index, usize::from(port)).unrouted, n);
+                    burst.free_all();
                 }
             }
             if state == RUN {
