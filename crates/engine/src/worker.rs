@@ -206,7 +206,6 @@ impl Worker {
         let counters = &slots.pipelines[p];
         let n = burst.len();
         bump(&counters.in_packets, n as u64);
-        let mut verdict = [pipeline.default_out; BURST_SIZE];
         match pipeline.flow {
             Flow::DropAll => {
                 bump(&counters.dropped, n as u64);
@@ -227,6 +226,7 @@ impl Worker {
             }
             Flow::PerPacket => {}
         }
+        let mut verdict = [pipeline.default_out; BURST_SIZE];
         let mut ctx = StageContext {
             in_port,
             now_s: if pipeline.needs_clock {
