@@ -402,13 +402,7 @@ impl Engine {
     fn retire(&mut self, old: &Program) {
         for (i, p) in old.pipelines.iter().enumerate() {
             let t = self.retired.pipelines.entry(p.name.clone()).or_default();
-            for slots in &old.slots {
-                let c = &slots.pipelines[i];
-                t[0] += c.in_packets.load(Relaxed);
-                t[1] += c.out_packets.load(Relaxed);
-                t[2] += c.dropped.load(Relaxed);
-                t[3] += c.generated.load(Relaxed);
-            }
+            add_pipeline_counters(t, old, i);
         }
         for (slot, (p, name)) in old.rule_names.iter().enumerate() {
             let sum: u64 = old.slots.iter().map(|s| s.rules[slot].load(Relaxed)).sum();
@@ -433,13 +427,7 @@ impl Engine {
                     .get(&p.name)
                     .copied()
                     .unwrap_or_default();
-                for slots in &program.slots {
-                    let c = &slots.pipelines[i];
-                    t[0] += c.in_packets.load(Relaxed);
-                    t[1] += c.out_packets.load(Relaxed);
-                    t[2] += c.dropped.load(Relaxed);
-                    t[3] += c.generated.load(Relaxed);
-                }
+                add_pipeline_counters(&mut t, program, i);
                 let rules = program
                     .rule_names
                     .iter()
@@ -604,6 +592,18 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.shutdown();
+    }
+}
+
+/// Adds pipeline `i`'s counters from every worker of `program` to `totals`
+/// (in, out, dropped, generated).
+fn add_pipeline_counters(totals: &mut [u64; 4], program: &Program, i: usize) {
+    for slots in &program.slots {
+        let c = &slots.pipelines[i];
+        totals[0] += c.in_packets.load(Relaxed);
+        totals[1] += c.out_packets.load(Relaxed);
+        totals[2] += c.dropped.load(Relaxed);
+        totals[3] += c.generated.load(Relaxed);
     }
 }
 
