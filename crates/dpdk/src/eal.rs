@@ -225,7 +225,9 @@ impl Eal {
                 if ok {
                     // The control loop: run what the owner sends until it hangs up.
                     while let Ok(job) = jobs_rx.recv() {
-                        job();
+                        // A panicking job must not end the control thread: every later `run`
+                        // (cleanup included) needs it. Its caller sees the dropped reply.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
                 }
             });
@@ -299,7 +301,7 @@ impl Eal {
             .send(wrapped)
             .expect("the EAL thread runs until Eal is dropped");
         rx.recv()
-            .expect("the EAL thread finishes every job it takes")
+            .unwrap_or_else(|_| panic!("a job on the EAL thread panicked"))
     }
 
     /// Releases EAL's resources (`rte_eal_cleanup`) and ends the control thread.

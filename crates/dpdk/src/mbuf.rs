@@ -188,7 +188,24 @@ impl Burst {
         Ok(())
     }
 
-    /// Moves every packet out, in order, leaving the burst empty.
+    /// Keeps the first `len` packets and frees the rest.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            let extra = self.len - len;
+            // SAFETY: slots len..self.len hold owned mbufs; they are forgotten (len shrinks)
+            // once DPDK has freed them.
+            unsafe {
+                dpdk_sys::rte_pktmbuf_free_bulk(
+                    self.bufs.as_mut_ptr().add(len).cast(),
+                    extra as u32,
+                );
+            }
+            self.len = len;
+        }
+    }
+
+    /// Moves every packet out, in order, leaving the burst empty. Packets the iterator does
+    /// not reach (if it is dropped early) are leaked, not freed: drain to the end.
     #[inline]
     pub fn drain(&mut self) -> impl Iterator<Item = Mbuf> + '_ {
         let len = std::mem::take(&mut self.len);

@@ -4,7 +4,8 @@ use std::ptr::NonNull;
 
 use crate::error::{DpdkError, ToResult};
 
-/// A pool of packet buffers (`rte_pktmbuf_pool_create`). Freed on drop.
+/// A pool of packet buffers (`rte_pktmbuf_pool_create`). Freed on drop once every mbuf is
+/// back (otherwise leaked: close ports and drop bursts first).
 pub struct Mempool {
     raw: NonNull<dpdk_sys::rte_mempool>,
 }
@@ -88,7 +89,12 @@ impl fmt::Debug for Mempool {
 
 impl Drop for Mempool {
     fn drop(&mut self) {
-        // SAFETY: the pool is no longer used: ports holding its mbufs were closed first.
+        // Mbufs still out (in an open port's rings, or owned by an Mbuf or Burst) would point
+        // into freed memory: then the pool is leaked instead, which is always safe.
+        if self.in_use() != 0 {
+            return;
+        }
+        // SAFETY: every mbuf is back in the pool and this handle is its last user.
         unsafe { dpdk_sys::rte_mempool_free(self.raw.as_ptr()) }
     }
 }

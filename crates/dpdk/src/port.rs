@@ -73,6 +73,9 @@ pub struct Port {
     name: String,
     started: bool,
     closed: bool,
+    /// Which configured queues have been handed out (each at most once).
+    rx_taken: Vec<bool>,
+    tx_taken: Vec<bool>,
 }
 
 impl fmt::Debug for Port {
@@ -100,6 +103,8 @@ impl Port {
             name: name.to_owned(),
             started: false,
             closed: false,
+            rx_taken: Vec::new(),
+            tx_taken: Vec::new(),
         })
     }
 
@@ -185,6 +190,8 @@ impl Port {
                 format!("rte_eth_tx_queue_setup(port {id}, queue {q}, {tx_desc} descriptors)")
             })?;
         }
+        self.rx_taken = vec![false; usize::from(conf.rx_queues)];
+        self.tx_taken = vec![false; usize::from(conf.tx_queues)];
         Ok(())
     }
 
@@ -306,20 +313,40 @@ impl Port {
         })
     }
 
-    /// The rx queue `queue`, to be polled by exactly one lcore.
-    pub fn rx_queue(&self, queue: u16) -> RxQueue {
-        RxQueue {
-            port: self.id,
-            queue,
-        }
+    /// Rx queue `queue`, handed out once: DPDK queues have a single consumer. Fails for a
+    /// queue that is not configured or already taken.
+    pub fn rx_queue(&mut self, queue: u16) -> Result<RxQueue, DpdkError> {
+        let id = self.id;
+        take(&mut self.rx_taken, queue, || {
+            format!("rx queue {queue} of port {id}")
+        })?;
+        Ok(RxQueue { port: id, queue })
     }
 
-    /// The tx queue `queue`, to be fed by exactly one lcore.
-    pub fn tx_queue(&self, queue: u16) -> TxQueue {
-        TxQueue {
-            port: self.id,
-            queue,
+    /// Tx queue `queue`, handed out once: DPDK queues have a single producer.
+    pub fn tx_queue(&mut self, queue: u16) -> Result<TxQueue, DpdkError> {
+        let id = self.id;
+        take(&mut self.tx_taken, queue, || {
+            format!("tx queue {queue} of port {id}")
+        })?;
+        Ok(TxQueue { port: id, queue })
+    }
+}
+
+fn take(taken: &mut [bool], queue: u16, what: impl FnOnce() -> String) -> Result<(), DpdkError> {
+    match taken.get_mut(usize::from(queue)) {
+        Some(t) if !*t => {
+            *t = true;
+            Ok(())
         }
+        Some(_) => Err(DpdkError {
+            context: format!("{} (already handed out)", what()),
+            errno: libc::EBUSY,
+        }),
+        None => Err(DpdkError {
+            context: format!("{} (not configured)", what()),
+            errno: libc::EINVAL,
+        }),
     }
 }
 

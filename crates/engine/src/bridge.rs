@@ -4,7 +4,10 @@
 //! never blocks forwarding. Two workers learning the same slot at once may leave a stale
 //! entry for a moment, exactly as a hardware table would; the next frame corrects it.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 use crate::net::Mac;
 
@@ -53,14 +56,17 @@ impl MacTable {
         let mut oldest = (start, u64::MAX);
         for i in 0..PROBES {
             let slot = (start + i) % SLOTS;
-            let k = self.keys[slot].load(Relaxed);
-            if k == key || k == 0 {
-                if k == 0 {
-                    self.keys[slot].store(key, Relaxed);
-                }
+            let k = self.keys[slot].load(Acquire);
+            if k == key {
                 if self.values[slot].load(Relaxed) != value {
                     self.values[slot].store(value, Relaxed);
                 }
+                return;
+            }
+            if k == 0 {
+                // Value first, then the key with Release: whoever sees the key sees its value.
+                self.values[slot].store(value, Relaxed);
+                self.keys[slot].store(key, Release);
                 return;
             }
             let seen = self.values[slot].load(Relaxed) >> 16;
@@ -68,9 +74,11 @@ impl MacTable {
                 oldest = (slot, seen);
             }
         }
-        // Full neighbourhood: replace the entry seen longest ago.
-        self.keys[oldest.0].store(key, Relaxed);
+        // Full neighbourhood: replace the entry seen longest ago. A reader racing this may
+        // briefly pair the new key with the old port, as a hardware table can; the next
+        // frame from the station corrects it.
         self.values[oldest.0].store(value, Relaxed);
+        self.keys[oldest.0].store(key, Release);
     }
 
     /// The port `mac` was last seen on, if within `aging_s` of `now_s`.
@@ -80,7 +88,7 @@ impl MacTable {
         let start = slot_of(key);
         for i in 0..PROBES {
             let slot = (start + i) % SLOTS;
-            let k = self.keys[slot].load(Relaxed);
+            let k = self.keys[slot].load(Acquire);
             if k == key {
                 let v = self.values[slot].load(Relaxed);
                 return (now_s.saturating_sub(v >> 16) <= aging_s).then_some((v & 0xffff) as u16);

@@ -204,6 +204,7 @@ pub struct Engine {
     started: Instant,
     program: Arc<Program>,
     bridges: BridgeTables,
+    generated: Generated,
     retired: Retired,
     // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
     shared: Option<Arc<Shared>>,
@@ -247,12 +248,13 @@ impl Engine {
             drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
         };
         let mut bridges = BridgeTables::new();
+        let mut generated = Generated::new();
         let program = Arc::new(program::compile(
             config,
             &plan,
             &facts,
             &mut bridges,
-            &Generated::new(),
+            &mut generated,
         )?);
 
         let workers = plan
@@ -309,6 +311,7 @@ impl Engine {
             started: Instant::now(),
             program,
             bridges,
+            generated,
             retired: Retired::default(),
             shared: Some(shared),
             ports,
@@ -325,17 +328,27 @@ impl Engine {
             .as_ref()
             .expect("shared state lives until shutdown");
         for (w, wp) in self.plan.workers.iter().enumerate() {
+            let queue_error = |e: dpdk::DpdkError| {
+                EngineError::new(
+                    ErrorCode::Internal,
+                    format!("{e}; this is a bug: please report it"),
+                )
+            };
             let rx = wp
                 .rx
                 .iter()
-                .map(|&(p, q)| (p as u16, self.ports[p].rx_queue(q)))
-                .collect();
+                .map(|&(p, q)| Ok((p as u16, self.ports[p].rx_queue(q).map_err(queue_error)?)))
+                .collect::<Result<Vec<_>, EngineError>>()?;
             let tx = self
                 .ports
-                .iter()
+                .iter_mut()
                 .zip(&self.facts.tx_queues)
-                .map(|(port, &queues)| (w < usize::from(queues)).then(|| port.tx_queue(w as u16)))
-                .collect();
+                .map(|(port, &queues)| {
+                    (w < usize::from(queues))
+                        .then(|| port.tx_queue(w as u16).map_err(queue_error))
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, EngineError>>()?;
             let worker = Worker::new(w, rx, tx, Arc::clone(shared));
             let lcore_id = wp.lcore;
             if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run())) {
@@ -375,26 +388,30 @@ impl Engine {
         // Pipelines are checked against the running ports and layout: every queue they need
         // polled must already have its worker (compile refuses otherwise).
         self.plan.check_pipelines(config)?;
-        let generated: Generated = self
-            .pipeline_totals()
-            .into_iter()
-            .map(|p| (p.name, p.generated))
-            .collect();
+        let mut generated = self.generated.clone();
         let mut bridges = self.bridges.clone();
         let next = Arc::new(program::compile(
             config,
             &self.plan,
             &self.facts,
             &mut bridges,
-            &generated,
+            &mut generated,
         )?);
-        let old = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT).map_err(|rcu::Unacknowledged| {
-            EngineError::new(ErrorCode::Internal, "a worker did not pick up the new pipelines within 5 s; this is a bug: please report it")
-        })?;
-        self.retire(&old);
-        self.program = next;
+        let published = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT);
+        // Either way the workers that answer now run `next`; keep the engine's view with them.
+        let old = std::mem::replace(&mut self.program, next);
         self.bridges = bridges;
+        self.generated = generated;
         self.config = config.clone();
+        // Folded either way: if a worker stayed silent, the old program stays allocated (it
+        // may still read it) and its counters are taken as they stand.
+        self.retire(&old);
+        if published.is_err() {
+            return Err(EngineError::new(
+                ErrorCode::Internal,
+                "a worker did not pick up the new pipelines within 5 s (the new pipelines run on the others); this is a bug: please report it",
+            ));
+        }
         Ok(shared.publisher.generation())
     }
 

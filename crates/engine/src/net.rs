@@ -240,9 +240,10 @@ pub fn swap_five_tuple(p: &mut [u8]) {
         ETH_IPV4 if p.len() >= l3 + 20 => {
             swap_ranges(p, l3 + 12, l3 + 16, 4);
             let fragment_offset = be16(p, l3 + 6).unwrap_or(0) & 0x1fff;
+            let ihl = usize::from(p[l3] & 0x0f) * 4;
             (
                 p[l3 + 9],
-                (fragment_offset == 0).then_some(l3 + usize::from(p[l3] & 0x0f) * 4),
+                (fragment_offset == 0 && ihl >= 20).then_some(l3 + ihl),
             )
         }
         ETH_IPV6 if p.len() >= l3 + 40 => {

@@ -394,10 +394,17 @@ fn plan_lcores(
         ));
     }
     let lcores: Vec<u32> = workers.iter().map(|w| w.lcore).collect();
-    let main = match config.lcores.main {
-        Some(main) => main,
-        None => (0..128).find(|l| !lcores.contains(l)).unwrap_or(0),
-    };
+    // By default the first CPU this process may use that no worker runs on (or at least no
+    // worker's lcore id), so that `taskset -c 2,3` with `workers: [3]` picks 2.
+    let worker_cpus: Vec<u32> = workers.iter().map(|w| w.cpu.unwrap_or(w.lcore)).collect();
+    let free = |c: &u32| !lcores.contains(c);
+    let main = config.lcores.main.unwrap_or_else(|| {
+        cpus.iter()
+            .copied()
+            .find(|c| free(c) && !worker_cpus.contains(c))
+            .or_else(|| cpus.iter().copied().find(free))
+            .unwrap_or(0)
+    });
     let main_cpu = config.lcores.main_cpu.unwrap_or(main);
     let check_cpu = |path: &str, cpu: u32| {
         if cpus.contains(&cpu) {
@@ -871,6 +878,12 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn the_automatic_main_lcore_comes_from_the_allowed_cpus() {
+        let plan = Plan::new(&config(vec![worker(3)], Some(false)), &[2, 3], &huge(0)).unwrap();
+        assert_eq!((plan.eal.main_lcore, plan.workers[0].lcore), (2, 3));
     }
 
     #[test]

@@ -160,10 +160,28 @@ pub struct Generator {
     pub frames: Vec<Vec<u8>>,
     /// Packets per burst.
     pub burst: usize,
-    /// Packets still to make in this program (None: unlimited).
-    pub remaining: Option<u64>,
+    /// Stop after this many packets in all (None: unlimited).
+    pub count: Option<u64>,
+    /// Packets made so far under this pipeline's name, across every program: the budget
+    /// `count` is checked against it, so a swap can never make a generator overshoot.
+    pub made: Arc<AtomicU64>,
     /// Index of the worker that runs it.
     pub worker: usize,
+}
+
+impl Generator {
+    /// Claims up to `want` packets of the budget; returns how many may be made.
+    #[inline]
+    pub fn claim(&self, want: usize) -> usize {
+        let Some(count) = self.count else {
+            self.made.fetch_add(want as u64, Relaxed);
+            return want;
+        };
+        let granted = self.made.fetch_update(Relaxed, Relaxed, |made| {
+            (made < count).then(|| made + (count - made).min(want as u64))
+        });
+        granted.map_or(0, |before| (count - before).min(want as u64) as usize)
+    }
 }
 
 /// How packets leave a pipeline: the shapes that need no per-packet verdicts are spotted at
@@ -227,8 +245,8 @@ pub struct PortFacts {
 /// Bridge tables by (pipeline name, stage index), carried from one program to the next.
 pub type BridgeTables = HashMap<(String, usize), Arc<MacTable>>;
 
-/// Packets each pipeline's generator already made, by pipeline name.
-pub type Generated = HashMap<String, u64>;
+/// Generator budgets by pipeline name, carried from one program to the next.
+pub type Generated = HashMap<String, Arc<AtomicU64>>;
 
 fn mac_field(path: &str, text: &str) -> Result<Mac, EngineError> {
     parse_mac(text).map_err(|e| EngineError::config(path, e))
@@ -272,7 +290,7 @@ fn compile_generator(
     out: u16,
     facts: &PortFacts,
     worker: usize,
-    already: u64,
+    made: Arc<AtomicU64>,
 ) -> Result<Generator, EngineError> {
     if !(60..=2048).contains(&g.packet_size) {
         return Err(EngineError::config(
@@ -325,7 +343,8 @@ fn compile_generator(
     Ok(Generator {
         frames,
         burst: usize::from(g.burst),
-        remaining: g.count.map(|c| c.saturating_sub(already)),
+        count: g.count,
+        made,
         worker,
     })
 }
@@ -431,6 +450,16 @@ impl Compiler<'_> {
                 let name = name
                     .clone()
                     .unwrap_or_else(|| format!("stage{}", site.stage));
+                if self
+                    .rule_names
+                    .iter()
+                    .any(|(p, n)| *p == site.pipeline && *n == name)
+                {
+                    return Err(EngineError::config(
+                        &format!("{spath}.name"),
+                        format!("{name:?} already names another match stage of this pipeline; counters are kept by name"),
+                    ));
+                }
                 let rule = Rule {
                     name: name.clone(),
                     matches: compile_match(&format!("{spath}.match"), matches)?,
@@ -517,7 +546,7 @@ pub fn compile(
     plan: &Plan,
     facts: &PortFacts,
     bridges: &mut BridgeTables,
-    generated: &Generated,
+    generated: &mut Generated,
 ) -> Result<Program, EngineError> {
     let mut compiler = Compiler {
         names: plan
@@ -559,7 +588,7 @@ pub fn compile(
                     default_out,
                     facts,
                     worker,
-                    generated.get(&name).copied().unwrap_or(0),
+                    Arc::clone(generated.entry(name.clone()).or_default()),
                 )?)
             }
         };
@@ -790,5 +819,52 @@ impl Stage {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generator(count: Option<u64>, made: &Arc<AtomicU64>) -> Generator {
+        Generator {
+            frames: vec![vec![0; 60]],
+            burst: 32,
+            count,
+            made: Arc::clone(made),
+            worker: 0,
+        }
+    }
+
+    #[test]
+    fn a_generator_budget_holds_across_programs() {
+        let made = Arc::new(AtomicU64::new(0));
+        let (old, new) = (generator(Some(100), &made), generator(Some(100), &made));
+        // Two programs sharing one budget (the moment of a swap) never make more than `count`.
+        assert_eq!(
+            [
+                old.claim(32),
+                new.claim(32),
+                old.claim(32),
+                new.claim(32),
+                old.claim(32)
+            ],
+            [32, 32, 32, 4, 0]
+        );
+        assert_eq!(made.load(Relaxed), 100);
+        let unlimited = generator(None, &Arc::new(AtomicU64::new(0)));
+        assert_eq!(unlimited.claim(32), 32);
+    }
+
+    #[test]
+    fn flows_follow_the_stages() {
+        assert_eq!(flow_of(&[], 1), Flow::Whole);
+        assert_eq!(
+            flow_of(&[Stage::MacSwap, Stage::FiveTupleSwap], 1),
+            Flow::Whole
+        );
+        assert_eq!(flow_of(&[Stage::MacSwap], DROP), Flow::DropAll);
+        assert_eq!(flow_of(&[Stage::Drop, Stage::MacSwap], 1), Flow::DropAll);
+        assert_eq!(flow_of(&[Stage::MacSwap, Stage::Drop], 1), Flow::PerPacket);
     }
 }

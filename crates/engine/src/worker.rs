@@ -65,6 +65,18 @@ impl Shared {
     }
 }
 
+/// Acknowledges [`OFFLINE`] when dropped.
+struct Offline<'a> {
+    publisher: &'a Publisher,
+    worker: usize,
+}
+
+impl Drop for Offline<'_> {
+    fn drop(&mut self) {
+        self.publisher.ack(self.worker, OFFLINE);
+    }
+}
+
 /// One worker's queues and scratch space.
 #[derive(Debug)]
 pub struct Worker {
@@ -74,12 +86,12 @@ pub struct Worker {
     pub rx: Vec<(u16, RxQueue)>,
     /// Its tx queue on each port, where it has one.
     pub tx: Vec<Option<TxQueue>>,
-    /// Shared state.
-    pub shared: Arc<Shared>,
     txbufs: Vec<Burst>,
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<usize>,
+    /// Shared state (last: the pool it holds must outlive the bursts above).
+    pub shared: Arc<Shared>,
 }
 
 impl Worker {
@@ -107,6 +119,12 @@ impl Worker {
     pub fn run(mut self) -> i32 {
         let shared = Arc::clone(&self.shared);
         let publisher = &shared.publisher;
+        // However the loop ends (a panic included), this worker stops reading programs and
+        // says so, so that `apply` never waits for it.
+        let _offline = Offline {
+            publisher,
+            worker: self.index,
+        };
         let mut generation = publisher.generation();
         // SAFETY: we are worker `index`; the reference is dropped before every newer ack.
         let mut program: &Program = unsafe { publisher.load() };
@@ -165,7 +183,6 @@ impl Worker {
                 }
             }
         }
-        publisher.ack(self.index, OFFLINE);
         0
     }
 
@@ -174,13 +191,14 @@ impl Worker {
         let Some(generator) = &pipeline.generator else {
             return;
         };
-        let counters = &program.slots[self.index].pipelines[p];
-        let mut want = generator.burst;
-        if let Some(remaining) = generator.remaining {
-            let left = remaining.saturating_sub(counters.generated.load(Relaxed));
-            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
+        let allocated = burst.alloc_from(&self.shared.pool, generator.burst);
+        if allocated == 0 {
+            return;
         }
-        if want == 0 || burst.alloc_from(&self.shared.pool, want) == 0 {
+        // Claim after allocating, so a claimed packet is always made; the rest go back.
+        let granted = generator.claim(allocated);
+        burst.truncate(granted);
+        if granted == 0 {
             return;
         }
         let cursor = &mut self.cursors[p];
@@ -195,7 +213,10 @@ impl Worker {
                 m.data_mut().copy_from_slice(frame);
             }
         }
-        bump(&counters.generated, burst.len() as u64);
+        bump(
+            &program.slots[self.index].pipelines[p].generated,
+            granted as u64,
+        );
         self.process(program, p, DROP, burst);
     }
 

@@ -332,8 +332,15 @@ function referenceProblems(config: z.output<typeof engineConfigSchema>): Problem
     const outputs = list(p.output);
     outputs.forEach((port, k) => known(port, typeof p.output === 'string' ? ['pipelines', i, 'output'] : ['pipelines', i, 'output', k]));
     if (p.generator && outputs.length === 0) problems.push({ path: ['pipelines', i, 'output'], message: 'a generator needs an output port' });
+    const matchNames = new Map<string, number>();
     (p.stages ?? []).forEach((stage, s) => {
       if (typeof stage === 'string') return;
+      if (stage.kind === 'match') {
+        const ruleName = stage.name ?? `stage${s}`;
+        const other = matchNames.get(ruleName);
+        if (other !== undefined) problems.push({ path: ['pipelines', i, 'stages', s, 'name'], message: `${JSON.stringify(ruleName)} already names stages[${other}]; counters are kept by name` });
+        matchNames.set(ruleName, s);
+      }
       if (stage.kind === 'match' && typeof stage.action === 'object') {
         const [verb, port] = Object.entries(stage.action)[0]!;
         known(port, ['pipelines', i, 'stages', s, 'action', verb]);
