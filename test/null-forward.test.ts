@@ -73,7 +73,7 @@ describe('io forwarding between two net_null ports', () => {
       memory: { hugepages: false },
       pipelines: [{ input: 'c', stages: ['drop'] }],
     }).catch((e: unknown) => e);
-    expect(isFastpathError(again, ErrorCode.EalOnce)).toBe(true);
+    expect(isFastpathError(again, ErrorCode.EalAlready)).toBe(true);
     expect((again as Error).message).toMatch(/own process/);
   });
 });

@@ -8,7 +8,7 @@ pub enum ErrorCode {
     /// `rte_eal_init` failed.
     EalInit,
     /// EAL already ran in this process; it cannot start twice.
-    EalOnce,
+    EalAlready,
     /// Hugepages were required but not enough are free.
     NoHugepages,
     /// A port could not be found, configured or started.
@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Stopped,
     /// A live change needs what only a restart can do (queue counts, ports, lcores).
     NeedsRestart,
+    /// A stats segment is missing, stale, corrupt or of another layout version.
+    Stats,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -31,28 +33,30 @@ impl ErrorCode {
         match self {
             Self::Config => "ERR_CONFIG",
             Self::EalInit => "ERR_EAL_INIT",
-            Self::EalOnce => "ERR_EAL_ONCE",
+            Self::EalAlready => "ERR_EAL_ALREADY",
             Self::NoHugepages => "ERR_NO_HUGEPAGES",
             Self::Port => "ERR_PORT",
             Self::Mempool => "ERR_MEMPOOL",
             Self::Lcore => "ERR_LCORE",
             Self::Stopped => "ERR_STOPPED",
             Self::NeedsRestart => "ERR_NEEDS_RESTART",
+            Self::Stats => "ERR_STATS",
             Self::Internal => "ERR_INTERNAL",
         }
     }
 
     /// Every code, for documentation and for the TypeScript constants' test.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Config,
         Self::EalInit,
-        Self::EalOnce,
+        Self::EalAlready,
         Self::NoHugepages,
         Self::Port,
         Self::Mempool,
         Self::Lcore,
         Self::Stopped,
         Self::NeedsRestart,
+        Self::Stats,
         Self::Internal,
     ];
 }

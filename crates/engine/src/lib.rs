@@ -28,7 +28,7 @@ pub use error::{EngineError, ErrorCode};
 use plan::{Plan, PortSpec};
 use program::{BridgeTables, Generated, PortFacts, Program};
 use rcu::Publisher;
-use worker::{PortLane, Shared, Worker};
+use worker::{Shared, Worker};
 
 /// How long `apply` waits for every worker to pick up new pipelines.
 const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,6 +54,8 @@ pub struct EngineInfo {
     pub eal_args: Vec<String>,
     /// DPDK's version string.
     pub dpdk_version: String,
+    /// The shared-memory stats segment any process may read.
+    pub stats_path: String,
 }
 
 /// A worker lcore and the (port, queue) pairs it polls.
@@ -208,6 +210,7 @@ pub struct Engine {
     retired: Retired,
     // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
     shared: Option<Arc<Shared>>,
+    heartbeat: Option<Heartbeat>,
     ports: Vec<Port>,
     eal: Option<Eal>,
 }
@@ -232,6 +235,9 @@ impl Engine {
         let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
         let plan = Plan::new(config, &cpus, &hugepages)?;
 
+        // The stats segment comes first: a name clash is reported before EAL is spent.
+        let segment = create_segment(&plan, &hugepages)?;
+        let stats_path = segment.path().display().to_string();
         let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
         let iova_mode = eal.iova_mode().to_string();
         let eal_args = eal.argv().to_vec();
@@ -292,14 +298,13 @@ impl Engine {
             ports: summaries,
             eal_args,
             dpdk_version: dpdk::version(),
+            stats_path,
         };
         let shared = Arc::new(Shared {
             publisher: Publisher::new(Arc::clone(&program), plan.workers.len()),
             control: AtomicU8::new(worker::RUN),
             pool,
-            lanes: (0..plan.workers.len() * plan.ports.len())
-                .map(|_| PortLane::default())
-                .collect(),
+            segment,
             ports: plan.ports.len(),
             epoch: Instant::now(),
         });
@@ -313,6 +318,7 @@ impl Engine {
             bridges,
             generated,
             retired: Retired::default(),
+            heartbeat: Some(Heartbeat::start(Arc::clone(&shared))),
             shared: Some(shared),
             ports,
             eal: Some(eal),
@@ -584,7 +590,9 @@ impl Engine {
                 })
                 .collect::<Vec<_>>()
         });
-        // The pool goes with the last reference to the shared state (the workers dropped theirs).
+        // The pool and the stats segment go with the last reference to the shared state (the
+        // workers and the heartbeat dropped theirs).
+        self.heartbeat = None;
         self.shared = None;
         let cleaned = eal.cleanup();
         if let Some((lcore, code)) = codes.iter().find(|(_, code)| *code != 0) {
@@ -610,6 +618,98 @@ impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
+}
+
+/// Beats the stats segment's heartbeat every 100 ms until dropped.
+#[derive(Debug)]
+struct Heartbeat {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(shared: Arc<Shared>) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("fastpath-heartbeat".into())
+            .spawn(move || {
+                while !flag.load(Relaxed) {
+                    shared.segment.beat();
+                    std::thread::park_timeout(Duration::from_millis(100));
+                }
+            })
+            .ok();
+        Self { stop, thread }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Where stats segments live: every hugetlbfs mount, then /dev/shm.
+pub fn stats_dirs() -> Vec<std::path::PathBuf> {
+    let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+    hugepages
+        .mounts
+        .into_iter()
+        .map(|m| m.path)
+        .chain([std::path::PathBuf::from("/dev/shm")])
+        .collect()
+}
+
+/// Creates the stats segment: in hugetlbfs when the engine uses hugepages and one is
+/// mounted, else in /dev/shm. Refuses a name a live engine uses; replaces a stale one.
+fn create_segment(
+    plan: &Plan,
+    hugepages: &probe::Hugepages,
+) -> Result<stats::Segment, EngineError> {
+    let name = plan.eal.file_prefix.clone();
+    for dir in stats_dirs() {
+        if let Ok(existing) = stats::Reader::open(&dir.join(stats::file_name(&name))) {
+            if existing.alive().unwrap_or(false) {
+                return Err(EngineError::config(
+                    "eal.filePrefix",
+                    format!("an engine named {name:?} is running (pid {}); give this one another eal.filePrefix", existing.pid().unwrap_or(0)),
+                ));
+            }
+            // A stale segment (its engine died): clear it, so that readers stop listing it.
+            let _ = std::fs::remove_file(dir.join(stats::file_name(&name)));
+        }
+    }
+    let (dir, page) = match hugepages.mounts.first().filter(|_| plan.hugepages) {
+        Some(m) => (
+            m.path.clone(),
+            m.page_size_kb.unwrap_or(2048) as usize * 1024,
+        ),
+        None => (std::path::PathBuf::from("/dev/shm"), 4096),
+    };
+    let spec = stats::SegmentSpec {
+        name,
+        ports: plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i as u16))
+            .collect(),
+        lcores: plan.workers.iter().map(|w| (w.lcore, w.cpu)).collect(),
+    };
+    stats::Segment::create(&dir, page, &spec).map_err(|e| {
+        EngineError::new(
+            ErrorCode::Internal,
+            format!(
+                "could not create the stats segment in {}: {e}",
+                dir.display()
+            ),
+        )
+    })
 }
 
 /// Adds pipeline `i`'s counters from every worker of `program` to `totals`
@@ -743,7 +843,7 @@ fn eal_init_error(e: &dpdk::eal::EalInitError, plan: &Plan) -> EngineError {
     use dpdk::eal::EalInitError;
     match e {
         EalInitError::AlreadyUsed => EngineError::new(
-            ErrorCode::EalOnce,
+            ErrorCode::EalAlready,
             "DPDK's EAL already ran in this process and cannot start again; run each engine in its own process (e.g. child_process.fork)",
         ),
         EalInitError::Failed { error, log } => {

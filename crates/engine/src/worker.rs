@@ -5,11 +5,12 @@
 //! into this worker's own cache lines. The program is picked up afresh at burst boundaries
 //! (see [`crate::rcu`]), so a swap never splits a burst between two programs.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_SIZE};
+use stats::Lane;
 
 use crate::program::{bump, Flow, Program, StageContext, DROP, FLOOD};
 use crate::rcu::{Publisher, OFFLINE};
@@ -26,20 +27,6 @@ const DRAIN_IDLE: Duration = Duration::from_millis(5);
 /// The longest a drain lasts (endless sources such as `net_null` never go idle).
 const DRAIN_MAX: Duration = Duration::from_millis(100);
 
-/// One worker's counters for one port, alone on its cache line.
-#[derive(Debug, Default)]
-#[repr(align(64))]
-pub struct PortLane {
-    /// Packets received.
-    pub rx_packets: AtomicU64,
-    /// Packets the driver took for sending.
-    pub tx_packets: AtomicU64,
-    /// Packets dropped because the tx queue was full (or the worker has none on this port).
-    pub tx_dropped: AtomicU64,
-    /// Packets received on a port that feeds no pipeline.
-    pub unrouted: AtomicU64,
-}
-
 /// What the engine and its workers share.
 #[derive(Debug)]
 pub struct Shared {
@@ -49,8 +36,9 @@ pub struct Shared {
     pub control: AtomicU8,
     /// The packet pool (generators and copies allocate from it).
     pub pool: Mempool,
-    /// `workers × ports` lanes, worker-major.
-    pub lanes: Box<[PortLane]>,
+    /// The shared-memory stats segment; its `workers × ports` lanes (worker-major) are
+    /// where the workers count.
+    pub segment: stats::Segment,
     /// Ports.
     pub ports: usize,
     /// When the engine started (bridge aging counts from here).
@@ -60,8 +48,8 @@ pub struct Shared {
 impl Shared {
     /// Worker `w`'s lane for port `p`.
     #[inline]
-    pub fn lane(&self, w: usize, p: usize) -> &PortLane {
-        &self.lanes[w * self.ports + p]
+    pub fn lane(&self, w: usize, p: usize) -> &Lane {
+        &self.segment.lanes()[w * self.ports + p]
     }
 }
 
@@ -154,7 +142,9 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
-                bump(&shared.lane(self.index, usize::from(port)).rx_packets, n);
+                let lane = shared.lane(self.index, usize::from(port));
+                bump(&lane.rx_packets, n);
+                bump(&lane.busy_polls, 1);
                 if let Some(p) = program.input_pipeline[usize::from(port)] {
                     self.process(program, usize::from(p), port, &mut burst);
                 } else {

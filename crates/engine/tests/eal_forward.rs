@@ -156,7 +156,7 @@ fn null_ports_forward_both_ways_without_pinning_the_caller() {
             );
             assert_eq!(engine.stop().unwrap_err().code, ErrorCode::Stopped);
             let again = Engine::start(&config("null-again", "net_null2", "net_null3")).unwrap_err();
-            assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
+            assert_eq!(again.code, ErrorCode::EalAlready, "{again}");
         },
     );
 }
@@ -257,7 +257,7 @@ fn an_unknown_vdev_fails_init_with_a_hint_and_the_process_lives_on() {
             assert!(err.message.contains("net_bogus0"), "{err}");
             assert!(err.message.contains("check each --vdev spec"), "{err}");
             let again = Engine::start(&config("bogus2", "net_null0", "net_null1")).unwrap_err();
-            assert_eq!(again.code, ErrorCode::EalOnce, "{again}");
+            assert_eq!(again.code, ErrorCode::EalAlready, "{again}");
         },
     );
 }

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use engine::{Engine, EngineError, ErrorCode};
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Buffer};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
@@ -100,6 +100,8 @@ pub struct EngineInfo {
     pub ports: Vec<PortSummary>,
     pub eal_args: Vec<String>,
     pub dpdk_version: String,
+    /// The shared-memory stats segment any process may read.
+    pub stats_path: String,
 }
 
 /// Counters of one port. Counts are integers below 2^53.
@@ -200,6 +202,7 @@ fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
             .collect(),
         eal_args: i.eal_args.clone(),
         dpdk_version: i.dpdk_version.clone(),
+        stats_path: i.stats_path.clone(),
     }
 }
 
@@ -398,6 +401,60 @@ impl Task for StopTask {
 #[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
 pub fn check_config(config: Buffer) -> Result<()> {
     guarded("checkConfig", || engine::check(&config))
+}
+
+/// An engine's stats segment found on this machine.
+#[napi(object)]
+#[derive(Debug)]
+pub struct EngineListing {
+    pub name: String,
+    pub pid: u32,
+    /// The pid lives, the heartbeat is recent and the engine has not stopped.
+    pub alive: bool,
+    pub path: String,
+}
+
+/// Every engine stats segment on this machine (hugetlbfs mounts and /dev/shm).
+#[napi]
+pub fn list_engines() -> Vec<EngineListing> {
+    let dirs = engine::stats_dirs();
+    let dirs: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
+    stats::Reader::list(&dirs)
+        .into_iter()
+        .map(|e| EngineListing {
+            name: e.name,
+            pid: e.pid,
+            alive: e.alive,
+            path: e.path.display().to_string(),
+        })
+        .collect()
+}
+
+/// Where stats segments live, in search order.
+#[napi]
+pub fn stats_dirs() -> Vec<String> {
+    engine::stats_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect()
+}
+
+/// Maps a stats segment read-only and hands it to JavaScript as one `ArrayBuffer` whose
+/// bytes change as the engine counts. Read it only: the memory is read-only, so a write
+/// through it would fault (`@fastpath/control`'s `StatsReader` keeps it private).
+#[napi(ts_return_type = "ArrayBuffer")]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn map_stats(env: &Env, path: String) -> Result<ArrayBuffer<'_>> {
+    let mapping = stats::Mapping::open(std::path::Path::new(&path)).map_err(|e| {
+        to_js(&EngineError::new(
+            ErrorCode::Stats,
+            format!("cannot map the stats segment {path}: {e}; is the engine running?"),
+        ))
+    })?;
+    let (ptr, len) = (mapping.as_ptr(), mapping.len());
+    // SAFETY: `ptr` points at `len` mapped bytes that stay mapped until the finalizer drops
+    // `mapping`, which happens only when JavaScript has let go of the ArrayBuffer.
+    unsafe { ArrayBuffer::from_external(env, ptr, len, mapping, |_, mapping| drop(mapping)) }
 }
 
 /// Starts an engine from a msgpack-encoded config (see `@fastpath/types`).

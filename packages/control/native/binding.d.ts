@@ -33,6 +33,17 @@ export interface EngineInfo {
   ports: Array<PortSummary>
   ealArgs: Array<string>
   dpdkVersion: string
+  /** The shared-memory stats segment any process may read. */
+  statsPath: string
+}
+
+/** An engine's stats segment found on this machine. */
+export interface EngineListing {
+  name: string
+  pid: number
+  /** The pid lives, the heartbeat is recent and the engine has not stopped. */
+  alive: boolean
+  path: string
 }
 
 /** A snapshot of every counter. */
@@ -56,6 +67,16 @@ export interface LcoreCounters {
   txPackets: number
   txDropped: number
 }
+
+/** Every engine stats segment on this machine (hugetlbfs mounts and /dev/shm). */
+export declare function listEngines(): Array<EngineListing>
+
+/**
+ * Maps a stats segment read-only and hands it to JavaScript as one `ArrayBuffer` whose
+ * bytes change as the engine counts. Read it only: the memory is read-only, so a write
+ * through it would fault (`@fastpath/control`'s `StatsReader` keeps it private).
+ */
+export declare function mapStats(path: string): ArrayBuffer
 
 /** The packet pool. */
 export interface MempoolInfo {
@@ -113,6 +134,9 @@ export declare function schemaVersion(): number
 
 /** Starts an engine from a msgpack-encoded config (see `@fastpath/types`). */
 export declare function startEngine(config: Buffer): Promise<NativeEngine>
+
+/** Where stats segments live, in search order. */
+export declare function statsDirs(): Array<string>
 
 /** A worker lcore and what it polls. */
 export interface WorkerInfo {

@@ -3,6 +3,7 @@ export { Engine } from './engine.js';
 export { describeEngine, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
 export { loadConfig } from './load-config.js';
 export { native } from './native.js';
+export { StatsReader, type EngineListing, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
 export {
   ControlErrorCode,
   defineConfig,

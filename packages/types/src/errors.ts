@@ -9,7 +9,7 @@ export const ErrorCode = {
   /** DPDK's EAL failed to initialise. */
   EalInit: 'ERR_EAL_INIT',
   /** EAL already ran in this process; it starts once per process. */
-  EalOnce: 'ERR_EAL_ONCE',
+  EalAlready: 'ERR_EAL_ALREADY',
   /** Hugepages were required but not enough are free. */
   NoHugepages: 'ERR_NO_HUGEPAGES',
   /** A port could not be found, configured or started. */
@@ -22,6 +22,8 @@ export const ErrorCode = {
   Stopped: 'ERR_STOPPED',
   /** A live change needs a restart (ports, queue counts, lcores); the engine runs on unchanged. */
   NeedsRestart: 'ERR_NEEDS_RESTART',
+  /** A stats segment is missing, stale, corrupt or of another layout version. */
+  Stats: 'ERR_STATS',
   /** A bug: something that should not happen did. */
   Internal: 'ERR_INTERNAL',
 } as const;

@@ -48,6 +48,8 @@ export interface EngineInfo {
   /** The argv EAL was started with. */
   ealArgs: string[];
   dpdkVersion: string;
+  /** The shared-memory stats segment any process may read (StatsReader, fastpath stats). */
+  statsPath: string;
 }
 
 /** Counters of one port. */

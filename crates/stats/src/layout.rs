@@ -1,0 +1,109 @@
+//! Offsets and sizes of the segment, shared by the writer, the Rust reader and (through
+//! docs/stats-layout.md) the TypeScript reader.
+
+use std::sync::atomic::AtomicU64;
+
+/// First 8 bytes of every segment: `FPSTATS1` read as a little-endian u64.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"FPSTATS1");
+/// Bumped on any incompatible change; readers refuse other versions.
+pub const LAYOUT_VERSION: u32 = 1;
+/// Everything is aligned to a cache line.
+pub const LINE: usize = 64;
+/// Header size.
+pub const HEADER_SIZE: usize = 256;
+/// Directory entry size.
+pub const ENTRY_SIZE: usize = 64;
+/// Longest entry, engine, port name in bytes (NUL-padded).
+pub const NAME_LEN: usize = 40;
+
+/// Header field offsets.
+pub mod header {
+    /// u64: [`super::MAGIC`].
+    pub const MAGIC: usize = 0;
+    /// u32: [`super::LAYOUT_VERSION`].
+    pub const VERSION: usize = 8;
+    /// u32: header size in bytes.
+    pub const HEADER_SIZE: usize = 12;
+    /// u64: segment size in bytes.
+    pub const SEGMENT_SIZE: usize = 16;
+    /// u32: pid of the writing engine.
+    pub const PID: usize = 24;
+    /// u32: bit 0 set once the engine has stopped cleanly.
+    pub const FLAGS: usize = 28;
+    /// u64: engine start, Unix time in nanoseconds.
+    pub const START_NS: usize = 32;
+    /// u64: last sign of life, Unix time in nanoseconds (every 100 ms while running).
+    pub const HEARTBEAT_NS: usize = 40;
+    /// u64: even when the directory is stable, odd while it changes.
+    pub const STRUCTURE_SEQ: usize = 48;
+    /// u32: directory offset.
+    pub const DIRECTORY_OFFSET: usize = 56;
+    /// u32: directory entries in use.
+    pub const DIRECTORY_COUNT: usize = 60;
+    /// u32: worker lcores.
+    pub const LCORES: usize = 64;
+    /// u32: ports.
+    pub const PORTS: usize = 68;
+    /// [u8; 64]: engine name (its EAL file prefix), NUL-padded UTF-8.
+    pub const NAME: usize = 80;
+}
+
+/// Flag: the engine stopped cleanly (the segment is about to be removed).
+pub const FLAG_STOPPED: u32 = 1;
+
+/// Directory entry field offsets.
+pub mod entry {
+    /// [u8; 40]: entry name, NUL-padded.
+    pub const NAME: usize = 0;
+    /// u32: element count.
+    pub const COUNT: usize = 40;
+    /// u32: bytes per element.
+    pub const STRIDE: usize = 44;
+    /// u64: offset of element 0 from the segment start.
+    pub const OFFSET: usize = 48;
+}
+
+/// Entry names.
+pub mod names {
+    /// Port names: `count` = ports, each element a NUL-padded name in its first 40 bytes and
+    /// the DPDK port id as u16 at byte 40.
+    pub const PORTS: &str = "ports";
+    /// Worker lcores: each element has the lcore id (u32) at 0 and its CPU (u32) at 4.
+    pub const LCORES: &str = "lcores";
+    /// Counter lanes: `lcores × ports` elements, lcore-major, each a [`super::Lane`].
+    pub const LANES: &str = "lanes";
+}
+
+/// One worker's counters for one port: one cache line, one writer.
+#[derive(Debug, Default)]
+#[repr(C, align(64))]
+pub struct Lane {
+    /// Packets received.
+    pub rx_packets: AtomicU64,
+    /// Packets the driver took for sending.
+    pub tx_packets: AtomicU64,
+    /// Packets dropped because the tx queue was full (or the worker has none on the port).
+    pub tx_dropped: AtomicU64,
+    /// Packets received on a port that feeds no pipeline.
+    pub unrouted: AtomicU64,
+    /// Rx polls that returned packets.
+    pub busy_polls: AtomicU64,
+    /// Reserved for later fields (zero).
+    pub reserved: [AtomicU64; 3],
+}
+
+/// Lane field offsets (u64 each).
+pub mod lane {
+    /// Packets received.
+    pub const RX_PACKETS: usize = 0;
+    /// Packets sent.
+    pub const TX_PACKETS: usize = 8;
+    /// Dropped at a full tx queue.
+    pub const TX_DROPPED: usize = 16;
+    /// Received but no pipeline takes them.
+    pub const UNROUTED: usize = 24;
+    /// Polls that found packets.
+    pub const BUSY_POLLS: usize = 32;
+}
+
+const _: () = assert!(std::mem::size_of::<Lane>() == LINE);

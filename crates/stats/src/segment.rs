@@ -1,0 +1,296 @@
+//! The engine's side: create the segment file, lay it out, hand out the counter lanes,
+//! beat the heartbeat, remove the file on drop.
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::layout::{
+    entry, header, names, Lane, ENTRY_SIZE, HEADER_SIZE, LAYOUT_VERSION, LINE, MAGIC, NAME_LEN,
+};
+
+/// What the segment describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentSpec {
+    /// Engine name (its EAL file prefix): names the file.
+    pub name: String,
+    /// Port names with their DPDK port ids, in port order.
+    pub ports: Vec<(String, u16)>,
+    /// Worker lcores with their CPUs, in worker order.
+    pub lcores: Vec<(u32, u32)>,
+}
+
+/// A mapped, writable segment. Removes its file on drop.
+#[derive(Debug)]
+pub struct Segment {
+    path: PathBuf,
+    base: NonNull<u8>,
+    size: usize,
+    lanes: usize,
+    lane_count: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; every field workers write is an atomic.
+unsafe impl Send for Segment {}
+// SAFETY: as above; shared access goes through atomics only.
+unsafe impl Sync for Segment {}
+
+/// Unix time in nanoseconds.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// The file a segment named `name` lives in, under `dir`.
+pub fn file_name(name: &str) -> String {
+    format!("fastpath-stats.{name}")
+}
+
+impl Segment {
+    /// Creates (or replaces a stale) segment in `dir` whose mappings are rounded to
+    /// `page_size` (the hugepage size in hugetlbfs, else the base page size). The file is
+    /// created 0640 so that a reader needs the engine's group, not its user.
+    pub fn create(dir: &Path, page_size: usize, spec: &SegmentSpec) -> io::Result<Self> {
+        let path = dir.join(file_name(&spec.name));
+        let ports = spec.ports.len();
+        let lcores = spec.lcores.len();
+        let directory = HEADER_SIZE;
+        let entries = 3;
+        let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
+        let lcores_at = ports_at + ports * LINE;
+        let lanes_at = lcores_at + lcores * LINE;
+        let size = round_up(lanes_at + lcores * ports * LINE, page_size.max(4096));
+
+        let _ = fs::remove_file(&path);
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "segment path has a NUL byte")
+        })?;
+        // SAFETY: a plain open(2) of a NUL-terminated path.
+        let fd = unsafe {
+            libc::open(
+                c_path.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o640,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is the file just opened; hugetlbfs needs the size before mmap.
+        let sized =
+            unsafe { libc::ftruncate(fd, libc::off_t::try_from(size).unwrap_or(libc::off_t::MAX)) };
+        // SAFETY: maps the whole file shared read-write; checked against MAP_FAILED below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        };
+        let err = io::Error::last_os_error();
+        // SAFETY: the mapping keeps the file alive; the descriptor is no longer needed.
+        unsafe { libc::close(fd) };
+        if sized != 0 || base == libc::MAP_FAILED {
+            let _ = fs::remove_file(&path);
+            return Err(err);
+        }
+        let base = NonNull::new(base.cast::<u8>()).expect("mmap returned a non-null mapping");
+        let mut segment = Self {
+            path,
+            base,
+            size,
+            lanes: lanes_at,
+            lane_count: lcores * ports,
+        };
+        segment.lay_out(
+            spec,
+            [
+                (names::PORTS, ports_at, ports),
+                (names::LCORES, lcores_at, lcores),
+                (names::LANES, lanes_at, lcores * ports),
+            ],
+        );
+        Ok(segment)
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: the mapping is `size` bytes, writable, and lives as long as self; `&mut
+        // self` makes this the only view (used only while laying out, before the magic).
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
+    }
+
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize); 3]) {
+        let size = self.size;
+        let b = self.bytes();
+        let put32 =
+            |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        let put64 =
+            |b: &mut [u8], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        let put_name = |b: &mut [u8], at: usize, len: usize, name: &str| {
+            let n = name.len().min(len - 1);
+            b[at..at + n].copy_from_slice(&name.as_bytes()[..n]);
+        };
+        put32(b, header::VERSION, LAYOUT_VERSION);
+        put32(b, header::HEADER_SIZE, HEADER_SIZE as u32);
+        put64(b, header::SEGMENT_SIZE, size as u64);
+        put32(b, header::PID, std::process::id());
+        put64(b, header::START_NS, now_ns());
+        put64(b, header::HEARTBEAT_NS, now_ns());
+        put32(b, header::DIRECTORY_OFFSET, HEADER_SIZE as u32);
+        put32(b, header::DIRECTORY_COUNT, entries.len() as u32);
+        put32(b, header::LCORES, spec.lcores.len() as u32);
+        put32(b, header::PORTS, spec.ports.len() as u32);
+        put_name(b, header::NAME, 64, &spec.name);
+        for (i, (name, offset, count)) in entries.iter().enumerate() {
+            let at = HEADER_SIZE + i * ENTRY_SIZE;
+            put_name(b, at + entry::NAME, NAME_LEN, name);
+            put32(b, at + entry::COUNT, *count as u32);
+            put32(b, at + entry::STRIDE, LINE as u32);
+            put64(b, at + entry::OFFSET, *offset as u64);
+        }
+        let [(_, ports_at, _), (_, lcores_at, _), _] = entries;
+        for (i, (name, id)) in spec.ports.iter().enumerate() {
+            put_name(b, ports_at + i * LINE, NAME_LEN, name);
+            b[ports_at + i * LINE + 40..ports_at + i * LINE + 42]
+                .copy_from_slice(&id.to_le_bytes());
+        }
+        for (i, (lcore, cpu)) in spec.lcores.iter().enumerate() {
+            put32(b, lcores_at + i * LINE, *lcore);
+            put32(b, lcores_at + i * LINE + 4, *cpu);
+        }
+        // The magic goes last: a reader that sees it sees a complete layout.
+        std::sync::atomic::fence(Ordering::Release);
+        self.word64(header::MAGIC).store(MAGIC, Ordering::Release);
+    }
+
+    // The mapping is page-aligned and header offsets are multiples of the field size.
+    #[allow(clippy::cast_ptr_alignment)]
+    fn word64(&self, at: usize) -> &AtomicU64 {
+        // SAFETY: `at` is an 8-aligned header offset inside the mapping, which lives as long
+        // as self; AtomicU64 has the layout of u64.
+        unsafe { &*self.base.as_ptr().add(at).cast::<AtomicU64>() }
+    }
+
+    #[allow(clippy::cast_ptr_alignment)]
+    fn word32(&self, at: usize) -> &AtomicU32 {
+        // SAFETY: as for `word64`, 4-aligned.
+        unsafe { &*self.base.as_ptr().add(at).cast::<AtomicU32>() }
+    }
+
+    /// The counter lanes, `lcores × ports`, lcore-major. Each lane has one writer.
+    #[allow(clippy::cast_ptr_alignment)] // the lanes start on a cache line of a page-aligned mapping
+    pub fn lanes(&self) -> &[Lane] {
+        // SAFETY: the lanes region is inside the mapping, 64-aligned, zero-initialised (a
+        // valid Lane), and lives as long as self.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.base.as_ptr().add(self.lanes).cast::<Lane>(),
+                self.lane_count,
+            )
+        }
+    }
+
+    /// Records a sign of life.
+    pub fn beat(&self) {
+        self.word64(header::HEARTBEAT_NS)
+            .store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// Marks the engine stopped (readers stop treating it as live).
+    pub fn mark_stopped(&self) {
+        self.word32(header::FLAGS)
+            .fetch_or(crate::layout::FLAG_STOPPED, Ordering::Release);
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        self.mark_stopped();
+        let _ = fs::remove_file(&self.path);
+        // SAFETY: unmaps exactly the mapping made in `create`; no reference into it outlives
+        // self (lanes() borrows self).
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
+    }
+}
+
+/// A read-only mapping of a segment file, for readers that want the live bytes (the
+/// JavaScript reader wraps one in an `ArrayBuffer`). Unmapped on drop.
+#[derive(Debug)]
+pub struct Mapping {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a read-only shared mapping; nothing here writes through it.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Maps the whole file at `path` read-only (shared: the engine's writes show through).
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+        if len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the stats segment is empty",
+            ));
+        }
+        // SAFETY: maps `len` bytes of an open file read-only; checked against MAP_FAILED.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            base: NonNull::new(base.cast()).expect("mmap returned a non-null mapping"),
+            len,
+        })
+    }
+
+    /// The first byte. Read-only memory: writing through it faults.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (never, for a mapping that opened).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `open` mapped.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}

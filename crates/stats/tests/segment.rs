@@ -1,0 +1,89 @@
+//! The segment written by the engine's writer, read back by the Rust reader; bad files.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use stats::{Reader, ReaderError, Segment, SegmentSpec};
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("fastpath-stats-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn spec(name: &str) -> SegmentSpec {
+    SegmentSpec {
+        name: name.into(),
+        ports: vec![("a".into(), 0), ("b".into(), 1)],
+        lcores: vec![(1, 1), (2, 1)],
+    }
+}
+
+#[test]
+fn what_lanes_count_a_reader_sums_per_port() {
+    let dir = scratch("roundtrip");
+    let seg = Segment::create(&dir, 4096, &spec("eng1")).unwrap();
+    let lanes = seg.lanes();
+    assert_eq!(lanes.len(), 4);
+    lanes[0].rx_packets.store(10, Relaxed); // lcore 1, port a
+    lanes[2].rx_packets.store(5, Relaxed); // lcore 2, port a
+    lanes[3].tx_packets.store(7, Relaxed); // lcore 2, port b
+    lanes[1].tx_dropped.store(2, Relaxed);
+    let r = Reader::open(seg.path()).unwrap();
+    assert_eq!(r.name().unwrap(), "eng1");
+    assert_eq!(r.pid().unwrap(), std::process::id());
+    assert!(r.alive().unwrap());
+    let snap = r.snapshot().unwrap();
+    assert_eq!(
+        snap.ports,
+        vec![
+            ("a".to_owned(), [15, 0, 0, 0]),
+            ("b".to_owned(), [0, 7, 2, 0])
+        ]
+    );
+    let listed = Reader::list(&[&dir]);
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].alive);
+    let path = seg.path().to_owned();
+    drop(seg);
+    assert!(!path.exists(), "a clean stop removes the segment");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn truncated_corrupt_and_foreign_files_are_clear_errors() {
+    let dir = scratch("bad");
+    let seg = Segment::create(&dir, 4096, &spec("eng2")).unwrap();
+    let good = std::fs::read(seg.path()).unwrap();
+    for cut in [0, 10, 255, 300, good.len() - 1] {
+        match Reader::from_bytes(good[..cut].to_vec()).and_then(|r| r.snapshot()) {
+            Err(ReaderError::Corrupt(_)) => {}
+            other => panic!("a segment cut at {cut} bytes read as {other:?}"),
+        }
+    }
+    let mut wrong = good.clone();
+    wrong[8] = 9;
+    assert_eq!(
+        Reader::from_bytes(wrong).unwrap_err(),
+        ReaderError::Version(9)
+    );
+    let mut far = good.clone();
+    // Point the lanes entry (third directory entry) far past the end.
+    let at = 256 + 2 * 64 + 48;
+    far[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        Reader::from_bytes(far).unwrap().snapshot(),
+        Err(ReaderError::Corrupt(_))
+    ));
+    assert!(matches!(
+        Reader::from_bytes(b"not a segment at all, but long enough?".repeat(10)),
+        Err(ReaderError::Corrupt(_))
+    ));
+    assert!(matches!(
+        Reader::open(&dir.join("none")),
+        Err(ReaderError::Missing(_))
+    ));
+    drop(seg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,193 @@
+/**
+ * Reads an engine's shared-memory stats segment (docs/stats-layout.md) from any process.
+ * The segment is mapped once, read-only, through the binding; after that every read is
+ * plain JavaScript on one ArrayBuffer: no native call, no socket, no copy.
+ */
+import { ErrorCode, FastpathError } from '@fastpath/types';
+
+import { native } from './native.js';
+
+const MAGIC = 'FPSTATS1';
+const LAYOUT_VERSION = 1;
+const HEADER_SIZE = 256;
+const ENTRY_SIZE = 64;
+const NAME_LEN = 40;
+const FLAG_STOPPED = 1;
+const HEARTBEAT_STALE_NS = 2_000_000_000n;
+
+/** An engine's segment on this machine. */
+export interface EngineListing {
+  name: string;
+  pid: number;
+  /** The pid lives, the heartbeat is under 2 s old and the engine has not stopped. */
+  alive: boolean;
+  path: string;
+}
+
+/** Counters of one port, summed over lcores. */
+export interface SegmentPortCounters {
+  name: string;
+  rxPackets: number;
+  txPackets: number;
+  /** Packets no pipeline took (the segment's share of the demo's rxDropped). */
+  rxDropped: number;
+  txDropped: number;
+  busyPolls: number;
+}
+
+/** One read of every counter in a segment. */
+export interface SegmentSnapshot {
+  name: string;
+  pid: number;
+  alive: boolean;
+  /** When it was read, Unix time in nanoseconds (from the reader's clock). */
+  readAtNs: bigint;
+  ports: SegmentPortCounters[];
+  lcores: { lcore: number; cpu: number; rxPackets: number; txPackets: number }[];
+}
+
+/** Whether a process exists (signal 0 only checks; EPERM means it exists but is not ours). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const fail = (message: string): never => {
+  throw new FastpathError(ErrorCode.Stats, message);
+};
+
+export class StatsReader {
+  readonly #view: DataView;
+  readonly #path: string;
+  readonly #ports: { name: string }[];
+  readonly #lcores: { lcore: number; cpu: number }[];
+  readonly #lanes: number;
+
+  private constructor(buffer: ArrayBuffer, path: string) {
+    this.#path = path;
+    const view = new DataView(buffer);
+    this.#view = view;
+    if (buffer.byteLength < HEADER_SIZE) fail(`${path} is ${buffer.byteLength} bytes, shorter than a stats header: corrupt or truncated`);
+    const magic = new TextDecoder().decode(new Uint8Array(buffer, 0, 8));
+    if (magic !== MAGIC) fail(`${path} is not a Fastpath stats segment (bad magic)`);
+    const version = view.getUint32(8, true);
+    if (version !== LAYOUT_VERSION) fail(`${path} has stats layout version ${version}; this reader reads version ${LAYOUT_VERSION}: use matching @fastpath/control and engine`);
+    const size = view.getBigUint64(16, true);
+    if (size > BigInt(buffer.byteLength)) fail(`${path} says it is ${size} bytes but ${buffer.byteLength} are mapped: truncated`);
+    const ports = this.#entry('ports');
+    const lcores = this.#entry('lcores');
+    const lanes = this.#entry('lanes');
+    if (ports.count === 0 || lanes.count !== ports.count * lcores.count) fail(`${path}: ${lanes.count} counter lanes do not match ${ports.count} ports × ${lcores.count} lcores`);
+    this.#ports = Array.from({ length: ports.count }, (_, i) => ({ name: this.#name(ports.offset + i * ports.stride, NAME_LEN) }));
+    this.#lcores = Array.from({ length: lcores.count }, (_, i) => ({
+      lcore: view.getUint32(lcores.offset + i * lcores.stride, true),
+      cpu: view.getUint32(lcores.offset + i * lcores.stride + 4, true),
+    }));
+    this.#lanes = lanes.offset;
+  }
+
+  /** Every engine segment on this machine, with whether its engine is alive. */
+  static list(): EngineListing[] {
+    return native().listEngines();
+  }
+
+  /**
+   * Maps the segment of the engine called `name` (its EAL file prefix); without a name, the
+   * only live engine on this machine. Throws ERR_STATS saying what is missing or wrong.
+   */
+  static attach(name?: string): StatsReader {
+    const engines = StatsReader.list();
+    const found = name === undefined ? engines.filter((e) => e.alive) : engines.filter((e) => e.name === name);
+    if (found.length === 0) {
+      fail(name === undefined ? 'no Fastpath engine is running on this machine (fastpath ls lists them)' : `no stats segment for an engine named ${JSON.stringify(name)} (fastpath ls lists them)`);
+    }
+    if (found.length > 1) fail(`${found.length} engines are running (${found.map((e) => e.name).join(', ')}): name one`);
+    const engine = found[0]!;
+    const reader = StatsReader.open(engine.path);
+    if (!reader.alive) fail(`the engine ${JSON.stringify(engine.name)} (pid ${engine.pid}) is stale: its process is gone or stopped beating; its segment is ${engine.path}`);
+    return reader;
+  }
+
+  /** Maps the segment at `path` (checked before any counter is read). */
+  static open(path: string): StatsReader {
+    let buffer: ArrayBuffer;
+    try {
+      buffer = native().mapStats(path);
+    } catch (error) {
+      throw FastpathError.fromNative(error);
+    }
+    return new StatsReader(buffer, path);
+  }
+
+  #entry(name: string): { offset: number; count: number; stride: number } {
+    const view = this.#view;
+    const dir = view.getUint32(56, true);
+    const count = view.getUint32(60, true);
+    if (dir + Math.min(count, 1024) * ENTRY_SIZE > view.byteLength) fail(`${this.#path}: the directory runs past the end: corrupt`);
+    for (let i = 0; i < Math.min(count, 1024); i++) {
+      const at = dir + i * ENTRY_SIZE;
+      if (this.#name(at, NAME_LEN) !== name) continue;
+      const n = view.getUint32(at + 40, true);
+      const stride = view.getUint32(at + 44, true);
+      const offset = Number(view.getBigUint64(at + 48, true));
+      if (stride < 8 || !Number.isSafeInteger(offset) || offset + n * stride > view.byteLength) fail(`${this.#path}: entry ${JSON.stringify(name)} runs past the end: corrupt`);
+      return { offset, count: n, stride };
+    }
+    return fail(`${this.#path}: no ${JSON.stringify(name)} entry: corrupt`);
+  }
+
+  #name(at: number, len: number): string {
+    const bytes = new Uint8Array(this.#view.buffer, at, len);
+    const end = bytes.indexOf(0);
+    return new TextDecoder().decode(bytes.subarray(0, end < 0 ? len : end));
+  }
+
+  /** The segment file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The engine's name (its EAL file prefix). */
+  get name(): string {
+    return this.#name(80, 64);
+  }
+
+  /** The engine's pid. */
+  get pid(): number {
+    return this.#view.getUint32(24, true);
+  }
+
+  /** Whether the engine has not stopped, its process exists and its heartbeat is under 2 s old. */
+  get alive(): boolean {
+    const stopped = (this.#view.getUint32(28, true) & FLAG_STOPPED) !== 0;
+    const heartbeat = this.#view.getBigUint64(40, true);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    return !stopped && processExists(this.pid) && now - heartbeat < HEARTBEAT_STALE_NS;
+  }
+
+  /** Every counter, summed per port and per lcore. */
+  snapshot(): SegmentSnapshot {
+    const view = this.#view;
+    const ports = this.#ports.map((p) => ({ name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0 }));
+    const lcores = this.#lcores.map((l) => ({ ...l, rxPackets: 0, txPackets: 0 }));
+    lcores.forEach((lcore, l) => {
+      ports.forEach((port, p) => {
+        const at = this.#lanes + (l * ports.length + p) * 64;
+        const rx = Number(view.getBigUint64(at, true));
+        const tx = Number(view.getBigUint64(at + 8, true));
+        port.rxPackets += rx;
+        port.txPackets += tx;
+        port.txDropped += Number(view.getBigUint64(at + 16, true));
+        port.rxDropped += Number(view.getBigUint64(at + 24, true));
+        port.busyPolls += Number(view.getBigUint64(at + 32, true));
+        lcore.rxPackets += rx;
+        lcore.txPackets += tx;
+      });
+    });
+    return { name: this.name, pid: this.pid, alive: this.alive, readAtNs: BigInt(Date.now()) * 1_000_000n, ports, lcores };
+  }
+}

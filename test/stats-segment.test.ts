@@ -1,0 +1,116 @@
+/**
+ * The shared-memory stats segment: read in this process and from another one while the
+ * engine forwards, cleaned up on stop, reported stale after kill -9 and replaced by the next
+ * engine of that name, and refused with a clear error when corrupt or truncated.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { Engine, ErrorCode, FastpathError, StatsReader } from '@fastpath/control';
+
+import { lastLine, repoRoot, runCli, scratchDir, waitFor } from './helpers.js';
+
+const dir = scratchDir('stats');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function openError(path: string): FastpathError {
+  try {
+    StatsReader.open(path);
+  } catch (error) {
+    expect(error).toBeInstanceOf(FastpathError);
+    return error as FastpathError;
+  }
+  throw new Error(`${path} opened`);
+}
+
+describe('stats segment', () => {
+  it('shows rising counters to this process and to another one, and goes away on stop', async () => {
+    const engine = await Engine.start({
+      ports: { a: { null: {} }, b: { null: {} } },
+      lcores: { workers: [1] },
+      memory: { hugepages: false },
+      eal: { filePrefix: `fp-stats-${process.pid}` },
+      pipelines: [{ input: 'a', output: 'b' }, { input: 'b', output: 'a' }],
+    });
+    const path = engine.info.statsPath;
+    expect(path).toBe(`/dev/shm/fastpath-stats.fp-stats-${process.pid}`);
+    const reader = StatsReader.attach(`fp-stats-${process.pid}`);
+    expect([reader.name, reader.pid, reader.alive]).toEqual([`fp-stats-${process.pid}`, process.pid, true]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = reader.snapshot();
+    const api = engine.stats();
+    const second = reader.snapshot();
+    for (const p of [0, 1]) {
+      expect(first.ports[p]!.rxPackets).toBeGreaterThan(0);
+      // The API reads the same lanes: it falls between two segment reads.
+      expect(api.ports[p]!.rxPackets).toBeGreaterThanOrEqual(first.ports[p]!.rxPackets);
+      expect(api.ports[p]!.rxPackets).toBeLessThanOrEqual(second.ports[p]!.rxPackets);
+    }
+    expect(first.lcores).toEqual([expect.objectContaining({ lcore: 1, cpu: 1 })]);
+
+    const other1 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);
+    const other2 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);
+    expect(other1.status, other1.stderr).toBe(0);
+    const [s1, s2] = [other1, other2].map((r) => JSON.parse(lastLine(r.stdout)) as { ports: { name: string; rxPackets: number; rxDropped: number }[] });
+    expect(s1!.ports.map((p) => p.name)).toEqual(['a', 'b']);
+    expect(s2!.ports[0]!.rxPackets).toBeGreaterThan(s1!.ports[0]!.rxPackets);
+
+    await engine.stop();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('refuses corrupt, truncated and foreign files with ERR_STATS, never a crash', async () => {
+    const garbage = join('/dev/shm', `fastpath-test-garbage-${process.pid}`);
+    writeFileSync(garbage, Buffer.alloc(4096, 0x5a));
+    try {
+      expect(openError(garbage).message).toMatch(/not a Fastpath stats segment \(bad magic\)/);
+      expect(openError(garbage).code).toBe(ErrorCode.Stats);
+      const header = Buffer.alloc(4096);
+      header.write('FPSTATS1', 0, 'latin1');
+      header.writeUInt32LE(7, 8);
+      writeFileSync(garbage, header);
+      expect(openError(garbage).message).toMatch(/layout version 7; this reader reads version 1/);
+      header.writeUInt32LE(1, 8);
+      header.writeBigUInt64LE(1n << 20n, 16);
+      writeFileSync(garbage, header);
+      expect(openError(garbage).message).toMatch(/says it is 1048576 bytes but 4096 are mapped: truncated/);
+      writeFileSync(garbage, Buffer.from('FPSTATS1'));
+      expect(openError(garbage).message).toMatch(/shorter than a stats header/);
+      expect(openError('/dev/shm/no-such-segment').message).toMatch(/cannot map the stats segment .*No such file/);
+    } finally {
+      rmSync(garbage, { force: true });
+    }
+  });
+
+  it('reports a killed engine as stale, and the next engine of that name replaces it', async () => {
+    const name = `fp-stale-${process.pid}`;
+    const config = join(dir, 'stale.json');
+    writeFileSync(config, JSON.stringify({
+      ports: { a: { null: {} }, b: { null: {} } },
+      lcores: { workers: [1] },
+      memory: { hugepages: false },
+      eal: { filePrefix: name, logToStderr: false },
+      pipelines: [{ input: 'a', output: 'b' }],
+    }));
+    const child = spawn(process.execPath, [join(repoRoot, 'packages/control/bin/fastpath.js'), 'run', config, '--duration', '60'], { stdio: 'ignore' });
+    const listed = () => StatsReader.list().find((e) => e.name === name);
+    expect(await waitFor(() => listed()?.alive === true, 20_000)).toBe(true);
+    const path = listed()!.path;
+    expect(readFileSync(path).subarray(0, 8).toString('latin1')).toBe('FPSTATS1');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(await waitFor(() => listed()?.alive === false, 5_000)).toBe(true);
+    const ls = runCli(['ls', '--json']);
+    expect((JSON.parse(lastLine(ls.stdout)) as { name: string; alive: boolean }[]).find((e) => e.name === name)?.alive).toBe(false);
+    const attach = runCli(['stats', name]);
+    expect(attach.status).toBe(1);
+    expect(attach.stderr).toMatch(/is stale: its process is gone or stopped beating/);
+
+    const next = runCli(['run', config, '--duration', '1', '--json']);
+    expect(next.status, next.stderr).toBe(0);
+    expect(listed()).toBeUndefined();
+  });
+});
