@@ -3,7 +3,7 @@
  * engine forwards, cleaned up on stop, reported stale after kill -9 and replaced by the next
  * engine of that name, and refused with a clear error when corrupt or truncated.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -50,6 +50,33 @@ describe('stats segment', () => {
       expect(api.ports[p]!.rxPackets).toBeLessThanOrEqual(second.ports[p]!.rxPackets);
     }
     expect(first.lcores).toEqual([expect.objectContaining({ lcore: 1, cpu: 1 })]);
+
+    // The sample ring: a sample every 10 ms, rates from it, and a live iterator.
+    expect(await waitFor(() => reader.samplesWritten >= 20)).toBe(true);
+    const rates = reader.rates(200);
+    expect(rates.map((r) => r.name)).toEqual(['a', 'b']);
+    expect(rates[0]!.rxPps).toBeGreaterThan(1e6);
+    const seen: number[] = [];
+    for await (const sample of reader.watch()) {
+      seen.push(sample.index);
+      expect(sample.missed).toBe(0);
+      if (seen.length === 5) break;
+    }
+    expect(seen.slice(1).map((n, i) => n - seen[i]!)).toEqual([1, 1, 1, 1]);
+
+    // DPDK's own telemetry counts the same packets: its ipackets for port 0 falls between
+    // two reads of ours (plus at most the burst in flight when it read).
+    const before = reader.snapshot().ports[0]!.rxPackets;
+    const telemetry = spawnSync('dpdk-telemetry.py', ['-f', `fp-stats-${process.pid}`], { input: '/ethdev/stats,0\n', encoding: 'utf8', timeout: 10_000 });
+    const after = reader.snapshot().ports[0]!.rxPackets;
+    const ipackets = (JSON.parse(telemetry.stdout.trim().split('\n').at(-1)!) as { '/ethdev/stats': { ipackets: number } })['/ethdev/stats'].ipackets;
+    expect(ipackets).toBeGreaterThanOrEqual(before);
+    expect(ipackets).toBeLessThanOrEqual(after + 32);
+
+    const top = runCli(['top', `fp-stats-${process.pid}`, '--frames', '1']);
+    expect(top.status, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(new RegExp(`^fastpath top: fp-stats-${process.pid} \\(pid ${process.pid}\\)`));
+    expect(top.stdout).toMatch(/^a +\d+\.\d\d +\d+\.\d\d +\d+ +\d+ +\d+  [▁▂▃▄▅▆▇█]+$/m);
 
     const other1 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);
     const other2 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);

@@ -620,7 +620,8 @@ impl Drop for Engine {
     }
 }
 
-/// Beats the stats segment's heartbeat every 100 ms until dropped.
+/// Samples the counters into the stats segment's ring and beats its heartbeat every 10 ms
+/// until dropped.
 #[derive(Debug)]
 struct Heartbeat {
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -635,8 +636,9 @@ impl Heartbeat {
             .name("fastpath-heartbeat".into())
             .spawn(move || {
                 while !flag.load(Relaxed) {
+                    shared.segment.sample();
                     shared.segment.beat();
-                    std::thread::park_timeout(Duration::from_millis(100));
+                    std::thread::park_timeout(Duration::from_millis(stats::SAMPLE_PERIOD_MS));
                 }
             })
             .ok();

@@ -44,6 +44,8 @@ pub mod header {
     pub const LCORES: usize = 64;
     /// u32: ports.
     pub const PORTS: usize = 68;
+    /// u64: samples written so far (the newest is in slot `(n - 1) % slots`).
+    pub const SAMPLES_WRITTEN: usize = 72;
     /// [u8; 64]: engine name (its EAL file prefix), NUL-padded UTF-8.
     pub const NAME: usize = 80;
 }
@@ -72,6 +74,9 @@ pub mod names {
     pub const LCORES: &str = "lcores";
     /// Counter lanes: `lcores × ports` elements, lcore-major, each a [`super::Lane`].
     pub const LANES: &str = "lanes";
+    /// The sample ring: each slot a u64 sequence, a u64 time (Unix ns), then per port three
+    /// u64 totals (rx packets, tx packets, drops). See docs/stats-layout.md.
+    pub const SAMPLES: &str = "samples";
 }
 
 /// One worker's counters for one port: one cache line, one writer.
@@ -107,3 +112,13 @@ pub mod lane {
 }
 
 const _: () = assert!(std::mem::size_of::<Lane>() == LINE);
+
+/// Slots in the sample ring: 10.24 s of history at the default 10 ms period.
+pub const SAMPLE_SLOTS: usize = 1024;
+/// Default sample period.
+pub const SAMPLE_PERIOD_MS: u64 = 10;
+
+/// Bytes per sample slot for `ports` ports (a whole number of cache lines).
+pub const fn sample_stride(ports: usize) -> usize {
+    (16 + 24 * ports).div_ceil(LINE) * LINE
+}

@@ -199,6 +199,39 @@ impl Reader {
         Ok(Snapshot { ports: out })
     }
 
+    /// The newest complete sample: (time in Unix ns, per port [rx, tx, drops]), or `None`
+    /// before the first one or when the newest slot is being rewritten.
+    pub fn latest_sample(&self) -> Result<Option<(u64, Vec<[u64; 3]>)>, ReaderError> {
+        let (at, slots, stride) = self.entry(names::SAMPLES)?;
+        let (_, ports, _) = self.entry(names::PORTS)?;
+        if slots == 0 || stride < 16 + 24 * ports {
+            return Err(ReaderError::Corrupt(
+                "the sample ring is too small for its ports".into(),
+            ));
+        }
+        let written = u64_at(&self.bytes, header::SAMPLES_WRITTEN)?;
+        if written == 0 {
+            return Ok(None);
+        }
+        let index = written - 1;
+        let slot = at + (index % slots as u64) as usize * stride;
+        if u64_at(&self.bytes, slot)? != 2 * index + 2 {
+            return Ok(None);
+        }
+        let time = u64_at(&self.bytes, slot + 8)?;
+        let values = (0..ports)
+            .map(|p| {
+                let f = slot + 16 + p * 24;
+                Ok([
+                    u64_at(&self.bytes, f)?,
+                    u64_at(&self.bytes, f + 8)?,
+                    u64_at(&self.bytes, f + 16)?,
+                ])
+            })
+            .collect::<Result<_, ReaderError>>()?;
+        Ok(Some((time, values)))
+    }
+
     /// Every segment in `dirs`, with whether its engine is alive.
     pub fn list(dirs: &[&Path]) -> Vec<EngineListing> {
         let mut found = Vec::new();

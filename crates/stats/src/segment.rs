@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::layout::{
-    entry, header, names, Lane, ENTRY_SIZE, HEADER_SIZE, LAYOUT_VERSION, LINE, MAGIC, NAME_LEN,
+    entry, header, names, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE, LAYOUT_VERSION, LINE,
+    MAGIC, NAME_LEN, SAMPLE_SLOTS,
 };
 
 /// What the segment describes.
@@ -32,6 +33,8 @@ pub struct Segment {
     size: usize,
     lanes: usize,
     lane_count: usize,
+    ports: usize,
+    samples: usize,
 }
 
 // SAFETY: the mapping is plain shared memory; every field workers write is an atomic.
@@ -64,11 +67,15 @@ impl Segment {
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
         let directory = HEADER_SIZE;
-        let entries = 3;
+        let entries = 4;
         let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
         let lcores_at = ports_at + ports * LINE;
         let lanes_at = lcores_at + lcores * LINE;
-        let size = round_up(lanes_at + lcores * ports * LINE, page_size.max(4096));
+        let samples_at = lanes_at + lcores * ports * LINE;
+        let size = round_up(
+            samples_at + SAMPLE_SLOTS * sample_stride(ports),
+            page_size.max(4096),
+        );
 
         let _ = fs::remove_file(&path);
         let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
@@ -113,13 +120,21 @@ impl Segment {
             size,
             lanes: lanes_at,
             lane_count: lcores * ports,
+            ports,
+            samples: samples_at,
         };
         segment.lay_out(
             spec,
             [
-                (names::PORTS, ports_at, ports),
-                (names::LCORES, lcores_at, lcores),
-                (names::LANES, lanes_at, lcores * ports),
+                (names::PORTS, ports_at, ports, LINE),
+                (names::LCORES, lcores_at, lcores, LINE),
+                (names::LANES, lanes_at, lcores * ports, LINE),
+                (
+                    names::SAMPLES,
+                    samples_at,
+                    SAMPLE_SLOTS,
+                    sample_stride(ports),
+                ),
             ],
         );
         Ok(segment)
@@ -131,7 +146,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize); 3]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 4]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -153,14 +168,14 @@ impl Segment {
         put32(b, header::LCORES, spec.lcores.len() as u32);
         put32(b, header::PORTS, spec.ports.len() as u32);
         put_name(b, header::NAME, 64, &spec.name);
-        for (i, (name, offset, count)) in entries.iter().enumerate() {
+        for (i, (name, offset, count, stride)) in entries.iter().enumerate() {
             let at = HEADER_SIZE + i * ENTRY_SIZE;
             put_name(b, at + entry::NAME, NAME_LEN, name);
             put32(b, at + entry::COUNT, *count as u32);
-            put32(b, at + entry::STRIDE, LINE as u32);
+            put32(b, at + entry::STRIDE, *stride as u32);
             put64(b, at + entry::OFFSET, *offset as u64);
         }
-        let [(_, ports_at, _), (_, lcores_at, _), _] = entries;
+        let [(_, ports_at, ..), (_, lcores_at, ..), ..] = entries;
         for (i, (name, id)) in spec.ports.iter().enumerate() {
             put_name(b, ports_at + i * LINE, NAME_LEN, name);
             b[ports_at + i * LINE + 40..ports_at + i * LINE + 42]
@@ -206,6 +221,37 @@ impl Segment {
     pub fn beat(&self) {
         self.word64(header::HEARTBEAT_NS)
             .store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// Appends one sample of every port's totals (summed over lcores) to the ring. One
+    /// writer only (the engine's sampler thread). Each slot is a seqlock: its sequence is
+    /// odd while the slot is written and `2 × (index + 1)` once sample `index` is complete,
+    /// so a reader can tell a torn or overwritten slot from a good one.
+    pub fn sample(&self) {
+        let written = self.word64(header::SAMPLES_WRITTEN).load(Ordering::Relaxed);
+        let stride = sample_stride(self.ports);
+        let slot = self.samples + (written as usize % SAMPLE_SLOTS) * stride;
+        let seq = self.word64(slot);
+        seq.store(2 * written + 1, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        self.word64(slot + 8).store(now_ns(), Ordering::Relaxed);
+        let lanes = self.lanes();
+        for p in 0..self.ports {
+            let (mut rx, mut tx, mut dropped) = (0u64, 0u64, 0u64);
+            for lane in lanes.iter().skip(p).step_by(self.ports) {
+                rx += lane.rx_packets.load(Ordering::Relaxed);
+                tx += lane.tx_packets.load(Ordering::Relaxed);
+                dropped +=
+                    lane.tx_dropped.load(Ordering::Relaxed) + lane.unrouted.load(Ordering::Relaxed);
+            }
+            let at = slot + 16 + p * 24;
+            self.word64(at).store(rx, Ordering::Relaxed);
+            self.word64(at + 8).store(tx, Ordering::Relaxed);
+            self.word64(at + 16).store(dropped, Ordering::Relaxed);
+        }
+        seq.store(2 * written + 2, Ordering::Release);
+        self.word64(header::SAMPLES_WRITTEN)
+            .store(written + 1, Ordering::Release);
     }
 
     /// Marks the engine stopped (readers stop treating it as live).

@@ -42,6 +42,17 @@ fn what_lanes_count_a_reader_sums_per_port() {
             ("b".to_owned(), [0, 7, 2, 0])
         ]
     );
+    assert_eq!(r.latest_sample().unwrap(), None, "no sample yet");
+    seg.sample();
+    lanes[0].rx_packets.store(20, Relaxed);
+    seg.sample();
+    let (time, values) = Reader::open(seg.path())
+        .unwrap()
+        .latest_sample()
+        .unwrap()
+        .unwrap();
+    assert!(time > 0);
+    assert_eq!(values, vec![[25, 0, 0], [0, 7, 2]]);
     let listed = Reader::list(&[&dir]);
     assert_eq!(listed.len(), 1);
     assert!(listed[0].alive);

@@ -19,7 +19,8 @@ import { StatsReader } from './stats-reader.js';
 const USAGE = `usage: fastpath run CONFIG [--duration S] [--json]
        fastpath validate CONFIG
        fastpath ls [--json]
-       fastpath stats [NAME] [--json]`;
+       fastpath stats [NAME] [--json]
+       fastpath top [NAME] [--frames N]`;
 
 function fail(lines: readonly string[], code = 1): never {
   for (const line of lines) console.error(`fastpath: ${line}`);
@@ -64,13 +65,55 @@ function stats(name: string | undefined, json: boolean): void {
   }
 }
 
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+function sparkline(values: number[]): string {
+  const max = Math.max(...values, 1);
+  return values.map((v) => SPARKS[Math.min(SPARKS.length - 1, Math.floor((v / max) * (SPARKS.length - 1)))]).join('');
+}
+
+/** A live view: rates, totals, drops and a sparkline of each port's recent rx rate. */
+async function top(name: string | undefined, frames: number): Promise<void> {
+  const reader = StatsReader.attach(name);
+  const tty = process.stdout.isTTY;
+  let stopRequested = false;
+  const onSignal = () => (stopRequested = true);
+  process.once('SIGINT', onSignal);
+  for (let frame = 0; !stopRequested && reader.alive && (frames === 0 || frame < frames); frame++) {
+    const snap = reader.snapshot();
+    const rates = reader.rates(1000);
+    // Rx rate per 200 ms over the last 8 s, from the sample ring.
+    const history = reader.recent(800).filter((_, i) => i % 20 === 0);
+    const lines = [`fastpath top: ${snap.name} (pid ${snap.pid})  ${new Date().toISOString()}`, ''];
+    lines.push('port          rx Mpps   tx Mpps   drops/s        rx total        tx total  rx, last 8 s');
+    snap.ports.forEach((p, i) => {
+      const series = history.slice(1).map((s, k) => Math.max(0, s.ports[i]!.rxPackets - history[k]!.ports[i]!.rxPackets));
+      lines.push(
+        `${p.name.padEnd(12)}${(rates[i]!.rxPps / 1e6).toFixed(2).padStart(9)} ${(rates[i]!.txPps / 1e6).toFixed(2).padStart(9)}` +
+          `${rates[i]!.dropPps.toFixed(0).padStart(10)}${String(p.rxPackets).padStart(16)}${String(p.txPackets).padStart(16)}  ${sparkline(series)}`,
+      );
+    });
+    lines.push('', 'lcore  cpu        rx total        tx total');
+    for (const l of snap.lcores) lines.push(`${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`);
+    process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  process.off('SIGINT', onSignal);
+  if (!reader.alive) console.log(`${reader.name} stopped`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { duration: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        duration: { type: 'string', default: '10' },
+        json: { type: 'boolean', default: false },
+        frames: { type: 'string', default: '0' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     fail([(error as Error).message, USAGE], 2);
@@ -81,11 +124,12 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (command === 'ls' || command === 'stats') {
+  if (command === 'ls' || command === 'stats' || command === 'top') {
     if (rest.length > 0 || (command === 'ls' && file !== undefined)) fail([USAGE], 2);
     try {
       if (command === 'ls') ls(values.json);
-      else stats(file, values.json);
+      else if (command === 'stats') stats(file, values.json);
+      else await top(file, Number(values.frames) || 0);
     } catch (error) {
       if (error instanceof FastpathError) fail([`${error.message} [${error.code}]`]);
       throw error;

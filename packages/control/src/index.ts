@@ -3,7 +3,8 @@ export { Engine } from './engine.js';
 export { describeEngine, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
 export { loadConfig } from './load-config.js';
 export { native } from './native.js';
-export { StatsReader, type EngineListing, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
+export { prometheusRegistry, type ReaderSource } from './prometheus.js';
+export { StatsReader, type EngineListing, type PortRates, type Sample, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
 export {
   ControlErrorCode,
   defineConfig,

@@ -35,6 +35,23 @@ export interface SegmentPortCounters {
   busyPolls: number;
 }
 
+/** One sample from the segment's ring: every port's totals at one moment. */
+export interface Sample {
+  /** Sample number since the engine started (0, 1, 2, ...). */
+  index: number;
+  /** When the engine took it, Unix time in nanoseconds. */
+  timeNs: bigint;
+  ports: { rxPackets: number; txPackets: number; dropped: number }[];
+}
+
+/** Packet rates per port over a window of samples. */
+export interface PortRates {
+  name: string;
+  rxPps: number;
+  txPps: number;
+  dropPps: number;
+}
+
 /** One read of every counter in a segment. */
 export interface SegmentSnapshot {
   name: string;
@@ -66,6 +83,7 @@ export class StatsReader {
   readonly #ports: { name: string }[];
   readonly #lcores: { lcore: number; cpu: number }[];
   readonly #lanes: number;
+  readonly #samples: { offset: number; count: number; stride: number };
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
@@ -88,6 +106,8 @@ export class StatsReader {
       cpu: view.getUint32(lcores.offset + i * lcores.stride + 4, true),
     }));
     this.#lanes = lanes.offset;
+    this.#samples = this.#entry('samples');
+    if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
   }
 
   /** Every engine segment on this machine, with whether its engine is alive. */
@@ -167,6 +187,90 @@ export class StatsReader {
     const heartbeat = this.#view.getBigUint64(40, true);
     const now = BigInt(Date.now()) * 1_000_000n;
     return !stopped && processExists(this.pid) && now - heartbeat < HEARTBEAT_STALE_NS;
+  }
+
+  /** Samples the engine has written so far. */
+  get samplesWritten(): number {
+    return Number(this.#view.getBigUint64(72, true));
+  }
+
+  /** Sample `index`, or undefined if it is not (or no longer) in the ring, or torn. */
+  sample(index: number): Sample | undefined {
+    const { offset, count, stride } = this.#samples;
+    if (index < 0 || index >= this.samplesWritten || index < this.samplesWritten - count) return undefined;
+    const view = this.#view;
+    const at = offset + (index % count) * stride;
+    const expected = BigInt(index) * 2n + 2n;
+    if (view.getBigUint64(at, true) !== expected) return undefined;
+    const timeNs = view.getBigUint64(at + 8, true);
+    const ports = this.#ports.map((_, p) => ({
+      rxPackets: Number(view.getBigUint64(at + 16 + p * 24, true)),
+      txPackets: Number(view.getBigUint64(at + 24 + p * 24, true)),
+      dropped: Number(view.getBigUint64(at + 32 + p * 24, true)),
+    }));
+    // Seqlock: the slot is good only if nobody started rewriting it while we read.
+    return view.getBigUint64(at, true) === expected ? { index, timeNs, ports } : undefined;
+  }
+
+  /** The newest `n` complete samples, oldest first. */
+  recent(n: number): Sample[] {
+    const written = this.samplesWritten;
+    const out: Sample[] = [];
+    for (let i = Math.max(0, written - n); i < written; i++) {
+      const s = this.sample(i);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Rates per port over the last `windowMs` of samples (default 1 s). */
+  rates(windowMs = 1000): PortRates[] {
+    const samples = this.recent(Math.max(2, Math.ceil(windowMs / 10) + 1));
+    const first = samples[0];
+    const last = samples.at(-1);
+    const seconds = first && last ? Number(last.timeNs - first.timeNs) / 1e9 : 0;
+    return this.#ports.map((p, i) => {
+      const rate = (pick: (s: Sample) => number) => (seconds > 0 ? (pick(last!) - pick(first!)) / seconds : 0);
+      return {
+        name: p.name,
+        rxPps: rate((s) => s.ports[i]!.rxPackets),
+        txPps: rate((s) => s.ports[i]!.txPackets),
+        dropPps: rate((s) => s.ports[i]!.dropped),
+      };
+    });
+  }
+
+  /**
+   * Every new sample as the engine writes it (polled every `pollMs`, default 5 ms), until
+   * the engine stops or the consumer breaks out. Samples overwritten before they were read
+   * (a consumer slower than the ring) are skipped; `missed` on each yielded item counts them.
+   */
+  async *watch(pollMs = 5): AsyncGenerator<Sample & { missed: number }> {
+    let next = this.samplesWritten;
+    let missed = 0;
+    while (this.alive) {
+      const written = this.samplesWritten;
+      const oldest = written - this.#samples.count;
+      if (next < oldest) {
+        missed += oldest - next;
+        next = oldest;
+      }
+      for (; next < written; next++) {
+        const s = this.sample(next);
+        if (s) {
+          yield { ...s, missed };
+          missed = 0;
+        } else {
+          missed += 1;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /** Port names, in port order. */
+  get ports(): string[] {
+    return this.#ports.map((p) => p.name);
   }
 
   /** Every counter, summed per port and per lcore. */

@@ -1,0 +1,60 @@
+//! The test vector shared with the TypeScript reader: `test/fixtures/stats-v1.bin` is a
+//! segment this writer produced (regenerate with `FASTPATH_WRITE_VECTOR=1 cargo test -p
+//! stats`); the Rust reader here and `test/stats-vector.test.ts` must both read it as below.
+
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+
+use stats::{Reader, Segment, SegmentSpec};
+
+const VECTOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../test/fixtures/stats-v1.bin"
+);
+
+fn write_vector() {
+    let dir = std::env::temp_dir().join(format!("fastpath-stats-vector-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = SegmentSpec {
+        name: "vector".into(),
+        ports: vec![("wan".into(), 0), ("lan".into(), 1)],
+        lcores: vec![(1, 1), (2, 3)],
+    };
+    let seg = Segment::create(&dir, 4096, &spec).unwrap();
+    let lanes = seg.lanes();
+    // lcore 1: wan rx 1000, lan tx 990, lan tx_dropped 10; lcore 2: lan rx 500, wan tx 500, wan unrouted 3.
+    lanes[0].rx_packets.store(1000, Relaxed);
+    lanes[1].tx_packets.store(990, Relaxed);
+    lanes[1].tx_dropped.store(10, Relaxed);
+    lanes[3].rx_packets.store(500, Relaxed);
+    lanes[2].tx_packets.store(500, Relaxed);
+    lanes[2].unrouted.store(3, Relaxed);
+    seg.sample();
+    lanes[0].rx_packets.store(2000, Relaxed);
+    seg.sample();
+    seg.mark_stopped();
+    std::fs::copy(seg.path(), VECTOR).unwrap();
+    drop(seg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_committed_vector_reads_as_expected() {
+    if std::env::var_os("FASTPATH_WRITE_VECTOR").is_some() {
+        write_vector();
+    }
+    let r = Reader::open(Path::new(VECTOR))
+        .expect("test/fixtures/stats-v1.bin: regenerate with FASTPATH_WRITE_VECTOR=1");
+    assert_eq!(r.name().unwrap(), "vector");
+    assert!(!r.alive().unwrap(), "the vector's engine has stopped");
+    let snap = r.snapshot().unwrap();
+    assert_eq!(
+        snap.ports,
+        vec![
+            ("wan".to_owned(), [2000, 500, 0, 3]),
+            ("lan".to_owned(), [500, 990, 10, 0])
+        ]
+    );
+    let (_, latest) = r.latest_sample().unwrap().unwrap();
+    assert_eq!(latest, vec![[2000, 500, 3], [500, 990, 10]]);
+}

@@ -1,0 +1,43 @@
+/**
+ * exporter: serve Prometheus metrics for an engine this process does not own, read from its
+ * shared-memory stats segment.
+ *
+ *   npx tsx examples/exporter.ts [NAME] [--port 9464]
+ *
+ * NAME is the engine's EAL file prefix (`fastpath ls` lists them); without it, the only
+ * running engine. If the engine stops and another of that name starts, the next scrape
+ * finds the new one.
+ */
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+
+import { prometheusRegistry, StatsReader } from '@fastpath/control';
+
+import { runExample } from './lib/run.js';
+
+runExample('exporter', async () => {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { port: { type: 'string', default: '9464' } } });
+  const name = positionals[0];
+
+  // Re-attach whenever the engine we read is gone (stopped, restarted, killed).
+  let reader: StatsReader | undefined;
+  const source = () => {
+    if (!reader?.alive) reader = StatsReader.attach(name);
+    return reader;
+  };
+  const registry = prometheusRegistry(source);
+
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => res.writeHead(500).end(`${String(error)}\n`),
+    );
+  });
+  server.listen(Number(values.port), '127.0.0.1', () => console.log(`serving http://127.0.0.1:${values.port}/metrics for ${name ?? 'the running engine'}`));
+  const stop = () => server.close();
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+});

@@ -1,0 +1,32 @@
+/** The stats test vector written by the Rust writer (crates/stats/tests/vector.rs), read by TypeScript. */
+import { join } from 'node:path';
+
+import { expect, it } from 'vitest';
+
+import { StatsReader } from '@fastpath/control';
+
+import { repoRoot } from './helpers.js';
+
+it('reads the segment the Rust writer produced, field for field', () => {
+  const reader = StatsReader.open(join(repoRoot, 'test/fixtures/stats-v1.bin'));
+  expect(reader.name).toBe('vector');
+  expect(reader.alive).toBe(false);
+  expect(reader.ports).toEqual(['wan', 'lan']);
+  const snap = reader.snapshot();
+  expect(snap.ports).toEqual([
+    { name: 'wan', rxPackets: 2000, txPackets: 500, rxDropped: 3, txDropped: 0, busyPolls: 0 },
+    { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0 },
+  ]);
+  expect(snap.lcores).toEqual([
+    { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990 },
+    { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500 },
+  ]);
+  expect(reader.samplesWritten).toBe(2);
+  expect(reader.sample(0)!.ports).toEqual([
+    { rxPackets: 1000, txPackets: 500, dropped: 3 },
+    { rxPackets: 500, txPackets: 990, dropped: 10 },
+  ]);
+  expect(reader.sample(1)!.ports[0]!.rxPackets).toBe(2000);
+  expect(reader.sample(1)!.timeNs).toBeGreaterThanOrEqual(reader.sample(0)!.timeNs);
+  expect(reader.sample(2)).toBeUndefined();
+});
