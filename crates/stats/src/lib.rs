@@ -11,5 +11,5 @@ mod reader;
 mod segment;
 
 pub use layout::*;
-pub use reader::{EngineListing, Reader, ReaderError, Snapshot};
+pub use reader::{EngineListing, Reader, ReaderError, Sample, Snapshot};
 pub use segment::{file_name, now_ns, Mapping, Segment, SegmentSpec};

@@ -41,6 +41,9 @@ pub struct Snapshot {
     pub ports: Vec<(String, [u64; 4])>,
 }
 
+/// One sample of the ring: (time in Unix ns, per port [rx, tx, drops]).
+pub type Sample = (u64, Vec<[u64; 3]>);
+
 /// An engine found on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineListing {
@@ -201,7 +204,7 @@ impl Reader {
 
     /// The newest complete sample: (time in Unix ns, per port [rx, tx, drops]), or `None`
     /// before the first one or when the newest slot is being rewritten.
-    pub fn latest_sample(&self) -> Result<Option<(u64, Vec<[u64; 3]>)>, ReaderError> {
+    pub fn latest_sample(&self) -> Result<Option<Sample>, ReaderError> {
         let (at, slots, stride) = self.entry(names::SAMPLES)?;
         let (_, ports, _) = self.entry(names::PORTS)?;
         if slots == 0 || stride < 16 + 24 * ports {
