@@ -13,7 +13,7 @@ const HEADER_SIZE = 256;
 const ENTRY_SIZE = 64;
 const NAME_LEN = 40;
 const FLAG_STOPPED = 1;
-const HEARTBEAT_STALE_NS = 2_000_000_000n;
+const HEARTBEAT_STALE_MS = 2000;
 
 /** An engine's segment on this machine. */
 export interface EngineListing {
@@ -84,6 +84,7 @@ export class StatsReader {
   readonly #lcores: { lcore: number; cpu: number }[];
   readonly #lanes: number;
   readonly #samples: { offset: number; count: number; stride: number };
+  readonly #name: string;
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
@@ -100,13 +101,14 @@ export class StatsReader {
     const lcores = this.#entry('lcores');
     const lanes = this.#entry('lanes');
     if (ports.count === 0 || lanes.count !== ports.count * lcores.count) fail(`${path}: ${lanes.count} counter lanes do not match ${ports.count} ports × ${lcores.count} lcores`);
-    this.#ports = Array.from({ length: ports.count }, (_, i) => ({ name: this.#name(ports.offset + i * ports.stride, NAME_LEN) }));
+    this.#ports = Array.from({ length: ports.count }, (_, i) => ({ name: this.#decode(ports.offset + i * ports.stride, NAME_LEN) }));
     this.#lcores = Array.from({ length: lcores.count }, (_, i) => ({
       lcore: view.getUint32(lcores.offset + i * lcores.stride, true),
       cpu: view.getUint32(lcores.offset + i * lcores.stride + 4, true),
     }));
     this.#lanes = lanes.offset;
     this.#samples = this.#entry('samples');
+    this.#name = this.#decode(80, 64);
     if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
   }
 
@@ -150,7 +152,7 @@ export class StatsReader {
     if (dir + Math.min(count, 1024) * ENTRY_SIZE > view.byteLength) fail(`${this.#path}: the directory runs past the end: corrupt`);
     for (let i = 0; i < Math.min(count, 1024); i++) {
       const at = dir + i * ENTRY_SIZE;
-      if (this.#name(at, NAME_LEN) !== name) continue;
+      if (this.#decode(at, NAME_LEN) !== name) continue;
       const n = view.getUint32(at + 40, true);
       const stride = view.getUint32(at + 44, true);
       const offset = Number(view.getBigUint64(at + 48, true));
@@ -160,7 +162,7 @@ export class StatsReader {
     return fail(`${this.#path}: no ${JSON.stringify(name)} entry: corrupt`);
   }
 
-  #name(at: number, len: number): string {
+  #decode(at: number, len: number): string {
     const bytes = new Uint8Array(this.#view.buffer, at, len);
     const end = bytes.indexOf(0);
     return new TextDecoder().decode(bytes.subarray(0, end < 0 ? len : end));
@@ -173,7 +175,7 @@ export class StatsReader {
 
   /** The engine's name (its EAL file prefix). */
   get name(): string {
-    return this.#name(80, 64);
+    return this.#name;
   }
 
   /** The engine's pid. */
@@ -183,10 +185,19 @@ export class StatsReader {
 
   /** Whether the engine has not stopped, its process exists and its heartbeat is under 2 s old. */
   get alive(): boolean {
+    return this.#beating() && processExists(this.pid);
+  }
+
+  /** The cheap half of `alive` (no system call): not stopped, heartbeat recent. */
+  #beating(): boolean {
     const stopped = (this.#view.getUint32(28, true) & FLAG_STOPPED) !== 0;
-    const heartbeat = this.#view.getBigUint64(40, true);
-    const now = BigInt(Date.now()) * 1_000_000n;
-    return !stopped && processExists(this.pid) && now - heartbeat < HEARTBEAT_STALE_NS;
+    const heartbeatMs = this.#u64(40) / 1e6;
+    return !stopped && Date.now() - heartbeatMs < HEARTBEAT_STALE_MS;
+  }
+
+  /** A u64 field as a number (exact below 2^53: counters, and Unix ns until 2255). */
+  #u64(at: number): number {
+    return this.#view.getUint32(at, true) + this.#view.getUint32(at + 4, true) * 4294967296;
   }
 
   /** Samples the engine has written so far. */
@@ -273,25 +284,30 @@ export class StatsReader {
     return this.#ports.map((p) => p.name);
   }
 
-  /** Every counter, summed per port and per lcore. */
+  /**
+   * Every counter, summed per port and per lcore. Plain reads of one mapped buffer; `alive`
+   * here skips the pid check (a system call) and uses the stopped flag and the heartbeat.
+   */
   snapshot(): SegmentSnapshot {
-    const view = this.#view;
+    const nPorts = this.#ports.length;
     const ports = this.#ports.map((p) => ({ name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0 }));
-    const lcores = this.#lcores.map((l) => ({ ...l, rxPackets: 0, txPackets: 0 }));
-    lcores.forEach((lcore, l) => {
-      ports.forEach((port, p) => {
-        const at = this.#lanes + (l * ports.length + p) * 64;
-        const rx = Number(view.getBigUint64(at, true));
-        const tx = Number(view.getBigUint64(at + 8, true));
+    const lcores = this.#lcores.map((l) => ({ lcore: l.lcore, cpu: l.cpu, rxPackets: 0, txPackets: 0 }));
+    for (let l = 0; l < lcores.length; l++) {
+      const lcore = lcores[l]!;
+      for (let p = 0; p < nPorts; p++) {
+        const port = ports[p]!;
+        const at = this.#lanes + (l * nPorts + p) * 64;
+        const rx = this.#u64(at);
+        const tx = this.#u64(at + 8);
         port.rxPackets += rx;
         port.txPackets += tx;
-        port.txDropped += Number(view.getBigUint64(at + 16, true));
-        port.rxDropped += Number(view.getBigUint64(at + 24, true));
-        port.busyPolls += Number(view.getBigUint64(at + 32, true));
+        port.txDropped += this.#u64(at + 16);
+        port.rxDropped += this.#u64(at + 24);
+        port.busyPolls += this.#u64(at + 32);
         lcore.rxPackets += rx;
         lcore.txPackets += tx;
-      });
-    });
-    return { name: this.name, pid: this.pid, alive: this.alive, readAtNs: BigInt(Date.now()) * 1_000_000n, ports, lcores };
+      }
+    }
+    return { name: this.#name, pid: this.pid, alive: this.#beating(), readAtNs: BigInt(Date.now()) * 1_000_000n, ports, lcores };
   }
 }
