@@ -72,6 +72,8 @@ describe('stats segment', () => {
     const ipackets = (JSON.parse(telemetry.stdout.trim().split('\n').at(-1)!) as { '/ethdev/stats': { ipackets: number } })['/ethdev/stats'].ipackets;
     expect(ipackets).toBeGreaterThanOrEqual(before);
     expect(ipackets).toBeLessThanOrEqual(after + 32);
+    // The segment also carries the driver's own counters, refreshed every 10 ms.
+    expect(await waitFor(() => reader.snapshot().ports[0]!.driver.rxPackets >= ipackets)).toBe(true);
 
     const top = runCli(['top', `fp-stats-${process.pid}`, '--frames', '1']);
     expect(top.status, top.stderr).toBe(0);

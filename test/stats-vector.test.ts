@@ -13,9 +13,10 @@ it('reads the segment the Rust writer produced, field for field', () => {
   expect(reader.alive).toBe(false);
   expect(reader.ports).toEqual(['wan', 'lan']);
   const snap = reader.snapshot();
+  const driver = (rx: number, tx: number) => ({ rxPackets: rx, txPackets: tx, rxBytes: rx * 64, txBytes: tx * 64, rxMissed: 1, rxErrors: 2, txErrors: 3, rxNombuf: 4 });
   expect(snap.ports).toEqual([
-    { name: 'wan', rxPackets: 2000, txPackets: 500, rxDropped: 3, txDropped: 0, busyPolls: 0 },
-    { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0 },
+    { name: 'wan', rxPackets: 2000, txPackets: 500, rxDropped: 3, txDropped: 0, busyPolls: 0, driver: driver(2001, 500) },
+    { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0, driver: driver(500, 1000) },
   ]);
   expect(snap.lcores).toEqual([
     { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990 },

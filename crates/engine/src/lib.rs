@@ -283,6 +283,7 @@ impl Engine {
                     .collect(),
             })
             .collect();
+        let summaries_ids: Vec<u16> = summaries.iter().map(|s| s.id).collect();
         let info = EngineInfo {
             iova_mode,
             main_lcore: plan.eal.main_lcore,
@@ -318,7 +319,7 @@ impl Engine {
             bridges,
             generated,
             retired: Retired::default(),
-            heartbeat: Some(Heartbeat::start(Arc::clone(&shared))),
+            heartbeat: Some(Heartbeat::start(Arc::clone(&shared), summaries_ids)),
             shared: Some(shared),
             ports,
             eal: Some(eal),
@@ -578,8 +579,10 @@ impl Engine {
                 .map(|&l| (l, lcore::wait(l)))
                 .collect::<Vec<_>>()
         });
-        // Counters are final once every worker has returned; read driver bytes while ports are open.
+        // Counters are final once every worker has returned; read driver bytes while ports are
+        // open. The sampler (which reads driver counters too) stops before the ports close.
         let final_stats = self.stats();
+        self.heartbeat = None;
         let ports = std::mem::take(&mut self.ports);
         let closed = eal.run(move || {
             ports
@@ -591,8 +594,7 @@ impl Engine {
                 .collect::<Vec<_>>()
         });
         // The pool and the stats segment go with the last reference to the shared state (the
-        // workers and the heartbeat dropped theirs).
-        self.heartbeat = None;
+        // workers and the sampler dropped theirs).
         self.shared = None;
         let cleaned = eal.cleanup();
         if let Some((lcore, code)) = codes.iter().find(|(_, code)| *code != 0) {
@@ -629,13 +631,28 @@ struct Heartbeat {
 }
 
 impl Heartbeat {
-    fn start(shared: Arc<Shared>) -> Self {
+    fn start(shared: Arc<Shared>, port_ids: Vec<u16>) -> Self {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("fastpath-heartbeat".into())
             .spawn(move || {
                 while !flag.load(Relaxed) {
+                    for (p, &id) in port_ids.iter().enumerate() {
+                        if let Ok(d) = Port::stats_of(id) {
+                            let values = [
+                                d.rx_packets,
+                                d.tx_packets,
+                                d.rx_bytes,
+                                d.tx_bytes,
+                                d.rx_missed,
+                                d.rx_errors,
+                                d.tx_errors,
+                                d.rx_nombuf,
+                            ];
+                            shared.segment.set_driver(p, values);
+                        }
+                    }
                     shared.segment.sample();
                     shared.segment.beat();
                     std::thread::park_timeout(Duration::from_millis(stats::SAMPLE_PERIOD_MS));

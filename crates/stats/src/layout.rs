@@ -74,6 +74,9 @@ pub mod names {
     pub const LCORES: &str = "lcores";
     /// Counter lanes: `lcores × ports` elements, lcore-major, each a [`super::Lane`].
     pub const LANES: &str = "lanes";
+    /// Driver counters per port (`rte_eth_stats`, refreshed every sample): eight u64s,
+    /// rx packets, tx packets, rx bytes, tx bytes, missed, rx errors, tx errors, rx nombuf.
+    pub const DRIVER: &str = "driver";
     /// The sample ring: each slot a u64 sequence, a u64 time (Unix ns), then per port three
     /// u64 totals (rx packets, tx packets, drops). See docs/stats-layout.md.
     pub const SAMPLES: &str = "samples";

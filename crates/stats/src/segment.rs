@@ -34,6 +34,7 @@ pub struct Segment {
     lanes: usize,
     lane_count: usize,
     ports: usize,
+    driver: usize,
     samples: usize,
 }
 
@@ -67,11 +68,12 @@ impl Segment {
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
         let directory = HEADER_SIZE;
-        let entries = 4;
+        let entries = 5;
         let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
         let lcores_at = ports_at + ports * LINE;
         let lanes_at = lcores_at + lcores * LINE;
-        let samples_at = lanes_at + lcores * ports * LINE;
+        let driver_at = lanes_at + lcores * ports * LINE;
+        let samples_at = driver_at + ports * LINE;
         let size = round_up(
             samples_at + SAMPLE_SLOTS * sample_stride(ports),
             page_size.max(4096),
@@ -121,6 +123,7 @@ impl Segment {
             lanes: lanes_at,
             lane_count: lcores * ports,
             ports,
+            driver: driver_at,
             samples: samples_at,
         };
         segment.lay_out(
@@ -129,6 +132,7 @@ impl Segment {
                 (names::PORTS, ports_at, ports, LINE),
                 (names::LCORES, lcores_at, lcores, LINE),
                 (names::LANES, lanes_at, lcores * ports, LINE),
+                (names::DRIVER, driver_at, ports, LINE),
                 (
                     names::SAMPLES,
                     samples_at,
@@ -146,7 +150,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 4]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 5]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -221,6 +225,18 @@ impl Segment {
     pub fn beat(&self) {
         self.word64(header::HEARTBEAT_NS)
             .store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// Publishes port `port`'s driver counters (`rte_eth_stats`), taken by the engine's
+    /// sampler thread off the hot path: rx/tx packets and bytes, missed, rx errors, tx errors,
+    /// rx mbuf allocation failures, in that order.
+    pub fn set_driver(&self, port: usize, values: [u64; 8]) {
+        if port < self.ports {
+            for (i, v) in values.iter().enumerate() {
+                self.word64(self.driver + port * LINE + i * 8)
+                    .store(*v, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Appends one sample of every port's totals (summed over lcores) to the ring. One

@@ -33,6 +33,8 @@ export interface SegmentPortCounters {
   rxDropped: number;
   txDropped: number;
   busyPolls: number;
+  /** The driver's own counters (rte_eth_stats), refreshed with every 10 ms sample. */
+  driver: { rxPackets: number; txPackets: number; rxBytes: number; txBytes: number; rxMissed: number; rxErrors: number; txErrors: number; rxNombuf: number };
 }
 
 /** One sample from the segment's ring: every port's totals at one moment. */
@@ -85,6 +87,7 @@ export class StatsReader {
   readonly #lanes: number;
   readonly #samples: { offset: number; count: number; stride: number };
   readonly #name: string;
+  readonly #driver: number;
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
@@ -108,6 +111,9 @@ export class StatsReader {
     }));
     this.#lanes = lanes.offset;
     this.#samples = this.#entry('samples');
+    const driver = this.#entry('driver');
+    if (driver.count !== ports.count || driver.stride < 64) fail(`${path}: the driver block does not match the ports: corrupt`);
+    this.#driver = driver.offset;
     this.#name = this.#decode(80, 64);
     if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
   }
@@ -290,7 +296,20 @@ export class StatsReader {
    */
   snapshot(): SegmentSnapshot {
     const nPorts = this.#ports.length;
-    const ports = this.#ports.map((p) => ({ name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0 }));
+    const ports = this.#ports.map((p, i) => {
+      const at = this.#driver + i * 64;
+      const driver = {
+        rxPackets: this.#u64(at),
+        txPackets: this.#u64(at + 8),
+        rxBytes: this.#u64(at + 16),
+        txBytes: this.#u64(at + 24),
+        rxMissed: this.#u64(at + 32),
+        rxErrors: this.#u64(at + 40),
+        txErrors: this.#u64(at + 48),
+        rxNombuf: this.#u64(at + 56),
+      };
+      return { name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0, driver };
+    });
     const lcores = this.#lcores.map((l) => ({ lcore: l.lcore, cpu: l.cpu, rxPackets: 0, txPackets: 0 }));
     for (let l = 0; l < lcores.length; l++) {
       const lcore = lcores[l]!;
