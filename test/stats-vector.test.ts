@@ -19,8 +19,8 @@ it('reads the segment the Rust writer produced, field for field', () => {
     { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0, driver: driver(500, 1000) },
   ]);
   expect(snap.lcores).toEqual([
-    { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990 },
-    { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500 },
+    { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990, loops: 7, idleLoops: 2 },
+    { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500, loops: 0, idleLoops: 0 },
   ]);
   expect(reader.samplesWritten).toBe(2);
   expect(reader.sample(0)!.ports).toEqual([

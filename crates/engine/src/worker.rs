@@ -120,6 +120,9 @@ impl Worker {
         self.cursors = vec![0; program.pipelines.len()];
         let mut burst = Burst::new();
         let mut drain: Option<(Instant, Instant)> = None;
+        // Loop iterations and empty ones, published to the stats segment (busy % in `top`).
+        let loops = shared.segment.loops(self.index);
+        let (mut iterations, mut idle) = (0u64, 0u64);
         loop {
             let state = shared.control.load(Relaxed);
             if state == STOP {
@@ -159,7 +162,7 @@ impl Worker {
                         .as_ref()
                         .is_some_and(|g| g.worker == self.index)
                     {
-                        self.generate(program, p, &mut burst);
+                        busy |= self.generate(program, p, &mut burst);
                     }
                 }
             } else {
@@ -172,24 +175,31 @@ impl Worker {
                     break;
                 }
             }
+            iterations += 1;
+            idle += u64::from(!busy);
+            if let Some([all, empty]) = loops {
+                all.store(iterations, Relaxed);
+                empty.store(idle, Relaxed);
+            }
         }
         0
     }
 
-    fn generate(&mut self, program: &Program, p: usize, burst: &mut Burst) {
+    /// Makes one burst; returns whether it made any packet.
+    fn generate(&mut self, program: &Program, p: usize, burst: &mut Burst) -> bool {
         let pipeline = &program.pipelines[p];
         let Some(generator) = &pipeline.generator else {
-            return;
+            return false;
         };
         let allocated = burst.alloc_from(&self.shared.pool, generator.burst);
         if allocated == 0 {
-            return;
+            return false;
         }
         // Claim after allocating, so a claimed packet is always made; the rest go back.
         let granted = generator.claim(allocated);
         burst.truncate(granted);
         if granted == 0 {
-            return;
+            return false;
         }
         let cursor = &mut self.cursors[p];
         for m in burst.as_mut_slice() {
@@ -208,6 +218,7 @@ impl Worker {
             granted as u64,
         );
         self.process(program, p, DROP, burst);
+        true
     }
 
     #[inline]

@@ -74,6 +74,8 @@ pub mod names {
     pub const LCORES: &str = "lcores";
     /// Counter lanes: `lcores × ports` elements, lcore-major, each a [`super::Lane`].
     pub const LANES: &str = "lanes";
+    /// Per worker lcore: u64 loop iterations, then u64 iterations that found no packet.
+    pub const LCORE_LOOPS: &str = "lcore-loops";
     /// Driver counters per port (`rte_eth_stats`, refreshed every sample): eight u64s,
     /// rx packets, tx packets, rx bytes, tx bytes, missed, rx errors, tx errors, rx nombuf.
     pub const DRIVER: &str = "driver";

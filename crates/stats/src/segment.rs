@@ -35,6 +35,8 @@ pub struct Segment {
     lane_count: usize,
     ports: usize,
     driver: usize,
+    loops: usize,
+    lcores: usize,
     samples: usize,
 }
 
@@ -68,11 +70,12 @@ impl Segment {
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
         let directory = HEADER_SIZE;
-        let entries = 5;
+        let entries = 6;
         let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
         let lcores_at = ports_at + ports * LINE;
         let lanes_at = lcores_at + lcores * LINE;
-        let driver_at = lanes_at + lcores * ports * LINE;
+        let loops_at = lanes_at + lcores * ports * LINE;
+        let driver_at = loops_at + lcores * LINE;
         let samples_at = driver_at + ports * LINE;
         let size = round_up(
             samples_at + SAMPLE_SLOTS * sample_stride(ports),
@@ -124,6 +127,8 @@ impl Segment {
             lane_count: lcores * ports,
             ports,
             driver: driver_at,
+            loops: loops_at,
+            lcores,
             samples: samples_at,
         };
         segment.lay_out(
@@ -132,6 +137,7 @@ impl Segment {
                 (names::PORTS, ports_at, ports, LINE),
                 (names::LCORES, lcores_at, lcores, LINE),
                 (names::LANES, lanes_at, lcores * ports, LINE),
+                (names::LCORE_LOOPS, loops_at, lcores, LINE),
                 (names::DRIVER, driver_at, ports, LINE),
                 (
                     names::SAMPLES,
@@ -150,7 +156,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 5]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 6]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -225,6 +231,19 @@ impl Segment {
     pub fn beat(&self) {
         self.word64(header::HEARTBEAT_NS)
             .store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// Worker `w`'s loop counters: (iterations, iterations that found nothing). One writer.
+    #[allow(clippy::cast_ptr_alignment)] // cache-line aligned inside a page-aligned mapping
+    pub fn loops(&self, w: usize) -> Option<&[std::sync::atomic::AtomicU64; 2]> {
+        // SAFETY: the block for worker `w < lcores` is 16 aligned bytes inside the mapping.
+        (w < self.lcores).then(|| unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(self.loops + w * LINE)
+                .cast::<[AtomicU64; 2]>()
+        })
     }
 
     /// Publishes port `port`'s driver counters (`rte_eth_stats`), taken by the engine's

@@ -29,6 +29,10 @@ fn write_vector() {
     lanes[3].rx_packets.store(500, Relaxed);
     lanes[2].tx_packets.store(500, Relaxed);
     lanes[2].unrouted.store(3, Relaxed);
+    let [loops, idle] = seg.loops(0).unwrap();
+    loops.store(7, Relaxed);
+    idle.store(2, Relaxed);
+    assert!(seg.loops(2).is_none());
     seg.set_driver(0, [2001, 500, 2001 * 64, 500 * 64, 1, 2, 3, 4]);
     seg.set_driver(1, [500, 1000, 500 * 64, 1000 * 64, 1, 2, 3, 4]);
     seg.sample();

@@ -79,6 +79,8 @@ async function top(name: string | undefined, frames: number): Promise<void> {
   let stopRequested = false;
   const onSignal = () => (stopRequested = true);
   process.once('SIGINT', onSignal);
+  let previous = reader.snapshot();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   for (let frame = 0; !stopRequested && reader.alive && (frames === 0 || frame < frames); frame++) {
     const snap = reader.snapshot();
     const rates = reader.rates(1000);
@@ -93,8 +95,14 @@ async function top(name: string | undefined, frames: number): Promise<void> {
           `${rates[i]!.dropPps.toFixed(0).padStart(10)}${String(p.rxPackets).padStart(16)}${String(p.txPackets).padStart(16)}  ${sparkline(series)}`,
       );
     });
-    lines.push('', 'lcore  cpu        rx total        tx total');
-    for (const l of snap.lcores) lines.push(`${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`);
+    lines.push('', 'lcore  cpu   busy        rx total        tx total');
+    snap.lcores.forEach((l, i) => {
+      const before = previous.lcores[i]!;
+      const loops = l.loops - before.loops;
+      const busy = loops > 0 ? (100 * (loops - (l.idleLoops - before.idleLoops))) / loops : 0;
+      lines.push(`${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`);
+    });
+    previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -62,7 +62,8 @@ export interface SegmentSnapshot {
   /** When it was read, Unix time in nanoseconds (from the reader's clock). */
   readAtNs: bigint;
   ports: SegmentPortCounters[];
-  lcores: { lcore: number; cpu: number; rxPackets: number; txPackets: number }[];
+  /** Per worker: totals, and poll-loop iterations (all, and those that found nothing). */
+  lcores: { lcore: number; cpu: number; rxPackets: number; txPackets: number; loops: number; idleLoops: number }[];
 }
 
 /** Whether a process exists (signal 0 only checks; EPERM means it exists but is not ours). */
@@ -88,6 +89,7 @@ export class StatsReader {
   readonly #samples: { offset: number; count: number; stride: number };
   readonly #name: string;
   readonly #driver: number;
+  readonly #loops: number;
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
@@ -114,6 +116,9 @@ export class StatsReader {
     const driver = this.#entry('driver');
     if (driver.count !== ports.count || driver.stride < 64) fail(`${path}: the driver block does not match the ports: corrupt`);
     this.#driver = driver.offset;
+    const loops = this.#entry('lcore-loops');
+    if (loops.count !== lcores.count || loops.stride < 16) fail(`${path}: the lcore loop block does not match the lcores: corrupt`);
+    this.#loops = loops.offset;
     this.#name = this.#decode(80, 64);
     if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
   }
@@ -310,7 +315,14 @@ export class StatsReader {
       };
       return { name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0, driver };
     });
-    const lcores = this.#lcores.map((l) => ({ lcore: l.lcore, cpu: l.cpu, rxPackets: 0, txPackets: 0 }));
+    const lcores = this.#lcores.map((l, i) => ({
+      lcore: l.lcore,
+      cpu: l.cpu,
+      rxPackets: 0,
+      txPackets: 0,
+      loops: this.#u64(this.#loops + i * 64),
+      idleLoops: this.#u64(this.#loops + i * 64 + 8),
+    }));
     for (let l = 0; l < lcores.length; l++) {
       const lcore = lcores[l]!;
       for (let p = 0; p < nPorts; p++) {
