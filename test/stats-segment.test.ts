@@ -50,6 +50,9 @@ describe('stats segment', () => {
       expect(api.ports[p]!.rxPackets).toBeLessThanOrEqual(second.ports[p]!.rxPackets);
     }
     expect(first.lcores).toEqual([expect.objectContaining({ lcore: 1, cpu: 1 })]);
+    // Pipeline counters live in the segment too, by name.
+    expect(first.pipelines.map((p) => p.name)).toEqual(['pipeline0', 'pipeline1']);
+    expect(first.pipelines[0]!.inPackets).toBeGreaterThan(0);
 
     // The sample ring: a sample every 10 ms, rates from it, and a live iterator.
     expect(await waitFor(() => reader.samplesWritten >= 20)).toBe(true);

@@ -22,6 +22,7 @@ it('reads the segment the Rust writer produced, field for field', () => {
     { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990, loops: 7, idleLoops: 2 },
     { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500, loops: 0, idleLoops: 0 },
   ]);
+  expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, rules: [{ name: 'no-dns', matched: 7 }] }]);
   expect(reader.samplesWritten).toBe(2);
   expect(reader.sample(0)!.ports).toEqual([
     { rxPackets: 1000, txPackets: 500, dropped: 3 },

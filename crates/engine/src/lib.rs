@@ -16,7 +16,6 @@ pub mod program;
 pub mod rcu;
 pub mod worker;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -190,13 +189,6 @@ pub struct EngineStats {
     pub mempool_in_use: u32,
 }
 
-/// Counters of programs that were swapped out, by pipeline name (and rule name).
-#[derive(Debug, Default)]
-struct Retired {
-    pipelines: HashMap<String, [u64; 4]>,
-    rules: HashMap<(String, String), u64>,
-}
-
 /// A running engine. Dropping it stops it.
 pub struct Engine {
     config: EngineConfig,
@@ -207,7 +199,6 @@ pub struct Engine {
     program: Arc<Program>,
     bridges: BridgeTables,
     generated: Generated,
-    retired: Retired,
     // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
     shared: Option<Arc<Shared>>,
     heartbeat: Option<Heartbeat>,
@@ -236,7 +227,7 @@ impl Engine {
         let plan = Plan::new(config, &cpus, &hugepages)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.
-        let segment = create_segment(&plan, &hugepages)?;
+        let segment = Arc::new(create_segment(&plan, &hugepages)?);
         let stats_path = segment.path().display().to_string();
         let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
         let iova_mode = eal.iova_mode().to_string();
@@ -261,6 +252,7 @@ impl Engine {
             &facts,
             &mut bridges,
             &mut generated,
+            &segment,
         )?);
 
         let workers = plan
@@ -318,7 +310,6 @@ impl Engine {
             program,
             bridges,
             generated,
-            retired: Retired::default(),
             heartbeat: Some(Heartbeat::start(Arc::clone(&shared), summaries_ids)),
             shared: Some(shared),
             ports,
@@ -403,16 +394,15 @@ impl Engine {
             &self.facts,
             &mut bridges,
             &mut generated,
+            &shared.segment,
         )?);
         let published = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT);
         // Either way the workers that answer now run `next`; keep the engine's view with them.
-        let old = std::mem::replace(&mut self.program, next);
+        // Counters need no hand-over: they live in the stats segment under slots kept by name.
+        self.program = next;
         self.bridges = bridges;
         self.generated = generated;
         self.config = config.clone();
-        // Folded either way: if a worker stayed silent, the old program stays allocated (it
-        // may still read it) and its counters are taken as they stand.
-        self.retire(&old);
         if published.is_err() {
             return Err(EngineError::new(
                 ErrorCode::Internal,
@@ -422,64 +412,35 @@ impl Engine {
         Ok(shared.publisher.generation())
     }
 
-    /// Folds a swapped-out program's final counters into the retired totals.
-    fn retire(&mut self, old: &Program) {
-        for (i, p) in old.pipelines.iter().enumerate() {
-            let t = self.retired.pipelines.entry(p.name.clone()).or_default();
-            add_pipeline_counters(t, old, i);
-        }
-        for (slot, (p, name)) in old.rule_names.iter().enumerate() {
-            let sum: u64 = old.slots.iter().map(|s| s.rules[slot].load(Relaxed)).sum();
-            *self
-                .retired
-                .rules
-                .entry((old.pipelines[*p].name.clone(), name.clone()))
-                .or_default() += sum;
-        }
-    }
-
     fn pipeline_totals(&self) -> Vec<PipelineCounters> {
         let program = &self.program;
+        let workers = self.plan.workers.len();
+        let sum = |slot: usize, field: usize| -> u64 {
+            (0..workers)
+                .map(|w| program.segment.pipeline_counters(w, slot)[field].load(Relaxed))
+                .sum()
+        };
         program
             .pipelines
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                let mut t = self
-                    .retired
-                    .pipelines
-                    .get(&p.name)
-                    .copied()
-                    .unwrap_or_default();
-                add_pipeline_counters(&mut t, program, i);
-                let rules = program
+            .map(|(i, p)| PipelineCounters {
+                name: p.name.clone(),
+                in_packets: sum(p.slot, program::counter::IN),
+                out_packets: sum(p.slot, program::counter::OUT),
+                dropped: sum(p.slot, program::counter::DROPPED),
+                generated: sum(p.slot, program::counter::GENERATED),
+                rules: program
                     .rule_names
                     .iter()
-                    .enumerate()
-                    .filter(|(_, (pi, _))| *pi == i)
-                    .map(|(slot, (_, name))| RuleCounters {
+                    .filter(|(pi, _, _)| *pi == i)
+                    .map(|(_, name, slot)| RuleCounters {
                         name: name.clone(),
-                        matched: self
-                            .retired
-                            .rules
-                            .get(&(p.name.clone(), name.clone()))
-                            .copied()
-                            .unwrap_or(0)
-                            + program
-                                .slots
-                                .iter()
-                                .map(|s| s.rules[slot].load(Relaxed))
-                                .sum::<u64>(),
+                        matched: (0..workers)
+                            .map(|w| program.segment.rule_counter(w, *slot).load(Relaxed))
+                            .sum(),
                     })
-                    .collect();
-                PipelineCounters {
-                    name: p.name.clone(),
-                    in_packets: t[0],
-                    out_packets: t[1],
-                    dropped: t[2],
-                    generated: t[3],
-                    rules,
-                }
+                    .collect(),
             })
             .collect()
     }
@@ -583,6 +544,7 @@ impl Engine {
         // open. The sampler (which reads driver counters too) stops before the ports close.
         let final_stats = self.stats();
         self.heartbeat = None;
+        self.program.segment.retire();
         let ports = std::mem::take(&mut self.ports);
         let closed = eal.run(move || {
             ports
@@ -729,18 +691,6 @@ fn create_segment(
             ),
         )
     })
-}
-
-/// Adds pipeline `i`'s counters from every worker of `program` to `totals`
-/// (in, out, dropped, generated).
-fn add_pipeline_counters(totals: &mut [u64; 4], program: &Program, i: usize) {
-    for slots in &program.slots {
-        let c = &slots.pipelines[i];
-        totals[0] += c.in_packets.load(Relaxed);
-        totals[1] += c.out_packets.load(Relaxed);
-        totals[2] += c.dropped.load(Relaxed);
-        totals[3] += c.generated.load(Relaxed);
-    }
 }
 
 /// Refuses a live change to anything but the pipelines, naming the first difference.

@@ -26,27 +26,17 @@ pub fn bump(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed) + n, Relaxed);
 }
 
-/// One pipeline's counters on one worker.
-#[derive(Debug, Default)]
-pub struct PipelineCounters {
+/// Indexes into a pipeline's four counters in the stats segment
+/// ([`stats::Segment::pipeline_counters`]).
+pub mod counter {
     /// Packets that entered (received or generated).
-    pub in_packets: AtomicU64,
+    pub const IN: usize = 0;
     /// Packets handed to an output's tx buffer (copies included).
-    pub out_packets: AtomicU64,
+    pub const OUT: usize = 1;
     /// Packets a stage dropped (drop stage, drop rules, bridge filtering, no output).
-    pub dropped: AtomicU64,
+    pub const DROPPED: usize = 2;
     /// Packets the generator made.
-    pub generated: AtomicU64,
-}
-
-/// Every counter of one worker in one program, on cache lines of their own.
-#[derive(Debug)]
-#[repr(align(64))]
-pub struct WorkerSlots {
-    /// Per pipeline.
-    pub pipelines: Box<[PipelineCounters]>,
-    /// Per match rule, numbered across the program.
-    pub rules: Box<[AtomicU64]>,
+    pub const GENERATED: usize = 3;
 }
 
 /// A compiled header match.
@@ -117,7 +107,7 @@ pub struct Rule {
     pub matches: Match,
     /// Action.
     pub action: Action,
-    /// Counter slot.
+    /// Counter slot in the stats segment (stable for this pipeline and rule name).
     pub slot: usize,
 }
 
@@ -214,6 +204,8 @@ pub struct Pipeline {
     pub flood_ports: Vec<u16>,
     /// The generator, if any.
     pub generator: Option<Generator>,
+    /// Counter slot in the stats segment (stable for this name across programs).
+    pub slot: usize,
 }
 
 /// Everything workers run, immutable once published.
@@ -225,10 +217,10 @@ pub struct Program {
     pub input_pipeline: Vec<Option<u16>>,
     /// For each port index, its MAC (for MAC rewriting).
     pub port_macs: Vec<Mac>,
-    /// Per worker counters.
-    pub slots: Box<[WorkerSlots]>,
-    /// Rule names in slot order, with their pipeline index.
-    pub rule_names: Vec<(usize, String)>,
+    /// Where every pipeline and rule counts (slots stable by name across programs).
+    pub segment: Arc<stats::Segment>,
+    /// Match stages: (pipeline index, name, counter slot), in config order.
+    pub rule_names: Vec<(usize, String, usize)>,
 }
 
 /// What the engine knows after the ports are up, needed to compile.
@@ -352,6 +344,7 @@ fn compile_generator(
 /// Where a stage sits, for error paths and state keys.
 struct StageSite<'a> {
     pipeline: usize,
+    pipeline_slot: usize,
     name: &'a str,
     stage: usize,
     path: String,
@@ -360,7 +353,8 @@ struct StageSite<'a> {
 /// What compiling a program accumulates across pipelines.
 struct Compiler<'a> {
     names: HashMap<&'a str, u16>,
-    rule_names: Vec<(usize, String)>,
+    rule_names: Vec<(usize, String, usize)>,
+    segment: &'a stats::Segment,
     bridges: &'a mut BridgeTables,
     next_bridges: BridgeTables,
 }
@@ -453,20 +447,23 @@ impl Compiler<'_> {
                 if self
                     .rule_names
                     .iter()
-                    .any(|(p, n)| *p == site.pipeline && *n == name)
+                    .any(|(p, n, _)| *p == site.pipeline && *n == name)
                 {
                     return Err(EngineError::config(
                         &format!("{spath}.name"),
                         format!("{name:?} already names another match stage of this pipeline; counters are kept by name"),
                     ));
                 }
+                let slot = self.segment.rule_slot(site.pipeline_slot, &format!("{}/{name}", site.name)).ok_or_else(|| {
+                    EngineError::config(spath, format!("the stats segment has room for {} match stages over the engine's life; restart the engine", stats::RULE_SLOTS))
+                })?;
                 let rule = Rule {
                     name: name.clone(),
                     matches: compile_match(&format!("{spath}.match"), matches)?,
                     action,
-                    slot: self.rule_names.len(),
+                    slot,
                 };
-                self.rule_names.push((site.pipeline, name));
+                self.rule_names.push((site.pipeline, name, slot));
                 Stage::Match { rules: vec![rule] }
             }
             StageConfig::Bridge { aging_s } => {
@@ -547,8 +544,10 @@ pub fn compile(
     facts: &PortFacts,
     bridges: &mut BridgeTables,
     generated: &mut Generated,
+    segment: &Arc<stats::Segment>,
 ) -> Result<Program, EngineError> {
     let mut compiler = Compiler {
+        segment,
         names: plan
             .ports
             .iter()
@@ -565,6 +564,9 @@ pub fn compile(
     for (i, pc) in config.pipelines.iter().enumerate() {
         let path = format!("pipelines[{i}]");
         let name = config.pipeline_name(i);
+        let slot = segment.pipeline_slot(&name).ok_or_else(|| {
+            EngineError::config(&format!("{path}.name"), format!("the stats segment has room for {} pipeline names over the engine's life; restart the engine", stats::PIPELINE_SLOTS))
+        })?;
         // The workers this pipeline runs on: the owners of its input queues, and its generator's.
         let mut runners = compiler.inputs(plan, pc, i, &mut input_pipeline)?;
         let outputs: Vec<u16> = pc
@@ -601,6 +603,7 @@ pub fn compile(
         for (s, sc) in pc.stages.iter().enumerate() {
             let site = StageSite {
                 pipeline: i,
+                pipeline_slot: slot,
                 name: &name,
                 stage: s,
                 path: format!("{path}.stages[{s}]"),
@@ -621,6 +624,7 @@ pub fn compile(
             needs_clock,
             flood_ports,
             generator,
+            slot,
         });
     }
     let Compiler {
@@ -630,20 +634,11 @@ pub fn compile(
         ..
     } = compiler;
     *bridges = next_bridges;
-    let slots = (0..plan.workers.len())
-        .map(|_| WorkerSlots {
-            pipelines: pipelines
-                .iter()
-                .map(|_| PipelineCounters::default())
-                .collect(),
-            rules: rule_names.iter().map(|_| AtomicU64::new(0)).collect(),
-        })
-        .collect();
     Ok(Program {
         pipelines,
         input_pipeline,
         port_macs: facts.macs.clone(),
-        slots,
+        segment: Arc::clone(segment),
         rule_names,
     })
 }
@@ -680,8 +675,10 @@ pub struct StageContext<'a> {
     pub copies: &'a mut Vec<(u16, dpdk::Mbuf)>,
     /// Pool for copies.
     pub pool: &'a dpdk::Mempool,
-    /// Counter slots of this worker.
-    pub slots: &'a WorkerSlots,
+    /// Where rules count.
+    pub segment: &'a stats::Segment,
+    /// This worker's index.
+    pub worker: usize,
     /// Copies that could not be made (pool empty or copy list full).
     pub copy_failures: u64,
 }
@@ -779,7 +776,7 @@ impl Stage {
                     let Some(rule) = rules.iter().find(|r| r.matches.matches(&headers)) else {
                         continue;
                     };
-                    bump(&ctx.slots.rules[rule.slot], 1);
+                    bump(ctx.segment.rule_counter(ctx.worker, rule.slot), 1);
                     match rule.action {
                         Action::Drop => *v = DROP,
                         Action::Count => {}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_SIZE};
 use stats::Lane;
 
-use crate::program::{bump, Flow, Program, StageContext, DROP, FLOOD};
+use crate::program::{bump, counter, Flow, Program, StageContext, DROP, FLOOD};
 use crate::rcu::{Publisher, OFFLINE};
 
 /// Workers forward and generate.
@@ -38,7 +38,7 @@ pub struct Shared {
     pub pool: Mempool,
     /// The shared-memory stats segment; its `workers × ports` lanes (worker-major) are
     /// where the workers count.
-    pub segment: stats::Segment,
+    pub segment: Arc<stats::Segment>,
     /// Ports.
     pub ports: usize,
     /// When the engine started (bridge aging counts from here).
@@ -213,10 +213,10 @@ impl Worker {
                 m.data_mut().copy_from_slice(frame);
             }
         }
-        bump(
-            &program.slots[self.index].pipelines[p].generated,
-            granted as u64,
-        );
+        let counters = program
+            .segment
+            .pipeline_counters(self.index, program.pipelines[p].slot);
+        bump(&counters[counter::GENERATED], granted as u64);
         self.process(program, p, DROP, burst);
         true
     }
@@ -224,13 +224,12 @@ impl Worker {
     #[inline]
     fn process(&mut self, program: &Program, p: usize, in_port: u16, burst: &mut Burst) {
         let pipeline = &program.pipelines[p];
-        let slots = &program.slots[self.index];
-        let counters = &slots.pipelines[p];
+        let counters = program.segment.pipeline_counters(self.index, pipeline.slot);
         let n = burst.len();
-        bump(&counters.in_packets, n as u64);
+        bump(&counters[counter::IN], n as u64);
         match pipeline.flow {
             Flow::DropAll => {
-                bump(&counters.dropped, n as u64);
+                bump(&counters[counter::DROPPED], n as u64);
                 burst.free_all();
                 return;
             }
@@ -242,7 +241,7 @@ impl Worker {
                         &program.port_macs,
                     );
                 }
-                bump(&counters.out_packets, n as u64);
+                bump(&counters[counter::OUT], n as u64);
                 self.send_now(pipeline.default_out, burst);
                 return;
             }
@@ -258,7 +257,8 @@ impl Worker {
             },
             copies: &mut self.copies,
             pool: &self.shared.pool,
-            slots,
+            segment: &program.segment,
+            worker: self.index,
             copy_failures: 0,
         };
         for stage in &pipeline.stages {
@@ -316,8 +316,8 @@ impl Worker {
             self.enqueue(port, copy);
             out += 1;
         }
-        bump(&counters.out_packets, out);
-        bump(&counters.dropped, dropped);
+        bump(&counters[counter::OUT], out);
+        bump(&counters[counter::DROPPED], dropped);
         self.flush();
     }
 

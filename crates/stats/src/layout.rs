@@ -76,6 +76,17 @@ pub mod names {
     pub const LANES: &str = "lanes";
     /// Per worker lcore: u64 loop iterations, then u64 iterations that found no packet.
     pub const LCORE_LOOPS: &str = "lcore-loops";
+    /// Pipeline names by counter slot (64-byte elements, NUL-padded name; empty = unused).
+    /// Slots are given out by name and never reused, so counters carry across live changes.
+    pub const PIPELINE_NAMES: &str = "pipeline-names";
+    /// Match-stage (rule) names by slot: name in the first 40 bytes, the pipeline slot as u32
+    /// at byte 40.
+    pub const RULE_NAMES: &str = "rule-names";
+    /// Per worker lcore, per pipeline slot: four u64 (in, out, dropped, generated); stride 32,
+    /// lcore-major (`lcore × PIPELINE_SLOTS + slot`).
+    pub const PIPELINE_COUNTERS: &str = "pipeline-counters";
+    /// Per worker lcore, per rule slot: one u64 (packets matched); stride 8, lcore-major.
+    pub const RULE_COUNTERS: &str = "rule-counters";
     /// Driver counters per port (`rte_eth_stats`, refreshed every sample): eight u64s,
     /// rx packets, tx packets, rx bytes, tx bytes, missed, rx errors, tx errors, rx nombuf.
     pub const DRIVER: &str = "driver";
@@ -117,6 +128,11 @@ pub mod lane {
 }
 
 const _: () = assert!(std::mem::size_of::<Lane>() == LINE);
+
+/// Pipelines (by distinct name) an engine can count over its life.
+pub const PIPELINE_SLOTS: usize = 64;
+/// Match stages (by pipeline and name) an engine can count over its life.
+pub const RULE_SLOTS: usize = 512;
 
 /// Slots in the sample ring: 10.24 s of history at the default 10 ms period.
 pub const SAMPLE_SLOTS: usize = 1024;

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::layout::{
     entry, header, names, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE, LAYOUT_VERSION, LINE,
-    MAGIC, NAME_LEN, SAMPLE_SLOTS,
+    MAGIC, NAME_LEN, PIPELINE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
 };
 
 /// What the segment describes.
@@ -25,6 +25,9 @@ pub struct SegmentSpec {
     pub lcores: Vec<(u32, u32)>,
 }
 
+/// Names given counter slots so far: pipelines, then (pipeline slot, rule name).
+type SlotNames = (Vec<String>, Vec<(usize, String)>);
+
 /// A mapped, writable segment. Removes its file on drop.
 #[derive(Debug)]
 pub struct Segment {
@@ -37,6 +40,12 @@ pub struct Segment {
     driver: usize,
     loops: usize,
     lcores: usize,
+    pipeline_names: usize,
+    rule_names: usize,
+    pipeline_counters: usize,
+    rule_counters: usize,
+    /// Names given slots so far (only the control thread names; a mutex keeps it simple).
+    slots: std::sync::Mutex<SlotNames>,
     samples: usize,
 }
 
@@ -70,13 +79,17 @@ impl Segment {
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
         let directory = HEADER_SIZE;
-        let entries = 6;
+        let entries = 10;
         let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
         let lcores_at = ports_at + ports * LINE;
         let lanes_at = lcores_at + lcores * LINE;
         let loops_at = lanes_at + lcores * ports * LINE;
         let driver_at = loops_at + lcores * LINE;
-        let samples_at = driver_at + ports * LINE;
+        let pnames_at = driver_at + ports * LINE;
+        let rnames_at = pnames_at + PIPELINE_SLOTS * LINE;
+        let pcounters_at = rnames_at + RULE_SLOTS * LINE;
+        let rcounters_at = round_up(pcounters_at + lcores * PIPELINE_SLOTS * 32, LINE);
+        let samples_at = round_up(rcounters_at + lcores * RULE_SLOTS * 8, LINE);
         let size = round_up(
             samples_at + SAMPLE_SLOTS * sample_stride(ports),
             page_size.max(4096),
@@ -129,16 +142,30 @@ impl Segment {
             driver: driver_at,
             loops: loops_at,
             lcores,
+            pipeline_names: pnames_at,
+            rule_names: rnames_at,
+            pipeline_counters: pcounters_at,
+            rule_counters: rcounters_at,
+            slots: std::sync::Mutex::default(),
             samples: samples_at,
         };
         segment.lay_out(
             spec,
-            [
+            &[
                 (names::PORTS, ports_at, ports, LINE),
                 (names::LCORES, lcores_at, lcores, LINE),
                 (names::LANES, lanes_at, lcores * ports, LINE),
                 (names::LCORE_LOOPS, loops_at, lcores, LINE),
                 (names::DRIVER, driver_at, ports, LINE),
+                (names::PIPELINE_NAMES, pnames_at, PIPELINE_SLOTS, LINE),
+                (names::RULE_NAMES, rnames_at, RULE_SLOTS, LINE),
+                (
+                    names::PIPELINE_COUNTERS,
+                    pcounters_at,
+                    lcores * PIPELINE_SLOTS,
+                    32,
+                ),
+                (names::RULE_COUNTERS, rcounters_at, lcores * RULE_SLOTS, 8),
                 (
                     names::SAMPLES,
                     samples_at,
@@ -156,7 +183,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: [(&str, usize, usize, usize); 6]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: &[(&str, usize, usize, usize); 10]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -185,7 +212,7 @@ impl Segment {
             put32(b, at + entry::STRIDE, *stride as u32);
             put64(b, at + entry::OFFSET, *offset as u64);
         }
-        let [(_, ports_at, ..), (_, lcores_at, ..), ..] = entries;
+        let [(_, ports_at, ..), (_, lcores_at, ..), ..] = *entries;
         for (i, (name, id)) in spec.ports.iter().enumerate() {
             put_name(b, ports_at + i * LINE, NAME_LEN, name);
             b[ports_at + i * LINE + 40..ports_at + i * LINE + 42]
@@ -231,6 +258,101 @@ impl Segment {
     pub fn beat(&self) {
         self.word64(header::HEARTBEAT_NS)
             .store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// The counter slot for pipeline `name`: the same slot every time the name comes back
+    /// (so its counters carry across live changes), a new one for a new name, or `None` when
+    /// all [`PIPELINE_SLOTS`] are taken. Called by the control thread only.
+    pub fn pipeline_slot(&self, name: &str) -> Option<usize> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = slots.0.iter().position(|n| n == name) {
+            return Some(i);
+        }
+        let i = slots.0.len();
+        if i == PIPELINE_SLOTS {
+            return None;
+        }
+        self.write_name(self.pipeline_names + i * LINE, name, None);
+        slots.0.push(name.to_owned());
+        Some(i)
+    }
+
+    /// The counter slot for match stage `name` of pipeline slot `pipeline` (as for pipelines).
+    pub fn rule_slot(&self, pipeline: usize, name: &str) -> Option<usize> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = slots
+            .1
+            .iter()
+            .position(|(p, n)| *p == pipeline && n == name)
+        {
+            return Some(i);
+        }
+        let i = slots.1.len();
+        if i == RULE_SLOTS {
+            return None;
+        }
+        self.write_name(self.rule_names + i * LINE, name, Some(pipeline as u32));
+        slots.1.push((pipeline, name.to_owned()));
+        Some(i)
+    }
+
+    /// Writes a name record readers may be reading: bump the structure sequence to odd,
+    /// write, bump it back to even (readers retry or skip while it is odd).
+    fn write_name(&self, at: usize, name: &str, pipeline: Option<u32>) {
+        let seq = self.word64(header::STRUCTURE_SEQ);
+        seq.fetch_add(1, Ordering::AcqRel);
+        let bytes = name.as_bytes();
+        let n = bytes.len().min(NAME_LEN - 1);
+        for (i, chunk) in bytes[..n].chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.word64(at + i * 8)
+                .store(u64::from_le_bytes(word), Ordering::Relaxed);
+        }
+        if let Some(p) = pipeline {
+            self.word32(at + NAME_LEN).store(p, Ordering::Relaxed);
+        }
+        seq.fetch_add(1, Ordering::Release);
+    }
+
+    /// Worker `w`'s counters for pipeline slot `slot`: in, out, dropped, generated.
+    #[allow(clippy::cast_ptr_alignment)] // 32-byte aligned inside a page-aligned mapping
+    pub fn pipeline_counters(&self, w: usize, slot: usize) -> &[AtomicU64; 4] {
+        assert!(
+            w < self.lcores && slot < PIPELINE_SLOTS,
+            "pipeline counter slot out of range"
+        );
+        // SAFETY: in range (checked), 32-byte aligned, zero-initialised u64s in the mapping.
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(self.pipeline_counters + (w * PIPELINE_SLOTS + slot) * 32)
+                .cast::<[AtomicU64; 4]>()
+        }
+    }
+
+    /// Worker `w`'s counter for rule slot `slot`.
+    #[allow(clippy::cast_ptr_alignment)] // 8-byte aligned inside a page-aligned mapping
+    pub fn rule_counter(&self, w: usize, slot: usize) -> &AtomicU64 {
+        assert!(
+            w < self.lcores && slot < RULE_SLOTS,
+            "rule counter slot out of range"
+        );
+        // SAFETY: as for `pipeline_counters`.
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(self.rule_counters + (w * RULE_SLOTS + slot) * 8)
+                .cast::<AtomicU64>()
+        }
     }
 
     /// Worker `w`'s loop counters: (iterations, iterations that found nothing). One writer.
@@ -287,6 +409,13 @@ impl Segment {
         seq.store(2 * written + 2, Ordering::Release);
         self.word64(header::SAMPLES_WRITTEN)
             .store(written + 1, Ordering::Release);
+    }
+
+    /// Marks the engine stopped and unlinks the file: readers stop listing it, while this
+    /// mapping (and any reader's) stays valid until dropped.
+    pub fn retire(&self) {
+        self.mark_stopped();
+        let _ = fs::remove_file(&self.path);
     }
 
     /// Marks the engine stopped (readers stop treating it as live).

@@ -29,6 +29,19 @@ fn write_vector() {
     lanes[3].rx_packets.store(500, Relaxed);
     lanes[2].tx_packets.store(500, Relaxed);
     lanes[2].unrouted.store(3, Relaxed);
+    let filter = seg.pipeline_slot("filter").unwrap();
+    assert_eq!(
+        seg.pipeline_slot("filter"),
+        Some(filter),
+        "a name keeps its slot"
+    );
+    let [pin, pout, pdropped, _] = seg.pipeline_counters(0, filter);
+    pin.store(1000, Relaxed);
+    pout.store(990, Relaxed);
+    pdropped.store(10, Relaxed);
+    seg.pipeline_counters(1, filter)[0].store(500, Relaxed);
+    let rule = seg.rule_slot(filter, "filter/no-dns").unwrap();
+    seg.rule_counter(1, rule).store(7, Relaxed);
     let [loops, idle] = seg.loops(0).unwrap();
     loops.store(7, Relaxed);
     idle.store(2, Relaxed);

@@ -62,6 +62,8 @@ export interface SegmentSnapshot {
   /** When it was read, Unix time in nanoseconds (from the reader's clock). */
   readAtNs: bigint;
   ports: SegmentPortCounters[];
+  /** Every pipeline the engine has run (by name, carried across live changes). */
+  pipelines: { name: string; inPackets: number; outPackets: number; dropped: number; generated: number; rules: { name: string; matched: number }[] }[];
   /** Per worker: totals, and poll-loop iterations (all, and those that found nothing). */
   lcores: { lcore: number; cpu: number; rxPackets: number; txPackets: number; loops: number; idleLoops: number }[];
 }
@@ -90,6 +92,8 @@ export class StatsReader {
   readonly #name: string;
   readonly #driver: number;
   readonly #loops: number;
+  readonly #counters: { pipelineNames: number; ruleNames: number; pipelines: number; rules: number; pipelineSlots: number; ruleSlots: number };
+  #names: { seq: number; pipelines: string[]; rules: { pipeline: number; name: string }[] } | undefined;
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
@@ -119,6 +123,21 @@ export class StatsReader {
     const loops = this.#entry('lcore-loops');
     if (loops.count !== lcores.count || loops.stride < 16) fail(`${path}: the lcore loop block does not match the lcores: corrupt`);
     this.#loops = loops.offset;
+    const pipelineNames = this.#entry('pipeline-names');
+    const ruleNames = this.#entry('rule-names');
+    const pipelineCounters = this.#entry('pipeline-counters');
+    const ruleCounters = this.#entry('rule-counters');
+    if (pipelineCounters.count !== lcores.count * pipelineNames.count || ruleCounters.count !== lcores.count * ruleNames.count) {
+      fail(`${path}: the pipeline counters do not match their names: corrupt`);
+    }
+    this.#counters = {
+      pipelineNames: pipelineNames.offset,
+      ruleNames: ruleNames.offset,
+      pipelines: pipelineCounters.offset,
+      rules: ruleCounters.offset,
+      pipelineSlots: pipelineNames.count,
+      ruleSlots: ruleNames.count,
+    };
     this.#name = this.#decode(80, 64);
     if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
   }
@@ -295,6 +314,34 @@ export class StatsReader {
     return this.#ports.map((p) => p.name);
   }
 
+  /** Pipeline and rule names by slot, re-read only when the engine has named new ones. */
+  #slotNames(): { pipelines: string[]; rules: { pipeline: number; name: string }[] } {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const seq = this.#u64(48);
+      if (this.#names?.seq === seq) return this.#names;
+      if (seq % 2 === 1) continue; // being written: try again
+      const c = this.#counters;
+      const pipelines: string[] = [];
+      for (let i = 0; i < c.pipelineSlots; i++) {
+        const name = this.#decode(c.pipelineNames + i * 64, NAME_LEN);
+        if (name === '') break;
+        pipelines.push(name);
+      }
+      const rules: { pipeline: number; name: string }[] = [];
+      for (let i = 0; i < c.ruleSlots; i++) {
+        const full = this.#decode(c.ruleNames + i * 64, NAME_LEN);
+        if (full === '') break;
+        const pipeline = this.#view.getUint32(c.ruleNames + i * 64 + NAME_LEN, true);
+        rules.push({ pipeline, name: full.slice((pipelines[pipeline]?.length ?? -1) + 1) });
+      }
+      if (this.#u64(48) === seq) {
+        this.#names = { seq, pipelines, rules };
+        return this.#names;
+      }
+    }
+    return this.#names ?? { pipelines: [], rules: [] };
+  }
+
   /**
    * Every counter, summed per port and per lcore. Plain reads of one mapped buffer; `alive`
    * here skips the pid check (a system call) and uses the stopped flag and the heartbeat.
@@ -339,6 +386,23 @@ export class StatsReader {
         lcore.txPackets += tx;
       }
     }
-    return { name: this.#name, pid: this.pid, alive: this.#beating(), readAtNs: BigInt(Date.now()) * 1_000_000n, ports, lcores };
+    const names = this.#slotNames();
+    const c = this.#counters;
+    const lanes = lcores.length;
+    const pipelines = names.pipelines.map((name, slot) => {
+      const sums = [0, 0, 0, 0];
+      for (let l = 0; l < lanes; l++) {
+        const at = c.pipelines + (l * c.pipelineSlots + slot) * 32;
+        for (let k = 0; k < 4; k++) sums[k]! += this.#u64(at + k * 8);
+      }
+      const rules = names.rules.flatMap((r, rslot) => {
+        if (r.pipeline !== slot) return [];
+        let matched = 0;
+        for (let l = 0; l < lanes; l++) matched += this.#u64(c.rules + (l * c.ruleSlots + rslot) * 8);
+        return [{ name: r.name, matched }];
+      });
+      return { name, inPackets: sums[0]!, outPackets: sums[1]!, dropped: sums[2]!, generated: sums[3]!, rules };
+    });
+    return { name: this.#name, pid: this.pid, alive: this.#beating(), readAtNs: BigInt(Date.now()) * 1_000_000n, ports, pipelines, lcores };
   }
 }
