@@ -276,6 +276,11 @@ impl Engine {
             })
             .collect();
         let summaries_ids: Vec<u16> = summaries.iter().map(|s| s.id).collect();
+        let main_cpu = plan
+            .eal
+            .cpus
+            .first()
+            .map_or(plan.eal.main_lcore, |&(_, cpu)| cpu);
         let info = EngineInfo {
             iova_mode,
             main_lcore: plan.eal.main_lcore,
@@ -310,7 +315,11 @@ impl Engine {
             program,
             bridges,
             generated,
-            heartbeat: Some(Heartbeat::start(Arc::clone(&shared), summaries_ids)),
+            heartbeat: Some(Heartbeat::start(
+                Arc::clone(&shared),
+                summaries_ids,
+                main_cpu,
+            )),
             shared: Some(shared),
             ports,
             eal: Some(eal),
@@ -593,12 +602,14 @@ struct Heartbeat {
 }
 
 impl Heartbeat {
-    fn start(shared: Arc<Shared>, port_ids: Vec<u16>) -> Self {
+    fn start(shared: Arc<Shared>, port_ids: Vec<u16>, cpu: u32) -> Self {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("fastpath-heartbeat".into())
             .spawn(move || {
+                // Keep off the workers' CPUs: run where the (mostly idle) main lcore runs.
+                pin_to(cpu);
                 while !flag.load(Relaxed) {
                     for (p, &id) in port_ids.iter().enumerate() {
                         if let Ok(d) = Port::stats_of(id) {
@@ -632,6 +643,18 @@ impl Drop for Heartbeat {
             thread.thread().unpark();
             let _ = thread.join();
         }
+    }
+}
+
+/// Pins the calling thread to `cpu` (best effort: on failure it keeps its affinity).
+fn pin_to(cpu: u32) {
+    // SAFETY: cpu_set_t is plain data; zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if (cpu as usize) < libc::CPU_SETSIZE as usize {
+        // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu as usize, &mut set) };
+        // SAFETY: pid 0 is the calling thread; `set` is a valid mask of the size passed.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
     }
 }
 
