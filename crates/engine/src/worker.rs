@@ -145,13 +145,16 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
-                let lane = shared.lane(self.index, usize::from(port));
-                bump(&lane.rx_packets, n);
-                bump(&lane.busy_polls, 1);
+                shared.lane(self.index, usize::from(port)).update(|lane| {
+                    bump(&lane.rx_packets, n);
+                    bump(&lane.busy_polls, 1);
+                });
                 if let Some(p) = program.input_pipeline[usize::from(port)] {
                     self.process(program, usize::from(p), port, &mut burst);
                 } else {
-                    bump(&shared.lane(self.index, usize::from(port)).unrouted, n);
+                    shared
+                        .lane(self.index, usize::from(port))
+                        .update(|lane| bump(&lane.unrouted, n));
                     burst.free_all();
                 }
             }
@@ -332,10 +335,12 @@ impl Worker {
             None => 0,
         };
         let dropped = burst.free_all();
-        bump(&lane.tx_packets, sent as u64);
-        if dropped > 0 {
-            bump(&lane.tx_dropped, dropped as u64);
-        }
+        lane.update(|lane| {
+            bump(&lane.tx_packets, sent as u64);
+            if dropped > 0 {
+                bump(&lane.tx_dropped, dropped as u64);
+            }
+        });
     }
 
     #[inline]

@@ -109,8 +109,27 @@ pub struct Lane {
     pub unrouted: AtomicU64,
     /// Rx polls that returned packets.
     pub busy_polls: AtomicU64,
+    /// Seqlock: odd while the writer updates the lane, even (and advanced) after.
+    pub seq: AtomicU64,
     /// Reserved for later fields (zero).
-    pub reserved: [AtomicU64; 3],
+    pub reserved: [AtomicU64; 2],
+}
+
+impl Lane {
+    /// Updates the lane as one consistent block: readers that see the same even sequence
+    /// before and after their reads saw no half-done update. Single writer only.
+    #[inline]
+    pub fn update(&self, f: impl FnOnce(&Self)) {
+        use std::sync::atomic::{
+            fence,
+            Ordering::{Relaxed, Release},
+        };
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq + 1, Relaxed);
+        fence(Release);
+        f(self);
+        self.seq.store(seq + 2, Release);
+    }
 }
 
 /// Lane field offsets (u64 each).
@@ -125,6 +144,8 @@ pub mod lane {
     pub const UNROUTED: usize = 24;
     /// Polls that found packets.
     pub const BUSY_POLLS: usize = 32;
+    /// Seqlock sequence (odd while being written).
+    pub const SEQ: usize = 40;
 }
 
 const _: () = assert!(std::mem::size_of::<Lane>() == LINE);

@@ -13,6 +13,7 @@ const HEADER_SIZE = 256;
 const ENTRY_SIZE = 64;
 const NAME_LEN = 40;
 const FLAG_STOPPED = 1;
+const LANE_RETRIES = 16;
 const HEARTBEAT_STALE_MS = 2000;
 
 /** An engine's segment on this machine. */
@@ -314,6 +315,22 @@ export class StatsReader {
     return this.#ports.map((p) => p.name);
   }
 
+  /**
+   * Reads one lane as a consistent block (its seqlock: the same even sequence before and
+   * after), retrying a bounded number of times; the writer holds it for a few stores only.
+   */
+  #readLane(at: number, out: number[]): void {
+    for (let attempt = 0; attempt < LANE_RETRIES; attempt++) {
+      const before = this.#u64(at + 40);
+      for (let k = 0; k < 5; k++) out[k] = this.#u64(at + k * 8);
+      if (before % 2 === 0 && this.#u64(at + 40) === before) return;
+    }
+    this.torn += 1;
+  }
+
+  /** Lane reads that stayed inconsistent after every retry (their last read was used). */
+  torn = 0;
+
   /** Pipeline and rule names by slot, re-read only when the engine has named new ones. */
   #slotNames(): { pipelines: string[]; rules: { pipeline: number; name: string }[] } {
     for (let attempt = 0; attempt < 100; attempt++) {
@@ -370,20 +387,19 @@ export class StatsReader {
       loops: this.#u64(this.#loops + i * 64),
       idleLoops: this.#u64(this.#loops + i * 64 + 8),
     }));
+    const lane = [0, 0, 0, 0, 0];
     for (let l = 0; l < lcores.length; l++) {
       const lcore = lcores[l]!;
       for (let p = 0; p < nPorts; p++) {
         const port = ports[p]!;
-        const at = this.#lanes + (l * nPorts + p) * 64;
-        const rx = this.#u64(at);
-        const tx = this.#u64(at + 8);
-        port.rxPackets += rx;
-        port.txPackets += tx;
-        port.txDropped += this.#u64(at + 16);
-        port.rxDropped += this.#u64(at + 24);
-        port.busyPolls += this.#u64(at + 32);
-        lcore.rxPackets += rx;
-        lcore.txPackets += tx;
+        this.#readLane(this.#lanes + (l * nPorts + p) * 64, lane);
+        port.rxPackets += lane[0]!;
+        port.txPackets += lane[1]!;
+        port.txDropped += lane[2]!;
+        port.rxDropped += lane[3]!;
+        port.busyPolls += lane[4]!;
+        lcore.rxPackets += lane[0]!;
+        lcore.txPackets += lane[1]!;
       }
     }
     const names = this.#slotNames();
