@@ -28,6 +28,11 @@ it('reads the segment the Rust writer produced, field for field', () => {
     { rxPackets: 1000, txPackets: 500, dropped: 3 },
     { rxPackets: 500, txPackets: 990, dropped: 10 },
   ]);
+  // Each lcore has its own ring: lcore 1 received 1000 (wan) and sent 990 (lan, 10 dropped).
+  expect(reader.sample(0)!.lcores).toEqual([
+    { lcore: 1, rxPackets: 1000, txPackets: 990, dropped: 10 },
+    { lcore: 2, rxPackets: 500, txPackets: 500, dropped: 3 },
+  ]);
   expect(reader.sample(1)!.ports[0]!.rxPackets).toBe(2000);
   expect(reader.sample(1)!.timeNs).toBeGreaterThanOrEqual(reader.sample(0)!.timeNs);
   expect(reader.sample(2)).toBeUndefined();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::layout::{
     entry, header, lane, names, ENTRY_SIZE, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC,
-    NAME_LEN,
+    NAME_LEN, SAMPLE_SLOTS,
 };
 use crate::segment::now_ns;
 
@@ -205,11 +205,12 @@ impl Reader {
     /// The newest complete sample: (time in Unix ns, per port [rx, tx, drops]), or `None`
     /// before the first one or when the newest slot is being rewritten.
     pub fn latest_sample(&self) -> Result<Option<Sample>, ReaderError> {
-        let (at, slots, stride) = self.entry(names::SAMPLES)?;
+        let (at, count, stride) = self.entry(names::SAMPLES)?;
         let (_, ports, _) = self.entry(names::PORTS)?;
-        if slots == 0 || stride < 16 + 24 * ports {
+        let (_, lcores, _) = self.entry(names::LCORES)?;
+        if lcores == 0 || count != lcores * SAMPLE_SLOTS || stride < 16 + 24 * ports {
             return Err(ReaderError::Corrupt(
-                "the sample ring is too small for its ports".into(),
+                "the sample rings do not match the lcores and ports".into(),
             ));
         }
         let written = u64_at(&self.bytes, header::SAMPLES_WRITTEN)?;
@@ -217,21 +218,21 @@ impl Reader {
             return Ok(None);
         }
         let index = written - 1;
-        let slot = at + (index % slots as u64) as usize * stride;
-        if u64_at(&self.bytes, slot)? != 2 * index + 2 {
-            return Ok(None);
-        }
-        let time = u64_at(&self.bytes, slot + 8)?;
-        let values = (0..ports)
-            .map(|p| {
+        let mut time = 0;
+        let mut values = vec![[0u64; 3]; ports];
+        for l in 0..lcores {
+            let slot = at + (l * SAMPLE_SLOTS + (index % SAMPLE_SLOTS as u64) as usize) * stride;
+            if u64_at(&self.bytes, slot)? != 2 * index + 2 {
+                return Ok(None);
+            }
+            time = u64_at(&self.bytes, slot + 8)?;
+            for (p, v) in values.iter_mut().enumerate() {
                 let f = slot + 16 + p * 24;
-                Ok([
-                    u64_at(&self.bytes, f)?,
-                    u64_at(&self.bytes, f + 8)?,
-                    u64_at(&self.bytes, f + 16)?,
-                ])
-            })
-            .collect::<Result<_, ReaderError>>()?;
+                for (k, field) in v.iter_mut().enumerate() {
+                    *field += u64_at(&self.bytes, f + k * 8)?;
+                }
+            }
+        }
         Ok(Some((time, values)))
     }
 

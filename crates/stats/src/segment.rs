@@ -91,7 +91,7 @@ impl Segment {
         let rcounters_at = round_up(pcounters_at + lcores * PIPELINE_SLOTS * 32, LINE);
         let samples_at = round_up(rcounters_at + lcores * RULE_SLOTS * 8, LINE);
         let size = round_up(
-            samples_at + SAMPLE_SLOTS * sample_stride(ports),
+            samples_at + lcores * SAMPLE_SLOTS * sample_stride(ports),
             page_size.max(4096),
         );
 
@@ -169,7 +169,7 @@ impl Segment {
                 (
                     names::SAMPLES,
                     samples_at,
-                    SAMPLE_SLOTS,
+                    lcores * SAMPLE_SLOTS,
                     sample_stride(ports),
                 ),
             ],
@@ -380,33 +380,37 @@ impl Segment {
         }
     }
 
-    /// Appends one sample of every port's totals (summed over lcores) to the ring. One
-    /// writer only (the engine's sampler thread). Each slot is a seqlock: its sequence is
-    /// odd while the slot is written and `2 × (index + 1)` once sample `index` is complete,
-    /// so a reader can tell a torn or overwritten slot from a good one.
+    /// Appends one sample to every lcore's ring: that lcore's counters for every port, all
+    /// rings stamped with the same index and time. One writer only (the engine's sampler
+    /// thread). Each slot is a seqlock: its sequence is odd while the slot is written and
+    /// `2 × (index + 1)` once sample `index` is complete, so a reader can tell a torn or
+    /// overwritten slot from a good one.
     pub fn sample(&self) {
         let written = self.word64(header::SAMPLES_WRITTEN).load(Ordering::Relaxed);
         let stride = sample_stride(self.ports);
-        let slot = self.samples + (written as usize % SAMPLE_SLOTS) * stride;
-        let seq = self.word64(slot);
-        seq.store(2 * written + 1, Ordering::Relaxed);
-        std::sync::atomic::fence(Ordering::Release);
-        self.word64(slot + 8).store(now_ns(), Ordering::Relaxed);
+        let now = now_ns();
         let lanes = self.lanes();
-        for p in 0..self.ports {
-            let (mut rx, mut tx, mut dropped) = (0u64, 0u64, 0u64);
-            for lane in lanes.iter().skip(p).step_by(self.ports) {
-                rx += lane.rx_packets.load(Ordering::Relaxed);
-                tx += lane.tx_packets.load(Ordering::Relaxed);
-                dropped +=
+        for l in 0..self.lcores {
+            let slot = self.samples + (l * SAMPLE_SLOTS + written as usize % SAMPLE_SLOTS) * stride;
+            let seq = self.word64(slot);
+            seq.store(2 * written + 1, Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::Release);
+            self.word64(slot + 8).store(now, Ordering::Relaxed);
+            for (p, lane) in lanes[l * self.ports..(l + 1) * self.ports]
+                .iter()
+                .enumerate()
+            {
+                let at = slot + 16 + p * 24;
+                let dropped =
                     lane.tx_dropped.load(Ordering::Relaxed) + lane.unrouted.load(Ordering::Relaxed);
+                self.word64(at)
+                    .store(lane.rx_packets.load(Ordering::Relaxed), Ordering::Relaxed);
+                self.word64(at + 8)
+                    .store(lane.tx_packets.load(Ordering::Relaxed), Ordering::Relaxed);
+                self.word64(at + 16).store(dropped, Ordering::Relaxed);
             }
-            let at = slot + 16 + p * 24;
-            self.word64(at).store(rx, Ordering::Relaxed);
-            self.word64(at + 8).store(tx, Ordering::Relaxed);
-            self.word64(at + 16).store(dropped, Ordering::Relaxed);
+            seq.store(2 * written + 2, Ordering::Release);
         }
-        seq.store(2 * written + 2, Ordering::Release);
         self.word64(header::SAMPLES_WRITTEN)
             .store(written + 1, Ordering::Release);
     }

@@ -44,7 +44,10 @@ export interface Sample {
   index: number;
   /** When the engine took it, Unix time in nanoseconds. */
   timeNs: bigint;
+  /** Per port, summed over lcores. */
   ports: { rxPackets: number; txPackets: number; dropped: number }[];
+  /** Per worker lcore (from its own ring), summed over ports. */
+  lcores: { lcore: number; rxPackets: number; txPackets: number; dropped: number }[];
 }
 
 /** Packet rates per port over a window of samples. */
@@ -140,7 +143,9 @@ export class StatsReader {
       ruleSlots: ruleNames.count,
     };
     this.#name = this.#decode(80, 64);
-    if (this.#samples.count === 0 || this.#samples.stride < 16 + 24 * ports.count) fail(`${path}: the sample ring is too small for its ports: corrupt`);
+    if (lcores.count === 0 || this.#samples.count % lcores.count !== 0 || this.#samples.stride < 16 + 24 * ports.count) {
+      fail(`${path}: the sample rings do not match the lcores and ports: corrupt`);
+    }
   }
 
   /** Every engine segment on this machine, with whether its engine is alive. */
@@ -236,22 +241,45 @@ export class StatsReader {
     return Number(this.#view.getBigUint64(72, true));
   }
 
-  /** Sample `index`, or undefined if it is not (or no longer) in the ring, or torn. */
+  /** Slots per lcore ring. */
+  get #slots(): number {
+    return this.#samples.count / this.#lcores.length;
+  }
+
+  /**
+   * Sample `index` from every lcore's ring (summed per port), or undefined if it is not (or
+   * no longer) in the rings, or a slot was being rewritten while read.
+   */
   sample(index: number): Sample | undefined {
-    const { offset, count, stride } = this.#samples;
-    if (index < 0 || index >= this.samplesWritten || index < this.samplesWritten - count) return undefined;
+    const { offset, stride } = this.#samples;
+    const slots = this.#slots;
+    const written = this.samplesWritten;
+    if (index < 0 || index >= written || index < written - slots) return undefined;
     const view = this.#view;
-    const at = offset + (index % count) * stride;
     const expected = BigInt(index) * 2n + 2n;
-    if (view.getBigUint64(at, true) !== expected) return undefined;
-    const timeNs = view.getBigUint64(at + 8, true);
-    const ports = this.#ports.map((_, p) => ({
-      rxPackets: Number(view.getBigUint64(at + 16 + p * 24, true)),
-      txPackets: Number(view.getBigUint64(at + 24 + p * 24, true)),
-      dropped: Number(view.getBigUint64(at + 32 + p * 24, true)),
-    }));
-    // Seqlock: the slot is good only if nobody started rewriting it while we read.
-    return view.getBigUint64(at, true) === expected ? { index, timeNs, ports } : undefined;
+    const ports = this.#ports.map(() => ({ rxPackets: 0, txPackets: 0, dropped: 0 }));
+    const lcores = this.#lcores.map((l) => ({ lcore: l.lcore, rxPackets: 0, txPackets: 0, dropped: 0 }));
+    let timeNs = 0n;
+    for (let l = 0; l < lcores.length; l++) {
+      const at = offset + (l * slots + (index % slots)) * stride;
+      if (view.getBigUint64(at, true) !== expected) return undefined;
+      timeNs = view.getBigUint64(at + 8, true);
+      const lcore = lcores[l]!;
+      ports.forEach((port, p) => {
+        const rx = this.#u64(at + 16 + p * 24);
+        const tx = this.#u64(at + 24 + p * 24);
+        const dropped = this.#u64(at + 32 + p * 24);
+        port.rxPackets += rx;
+        port.txPackets += tx;
+        port.dropped += dropped;
+        lcore.rxPackets += rx;
+        lcore.txPackets += tx;
+        lcore.dropped += dropped;
+      });
+      // Seqlock: the slot is good only if nobody started rewriting it while we read.
+      if (view.getBigUint64(at, true) !== expected) return undefined;
+    }
+    return { index, timeNs, ports, lcores };
   }
 
   /** The newest `n` complete samples, oldest first. */
@@ -292,7 +320,7 @@ export class StatsReader {
     let missed = 0;
     while (this.alive) {
       const written = this.samplesWritten;
-      const oldest = written - this.#samples.count;
+      const oldest = written - this.#slots;
       if (next < oldest) {
         missed += oldest - next;
         next = oldest;
