@@ -50,7 +50,6 @@ describe('stats segment', () => {
       expect(api.ports[p]!.rxPackets).toBeLessThanOrEqual(second.ports[p]!.rxPackets);
     }
     expect(first.lcores).toEqual([expect.objectContaining({ lcore: 1, cpu: 1 })]);
-    expect(reader.torn).toBe(0); // every lane read was a consistent block
     // Pipeline counters live in the segment too, by name.
     expect(first.pipelines.map((p) => p.name)).toEqual(['pipeline0', 'pipeline1']);
     expect(first.pipelines[0]!.inPackets).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ const HEADER_SIZE = 256;
 const ENTRY_SIZE = 64;
 const NAME_LEN = 40;
 const FLAG_STOPPED = 1;
-const LANE_RETRIES = 16;
+const LANE_RETRIES = 64;
 const HEARTBEAT_STALE_MS = 2000;
 
 /** An engine's segment on this machine. */
