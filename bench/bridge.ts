@@ -20,8 +20,9 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const why = cannotUseNamespaces();
 if (why) {
-  console.error(`bench/bridge: cannot run: ${why}`);
-  process.exit(1);
+  // `npm run bench` runs this last; without root the other benchmarks still count.
+  console.error(`bench/bridge: skipped: ${why}`);
+  process.exit(0);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
