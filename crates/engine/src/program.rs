@@ -643,27 +643,6 @@ pub fn compile(
     })
 }
 
-/// Applies `rewrite` to every packet not dropped, prefetching the next packet's headers
-/// while working on this one (as testpmd's forwarding engines do).
-#[inline]
-fn prefetch_ahead(
-    pkts: &mut [dpdk::Mbuf],
-    verdict: &[u16],
-    mut rewrite: impl FnMut(&mut dpdk::Mbuf, u16),
-) {
-    if let Some(first) = pkts.first() {
-        first.prefetch_data();
-    }
-    for i in 0..pkts.len() {
-        if let Some(next) = pkts.get(i + 1) {
-            next.prefetch_data();
-        }
-        if verdict[i] != DROP {
-            rewrite(&mut pkts[i], verdict[i]);
-        }
-    }
-}
-
 /// Per-burst scratch a worker lends to the stages.
 #[derive(Debug)]
 pub struct StageContext<'a> {
@@ -699,10 +678,10 @@ impl StageContext<'_> {
 /// How far ahead [`each_prefetched`] asks for packet headers (testpmd's macswap uses 4).
 const PREFETCH_DISTANCE: usize = 4;
 
-/// Runs `rewrite` over every packet's bytes, with the headers of the packets
+/// Runs `rewrite(i, bytes)` over every packet, with the headers of the packets
 /// [`PREFETCH_DISTANCE`] ahead already on their way into the cache.
 #[inline]
-fn each_prefetched(pkts: &mut [dpdk::Mbuf], mut rewrite: impl FnMut(&mut [u8])) {
+fn each_prefetched(pkts: &mut [dpdk::Mbuf], mut rewrite: impl FnMut(usize, &mut [u8])) {
     for m in pkts.iter().take(PREFETCH_DISTANCE) {
         m.prefetch_data();
     }
@@ -710,7 +689,7 @@ fn each_prefetched(pkts: &mut [dpdk::Mbuf], mut rewrite: impl FnMut(&mut [u8])) 
         if let Some(ahead) = pkts.get(i + PREFETCH_DISTANCE) {
             ahead.prefetch_data();
         }
-        rewrite(pkts[i].data_mut());
+        rewrite(i, pkts[i].data_mut());
     }
 }
 
@@ -724,14 +703,14 @@ impl Stage {
                 let mut header = [0u8; 12];
                 header[..6].copy_from_slice(dst);
                 header[6..].copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(out)]));
-                each_prefetched(pkts, |d| {
+                each_prefetched(pkts, |_, d| {
                     if let Some(head) = d.first_chunk_mut::<12>() {
                         *head = header;
                     }
                 });
             }
-            Self::MacSwap => each_prefetched(pkts, net::swap_macs),
-            Self::FiveTupleSwap => each_prefetched(pkts, net::swap_five_tuple),
+            Self::MacSwap => each_prefetched(pkts, |_, d| net::swap_macs(d)),
+            Self::FiveTupleSwap => each_prefetched(pkts, |_, d| net::swap_five_tuple(d)),
             Self::Drop | Self::Match { .. } | Self::Bridge { .. } => {}
         }
     }
@@ -748,16 +727,25 @@ impl Stage {
         match self {
             Self::Drop => verdict.fill(DROP),
             Self::MacSwap => {
-                prefetch_ahead(pkts, verdict, |m, _| net::swap_macs(m.data_mut()));
+                each_prefetched(pkts, |i, d| {
+                    if verdict[i] != DROP {
+                        net::swap_macs(d);
+                    }
+                });
             }
             Self::FiveTupleSwap => {
-                prefetch_ahead(pkts, verdict, |m, _| net::swap_five_tuple(m.data_mut()));
+                each_prefetched(pkts, |i, d| {
+                    if verdict[i] != DROP {
+                        net::swap_five_tuple(d);
+                    }
+                });
             }
-            Self::MacRewrite { src, dst } => prefetch_ahead(pkts, verdict, |m, v| {
-                if v == FLOOD {
+            Self::MacRewrite { src, dst } => each_prefetched(pkts, |i, d| {
+                let v = verdict[i];
+                if v == DROP || v == FLOOD {
                     return;
                 }
-                if let Some(head) = m.data_mut().first_chunk_mut::<12>() {
+                if let Some(head) = d.first_chunk_mut::<12>() {
                     head[..6].copy_from_slice(dst);
                     head[6..].copy_from_slice(src.as_ref().unwrap_or(&port_macs[usize::from(v)]));
                 }

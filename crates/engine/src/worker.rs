@@ -318,10 +318,13 @@ impl Worker {
             }
         }
         self.trash.free_all();
-        while let Some((port, copy)) = self.copies.pop() {
+        // Copies leave in the order they were made (the Vec keeps its capacity: no allocation).
+        let mut copies = std::mem::take(&mut self.copies);
+        for (port, copy) in copies.drain(..) {
             self.enqueue(port, copy);
             out += 1;
         }
+        self.copies = copies;
         bump(&counters[counter::OUT], out);
         bump(&counters[counter::DROPPED], dropped);
         self.flush();

@@ -28,8 +28,8 @@ function fail(lines: readonly string[], code = 1): never {
 }
 
 async function run(file: string, durationS: number, json: boolean): Promise<void> {
-  const config = Engine.validate(await loadConfig(file));
-  const engine = await Engine.start(config as EngineConfig);
+  // Engine.start validates before EAL starts: a bad config is refused with every path.
+  const engine = await Engine.start((await loadConfig(file)) as EngineConfig);
   for (const line of describeEngine(engine.info)) console.log(line);
   const { last, seconds } = await runLive(engine, { durationS });
   console.log('');
@@ -38,7 +38,7 @@ async function run(file: string, durationS: number, json: boolean): Promise<void
 }
 
 async function validate(file: string): Promise<void> {
-  const config = Engine.validate(await loadConfig(file)) as EngineConfig;
+  const config = Engine.validate(await loadConfig(file));
   const ports = Object.keys(config.ports).length;
   console.log(`${file}: valid (${ports} port${ports === 1 ? '' : 's'}, ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}, ${config.lcores.workers.length} worker lcore${config.lcores.workers.length === 1 ? '' : 's'})`);
 }

@@ -17,13 +17,18 @@
 import {
   encodeConfig,
   FastpathError,
-  validateConfig,
   type EngineConfig,
   type EngineInfo,
   type EngineStats,
 } from '@fastpath/types';
 
 import { native, type NativeEngine } from './native.js';
+
+/** Validates `config` (ERR_CONFIG with every path) and encodes it as the binding takes it. */
+function wire(config: EngineConfig): Buffer {
+  const bytes = encodeConfig(config);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 export class Engine implements AsyncDisposable {
   readonly #native: NativeEngine;
@@ -41,10 +46,10 @@ export class Engine implements AsyncDisposable {
    * the Node process is never exited.
    */
   static async start(config: EngineConfig): Promise<Engine> {
-    const bytes = encodeConfig(config);
+    const bytes = wire(config);
     const binding = native();
     try {
-      return new Engine(await binding.startEngine(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      return new Engine(await binding.startEngine(bytes));
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
@@ -58,9 +63,9 @@ export class Engine implements AsyncDisposable {
    * Resolves to the new pipeline generation.
    */
   async apply(config: EngineConfig): Promise<number> {
-    const bytes = encodeConfig(config);
+    const bytes = wire(config);
     try {
-      return await this.#native.apply(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return await this.#native.apply(bytes);
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
@@ -72,14 +77,13 @@ export class Engine implements AsyncDisposable {
    * ERR_NO_HUGEPAGES) with the path and the reason.
    */
   static validate(config: unknown): EngineConfig {
-    const valid = validateConfig(config);
-    const bytes = encodeConfig(valid);
+    const bytes = wire(config as EngineConfig);
     try {
-      native().checkConfig(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      native().checkConfig(bytes);
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
-    return valid;
+    return config as EngineConfig;
   }
 
   /** Facts fixed at start: IOVA mode, lcores, mempool, ports, EAL argv. */
