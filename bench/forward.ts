@@ -7,7 +7,9 @@
  *
  * testpmd measures itself (`show port stats all` Rx-pps/Tx-pps over the run, after 0.5 s of
  * warm-up); Fastpath's rate is its own counters over its run (`fastpath run --json`).
- * Rounds alternate the two so machine noise lands on both; medians are reported.
+ * Rounds alternate the two so machine noise lands on both; medians are reported. Each round
+ * also runs Fastpath with its software counters off (`stats: { counters: false }`): the
+ * on/off ratio is what the shared-memory stats cost the data plane.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,13 +98,14 @@ function pipelines(mode: Mode): PipelineConfig[] {
 }
 
 /** Fastpath in `mode` through `fastpath run`; returns the mean per-port Mpps. */
-function fastpath(mode: Mode): number {
+function fastpath(mode: Mode, counters = true): number {
   const config: EngineConfig = {
     ports: { a: { null: {} }, b: { null: {} } },
     lcores: { main: 0, workers: [1] },
     memory: { hugepages: !noHuge, mbufs: MBUFS },
     eal: { logToStderr: false },
     pipelines: pipelines(mode),
+    stats: { counters },
   };
   const file = join(scratch, `${mode}.json`);
   writeFileSync(file, JSON.stringify(config));
@@ -117,18 +120,24 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const results = [];
 try {
   for (const mode of modes) {
-    const samples: { testpmd: number; fastpath: number }[] = [];
+    const samples: { testpmd: number; fastpath: number; countersOff: number }[] = [];
     for (let round = 1; round <= rounds; round++) {
       const t = await testpmd(mode);
       const f = fastpath(mode);
-      samples.push({ testpmd: t, fastpath: f });
-      if (!values.json) console.log(`${mode} round ${round}: testpmd ${t.toFixed(2)} Mpps/port, fastpath ${f.toFixed(2)} Mpps/port, ratio ${(f / t).toFixed(3)}`);
+      const off = fastpath(mode, false);
+      samples.push({ testpmd: t, fastpath: f, countersOff: off });
+      if (!values.json) {
+        console.log(`${mode} round ${round}: testpmd ${t.toFixed(2)} Mpps/port, fastpath ${f.toFixed(2)} Mpps/port (counters off ${off.toFixed(2)}), ratio ${(f / t).toFixed(3)}`);
+      }
     }
     results.push({
       mode,
       testpmdMpps: Number(median(samples.map((s) => s.testpmd)).toFixed(2)),
       fastpathMpps: Number(median(samples.map((s) => s.fastpath)).toFixed(2)),
       ratio: Number(median(samples.map((s) => s.fastpath / s.testpmd)).toFixed(3)),
+      countersOffMpps: Number(median(samples.map((s) => s.countersOff)).toFixed(2)),
+      /** Stats on / stats off: what counting costs (1.00 = nothing). */
+      statsOnOff: Number(median(samples.map((s) => s.fastpath / s.countersOff)).toFixed(3)),
     });
   }
 } finally {
@@ -136,4 +145,8 @@ try {
 }
 const summary = { vdevs: 'net_null0,net_null1', memory: noHuge ? 'no-huge' : 'hugepages', durationS, rounds, results };
 if (values.json) console.log(JSON.stringify(summary));
-else for (const r of results) console.log(`${r.mode.padEnd(8)} testpmd ${r.testpmdMpps} Mpps/port  fastpath ${r.fastpathMpps} Mpps/port  ratio ${r.ratio}`);
+else {
+  for (const r of results) {
+    console.log(`${r.mode.padEnd(8)} testpmd ${r.testpmdMpps} Mpps/port  fastpath ${r.fastpathMpps} Mpps/port  ratio ${r.ratio}  stats on/off ${r.statsOnOff}`);
+  }
+}

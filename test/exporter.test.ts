@@ -32,6 +32,14 @@ it('serves /metrics with rising port counters read from the stats segment', asyn
     expect(value(second, 'fastpath_port_rx_packets_total')).toBeGreaterThan(value(first, 'fastpath_port_rx_packets_total'));
     expect(value(second, 'fastpath_port_rx_packets_per_second')).toBeGreaterThan(1e6);
     expect(second).toMatch(/# TYPE fastpath_port_rx_packets_total counter/);
+    // Per queue (the driver's counts) and per lcore (poll-loop time), rising too.
+    const labelled = (text: string, metric: string, labels: string) => Number(new RegExp(`^${metric}\\{engine="${name}",${labels}\\} ([\\d.e+]+)`, 'm').exec(text)?.[1]);
+    const queueA = 'port="a",queue="0"';
+    expect(labelled(second, 'fastpath_queue_rx_packets_total', queueA)).toBeGreaterThan(labelled(first, 'fastpath_queue_rx_packets_total', queueA));
+    // net_null counts no bytes (drivers that do are checked in pcap-forward): present, a number.
+    expect(labelled(second, 'fastpath_queue_rx_bytes_total', queueA)).toBeGreaterThanOrEqual(0);
+    expect(labelled(second, 'fastpath_queue_tx_packets_total', 'port="b",queue="0"')).toBeGreaterThan(0);
+    expect(labelled(second, 'fastpath_lcore_busy_seconds_total', 'lcore="1"')).toBeGreaterThan(labelled(first, 'fastpath_lcore_busy_seconds_total', 'lcore="1"'));
     await engine.stop();
     expect(await scrape()).toMatch(/^fastpath_up 0$/m);
   } finally {

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { Engine } from '@fastpath/control';
+import { Engine, StatsReader } from '@fastpath/control';
 
-import { readPcap, scratchDir, testFrames, writePcap } from './helpers.js';
+import { readPcap, scratchDir, testFrames, waitFor, writePcap } from './helpers.js';
 
 const dir = scratchDir('pcap');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +35,12 @@ it('forwards every frame from net_pcap0 out of net_pcap1, byte for byte', async 
   while (engine.stats().ports[1]!.txPackets < frames.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  // The segment carries the driver's per-queue counts, bytes included (net_pcap counts them).
+  const reader = StatsReader.open(engine.info.statsPath);
+  const bytes = frames.reduce((sum, f) => sum + f.length, 0);
+  expect(await waitFor(() => reader.snapshot().ports[1]!.queues[0]!.txPackets === frames.length)).toBe(true);
+  const [q0, q1] = reader.snapshot().ports.map((p) => p.queues[0]!);
+  expect([q0!.rxPackets, q0!.rxBytes, q1!.txPackets, q1!.txBytes]).toEqual([frames.length, bytes, frames.length, bytes]);
   const last = await engine.stop();
 
   expect(last.ports.map((p) => [p.rxPackets, p.txPackets, p.txDropped])).toEqual([

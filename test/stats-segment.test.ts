@@ -77,6 +77,23 @@ describe('stats segment', () => {
     expect(ipackets).toBeLessThanOrEqual(after + 32);
     // The segment also carries the driver's own counters, refreshed every 10 ms.
     expect(await waitFor(() => reader.snapshot().ports[0]!.driver.rxPackets >= ipackets)).toBe(true);
+    // ...and per queue: one queue pair per port, rx polled by lcore 1, bytes as the driver
+    // counts them (net_null makes 64-byte packets), the queue's count the port's count.
+    const queues = reader.snapshot().ports[0]!;
+    expect(queues.queues.map((q) => [q.queue, q.rxLcore])).toEqual([[0, 1]]);
+    expect(queues.queues[0]!.rxPackets).toBe(queues.driver.rxPackets);
+    expect(queues.queues[0]!.rxBytes).toBe(queues.driver.rxBytes);
+    expect(queues.queues[0]!.txPackets).toBe(queues.driver.txPackets);
+    // Poll-loop time: the lone worker on two endless sources is busy nearly all the time.
+    const load = reader.snapshot().lcores[0]!;
+    expect(load.tscHz).toBeGreaterThan(1e8);
+    expect(load.busyCycles / (load.busyCycles + load.idleCycles)).toBeGreaterThan(0.9);
+    // The cycles add up to the worker's wall time: most of the engine's uptime, and at most
+    // that (uptime counts from the end of start, a few ms after the workers began).
+    const loopSeconds = (load.busyCycles + load.idleCycles) / load.tscHz;
+    const uptimeSeconds = engine.stats().uptimeNs / 1e9;
+    expect(loopSeconds).toBeLessThanOrEqual(uptimeSeconds + 0.1);
+    expect(loopSeconds).toBeGreaterThan(uptimeSeconds / 2);
 
     const top = runCli(['top', `fp-stats-${process.pid}`, '--frames', '1']);
     expect(top.status, top.stderr).toBe(0);

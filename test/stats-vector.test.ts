@@ -14,13 +14,24 @@ it('reads the segment the Rust writer produced, field for field', () => {
   expect(reader.ports).toEqual(['wan', 'lan']);
   const snap = reader.snapshot();
   const driver = (rx: number, tx: number) => ({ rxPackets: rx, txPackets: tx, rxBytes: rx * 64, txBytes: tx * 64, rxMissed: 1, rxErrors: 2, txErrors: 3, rxNombuf: 4 });
+  // wan: rx queues 0 and 1 (polled by lcores 1 and 2), tx queues 0 and 1; lan: rx queue 0
+  // (lcore 2) and tx queues 0 and 1 (queue 1 has no rx side).
+  const wanQueues = [
+    { queue: 0, rxLcore: 1, rxPackets: 1500, rxBytes: 96_000, txPackets: 250, txBytes: 16_000, errors: 1 },
+    { queue: 1, rxLcore: 2, rxPackets: 501, rxBytes: 32_064, txPackets: 250, txBytes: 16_000, errors: 0 },
+  ];
+  const lanQueues = [
+    { queue: 0, rxLcore: 2, rxPackets: 500, rxBytes: 32_000, txPackets: 990, txBytes: 63_360, errors: 0 },
+    { queue: 1, rxLcore: null, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, errors: 0 },
+  ];
   expect(snap.ports).toEqual([
-    { name: 'wan', rxPackets: 2000, txPackets: 500, rxDropped: 3, txDropped: 0, busyPolls: 0, driver: driver(2001, 500) },
-    { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0, driver: driver(500, 1000) },
+    { name: 'wan', rxPackets: 2000, txPackets: 500, rxDropped: 3, txDropped: 0, busyPolls: 0, driver: driver(2001, 500), queues: wanQueues },
+    { name: 'lan', rxPackets: 500, txPackets: 990, rxDropped: 0, txDropped: 10, busyPolls: 0, driver: driver(500, 1000), queues: lanQueues },
   ]);
+  const hz = 2_000_000_000;
   expect(snap.lcores).toEqual([
-    { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990, loops: 7, idleLoops: 2 },
-    { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500, loops: 0, idleLoops: 0 },
+    { lcore: 1, cpu: 1, rxPackets: 1000 + 1000, txPackets: 990, loops: 7, idleLoops: 2, busyCycles: 3000, idleCycles: 1000, tscHz: hz },
+    { lcore: 2, cpu: 3, rxPackets: 500, txPackets: 500, loops: 0, idleLoops: 0, busyCycles: 0, idleCycles: 0, tscHz: hz },
   ]);
   expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, rules: [{ name: 'no-dns', matched: 7 }] }]);
   expect(reader.samplesWritten).toBe(2);

@@ -5,6 +5,7 @@
 //! ([`Mempool`]), moves packets in bursts ([`Burst`], [`RxQueue`], [`TxQueue`]) and
 //! drives ethdev ports ([`Port`]). Every DPDK return code becomes a [`DpdkError`].
 
+mod cycles;
 pub mod eal;
 mod error;
 pub mod lcore;
@@ -13,6 +14,7 @@ mod mbuf;
 mod mempool;
 mod port;
 
+pub use cycles::{tsc, tsc_hz};
 pub use eal::{Eal, EalArgs, EalMemory, IovaMode};
 pub use error::{DpdkError, ToResult};
 pub use log::recent_log_lines;

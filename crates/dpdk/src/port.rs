@@ -65,7 +65,13 @@ pub struct PortStats {
     pub tx_errors: u64,
     /// Rx mbuf allocation failures.
     pub rx_nombuf: u64,
+    /// Per queue (the first [`QUEUE_STAT_COUNTERS`]), as the driver counts them: rx
+    /// packets, rx bytes, tx packets, tx bytes, rx errors.
+    pub queues: [[u64; 5]; QUEUE_STAT_COUNTERS],
 }
+
+/// Queues whose counters `rte_eth_stats` carries (`RTE_ETHDEV_QUEUE_STAT_CNTRS`).
+pub const QUEUE_STAT_COUNTERS: usize = dpdk_sys::RTE_ETHDEV_QUEUE_STAT_CNTRS as usize;
 
 /// An ethdev port. Stopped and closed on drop if still open.
 pub struct Port {
@@ -310,6 +316,15 @@ impl Port {
             rx_errors: s.ierrors,
             tx_errors: s.oerrors,
             rx_nombuf: s.rx_nombuf,
+            queues: std::array::from_fn(|q| {
+                [
+                    s.q_ipackets[q],
+                    s.q_ibytes[q],
+                    s.q_opackets[q],
+                    s.q_obytes[q],
+                    s.q_errors[q],
+                ]
+            }),
         })
     }
 

@@ -31,6 +31,30 @@ pub struct EngineConfig {
     /// Input port(s) → stages → output port(s).
     #[serde(default)]
     pub pipelines: Vec<PipelineConfig>,
+    /// What the workers count.
+    #[serde(default)]
+    pub stats: StatsConfig,
+}
+
+/// What the workers count in the shared-memory stats segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatsConfig {
+    /// Per-lcore software counters (lanes, loop cycles, pipeline and rule counters); on by
+    /// default. Off, the workers count nothing and port counts come from the drivers alone
+    /// (what a stats-on/off benchmark compares).
+    #[serde(default = "default_true")]
+    pub counters: bool,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self { counters: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// One port and where its packets come from. Exactly one source field is set.

@@ -231,11 +231,15 @@ impl Engine {
         let stats_path = segment.path().display().to_string();
         let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
         let iova_mode = eal.iova_mode().to_string();
+        segment.set_tsc_hz(dpdk::tsc_hz());
         let eal_args = eal.argv().to_vec();
 
         let setup_plan = plan.clone();
         // Ports and the pool are made on the main lcore so they land on its NUMA socket.
         let (pool, ports, summaries) = eal.run(move || set_up(&setup_plan))?;
+        for (p, s) in summaries.iter().enumerate() {
+            segment.set_queue_counts(p, s.rx_queues, s.tx_queues);
+        }
         let facts = PortFacts {
             macs: summaries
                 .iter()
@@ -255,26 +259,7 @@ impl Engine {
             &segment,
         )?);
 
-        let workers = plan
-            .workers
-            .iter()
-            .enumerate()
-            .map(|(w, wp)| WorkerInfo {
-                lcore: wp.lcore,
-                cpu: wp.cpu,
-                rx_queues: wp
-                    .rx
-                    .iter()
-                    .map(|&(p, q)| format!("{}:{q}", plan.ports[p].name))
-                    .collect(),
-                generators: program
-                    .pipelines
-                    .iter()
-                    .filter(|p| p.generator.as_ref().is_some_and(|g| g.worker == w))
-                    .map(|p| p.name.clone())
-                    .collect(),
-            })
-            .collect();
+        let workers = worker_infos(&plan, &program);
         let summaries_ids: Vec<u16> = summaries.iter().map(|s| s.id).collect();
         let main_cpu = plan
             .eal
@@ -305,6 +290,7 @@ impl Engine {
             segment,
             ports: plan.ports.len(),
             epoch: Instant::now(),
+            counting: config.stats.counters,
         });
         let mut engine = Self {
             config: config.clone(),
@@ -498,6 +484,11 @@ impl Engine {
             }
             for (counters, summary) in ports.iter_mut().zip(&self.info.ports) {
                 if let Ok(s) = Port::stats_of(summary.id) {
+                    if !shared.counting {
+                        // No software counters: the driver's are what there is.
+                        counters.rx_packets = s.rx_packets;
+                        counters.tx_packets = s.tx_packets;
+                    }
                     counters.rx_bytes = s.rx_bytes;
                     counters.tx_bytes = s.tx_bytes;
                     counters.rx_missed = s.rx_missed + s.rx_nombuf;
@@ -624,6 +615,7 @@ impl Heartbeat {
                                 d.rx_nombuf,
                             ];
                             shared.segment.set_driver(p, values);
+                            shared.segment.set_queues(p, &d.queues);
                         }
                     }
                     shared.segment.sample();
@@ -704,6 +696,12 @@ fn create_segment(
             .map(|(i, p)| (p.name.clone(), i as u16))
             .collect(),
         lcores: plan.workers.iter().map(|w| (w.lcore, w.cpu)).collect(),
+        rx_owners: plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(p, pp)| (0..pp.rx_queues).map(|q| plan.owner(p, q)).collect())
+            .collect(),
     };
     stats::Segment::create(&dir, page, &spec).map_err(|e| {
         EngineError::new(
@@ -714,6 +712,29 @@ fn create_segment(
             ),
         )
     })
+}
+
+/// What each worker polls and generates, for [`EngineInfo`].
+fn worker_infos(plan: &Plan, program: &program::Program) -> Vec<WorkerInfo> {
+    plan.workers
+        .iter()
+        .enumerate()
+        .map(|(w, wp)| WorkerInfo {
+            lcore: wp.lcore,
+            cpu: wp.cpu,
+            rx_queues: wp
+                .rx
+                .iter()
+                .map(|&(p, q)| format!("{}:{q}", plan.ports[p].name))
+                .collect(),
+            generators: program
+                .pipelines
+                .iter()
+                .filter(|p| p.generator.as_ref().is_some_and(|g| g.worker == w))
+                .map(|p| p.name.clone())
+                .collect(),
+        })
+        .collect()
 }
 
 /// Refuses a live change to anything but the pipelines, naming the first difference.
@@ -756,6 +777,9 @@ fn needs_restart(running: &EngineConfig, next: &EngineConfig) -> Result<(), Engi
     }
     if running.eal != next.eal {
         return refuse("eal changed".to_owned());
+    }
+    if running.stats != next.stats {
+        return refuse("stats changed".to_owned());
     }
     Ok(())
 }

@@ -688,6 +688,7 @@ mod tests {
             },
             eal: EalConfig::default(),
             pipelines: vec![pipe(&["a"], &["b"]), pipe(&["b"], &["a"])],
+            stats: crate::config::StatsConfig::default(),
         }
     }
 

@@ -658,6 +658,8 @@ pub struct StageContext<'a> {
     pub segment: &'a stats::Segment,
     /// This worker's index.
     pub worker: usize,
+    /// Whether rules count their matches (`stats.counters`).
+    pub counting: bool,
     /// Copies that could not be made (pool empty or copy list full).
     pub copy_failures: u64,
 }
@@ -764,7 +766,9 @@ impl Stage {
                     let Some(rule) = rules.iter().find(|r| r.matches.matches(&headers)) else {
                         continue;
                     };
-                    bump(ctx.segment.rule_counter(ctx.worker, rule.slot), 1);
+                    if ctx.counting {
+                        bump(ctx.segment.rule_counter(ctx.worker, rule.slot), 1);
+                    }
                     match rule.action {
                         Action::Drop => *v = DROP,
                         Action::Count => {}

@@ -43,6 +43,8 @@ pub struct Shared {
     pub ports: usize,
     /// When the engine started (bridge aging counts from here).
     pub epoch: Instant,
+    /// Whether workers keep software counters (`stats.counters`).
+    pub counting: bool,
 }
 
 impl Shared {
@@ -104,7 +106,16 @@ impl Worker {
     }
 
     /// The loop. Returns the lcore's exit code (0).
-    pub fn run(mut self) -> i32 {
+    pub fn run(self) -> i32 {
+        // Two monomorphised loops: with counters off, no counting code is left in the loop.
+        if self.shared.counting {
+            self.poll::<true>()
+        } else {
+            self.poll::<false>()
+        }
+    }
+
+    fn poll<const COUNT: bool>(mut self) -> i32 {
         let shared = Arc::clone(&self.shared);
         let publisher = &shared.publisher;
         // However the loop ends (a panic included), this worker stops reading programs and
@@ -120,9 +131,15 @@ impl Worker {
         self.cursors = vec![0; program.pipelines.len()];
         let mut burst = Burst::new();
         let mut drain: Option<(Instant, Instant)> = None;
-        // Loop iterations and empty ones, published to the stats segment (busy % in `top`).
+        // Iterations and TSC cycles, busy and idle, published to the stats segment every 64
+        // iterations (busy % in `top`). The TSC is read only when the loop turns from busy
+        // to idle or back, and at each publication: the cycles since the last read belong
+        // to the state the loop was in. A saturated (or idle) lcore reads it once per 64
+        // iterations, not once per iteration.
         let loops = shared.segment.loops(self.index);
-        let (mut iterations, mut idle) = (0u64, 0u64);
+        let mut tally = [0u64; stats::loops::LIVE_FIELDS];
+        let mut last_tsc = if COUNT { dpdk::tsc() } else { 0 };
+        let mut was_busy = true;
         loop {
             let state = shared.control.load(Relaxed);
             if state == STOP {
@@ -145,16 +162,20 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
-                shared.lane(self.index, usize::from(port)).update(|lane| {
-                    bump(&lane.rx_packets, n);
-                    bump(&lane.busy_polls, 1);
-                });
+                if COUNT {
+                    shared.lane(self.index, usize::from(port)).update(|lane| {
+                        bump(&lane.rx_packets, n);
+                        bump(&lane.busy_polls, 1);
+                    });
+                }
                 if let Some(p) = program.input_pipeline[usize::from(port)] {
-                    self.process(program, usize::from(p), port, &mut burst);
+                    self.process::<COUNT>(program, usize::from(p), port, &mut burst);
                 } else {
-                    shared
-                        .lane(self.index, usize::from(port))
-                        .update(|lane| bump(&lane.unrouted, n));
+                    if COUNT {
+                        shared
+                            .lane(self.index, usize::from(port))
+                            .update(|lane| bump(&lane.unrouted, n));
+                    }
                     burst.free_all();
                 }
             }
@@ -165,7 +186,7 @@ impl Worker {
                         .as_ref()
                         .is_some_and(|g| g.worker == self.index)
                     {
-                        busy |= self.generate(program, p, &mut burst);
+                        busy |= self.generate::<COUNT>(program, p, &mut burst);
                     }
                 }
             } else {
@@ -178,13 +199,23 @@ impl Worker {
                     break;
                 }
             }
-            iterations += 1;
-            idle += u64::from(!busy);
-            // Published every 64 iterations: readers look at rates over 100s of ms.
-            if iterations % 64 == 0 {
-                if let Some([all, empty]) = loops {
-                    all.store(iterations, Relaxed);
-                    empty.store(idle, Relaxed);
+            if COUNT {
+                tally[0] += 1;
+                tally[1] += u64::from(!busy);
+                // Readers look at rates over 100s of ms: every 64 iterations is plenty.
+                let publish = tally[0] % 64 == 0;
+                if publish || busy != was_busy {
+                    let now = dpdk::tsc();
+                    tally[if was_busy { 2 } else { 3 }] += now.wrapping_sub(last_tsc);
+                    last_tsc = now;
+                    was_busy = busy;
+                }
+                if publish {
+                    if let Some(fields) = loops {
+                        for (field, value) in fields.iter().zip(tally) {
+                            field.store(value, Relaxed);
+                        }
+                    }
                 }
             }
         }
@@ -192,7 +223,12 @@ impl Worker {
     }
 
     /// Makes one burst; returns whether it made any packet.
-    fn generate(&mut self, program: &Program, p: usize, burst: &mut Burst) -> bool {
+    fn generate<const COUNT: bool>(
+        &mut self,
+        program: &Program,
+        p: usize,
+        burst: &mut Burst,
+    ) -> bool {
         let pipeline = &program.pipelines[p];
         let Some(generator) = &pipeline.generator else {
             return false;
@@ -219,23 +255,36 @@ impl Worker {
                 m.data_mut().copy_from_slice(frame);
             }
         }
-        let counters = program
-            .segment
-            .pipeline_counters(self.index, program.pipelines[p].slot);
-        bump(&counters[counter::GENERATED], granted as u64);
-        self.process(program, p, DROP, burst);
+        if COUNT {
+            let counters = program
+                .segment
+                .pipeline_counters(self.index, program.pipelines[p].slot);
+            bump(&counters[counter::GENERATED], granted as u64);
+        }
+        self.process::<COUNT>(program, p, DROP, burst);
         true
     }
 
     #[inline]
-    fn process(&mut self, program: &Program, p: usize, in_port: u16, burst: &mut Burst) {
+    fn process<const COUNT: bool>(
+        &mut self,
+        program: &Program,
+        p: usize,
+        in_port: u16,
+        burst: &mut Burst,
+    ) {
         let pipeline = &program.pipelines[p];
         let counters = program.segment.pipeline_counters(self.index, pipeline.slot);
+        let count = |field: usize, n: u64| {
+            if COUNT {
+                bump(&counters[field], n);
+            }
+        };
         let n = burst.len();
-        bump(&counters[counter::IN], n as u64);
+        count(counter::IN, n as u64);
         match pipeline.flow {
             Flow::DropAll => {
-                bump(&counters[counter::DROPPED], n as u64);
+                count(counter::DROPPED, n as u64);
                 burst.free_all();
                 return;
             }
@@ -247,8 +296,8 @@ impl Worker {
                         &program.port_macs,
                     );
                 }
-                bump(&counters[counter::OUT], n as u64);
-                self.send_now(pipeline.default_out, burst);
+                count(counter::OUT, n as u64);
+                self.send_now::<COUNT>(pipeline.default_out, burst);
                 return;
             }
             Flow::PerPacket => {}
@@ -265,6 +314,7 @@ impl Worker {
             pool: &self.shared.pool,
             segment: &program.segment,
             worker: self.index,
+            counting: COUNT,
             copy_failures: 0,
         };
         for stage in &pipeline.stages {
@@ -275,7 +325,33 @@ impl Worker {
                 &mut ctx,
             );
         }
-        let mut dropped = ctx.copy_failures;
+        let copy_failures = ctx.copy_failures;
+        let (mut out, dropped) = self.dispatch::<COUNT>(pipeline, in_port, burst, &verdict);
+        let dropped = dropped + copy_failures;
+        self.trash.free_all();
+        // Copies leave in the order they were made (the Vec keeps its capacity: no allocation).
+        let mut copies = std::mem::take(&mut self.copies);
+        for (port, copy) in copies.drain(..) {
+            self.enqueue::<COUNT>(port, copy);
+            out += 1;
+        }
+        self.copies = copies;
+        count(counter::OUT, out);
+        count(counter::DROPPED, dropped);
+        self.flush::<COUNT>();
+    }
+
+    /// Sends each packet where its verdict says (a flood copies it to every other flood
+    /// port); returns (packets handed to outputs, packets dropped).
+    #[inline]
+    fn dispatch<const COUNT: bool>(
+        &mut self,
+        pipeline: &crate::program::Pipeline,
+        in_port: u16,
+        burst: &mut Burst,
+        verdict: &[u16],
+    ) -> (u64, u64) {
+        let mut dropped = 0u64;
         let mut out = 0u64;
         for (m, &v) in burst.drain().zip(verdict.iter()) {
             match v {
@@ -298,13 +374,13 @@ impl Worker {
                     }
                     for (k, q) in targets.enumerate() {
                         if k + 1 == count {
-                            self.enqueue(q, m);
+                            self.enqueue::<COUNT>(q, m);
                             out += 1;
                             break;
                         }
                         match m.deep_copy(&self.shared.pool) {
                             Some(copy) => {
-                                self.enqueue(q, copy);
+                                self.enqueue::<COUNT>(q, copy);
                                 out += 1;
                             }
                             None => dropped += 1,
@@ -312,60 +388,53 @@ impl Worker {
                     }
                 }
                 port => {
-                    self.enqueue(port, m);
+                    self.enqueue::<COUNT>(port, m);
                     out += 1;
                 }
             }
         }
-        self.trash.free_all();
-        // Copies leave in the order they were made (the Vec keeps its capacity: no allocation).
-        let mut copies = std::mem::take(&mut self.copies);
-        for (port, copy) in copies.drain(..) {
-            self.enqueue(port, copy);
-            out += 1;
-        }
-        self.copies = copies;
-        bump(&counters[counter::OUT], out);
-        bump(&counters[counter::DROPPED], dropped);
-        self.flush();
+        (out, dropped)
     }
 
     #[inline]
-    fn send_now(&mut self, port: u16, burst: &mut Burst) {
-        let lane = self.shared.lane(self.index, usize::from(port));
+    fn send_now<const COUNT: bool>(&mut self, port: u16, burst: &mut Burst) {
         let sent = match &mut self.tx[usize::from(port)] {
             Some(tx) => tx.send(burst),
             None => 0,
         };
         let dropped = burst.free_all();
-        lane.update(|lane| {
-            bump(&lane.tx_packets, sent as u64);
-            if dropped > 0 {
-                bump(&lane.tx_dropped, dropped as u64);
-            }
-        });
+        if COUNT {
+            self.shared
+                .lane(self.index, usize::from(port))
+                .update(|lane| {
+                    bump(&lane.tx_packets, sent as u64);
+                    if dropped > 0 {
+                        bump(&lane.tx_dropped, dropped as u64);
+                    }
+                });
+        }
     }
 
     #[inline]
-    fn enqueue(&mut self, port: u16, m: Mbuf) {
+    fn enqueue<const COUNT: bool>(&mut self, port: u16, m: Mbuf) {
         if let Err(m) = self.txbufs[usize::from(port)].push(m) {
-            self.flush_port(usize::from(port));
+            self.flush_port::<COUNT>(usize::from(port));
             let _ = self.txbufs[usize::from(port)].push(m);
         }
     }
 
     #[inline]
-    fn flush(&mut self) {
+    fn flush<const COUNT: bool>(&mut self) {
         for port in 0..self.txbufs.len() {
             if !self.txbufs[port].is_empty() {
-                self.flush_port(port);
+                self.flush_port::<COUNT>(port);
             }
         }
     }
 
-    fn flush_port(&mut self, port: usize) {
+    fn flush_port<const COUNT: bool>(&mut self, port: usize) {
         let mut buf = std::mem::take(&mut self.txbufs[port]);
-        self.send_now(port as u16, &mut buf);
+        self.send_now::<COUNT>(port as u16, &mut buf);
         self.txbufs[port] = buf;
     }
 }

@@ -96,6 +96,7 @@ fn config(tag: &str, a: &str, b: &str) -> EngineConfig {
             ..EalConfig::default()
         },
         pipelines: vec![forward("a-to-b", "a", "b"), forward("b-to-a", "b", "a")],
+        stats: engine::config::StatsConfig::default(),
     }
 }
 

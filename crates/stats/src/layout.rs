@@ -67,15 +67,20 @@ pub mod entry {
 
 /// Entry names.
 pub mod names {
-    /// Port names: `count` = ports, each element a NUL-padded name in its first 40 bytes and
-    /// the DPDK port id as u16 at byte 40.
+    /// Port names: `count` = ports, each element a NUL-padded name in its first 40 bytes,
+    /// the DPDK port id as u16 at byte 40, and (once the port is up; 0 before) its rx and tx
+    /// queue counts as u32 at bytes 48 and 52.
     pub const PORTS: &str = "ports";
     /// Worker lcores: each element has the lcore id (u32) at 0 and its CPU (u32) at 4.
     pub const LCORES: &str = "lcores";
     /// Counter lanes: `lcores × ports` elements, lcore-major, each a [`super::Lane`].
     pub const LANES: &str = "lanes";
-    /// Per worker lcore: u64 loop iterations, then u64 iterations that found no packet.
+    /// Per worker lcore ([`super::loops`]): loop iterations, iterations that found no
+    /// packet, TSC cycles spent in busy and in idle iterations, and the TSC frequency.
     pub const LCORE_LOOPS: &str = "lcore-loops";
+    /// Per port, per queue ([`super::QUEUE_SLOTS`] per port, port-major): the driver's
+    /// per-queue counters ([`super::queue`]) and the worker that owns the rx queue.
+    pub const QUEUES: &str = "queues";
     /// Pipeline names by counter slot (64-byte elements, NUL-padded name; empty = unused).
     /// Slots are given out by name and never reused, so counters carry across live changes.
     pub const PIPELINE_NAMES: &str = "pipeline-names";
@@ -149,6 +154,47 @@ pub mod lane {
 }
 
 const _: () = assert!(std::mem::size_of::<Lane>() == LINE);
+
+/// `lcore-loops` element field offsets (u64 each). One writer: the worker itself, every 64
+/// loop iterations.
+pub mod loops {
+    /// Poll-loop iterations.
+    pub const ITERATIONS: usize = 0;
+    /// Iterations that found no packet to receive or generate.
+    pub const IDLE_ITERATIONS: usize = 8;
+    /// TSC cycles spent in iterations that did work.
+    pub const BUSY_CYCLES: usize = 16;
+    /// TSC cycles spent in iterations that found nothing.
+    pub const IDLE_CYCLES: usize = 24;
+    /// TSC ticks per second (constant; written at creation).
+    pub const TSC_HZ: usize = 32;
+    /// u64 fields the worker updates (the first four).
+    pub const LIVE_FIELDS: usize = 4;
+}
+
+/// Queues per port whose counters the segment carries: DPDK's
+/// `RTE_ETHDEV_QUEUE_STAT_CNTRS`, the number of queues `rte_eth_stats` counts.
+pub const QUEUE_SLOTS: usize = 16;
+
+/// `queues` element field offsets. The driver's counters are refreshed with every sample.
+pub mod queue {
+    /// u64: packets the driver received on this rx queue.
+    pub const RX_PACKETS: usize = 0;
+    /// u64: bytes received on this rx queue.
+    pub const RX_BYTES: usize = 8;
+    /// u64: packets sent on this tx queue.
+    pub const TX_PACKETS: usize = 16;
+    /// u64: bytes sent on this tx queue.
+    pub const TX_BYTES: usize = 24;
+    /// u64: packets the driver dropped on this rx queue (`q_errors`).
+    pub const ERRORS: usize = 32;
+    /// u32: index of the worker that polls this rx queue; `u32::MAX` for none. Tx queue `q`
+    /// is used by worker `q`.
+    pub const RX_OWNER: usize = 40;
+}
+
+/// [`queue::RX_OWNER`] of a queue no worker polls.
+pub const NO_OWNER: u32 = u32::MAX;
 
 /// Pipelines (by distinct name) an engine can count over its life.
 pub const PIPELINE_SLOTS: usize = 64;

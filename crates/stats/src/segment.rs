@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::layout::{
-    entry, header, names, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE, LAYOUT_VERSION, LINE,
-    MAGIC, NAME_LEN, PIPELINE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
+    entry, header, loops, names, queue, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE,
+    LAYOUT_VERSION, LINE, MAGIC, NAME_LEN, NO_OWNER, PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS,
+    SAMPLE_SLOTS,
 };
 
 /// What the segment describes.
@@ -23,6 +24,9 @@ pub struct SegmentSpec {
     pub ports: Vec<(String, u16)>,
     /// Worker lcores with their CPUs, in worker order.
     pub lcores: Vec<(u32, u32)>,
+    /// Per port, per rx queue: the index of the worker that polls it (`None`: no worker).
+    /// Queues past [`QUEUE_SLOTS`] are not carried.
+    pub rx_owners: Vec<Vec<Option<usize>>>,
 }
 
 /// Names given counter slots so far: pipelines, then (pipeline slot, rule name).
@@ -34,10 +38,12 @@ pub struct Segment {
     path: PathBuf,
     base: NonNull<u8>,
     size: usize,
+    port_block: usize,
     lanes: usize,
     lane_count: usize,
     ports: usize,
     driver: usize,
+    queues: usize,
     loops: usize,
     lcores: usize,
     pipeline_names: usize,
@@ -79,13 +85,14 @@ impl Segment {
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
         let directory = HEADER_SIZE;
-        let entries = 10;
+        let entries = 11;
         let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
         let lcores_at = ports_at + ports * LINE;
         let lanes_at = lcores_at + lcores * LINE;
         let loops_at = lanes_at + lcores * ports * LINE;
         let driver_at = loops_at + lcores * LINE;
-        let pnames_at = driver_at + ports * LINE;
+        let queues_at = driver_at + ports * LINE;
+        let pnames_at = queues_at + ports * QUEUE_SLOTS * LINE;
         let rnames_at = pnames_at + PIPELINE_SLOTS * LINE;
         let pcounters_at = rnames_at + RULE_SLOTS * LINE;
         let rcounters_at = round_up(pcounters_at + lcores * PIPELINE_SLOTS * 32, LINE);
@@ -136,10 +143,12 @@ impl Segment {
             path,
             base,
             size,
+            port_block: ports_at,
             lanes: lanes_at,
             lane_count: lcores * ports,
             ports,
             driver: driver_at,
+            queues: queues_at,
             loops: loops_at,
             lcores,
             pipeline_names: pnames_at,
@@ -157,6 +166,7 @@ impl Segment {
                 (names::LANES, lanes_at, lcores * ports, LINE),
                 (names::LCORE_LOOPS, loops_at, lcores, LINE),
                 (names::DRIVER, driver_at, ports, LINE),
+                (names::QUEUES, queues_at, ports * QUEUE_SLOTS, LINE),
                 (names::PIPELINE_NAMES, pnames_at, PIPELINE_SLOTS, LINE),
                 (names::RULE_NAMES, rnames_at, RULE_SLOTS, LINE),
                 (
@@ -183,7 +193,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: &[(&str, usize, usize, usize); 10]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: &[(&str, usize, usize, usize); 11]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -212,7 +222,7 @@ impl Segment {
             put32(b, at + entry::STRIDE, *stride as u32);
             put64(b, at + entry::OFFSET, *offset as u64);
         }
-        let [(_, ports_at, ..), (_, lcores_at, ..), ..] = *entries;
+        let [(_, ports_at, ..), (_, lcores_at, ..), _, _, _, (_, queues_at, ..), ..] = *entries;
         for (i, (name, id)) in spec.ports.iter().enumerate() {
             put_name(b, ports_at + i * LINE, NAME_LEN, name);
             b[ports_at + i * LINE + 40..ports_at + i * LINE + 42]
@@ -221,6 +231,21 @@ impl Segment {
         for (i, (lcore, cpu)) in spec.lcores.iter().enumerate() {
             put32(b, lcores_at + i * LINE, *lcore);
             put32(b, lcores_at + i * LINE + 4, *cpu);
+        }
+        for p in 0..spec.ports.len() {
+            let owners = spec.rx_owners.get(p).map_or(&[][..], Vec::as_slice);
+            for q in 0..QUEUE_SLOTS {
+                let owner = owners
+                    .get(q)
+                    .copied()
+                    .flatten()
+                    .map_or(NO_OWNER, |w| w as u32);
+                put32(
+                    b,
+                    queues_at + (p * QUEUE_SLOTS + q) * LINE + queue::RX_OWNER,
+                    owner,
+                );
+            }
         }
         // The magic goes last: a reader that sees it sees a complete layout.
         std::sync::atomic::fence(Ordering::Release);
@@ -355,17 +380,49 @@ impl Segment {
         }
     }
 
-    /// Worker `w`'s loop counters: (iterations, iterations that found nothing). One writer.
+    /// Worker `w`'s loop counters, in [`loops`] order: iterations, idle iterations, busy
+    /// cycles, idle cycles. One writer: that worker.
     #[allow(clippy::cast_ptr_alignment)] // cache-line aligned inside a page-aligned mapping
-    pub fn loops(&self, w: usize) -> Option<&[std::sync::atomic::AtomicU64; 2]> {
-        // SAFETY: the block for worker `w < lcores` is 16 aligned bytes inside the mapping.
+    pub fn loops(&self, w: usize) -> Option<&[AtomicU64; loops::LIVE_FIELDS]> {
+        // SAFETY: the block for worker `w < lcores` is 64 aligned bytes inside the mapping.
         (w < self.lcores).then(|| unsafe {
             &*self
                 .base
                 .as_ptr()
                 .add(self.loops + w * LINE)
-                .cast::<[AtomicU64; 2]>()
+                .cast::<[AtomicU64; loops::LIVE_FIELDS]>()
         })
+    }
+
+    /// Records the TSC frequency the workers' cycle counts are in (known once EAL is up).
+    pub fn set_tsc_hz(&self, hz: u64) {
+        for w in 0..self.lcores {
+            self.word64(self.loops + w * LINE + loops::TSC_HZ)
+                .store(hz, Ordering::Relaxed);
+        }
+    }
+
+    /// Records how many rx and tx queues port `port` came up with (once, after it started).
+    pub fn set_queue_counts(&self, port: usize, rx: u16, tx: u16) {
+        if port < self.ports {
+            self.word32(self.port_block + port * LINE + 48)
+                .store(u32::from(rx), Ordering::Relaxed);
+            self.word32(self.port_block + port * LINE + 52)
+                .store(u32::from(tx), Ordering::Relaxed);
+        }
+    }
+
+    /// Publishes port `port`'s per-queue driver counters, queue by queue: rx packets, rx
+    /// bytes, tx packets, tx bytes, errors (the `q_*` arrays of `rte_eth_stats`).
+    pub fn set_queues(&self, port: usize, values: &[[u64; 5]]) {
+        if port < self.ports {
+            for (q, v) in values.iter().take(QUEUE_SLOTS).enumerate() {
+                let at = self.queues + (port * QUEUE_SLOTS + q) * LINE;
+                for (i, x) in v.iter().enumerate() {
+                    self.word64(at + i * 8).store(*x, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Publishes port `port`'s driver counters (`rte_eth_stats`), taken by the engine's

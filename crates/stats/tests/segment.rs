@@ -17,6 +17,7 @@ fn spec(name: &str) -> SegmentSpec {
         name: name.into(),
         ports: vec![("a".into(), 0), ("b".into(), 1)],
         lcores: vec![(1, 1), (2, 1)],
+        rx_owners: vec![vec![Some(0)], vec![Some(1)]],
     }
 }
 

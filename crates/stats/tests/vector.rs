@@ -19,6 +19,8 @@ fn write_vector() {
         name: "vector".into(),
         ports: vec![("wan".into(), 0), ("lan".into(), 1)],
         lcores: vec![(1, 1), (2, 3)],
+        // wan has two rx queues, one per lcore; lan one, polled by lcore 2.
+        rx_owners: vec![vec![Some(0), Some(1)], vec![Some(1)]],
     };
     let seg = Segment::create(&dir, 4096, &spec).unwrap();
     let lanes = seg.lanes();
@@ -42,10 +44,23 @@ fn write_vector() {
     seg.pipeline_counters(1, filter)[0].store(500, Relaxed);
     let rule = seg.rule_slot(filter, "filter/no-dns").unwrap();
     seg.rule_counter(1, rule).store(7, Relaxed);
-    let [loops, idle] = seg.loops(0).unwrap();
+    let [loops, idle, busy_cycles, idle_cycles] = seg.loops(0).unwrap();
     loops.store(7, Relaxed);
     idle.store(2, Relaxed);
+    busy_cycles.store(3_000, Relaxed);
+    idle_cycles.store(1_000, Relaxed);
     assert!(seg.loops(2).is_none());
+    seg.set_tsc_hz(2_000_000_000);
+    seg.set_queue_counts(0, 2, 2);
+    seg.set_queue_counts(1, 1, 2);
+    seg.set_queues(
+        0,
+        &[
+            [1500, 96_000, 250, 16_000, 1],
+            [501, 32_064, 250, 16_000, 0],
+        ],
+    );
+    seg.set_queues(1, &[[500, 32_000, 990, 63_360, 0]]);
     seg.set_driver(0, [2001, 500, 2001 * 64, 500 * 64, 1, 2, 3, 4]);
     seg.set_driver(1, [500, 1000, 500 * 64, 1000 * 64, 1, 2, 3, 4]);
     seg.sample();

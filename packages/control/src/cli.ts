@@ -95,12 +95,19 @@ async function top(name: string | undefined, frames: number): Promise<void> {
           `${rates[i]!.dropPps.toFixed(0).padStart(10)}${String(p.rxPackets).padStart(16)}${String(p.txPackets).padStart(16)}  ${sparkline(series)}`,
       );
     });
-    lines.push('', 'lcore  cpu   busy        rx total        tx total');
+    lines.push('', 'lcore  cpu   busy  cycles/pkt        rx total        tx total');
     snap.lcores.forEach((l, i) => {
       const before = previous.lcores[i]!;
-      const loops = l.loops - before.loops;
-      const busy = loops > 0 ? (100 * (loops - (l.idleLoops - before.idleLoops))) / loops : 0;
-      lines.push(`${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`);
+      // Busy share of the lcore's TSC cycles since the last frame; cycles per received packet.
+      const busyCycles = l.busyCycles - before.busyCycles;
+      const cycles = busyCycles + l.idleCycles - before.idleCycles;
+      const busy = cycles > 0 ? (100 * busyCycles) / cycles : 0;
+      const packets = l.rxPackets - before.rxPackets;
+      const perPacket = packets > 0 ? (busyCycles / packets).toFixed(1) : '-';
+      lines.push(
+        `${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${perPacket.padStart(12)}` +
+          `${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`,
+      );
     });
     previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);

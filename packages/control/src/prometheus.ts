@@ -14,7 +14,9 @@ export type ReaderSource = StatsReader | (() => StatsReader);
  * Registers Fastpath's metrics in `registry` (a new one by default) and returns it:
  * `fastpath_up`, and per port `fastpath_port_{rx,tx}_packets_total`,
  * `fastpath_port_tx_dropped_total`, `fastpath_port_unrouted_total`,
- * `fastpath_port_{rx,tx}_packets_per_second` (over the last second of samples).
+ * `fastpath_port_{rx,tx}_packets_per_second` (over the last second of samples); per queue
+ * (the driver's counts) `fastpath_queue_{rx,tx}_{packets,bytes}_total`; per worker lcore
+ * `fastpath_lcore_{busy,idle}_seconds_total` (poll-loop time that found work, or none).
  */
 export function prometheusRegistry(source: ReaderSource, registry = new Registry()): Registry {
   const current = (): StatsReader | undefined => {
@@ -40,6 +42,25 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
         for (const port of snap.ports) this.inc({ engine: snap.name, port: port.name }, pick(port));
       },
     });
+  /** A counter over some rows of each snapshot, each row with its own labels. */
+  const rows = (name: string, help: string, labelNames: string[], pick: (snap: ReturnType<StatsReader['snapshot']>) => [Record<string, string>, number][]) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['engine', ...labelNames],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const reader = current();
+        if (!reader) return;
+        const snap = reader.snapshot();
+        for (const [rowLabels, value] of pick(snap)) this.inc({ engine: snap.name, ...rowLabels }, value);
+      },
+    });
+  const queueRows = (pick: (q: ReturnType<StatsReader['snapshot']>['ports'][number]['queues'][number]) => number) => (snap: ReturnType<StatsReader['snapshot']>) =>
+    snap.ports.flatMap((p) => p.queues.map((q): [Record<string, string>, number] => [{ port: p.name, queue: String(q.queue) }, pick(q)]));
+  const lcoreRows = (cycles: 'busyCycles' | 'idleCycles') => (snap: ReturnType<StatsReader['snapshot']>) =>
+    snap.lcores.filter((l) => l.tscHz > 0).map((l): [Record<string, string>, number] => [{ lcore: String(l.lcore) }, l[cycles] / l.tscHz]);
   const rate = (name: string, help: string, pick: (r: ReturnType<StatsReader['rates']>[number]) => number) =>
     new Gauge({
       name,
@@ -67,5 +88,11 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
   counter('fastpath_port_unrouted_total', 'Packets received on the port that no pipeline takes.', (p) => p.rxDropped);
   rate('fastpath_port_rx_packets_per_second', 'Receive rate over the last second.', (r) => r.rxPps);
   rate('fastpath_port_tx_packets_per_second', 'Transmit rate over the last second.', (r) => r.txPps);
+  rows('fastpath_queue_rx_packets_total', 'Packets the driver received on the rx queue.', ['port', 'queue'], queueRows((q) => q.rxPackets));
+  rows('fastpath_queue_rx_bytes_total', 'Bytes the driver received on the rx queue.', ['port', 'queue'], queueRows((q) => q.rxBytes));
+  rows('fastpath_queue_tx_packets_total', 'Packets the driver sent on the tx queue.', ['port', 'queue'], queueRows((q) => q.txPackets));
+  rows('fastpath_queue_tx_bytes_total', 'Bytes the driver sent on the tx queue.', ['port', 'queue'], queueRows((q) => q.txBytes));
+  rows('fastpath_lcore_busy_seconds_total', 'Poll-loop time that found packets to move.', ['lcore'], lcoreRows('busyCycles'));
+  rows('fastpath_lcore_idle_seconds_total', 'Poll-loop time that found nothing.', ['lcore'], lcoreRows('idleCycles'));
   return registry;
 }

@@ -14,6 +14,8 @@ const ENTRY_SIZE = 64;
 const NAME_LEN = 40;
 const FLAG_STOPPED = 1;
 const LANE_RETRIES = 64;
+/** A `queues` entry's rx owner when no worker polls the queue. */
+const NO_OWNER = 0xffffffff;
 const HEARTBEAT_STALE_MS = 2000;
 
 /** An engine's segment on this machine. */
@@ -36,6 +38,25 @@ export interface SegmentPortCounters {
   busyPolls: number;
   /** The driver's own counters (rte_eth_stats), refreshed with every 10 ms sample. */
   driver: { rxPackets: number; txPackets: number; rxBytes: number; txBytes: number; rxMissed: number; rxErrors: number; txErrors: number; rxNombuf: number };
+  /**
+   * Per queue, as the driver counts them (its per-queue rte_eth_stats, first 16 queues),
+   * with the worker lcore that polls the rx queue (tx queue q is worker q's). Empty until
+   * the port is up.
+   */
+  queues: QueueCounters[];
+}
+
+/** One queue pair of a port: rx queue `queue` and tx queue `queue`, where they exist. */
+export interface QueueCounters {
+  queue: number;
+  /** The lcore id polling this rx queue, or null (no such rx queue, or nobody polls it). */
+  rxLcore: number | null;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  /** Packets the driver dropped on this rx queue. */
+  errors: number;
 }
 
 /** One sample from the segment's ring: every port's totals at one moment. */
@@ -68,8 +89,24 @@ export interface SegmentSnapshot {
   ports: SegmentPortCounters[];
   /** Every pipeline the engine has run (by name, carried across live changes). */
   pipelines: { name: string; inPackets: number; outPackets: number; dropped: number; generated: number; rules: { name: string; matched: number }[] }[];
-  /** Per worker: totals, and poll-loop iterations (all, and those that found nothing). */
-  lcores: { lcore: number; cpu: number; rxPackets: number; txPackets: number; loops: number; idleLoops: number }[];
+  /** Per worker: totals, poll-loop iterations and TSC cycles (busy: found work; idle: not). */
+  lcores: LcoreLoad[];
+}
+
+/** One worker lcore's load. Busy share = busyCycles / (busyCycles + idleCycles) over a window. */
+export interface LcoreLoad {
+  lcore: number;
+  cpu: number;
+  rxPackets: number;
+  txPackets: number;
+  /** Poll-loop iterations, and those that found nothing. */
+  loops: number;
+  idleLoops: number;
+  /** TSC cycles spent in iterations that found work, and in those that did not. */
+  busyCycles: number;
+  idleCycles: number;
+  /** TSC ticks per second (0 if the engine did not say). */
+  tscHz: number;
 }
 
 /** Whether a process exists (signal 0 only checks; EPERM means it exists but is not ours). */
@@ -96,6 +133,7 @@ export class StatsReader {
   readonly #name: string;
   readonly #driver: number;
   readonly #loops: number;
+  readonly #queues: { offset: number; slots: number; counts: number };
   readonly #counters: { pipelineNames: number; ruleNames: number; pipelines: number; rules: number; pipelineSlots: number; ruleSlots: number };
   #names: { seq: number; pipelines: string[]; rules: { pipeline: number; name: string }[] } | undefined;
 
@@ -125,8 +163,12 @@ export class StatsReader {
     if (driver.count !== ports.count || driver.stride < 64) fail(`${path}: the driver block does not match the ports: corrupt`);
     this.#driver = driver.offset;
     const loops = this.#entry('lcore-loops');
-    if (loops.count !== lcores.count || loops.stride < 16) fail(`${path}: the lcore loop block does not match the lcores: corrupt`);
+    if (loops.count !== lcores.count || loops.stride < 40) fail(`${path}: the lcore loop block does not match the lcores: corrupt`);
     this.#loops = loops.offset;
+    const queues = this.#entry('queues');
+    if (queues.count % ports.count !== 0 || queues.stride < 48) fail(`${path}: the queue block does not match the ports: corrupt`);
+    this.#queues = { offset: queues.offset, slots: queues.count / ports.count, counts: ports.offset };
+    if (ports.stride < 56) fail(`${path}: the port block is too small: corrupt`);
     const pipelineNames = this.#entry('pipeline-names');
     const ruleNames = this.#entry('rule-names');
     const pipelineCounters = this.#entry('pipeline-counters');
@@ -387,6 +429,28 @@ export class StatsReader {
     return this.#names ?? { pipelines: [], rules: [] };
   }
 
+  /** Port `p`'s queue pairs (as many as its larger queue count, at most the slots carried). */
+  #queueCounters(p: number): QueueCounters[] {
+    const view = this.#view;
+    const q = this.#queues;
+    const rxQueues = view.getUint32(q.counts + p * 64 + 48, true);
+    const txQueues = view.getUint32(q.counts + p * 64 + 52, true);
+    const n = Math.min(Math.max(rxQueues, txQueues), q.slots);
+    return Array.from({ length: n }, (_, queue) => {
+      const at = q.offset + (p * q.slots + queue) * 64;
+      const owner = view.getUint32(at + 40, true);
+      return {
+        queue,
+        rxLcore: queue < rxQueues && owner !== NO_OWNER ? (this.#lcores[owner]?.lcore ?? null) : null,
+        rxPackets: this.#u64(at),
+        rxBytes: this.#u64(at + 8),
+        txPackets: this.#u64(at + 16),
+        txBytes: this.#u64(at + 24),
+        errors: this.#u64(at + 32),
+      };
+    });
+  }
+
   /**
    * Every counter, summed per port and per lcore. Plain reads of one mapped buffer; `alive`
    * here skips the pid check (a system call) and uses the stopped flag and the heartbeat.
@@ -405,16 +469,22 @@ export class StatsReader {
         txErrors: this.#u64(at + 48),
         rxNombuf: this.#u64(at + 56),
       };
-      return { name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0, driver };
+      return { name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0, driver, queues: this.#queueCounters(i) };
     });
-    const lcores = this.#lcores.map((l, i) => ({
-      lcore: l.lcore,
-      cpu: l.cpu,
-      rxPackets: 0,
-      txPackets: 0,
-      loops: this.#u64(this.#loops + i * 64),
-      idleLoops: this.#u64(this.#loops + i * 64 + 8),
-    }));
+    const lcores = this.#lcores.map((l, i): LcoreLoad => {
+      const at = this.#loops + i * 64;
+      return {
+        lcore: l.lcore,
+        cpu: l.cpu,
+        rxPackets: 0,
+        txPackets: 0,
+        loops: this.#u64(at),
+        idleLoops: this.#u64(at + 8),
+        busyCycles: this.#u64(at + 16),
+        idleCycles: this.#u64(at + 24),
+        tscHz: this.#u64(at + 32),
+      };
+    });
     const lane = [0, 0, 0, 0, 0];
     for (let l = 0; l < lcores.length; l++) {
       const lcore = lcores[l]!;

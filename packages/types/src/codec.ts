@@ -63,6 +63,7 @@ export function toWire(config: EngineConfig): object {
       stages: (p.stages ?? []).map(wireStage),
       output: list(p.output),
     })),
+    stats: config.stats,
   });
 }
 

@@ -225,6 +225,13 @@ export const engineConfigSchema = z.strictObject({
   }),
   /** Input port(s) → stages → output port(s). */
   pipelines: z.array(pipelineSchema),
+  /** What the workers count in the stats segment. */
+  stats: z
+    .strictObject({
+      /** Per-lcore software counters (default true). Off, port counts come from the drivers alone. */
+      counters: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** One port. */
