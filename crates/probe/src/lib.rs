@@ -1,163 +1,151 @@
 //! What this machine offers DPDK, read from a filesystem root (default `/`).
 //!
 //! Everything takes the root as a parameter so tests run on fixture trees and never on the
-//! real `/sys`. This first part covers hugepages: how many are reserved and free per size,
-//! and where hugetlbfs is mounted.
+//! real `/sys`. [`Probe::read`] gathers it all: the IOMMU and its groups, the VFIO/UIO modules,
+//! the PCI network devices and their kernel interfaces, hugepages, and the process's
+//! privileges. [`recommend`] turns that into a driver per device and a predicted IOVA mode,
+//! [`doctor`] into a [`Report`] (JSON or text), and [`devbind`] into the sysfs writes that bind
+//! a device to a driver — planned first, applied only on request, never outside the root.
+//!
+//! Missing files and directories mean "absent", never an error; a garbled file that decides
+//! an answer (a hugepage counter, a PCI class, the uid, the no-IOMMU switch) is an error naming
+//! its path.
 
-use std::fs;
+pub mod devbind;
+mod fsutil;
+pub mod hugepages;
+pub mod iommu;
+pub mod modules;
+pub mod pci;
+pub mod privileges;
+pub mod recommend;
+pub mod report;
+
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// One hugepage size's pool, from `/sys/kernel/mm/hugepages/hugepages-<size>kB/`.
+pub use devbind::{apply, plan_bind, plan_unbind, status, DeviceStatus, Refusal, Write};
+pub use hugepages::{read_hugepage_stats, HugepagePool, HugepageStats, Hugepages, HugetlbfsMount};
+pub use iommu::{Iommu, IommuGroup, IommuKind, IommuUnit, KernelCmdline};
+pub use modules::Modules;
+pub use pci::{parse_pci_address, NetInterface, PciDevice};
+pub use privileges::Privileges;
+pub use recommend::{
+    predict_iova, recommend_driver, DoctorOptions, Driver, DriverAdvice, IovaMode, IovaPrediction,
+};
+pub use report::{doctor, Check, Report};
+
+/// Everything read from one root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HugepagePool {
-    /// Page size in KiB (2048, 1048576).
-    pub size_kb: u64,
-    /// Pages reserved (`nr_hugepages`).
-    pub total: u64,
-    /// Pages not yet used (`free_hugepages`).
-    pub free: u64,
+pub struct Probe {
+    /// The root everything was read from.
+    pub root: PathBuf,
+    /// IOMMU groups, units and command line.
+    pub iommu: Iommu,
+    /// VFIO/UIO modules and the no-IOMMU switch.
+    pub modules: Modules,
+    /// Drivers registered on the PCI bus (`sys/bus/pci/drivers/*`).
+    pub pci_drivers: Vec<String>,
+    /// Every PCI device, by address (network or not: IOMMU groups mix them).
+    pub devices: Vec<PciDevice>,
+    /// Hugepage pools and mounts, as the engine plans with them.
+    pub hugepages: Hugepages,
+    /// Hugepage counters per size and per NUMA node.
+    pub hugepage_stats: Vec<HugepageStats>,
+    /// Uid and capabilities.
+    pub privileges: Privileges,
 }
 
-/// A hugetlbfs mount from `/proc/mounts`.
+/// Whether binding a device to `vfio-pci` leaves its IOMMU group usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HugetlbfsMount {
-    /// Where it is mounted.
-    pub path: PathBuf,
-    /// Its `pagesize=` option in KiB, when given.
-    pub page_size_kb: Option<u64>,
+pub struct GroupViability {
+    /// The group number.
+    pub group: u32,
+    /// Members that keep the group from being viable: bound to a driver other than `vfio-pci`
+    /// and not a PCI bridge.
+    pub blockers: Vec<GroupMember>,
 }
 
-/// The machine's hugepage state.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Hugepages {
-    /// Pools per page size, smallest first.
-    pub pools: Vec<HugepagePool>,
-    /// hugetlbfs mounts.
-    pub mounts: Vec<HugetlbfsMount>,
+/// A member of an IOMMU group that is bound to a non-VFIO driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Its PCI address.
+    pub pci: String,
+    /// The driver it is bound to.
+    pub driver: String,
+    /// Its active kernel interface, if any: then the group cannot be taken at all.
+    pub active_interface: Option<String>,
 }
 
-impl Hugepages {
-    /// Reads the state under `root` (normally `/`).
-    pub fn read(root: &Path) -> io::Result<Self> {
-        let mut pools = Vec::new();
-        let dir = root.join("sys/kernel/mm/hugepages");
-        match fs::read_dir(&dir) {
-            Ok(entries) => {
-                for entry in entries {
-                    let entry = entry?;
-                    let name = entry.file_name();
-                    let Some(size_kb) = name
-                        .to_str()
-                        .and_then(|n| n.strip_prefix("hugepages-"))
-                        .and_then(|n| n.strip_suffix("kB"))
-                        .and_then(|n| n.parse().ok())
-                    else {
-                        continue;
-                    };
-                    let total = read_number(&entry.path().join("nr_hugepages"))?;
-                    let free = read_number(&entry.path().join("free_hugepages"))?;
-                    pools.push(HugepagePool {
-                        size_kb,
-                        total,
-                        free,
-                    });
-                }
-            }
-            // A kernel without hugetlb support has no such directory: no pools.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        pools.sort_by_key(|p| p.size_kb);
-        let mounts = match fs::read_to_string(root.join("proc/mounts")) {
-            Ok(text) => parse_mounts(&text),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(Self { pools, mounts })
+impl GroupViability {
+    /// Whether every other member is bound to `vfio-pci`, to nothing, or is a bridge.
+    pub fn viable(&self) -> bool {
+        self.blockers.is_empty()
     }
 
-    /// Free hugepage memory in bytes, over every size that has a hugetlbfs mount DPDK can use.
-    pub fn usable_free_bytes(&self) -> u64 {
-        if self.mounts.is_empty() {
-            return 0;
-        }
-        self.pools
+    /// The blockers as `0000:02:00.1 (igb)`, joined for a sentence.
+    pub fn describe_blockers(&self) -> String {
+        self.blockers
             .iter()
-            .filter(|p| {
-                self.mounts
-                    .iter()
-                    .any(|m| m.page_size_kb.is_none_or(|s| s == p.size_kb))
-            })
-            .map(|p| p.free * p.size_kb * 1024)
-            .sum()
-    }
-
-    /// Why DPDK cannot use hugepages here, or `None` when at least `needed_bytes` are usable.
-    pub fn shortfall(&self, needed_bytes: u64) -> Option<String> {
-        let reserved: u64 = self.pools.iter().map(|p| p.total).sum();
-        if reserved == 0 {
-            return Some("no hugepages are reserved (echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages as root)".into());
-        }
-        if self.mounts.is_empty() {
-            return Some("hugepages are reserved but no hugetlbfs is mounted (mount -t hugetlbfs nodev /dev/hugepages as root)".into());
-        }
-        let usable = self.usable_free_bytes();
-        if usable < needed_bytes {
-            return Some(format!(
-                "{} MiB of hugepages are free but {} MiB are needed (reserve more, or stop what holds them)",
-                usable >> 20,
-                needed_bytes.div_ceil(1 << 20)
-            ));
-        }
-        None
+            .map(|b| format!("{} ({})", b.pci, b.driver))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-fn read_number(path: &Path) -> io::Result<u64> {
-    let text = fs::read_to_string(path)?;
-    text.trim().parse().map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: not a number: {text:?}", path.display()),
-        )
-    })
-}
-
-fn parse_mounts(text: &str) -> Vec<HugetlbfsMount> {
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let (_src, path, fstype, options) = (
-                fields.next()?,
-                fields.next()?,
-                fields.next()?,
-                fields.next()?,
-            );
-            (fstype == "hugetlbfs").then(|| HugetlbfsMount {
-                path: PathBuf::from(path.replace("\\040", " ")),
-                page_size_kb: options
-                    .split(',')
-                    .find_map(|o| o.strip_prefix("pagesize="))
-                    .and_then(parse_size_kb),
-            })
+impl Probe {
+    /// Reads everything under `root` (normally `/`).
+    pub fn read(root: &Path) -> io::Result<Self> {
+        Ok(Self {
+            root: root.to_path_buf(),
+            iommu: Iommu::read(root)?,
+            modules: Modules::read(root)?,
+            pci_drivers: fsutil::dir_names(&root.join("sys/bus/pci/drivers"))?,
+            devices: pci::read_devices(root)?,
+            hugepages: Hugepages::read(root)?,
+            hugepage_stats: read_hugepage_stats(root)?,
+            privileges: Privileges::read(root)?,
         })
-        .collect()
-}
+    }
 
-/// `2M`, `1G`, `2048k` → KiB.
-fn parse_size_kb(text: &str) -> Option<u64> {
-    let (digits, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let n: u64 = digits.parse().ok()?;
-    match unit {
-        "" => Some(n / 1024),
-        "k" | "K" => Some(n),
-        "M" => Some(n * 1024),
-        "G" => Some(n * 1024 * 1024),
-        _ => None,
+    /// The device at a (long-form) PCI address.
+    pub fn device(&self, pci: &str) -> Option<&PciDevice> {
+        self.devices.iter().find(|d| d.address == pci)
+    }
+
+    /// The network devices, by address.
+    pub fn network_devices(&self) -> impl Iterator<Item = &PciDevice> {
+        self.devices.iter().filter(|d| d.is_network())
+    }
+
+    /// Whether `driver` is registered on the PCI bus (its module is loaded).
+    pub fn has_pci_driver(&self, driver: &str) -> bool {
+        self.pci_drivers.iter().any(|d| d == driver)
+    }
+
+    /// Whether `group` would be viable for VFIO once the devices in `binding` are bound to
+    /// `vfio-pci`: every other member must be bound to `vfio-pci`, to nothing, or be a PCI
+    /// bridge (class `0x0604`), as the kernel's own viability check allows.
+    pub fn group_viability(&self, group: u32, binding: &[&str]) -> GroupViability {
+        let members = self
+            .iommu
+            .group(group)
+            .map(|g| g.members.as_slice())
+            .unwrap_or_default();
+        let blockers = members
+            .iter()
+            .filter(|m| !binding.contains(&m.as_str()))
+            .filter_map(|m| {
+                let dev = self.device(m)?;
+                let driver = dev.driver.as_deref()?;
+                (driver != "vfio-pci" && !dev.is_bridge()).then(|| GroupMember {
+                    pci: m.clone(),
+                    driver: driver.to_owned(),
+                    active_interface: dev.active_interface().map(|i| i.name.clone()),
+                })
+            })
+            .collect();
+        GroupViability { group, blockers }
     }
 }
 
@@ -165,17 +153,4 @@ fn parse_size_kb(text: &str) -> Option<u64> {
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_parse_in_kib() {
-        assert_eq!(parse_size_kb("2M"), Some(2048));
-        assert_eq!(parse_size_kb("1G"), Some(1_048_576));
-        assert_eq!(parse_size_kb("2048k"), Some(2048));
-        assert_eq!(parse_size_kb("huge"), None);
-    }
 }

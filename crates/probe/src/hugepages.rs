@@ -1,0 +1,255 @@
+//! Hugepages: how many are reserved and free per size (globally and per NUMA node), and where
+//! hugetlbfs is mounted.
+//!
+//! [`Hugepages`] is what the engine plans memory with; [`HugepageStats`] adds the per-node pools
+//! and the reserved/surplus counts the doctor shows.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::fsutil::{dir_names, invalid, read_opt};
+
+/// One hugepage size's pool, from `/sys/kernel/mm/hugepages/hugepages-<size>kB/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugepagePool {
+    /// Page size in KiB (2048, 1048576).
+    pub size_kb: u64,
+    /// Pages reserved (`nr_hugepages`).
+    pub total: u64,
+    /// Pages not yet used (`free_hugepages`).
+    pub free: u64,
+}
+
+/// A hugetlbfs mount from `/proc/mounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HugetlbfsMount {
+    /// Where it is mounted.
+    pub path: PathBuf,
+    /// Its `pagesize=` option in KiB, when given.
+    pub page_size_kb: Option<u64>,
+}
+
+/// The machine's hugepage state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hugepages {
+    /// Pools per page size, smallest first.
+    pub pools: Vec<HugepagePool>,
+    /// hugetlbfs mounts.
+    pub mounts: Vec<HugetlbfsMount>,
+}
+
+/// One pool's counters, global (`numa_node: None`) or on one NUMA node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HugepageStats {
+    /// Page size in KiB.
+    pub size_kb: u64,
+    /// The NUMA node, or `None` for the machine-wide pool.
+    pub numa_node: Option<u32>,
+    /// Pages reserved (`nr_hugepages`).
+    pub total: u64,
+    /// Pages not yet used (`free_hugepages`).
+    pub free: u64,
+    /// Pages promised to a mapping but not yet faulted in (`resv_hugepages`, global pools only).
+    pub reserved: Option<u64>,
+    /// Pages allocated beyond `nr_hugepages` through overcommit (`surplus_hugepages`).
+    pub surplus: Option<u64>,
+}
+
+impl Hugepages {
+    /// Reads the state under `root` (normally `/`).
+    pub fn read(root: &Path) -> io::Result<Self> {
+        let mut pools: Vec<HugepagePool> = read_pool_dirs(&root.join("sys/kernel/mm/hugepages"))?
+            .into_iter()
+            .map(|(size_kb, dir)| {
+                Ok(HugepagePool {
+                    size_kb,
+                    total: read_number(&dir.join("nr_hugepages"))?,
+                    free: read_number(&dir.join("free_hugepages"))?,
+                })
+            })
+            .collect::<io::Result<_>>()?;
+        pools.sort_by_key(|p| p.size_kb);
+        let mounts = read_opt(&root.join("proc/mounts"))?
+            .map(|text| parse_mounts(&text))
+            .unwrap_or_default();
+        Ok(Self { pools, mounts })
+    }
+
+    /// Free hugepage memory in bytes, over every size that has a hugetlbfs mount DPDK can use.
+    pub fn usable_free_bytes(&self) -> u64 {
+        if self.mounts.is_empty() {
+            return 0;
+        }
+        self.pools
+            .iter()
+            .filter(|p| {
+                self.mounts
+                    .iter()
+                    .any(|m| m.page_size_kb.is_none_or(|s| s == p.size_kb))
+            })
+            .map(|p| p.free * p.size_kb * 1024)
+            .sum()
+    }
+
+    /// Why DPDK cannot use hugepages here, or `None` when at least `needed_bytes` are usable.
+    pub fn shortfall(&self, needed_bytes: u64) -> Option<String> {
+        let reserved: u64 = self.pools.iter().map(|p| p.total).sum();
+        if reserved == 0 {
+            return Some("no hugepages are reserved (echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages as root)".into());
+        }
+        if self.mounts.is_empty() {
+            return Some("hugepages are reserved but no hugetlbfs is mounted (mount -t hugetlbfs nodev /dev/hugepages as root)".into());
+        }
+        let usable = self.usable_free_bytes();
+        if usable < needed_bytes {
+            return Some(format!(
+                "{} MiB of hugepages are free but {} MiB are needed (reserve more, or stop what holds them)",
+                usable >> 20,
+                needed_bytes.div_ceil(1 << 20)
+            ));
+        }
+        None
+    }
+}
+
+/// Every pool's counters under `root`: the global pools first (smallest size first), then each
+/// NUMA node's from `sys/devices/system/node/node<N>/hugepages/`.
+pub fn read_hugepage_stats(root: &Path) -> io::Result<Vec<HugepageStats>> {
+    let mut stats = Vec::new();
+    for (size_kb, dir) in read_pool_dirs(&root.join("sys/kernel/mm/hugepages"))? {
+        stats.push(read_stats(&dir, size_kb, None)?);
+    }
+    let nodes_dir = root.join("sys/devices/system/node");
+    let mut nodes: Vec<u32> = dir_names(&nodes_dir)?
+        .iter()
+        .filter_map(|n| n.strip_prefix("node")?.parse().ok())
+        .collect();
+    nodes.sort_unstable();
+    for node in nodes {
+        let dir = nodes_dir.join(format!("node{node}/hugepages"));
+        for (size_kb, pool) in read_pool_dirs(&dir)? {
+            stats.push(read_stats(&pool, size_kb, Some(node))?);
+        }
+    }
+    Ok(stats)
+}
+
+/// `hugepages-<size>kB` directories under `dir`, smallest size first; none when `dir` is missing
+/// (a kernel without hugetlb support).
+fn read_pool_dirs(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut pools: Vec<(u64, PathBuf)> = dir_names(dir)?
+        .iter()
+        .filter_map(|name| {
+            let size_kb = name
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
+            Some((size_kb, dir.join(name)))
+        })
+        .collect();
+    pools.sort_by_key(|(size, _)| *size);
+    Ok(pools)
+}
+
+fn read_stats(dir: &Path, size_kb: u64, numa_node: Option<u32>) -> io::Result<HugepageStats> {
+    let optional = |name: &str| -> io::Result<Option<u64>> {
+        let path = dir.join(name);
+        read_opt(&path)?
+            .map(|text| parse_number(&path, &text))
+            .transpose()
+    };
+    Ok(HugepageStats {
+        size_kb,
+        numa_node,
+        total: read_number(&dir.join("nr_hugepages"))?,
+        free: read_number(&dir.join("free_hugepages"))?,
+        // The kernel keeps reservations per hstate, not per node: node directories have no file.
+        reserved: if numa_node.is_none() {
+            optional("resv_hugepages")?
+        } else {
+            None
+        },
+        surplus: optional("surplus_hugepages")?,
+    })
+}
+
+/// A counter that must be there once its pool directory is: missing or garbled is an error.
+fn read_number(path: &Path) -> io::Result<u64> {
+    let text = read_opt(path)?.ok_or_else(|| invalid(path, "missing"))?;
+    parse_number(path, &text)
+}
+
+fn parse_number(path: &Path, text: &str) -> io::Result<u64> {
+    text.trim()
+        .parse()
+        .map_err(|_| invalid(path, format!("not a number: {text:?}")))
+}
+
+fn parse_mounts(text: &str) -> Vec<HugetlbfsMount> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (_src, path, fstype, options) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
+            (fstype == "hugetlbfs").then(|| HugetlbfsMount {
+                path: PathBuf::from(path.replace("\\040", " ")),
+                page_size_kb: options
+                    .split(',')
+                    .find_map(|o| o.strip_prefix("pagesize="))
+                    .and_then(parse_size_kb),
+            })
+        })
+        .collect()
+}
+
+/// `2M`, `1G`, `2048k` → KiB.
+fn parse_size_kb(text: &str) -> Option<u64> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits.parse().ok()?;
+    match unit {
+        "" => Some(n / 1024),
+        "k" | "K" => Some(n),
+        "M" => Some(n * 1024),
+        "G" => Some(n * 1024 * 1024),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_kib() {
+        assert_eq!(parse_size_kb("2M"), Some(2048));
+        assert_eq!(parse_size_kb("1G"), Some(1_048_576));
+        assert_eq!(parse_size_kb("2048k"), Some(2048));
+        assert_eq!(parse_size_kb("huge"), None);
+    }
+
+    #[test]
+    fn mounts_keep_only_hugetlbfs() {
+        let m = parse_mounts(
+            "proc /proc proc rw 0 0\nnodev /mnt/my\\040huge hugetlbfs rw,pagesize=1G 0 0\nshort line\n",
+        );
+        assert_eq!(
+            m,
+            vec![HugetlbfsMount {
+                path: "/mnt/my huge".into(),
+                page_size_kb: Some(1_048_576)
+            }]
+        );
+    }
+}
