@@ -8,7 +8,11 @@
  *
  * Defaults to DPDK's net_null vdevs, which make and swallow packets as fast as a core can.
  * Reads top to bottom like DPDK's skeleton/basicfwd.c: tunables, set-up, main loop, shutdown.
+ *
+ * Imported rather than run, it is a config module: its default export is the config it runs
+ * with no options (`fastpath mem plan examples/l2fwd.ts`, `fastpath validate ...`).
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { allowedCpus, defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
@@ -44,19 +48,29 @@ function options() {
   return { vdevs, duration, lcores, hugepages, json: values.json };
 }
 
-runExample('l2fwd', async () => {
-  const opts = options();
-  const [a, b] = opts.vdevs.map((spec) => spec.split(',')[0]!) as [string, string];
-  const [main, ...workers] = opts.lcores;
-  const config = defineConfig({
-    ports: { [a]: { vdev: opts.vdevs[0]! }, [b]: { vdev: opts.vdevs[1]! } },
+/** The forwarding config for two vdev specs, lcores (main first) and a hugepage choice. */
+function l2fwdConfig(vdevs: string[], lcores: number[], hugepages: boolean | undefined) {
+  const [a, b] = vdevs.map((spec) => spec.split(',')[0]!) as [string, string];
+  const [main, ...workers] = lcores;
+  return defineConfig({
+    ports: { [a]: { vdev: vdevs[0]! }, [b]: { vdev: vdevs[1]! } },
     lcores: { main, workers },
-    memory: { hugepages: opts.hugepages, mbufs: MBUFS },
+    memory: { hugepages, mbufs: MBUFS },
     pipelines: [
       { name: `${a}-to-${b}`, input: a, stages: [{ kind: 'macRewrite', dst: '02:00:00:00:00:01' }], output: b },
       { name: `${b}-to-${a}`, input: b, stages: [{ kind: 'macRewrite', dst: '02:00:00:00:00:00' }], output: a },
     ],
   });
+}
+
+/** What `npx tsx examples/l2fwd.ts` runs with no options. */
+export default l2fwdConfig(DEFAULT_VDEVS, allowedCpus().slice(0, 2), undefined);
+
+const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+
+if (runAsScript) runExample('l2fwd', async () => {
+  const opts = options();
+  const config = l2fwdConfig(opts.vdevs, opts.lcores, opts.hugepages);
 
   const engine = await Engine.start(config);
   console.log(`Fastpath l2fwd`);

@@ -47,4 +47,20 @@ it('reads the segment the Rust writer produced, field for field', () => {
   expect(reader.sample(1)!.ports[0]!.rxPackets).toBe(2000);
   expect(reader.sample(1)!.timeNs).toBeGreaterThanOrEqual(reader.sample(0)!.timeNs);
   expect(reader.sample(2)).toBeUndefined();
+  const mib2 = 2 * 2 ** 20;
+  expect(reader.memoryMap()).toEqual({
+    iovaMode: 'PA',
+    bytes: 2 * mib2,
+    segments: 2,
+    pageSize: mib2,
+    heapTotal: 2 * mib2,
+    heapAllocated: 3 * 2 ** 20,
+    planned: 2 * mib2,
+    runs: [
+      { va: '0x100000000', iova: '0x80000000', bytes: mib2, segments: 1, socket: 0 },
+      { va: '0x100200000', iova: '0x90000000', bytes: mib2, segments: 1, socket: 0 },
+    ],
+    runsTotal: 2,
+    largestRun: mib2,
+  });
 });

@@ -7,6 +7,7 @@
 #include <rte_version.h>
 #include <rte_dev.h>
 #include <rte_memory.h>
+#include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>

@@ -54,8 +54,12 @@ impl fmt::Display for IovaMode {
 /// Where EAL gets its memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EalMemory {
-    /// Hugepages, grown on demand (dynamic memory mode).
-    Hugepages,
+    /// Hugepages (dynamic memory mode): `socket_mb[s]` MiB preallocated on socket `s`
+    /// (`--socket-mem`), grown on demand past that; empty preallocates nothing.
+    Hugepages {
+        /// MiB per NUMA socket, in socket order.
+        socket_mb: Vec<u32>,
+    },
     /// Anonymous 4 KiB pages: `--no-huge -m <megabytes> --no-shconf`. Implies IOVA as VA.
     NoHuge {
         /// Total memory EAL reserves up front, in MiB.
@@ -92,6 +96,30 @@ pub struct EalArgs {
 }
 
 impl EalArgs {
+    /// The memory arguments alone (what `fastpath mem plan` shows).
+    pub fn memory_argv(&self) -> Vec<String> {
+        match &self.memory {
+            // --no-huge implies legacy memory and cannot be combined with --in-memory;
+            // --no-shconf keeps it from writing a shared config file it could not share anyway.
+            EalMemory::NoHuge { megabytes } => vec![
+                "-m".to_owned(),
+                megabytes.to_string(),
+                "--no-huge".to_owned(),
+                "--no-shconf".to_owned(),
+            ],
+            // Unlinked right after mapping, hugepage files cannot outlive the process and
+            // keep pages reserved (DPDK's own multi-process mode is not used).
+            EalMemory::Hugepages { socket_mb } => {
+                let mut argv = vec!["--huge-unlink=always".to_owned()];
+                if !socket_mb.is_empty() {
+                    let list: Vec<String> = socket_mb.iter().map(u32::to_string).collect();
+                    argv.extend(["--socket-mem".to_owned(), list.join(",")]);
+                }
+                argv
+            }
+        }
+    }
+
     /// The argv handed to `rte_eal_init` (program name first).
     pub fn to_argv(&self) -> Vec<String> {
         fn pair(argv: &mut Vec<String>, flag: &str, value: impl Into<String>) {
@@ -111,12 +139,7 @@ impl EalArgs {
         }
         pair(&mut argv, "--main-lcore", self.main_lcore.to_string());
         pair(&mut argv, "--file-prefix", self.file_prefix.as_str());
-        match self.memory {
-            EalMemory::NoHuge { megabytes } => pair(&mut argv, "-m", megabytes.to_string()),
-            // Unlinked right after mapping, hugepage files cannot outlive the process and
-            // keep pages reserved (DPDK's own multi-process mode is not used).
-            EalMemory::Hugepages => argv.push("--huge-unlink=always".to_owned()),
-        }
+        argv.extend(self.memory_argv());
         if let Some(mode) = self.iova_mode {
             pair(&mut argv, "--iova-mode", mode.as_str().to_ascii_lowercase());
         }
@@ -128,11 +151,6 @@ impl EalArgs {
         }
         if let Some(level) = &self.log_level {
             pair(&mut argv, "--log-level", level.as_str());
-        }
-        if let EalMemory::NoHuge { .. } = self.memory {
-            // --no-huge implies legacy memory and cannot be combined with --in-memory;
-            // --no-shconf keeps it from writing a shared config file it could not share anyway.
-            argv.extend(["--no-huge".to_owned(), "--no-shconf".to_owned()]);
         }
         if self.pci_allow.is_empty() {
             argv.push("--no-pci".to_owned());
@@ -411,15 +429,17 @@ mod tests {
         let argv = args().to_argv().join(" ");
         assert_eq!(
             argv,
-            "fastpath -l 0,1 --main-lcore 0 --file-prefix fp-test -m 256 --vdev net_null0 \
-             --vdev net_null1 --no-huge --no-shconf --no-pci"
+            "fastpath -l 0,1 --main-lcore 0 --file-prefix fp-test -m 256 --no-huge --no-shconf \
+             --vdev net_null0 --vdev net_null1 --no-pci"
         );
     }
 
     #[test]
     fn named_pci_devices_replace_no_pci() {
         let mut a = args();
-        a.memory = EalMemory::Hugepages;
+        a.memory = EalMemory::Hugepages {
+            socket_mb: vec![24, 0],
+        };
         a.pci_allow = vec!["0000:03:00.0".into()];
         a.iova_mode = Some(IovaMode::Va);
         a.workers = vec![2, 3];
@@ -430,6 +450,7 @@ mod tests {
         assert!(joined.contains("-l 0,2,3 "), "{joined}");
         assert!(joined.contains("--iova-mode va"), "{joined}");
         assert!(joined.contains("-a 0000:03:00.0"), "{joined}");
+        assert!(joined.contains("--socket-mem 24,0"), "{joined}");
         assert!(
             argv.contains(&"--huge-unlink=always".to_owned()),
             "{joined}"

@@ -11,6 +11,7 @@ mod error;
 pub mod lcore;
 mod log;
 mod mbuf;
+pub mod memory;
 mod mempool;
 mod port;
 

@@ -23,6 +23,10 @@ pub enum ErrorCode {
     NeedsRestart,
     /// A stats segment is missing, stale, corrupt or of another layout version.
     Stats,
+    /// The platform probe could not read what it needs (sysfs, procfs).
+    Probe,
+    /// `devbind` refused a device or could not write the binding.
+    Devbind,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -41,12 +45,14 @@ impl ErrorCode {
             Self::Stopped => "ERR_STOPPED",
             Self::NeedsRestart => "ERR_NEEDS_RESTART",
             Self::Stats => "ERR_STATS",
+            Self::Probe => "ERR_PROBE",
+            Self::Devbind => "ERR_DEVBIND",
             Self::Internal => "ERR_INTERNAL",
         }
     }
 
     /// Every code, for documentation and for the TypeScript constants' test.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 13] = [
         Self::Config,
         Self::EalInit,
         Self::EalAlready,
@@ -57,6 +63,8 @@ impl ErrorCode {
         Self::Stopped,
         Self::NeedsRestart,
         Self::Stats,
+        Self::Probe,
+        Self::Devbind,
         Self::Internal,
     ];
 }

@@ -55,6 +55,61 @@ pub struct EngineInfo {
     pub dpdk_version: String,
     /// The shared-memory stats segment any process may read.
     pub stats_path: String,
+    /// EAL's memory once the ports and the pool were set up.
+    pub memory: MemoryInfo,
+}
+
+/// EAL's memory as it came up: what it mapped, how IOVA-contiguous it is, how full the heaps
+/// are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryInfo {
+    /// Bytes EAL mapped.
+    pub bytes: u64,
+    /// Pages (memsegs) they came in.
+    pub segments: u32,
+    /// The page size (the largest, if several).
+    pub page_size: u64,
+    /// Runs of memory contiguous in both virtual and IO address space, in address order.
+    pub runs: Vec<dpdk::memory::IovaRun>,
+    /// Each NUMA socket's malloc heap.
+    pub heaps: Vec<dpdk::memory::HeapStats>,
+    /// What the planner counted on, before EAL started.
+    pub plan: plan::MemoryPlan,
+}
+
+impl MemoryInfo {
+    /// Reads it from EAL (any thread, once EAL is up) and publishes it in the stats segment.
+    fn read(plan: &plan::MemoryPlan, iova_mode: &str, segment: &stats::Segment) -> Self {
+        let segments = dpdk::memory::memsegs();
+        let info = Self {
+            bytes: segments.iter().map(|s| s.len).sum(),
+            segments: segments.len() as u32,
+            page_size: segments.iter().map(|s| s.page_size).max().unwrap_or(0),
+            runs: dpdk::memory::iova_runs(&segments),
+            heaps: dpdk::memory::heap_stats(),
+            plan: plan.clone(),
+        };
+        let summary = stats::MemorySummary {
+            iova_mode: match iova_mode {
+                "PA" => 1,
+                "VA" => 2,
+                _ => 0,
+            },
+            bytes: info.bytes,
+            segments: u64::from(info.segments),
+            page_size: info.page_size,
+            heap_total: info.heaps.iter().map(|h| h.total).sum(),
+            heap_allocated: info.heaps.iter().map(|h| h.allocated).sum(),
+            planned: plan.heap_pages * plan.page_size,
+        };
+        let runs: Vec<_> = info
+            .runs
+            .iter()
+            .map(|r| (r.va, r.iova, r.len, r.segments, r.socket))
+            .collect();
+        segment.set_memory(&summary, &runs);
+        info
+    }
 }
 
 /// A worker lcore and the (port, queue) pairs it polls.
@@ -266,6 +321,7 @@ impl Engine {
             .cpus
             .first()
             .map_or(plan.eal.main_lcore, |&(_, cpu)| cpu);
+        let memory = MemoryInfo::read(&plan.memory, &iova_mode, &segment);
         let info = EngineInfo {
             iova_mode,
             main_lcore: plan.eal.main_lcore,
@@ -282,6 +338,7 @@ impl Engine {
             eal_args,
             dpdk_version: dpdk::version(),
             stats_path,
+            memory,
         };
         let shared = Arc::new(Shared {
             publisher: Publisher::new(Arc::clone(&program), plan.workers.len()),
@@ -910,7 +967,13 @@ fn allowed_cpus() -> Result<Vec<u32>, EngineError> {
 /// Checks msgpack config bytes as far as is possible without starting DPDK: decoding, the
 /// lcore/port/memory plan on this machine, and the pipelines' references.
 pub fn check(bytes: &[u8]) -> Result<(), EngineError> {
+    plan_config(bytes).map(drop)
+}
+
+/// Plans a msgpack-encoded config on this machine as it is now (CPUs, hugepages), without
+/// starting DPDK: what `fastpath mem plan` prints.
+pub fn plan_config(bytes: &[u8]) -> Result<Plan, EngineError> {
     let config = EngineConfig::from_msgpack(bytes)?;
     let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
-    Plan::new(&config, &allowed_cpus()?, &hugepages).map(drop)
+    Plan::new(&config, &allowed_cpus()?, &hugepages)
 }

@@ -14,13 +14,43 @@ use crate::config::{EngineConfig, PortConfig};
 use crate::error::{EngineError, ErrorCode};
 use crate::net::{parse_mac, Mac};
 
-/// Bytes one mbuf takes in its pool: 128-byte header, 2176-byte data room, mempool header
-/// and alignment, rounded up.
-const MBUF_FOOTPRINT: u64 = 2560;
-/// What EAL itself, the rings and the drivers need beside the packet pool.
-const EAL_OVERHEAD: u64 = 64 << 20;
-/// The least `-m` that starts EAL without hugepages comfortably.
-const MIN_NO_HUGE_MB: u64 = 128;
+/// What EAL allocates from its heap for itself (tailqs, telemetry, lcore and bus state)
+/// before any port or pool: measured on DPDK 22.11 as the heap's allocated bytes after
+/// init minus what the plan counts for the pool and ports (330-340 KiB; see
+/// `test/memory-plan.test.ts`, which checks the plan against the heap on every run).
+const EAL_HEAP_BASELINE: u64 = 352 << 10;
+/// What a port's ethdev and driver state take from the heap (measured about 99 KiB for a
+/// `net_null` port with one queue pair), before descriptor rings.
+const PORT_HEAP_BASE: u64 = 112 << 10;
+/// Heap bytes per descriptor of a PCI device's rings (descriptor plus software ring entry,
+/// generously: drivers differ; software vdevs keep no descriptor rings in the heap).
+const PCI_DESCRIPTOR_BYTES: u64 = 64;
+/// The least `-m` EAL without hugepages is given: its own start-up needs room besides the
+/// heap it reports.
+const MIN_NO_HUGE_MB: u64 = 64;
+
+/// The memory a config needs, worked out before EAL starts (`fastpath mem plan` prints it;
+/// the engine starts EAL with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// The page size the heap gets: the hugepage size, or 4 KiB without hugepages.
+    pub page_size: u64,
+    /// The packet pool: objects packed page by page as DPDK populates them, its ring, and
+    /// its header with every lcore's cache.
+    pub mempool_bytes: u64,
+    /// The ports: ethdev and driver state, and PCI devices' descriptor rings.
+    pub port_bytes: u64,
+    /// EAL's own heap allocations (a measured constant).
+    pub eal_bytes: u64,
+    /// Heap bytes in all (the three above).
+    pub heap_bytes: u64,
+    /// Heap pages: `heap_bytes` rounded up to whole pages (what `--socket-mem` asks for).
+    pub heap_pages: u64,
+    /// Pages the stats segment takes (its own hugetlbfs file when hugepages are used).
+    pub stats_pages: u64,
+    /// Pages to reserve in all: heap pages plus the stats segment's.
+    pub pages: u64,
+}
 
 /// How a port is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +112,8 @@ pub struct Plan {
     pub mbufs: u32,
     /// Per-lcore mbuf cache.
     pub mbuf_cache: u32,
+    /// The memory it needs.
+    pub memory: MemoryPlan,
 }
 
 impl Plan {
@@ -100,7 +132,8 @@ impl Plan {
         check_pipeline_refs(config, &names)?;
         let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
         assign_rx_queues(config, &ports, &names, &mut workers)?;
-        let (use_huge, note, eal_memory) = plan_memory(config, &ports, workers.len(), hugepages)?;
+        let (use_huge, note, eal_memory, memory) =
+            plan_memory(config, &ports, workers.len(), hugepages)?;
 
         let iova_mode = match config.eal.iova_mode.as_deref() {
             None => None,
@@ -168,6 +201,7 @@ impl Plan {
             workers,
             mbufs: config.memory.mbufs,
             mbuf_cache: config.memory.mbuf_cache,
+            memory,
         })
     }
 
@@ -545,13 +579,14 @@ fn assign_rx_queues(
     Ok(())
 }
 
-/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory).
+/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory,
+/// the memory plan).
 fn plan_memory(
     config: &EngineConfig,
     ports: &[PortPlan],
     workers: usize,
     hugepages: &Hugepages,
-) -> Result<(bool, Option<String>, EalMemory), EngineError> {
+) -> Result<(bool, Option<String>, EalMemory, MemoryPlan), EngineError> {
     let memory = &config.memory;
     let workers = workers as u64;
     let rings: u64 = ports
@@ -581,7 +616,15 @@ fn plan_memory(
             "DPDK caps the per-lcore cache at 512",
         ));
     }
-    let needed_bytes = u64::from(memory.mbufs) * MBUF_FOOTPRINT + EAL_OVERHEAD;
+    let huge_page = hugepages
+        .mounts
+        .first()
+        .and_then(|m| m.page_size_kb)
+        .or_else(|| hugepages.pools.first().map(|p| p.size_kb))
+        .unwrap_or(2048)
+        * 1024;
+    let huge_plan = memory_plan(config, ports, workers, huge_page);
+    let needed_bytes = huge_plan.pages * huge_plan.page_size;
     let (use_huge, note) = match memory.hugepages {
         Some(false) => (false, None),
         Some(true) => match hugepages.shortfall(needed_bytes) {
@@ -598,14 +641,70 @@ fn plan_memory(
             Some(why) => (false, Some(why)),
         },
     };
-    let eal_memory = if use_huge {
-        EalMemory::Hugepages
+    Ok(if use_huge {
+        let mb = (huge_plan.heap_pages * huge_plan.page_size).div_ceil(1 << 20);
+        let eal = EalMemory::Hugepages {
+            socket_mb: vec![u32::try_from(mb).unwrap_or(u32::MAX)],
+        };
+        (true, note, eal, huge_plan)
     } else {
-        EalMemory::NoHuge {
-            megabytes: (needed_bytes >> 20).max(MIN_NO_HUGE_MB) as u32,
-        }
+        let plan = memory_plan(config, ports, workers, 4096);
+        let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
+        let eal = EalMemory::NoHuge {
+            megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
+        };
+        (false, note, eal, plan)
+    })
+}
+
+/// The memory `config` needs in pages of `page_size` (4096: no hugepages, the stats segment
+/// then lives in /dev/shm and takes no reserved pages).
+pub fn memory_plan(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: u64,
+    page_size: u64,
+) -> MemoryPlan {
+    let memory = &config.memory;
+    // Pool objects may not cross a page: DPDK packs them page by page (with IOVA as VA on
+    // hugepages it need not, so this may count up to an object per page too many).
+    let mempool_bytes = dpdk::Mempool::pktmbuf_footprint(
+        memory.mbufs,
+        memory.mbuf_cache,
+        dpdk::Mempool::DEFAULT_DATA_ROOM,
+        page_size,
+    );
+    let port_bytes = ports
+        .iter()
+        .map(|p| {
+            let descriptors = match p.spec {
+                PortSpec::Pci(_) => {
+                    u64::from(p.rx_queues) * u64::from(p.rx_descriptors)
+                        + workers * u64::from(p.tx_descriptors)
+                }
+                PortSpec::Vdev(_) => 0,
+            };
+            PORT_HEAP_BASE + descriptors * PCI_DESCRIPTOR_BYTES
+        })
+        .sum::<u64>();
+    let heap_bytes = mempool_bytes + port_bytes + EAL_HEAP_BASELINE;
+    let heap_pages = heap_bytes.div_ceil(page_size);
+    let stats_pages = if page_size > 4096 {
+        let segment = stats::segment_size(ports.len(), workers as usize, page_size as usize);
+        (segment as u64).div_ceil(page_size)
+    } else {
+        0
     };
-    Ok((use_huge, note, eal_memory))
+    MemoryPlan {
+        page_size,
+        mempool_bytes,
+        port_bytes,
+        eal_bytes: EAL_HEAP_BASELINE,
+        heap_bytes,
+        heap_pages,
+        stats_pages,
+        pages: heap_pages + stats_pages,
+    }
 }
 
 /// `[0, 1, 2, 5]` → `"0-2,5"`.
@@ -739,7 +838,44 @@ mod tests {
             }]
         );
         assert!(plan.hugepages);
-        assert_eq!(plan.eal.memory, EalMemory::Hugepages);
+        // EAL is given the planned heap up front, in whole 2 MiB pages.
+        let m = &plan.memory;
+        assert_eq!(
+            plan.eal.memory,
+            EalMemory::Hugepages {
+                socket_mb: vec![(m.heap_pages * 2) as u32]
+            }
+        );
+        assert!(m.heap_pages * m.page_size >= m.heap_bytes);
+        assert!(m.heap_pages * m.page_size - m.heap_bytes < m.page_size);
+    }
+
+    #[test]
+    fn the_memory_plan_counts_the_pool_page_by_page_and_pci_rings() {
+        let c = config(vec![worker(1)], None);
+        let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
+        let m = &plan.memory;
+        assert_eq!(m.page_size, 2 << 20);
+        assert_eq!(m.heap_bytes, m.mempool_bytes + m.port_bytes + m.eal_bytes);
+        assert_eq!(m.pages, m.heap_pages + m.stats_pages);
+        assert!(
+            m.stats_pages >= 1,
+            "the stats segment takes hugepages of its own"
+        );
+        // 8191 mbufs of ~2.3 KiB: about 18.5 MiB of objects, page-packed.
+        assert!((19 << 20..22 << 20).contains(&m.mempool_bytes), "{m:?}");
+        // Without hugepages, 4 KiB pages hold one mbuf each: a bigger pool.
+        let small = memory_plan(&c, &plan.ports, 1, 4096);
+        assert!(small.mempool_bytes > 8191 * 4096, "{small:?}");
+        assert_eq!(small.stats_pages, 0);
+        // A PCI port's descriptor rings count; a vdev's do not.
+        let mut ports = plan.ports.clone();
+        ports[0].spec = PortSpec::Pci("0000:03:00.0".into());
+        let with_pci = memory_plan(&c, &ports, 1, 2 << 20);
+        assert_eq!(
+            with_pci.port_bytes - m.port_bytes,
+            (1024 + 1024) * PCI_DESCRIPTOR_BYTES
+        );
     }
 
     #[test]
@@ -866,7 +1002,13 @@ mod tests {
             .hugepages_note
             .unwrap()
             .contains("no hugepages are reserved"));
-        assert!(matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if megabytes >= 128));
+        // Without hugepages every mbuf takes a 4 KiB page: -m covers 8191 of them and more.
+        assert!(
+            matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if u64::from(megabytes) << 20 > plan.memory.heap_bytes),
+            "{:?}",
+            plan.eal.memory
+        );
+        assert!(plan.memory.heap_bytes > 8191 * 4096);
     }
 
     #[test]

@@ -102,6 +102,84 @@ pub struct EngineInfo {
     pub dpdk_version: String,
     /// The shared-memory stats segment any process may read.
     pub stats_path: String,
+    /// EAL's memory once the ports and the pool were set up.
+    pub memory: MemoryInfo,
+}
+
+/// A run of memory contiguous in virtual and IO address space. Addresses are hex strings.
+#[napi(object)]
+#[derive(Debug)]
+pub struct IovaRun {
+    pub va: String,
+    pub iova: String,
+    pub bytes: f64,
+    pub page_size: f64,
+    pub socket: i32,
+    pub segments: u32,
+}
+
+/// A NUMA socket's malloc heap.
+#[napi(object)]
+#[derive(Debug)]
+pub struct HeapStats {
+    pub socket: i32,
+    pub total_bytes: f64,
+    pub allocated_bytes: f64,
+    pub largest_free_bytes: f64,
+}
+
+/// EAL's memory once the engine is up.
+#[napi(object)]
+#[derive(Debug)]
+pub struct MemoryInfo {
+    pub bytes: f64,
+    pub segments: u32,
+    pub page_size: f64,
+    pub runs: Vec<IovaRun>,
+    pub heaps: Vec<HeapStats>,
+    /// What the planner counted on before EAL started.
+    pub plan: MemoryPlan,
+}
+
+/// The memory a config needs (`fastpath mem plan`; the engine starts EAL with it).
+#[napi(object)]
+#[derive(Debug)]
+pub struct MemoryPlan {
+    pub page_size: f64,
+    pub mempool_bytes: f64,
+    pub port_bytes: f64,
+    pub eal_bytes: f64,
+    pub heap_bytes: f64,
+    pub heap_pages: f64,
+    pub stats_pages: f64,
+    pub pages: f64,
+    /// Whether the engine would run on hugepages with this machine as it is now.
+    pub hugepages: bool,
+    /// Why not, when it would not.
+    pub hugepages_note: Option<String>,
+    /// The EAL memory arguments it would start with.
+    pub eal_args: Vec<String>,
+}
+
+fn plan_to_js(
+    p: &engine::plan::MemoryPlan,
+    hugepages: bool,
+    note: Option<String>,
+    eal_args: Vec<String>,
+) -> MemoryPlan {
+    MemoryPlan {
+        page_size: p.page_size as f64,
+        mempool_bytes: p.mempool_bytes as f64,
+        port_bytes: p.port_bytes as f64,
+        eal_bytes: p.eal_bytes as f64,
+        heap_bytes: p.heap_bytes as f64,
+        heap_pages: p.heap_pages as f64,
+        stats_pages: p.stats_pages as f64,
+        pages: p.pages as f64,
+        hugepages,
+        hugepages_note: note,
+        eal_args,
+    }
 }
 
 /// Counters of one port. Counts are integers below 2^53.
@@ -163,8 +241,47 @@ pub struct EngineStats {
     pub mempool_in_use: u32,
 }
 
+fn memory_to_js(m: &engine::MemoryInfo) -> MemoryInfo {
+    let hex = |v: u64| {
+        if v == u64::MAX {
+            "unknown".to_owned()
+        } else {
+            format!("{v:#x}")
+        }
+    };
+    MemoryInfo {
+        bytes: m.bytes as f64,
+        segments: m.segments,
+        page_size: m.page_size as f64,
+        runs: m
+            .runs
+            .iter()
+            .map(|r| IovaRun {
+                va: hex(r.va),
+                iova: hex(r.iova),
+                bytes: r.len as f64,
+                page_size: r.page_size as f64,
+                socket: r.socket,
+                segments: r.segments,
+            })
+            .collect(),
+        heaps: m
+            .heaps
+            .iter()
+            .map(|h| HeapStats {
+                socket: h.socket,
+                total_bytes: h.total as f64,
+                allocated_bytes: h.allocated as f64,
+                largest_free_bytes: h.largest_free as f64,
+            })
+            .collect(),
+        plan: plan_to_js(&m.plan, m.page_size > 4096, None, Vec::new()),
+    }
+}
+
 fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
     EngineInfo {
+        memory: memory_to_js(&i.memory),
         iova_mode: i.iova_mode.clone(),
         main_lcore: i.main_lcore,
         workers: i
@@ -463,5 +580,149 @@ pub fn map_stats(env: &Env, path: String) -> Result<ArrayBuffer<'_>> {
 pub fn start_engine(config: Buffer) -> AsyncTask<StartTask> {
     AsyncTask::new(StartTask {
         config: config.to_vec(),
+    })
+}
+
+/// The memory a config needs on this machine as it is now, without starting DPDK.
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn plan_memory(config: Buffer) -> Result<MemoryPlan> {
+    guarded("planMemory", || {
+        let plan = engine::plan_config(&config)?;
+        Ok(plan_to_js(
+            &plan.memory,
+            plan.hugepages,
+            plan.hugepages_note.clone(),
+            plan.eal.memory_argv(),
+        ))
+    })
+}
+
+/// The filesystem root to probe: `/` by default; a given one must hold a `sys/` directory
+/// (a mistyped fixture path would otherwise read as a machine with nothing at all).
+fn probe_root(root: Option<&str>) -> std::result::Result<std::path::PathBuf, EngineError> {
+    let root = std::path::PathBuf::from(root.unwrap_or("/"));
+    if root.join("sys").is_dir() {
+        Ok(root)
+    } else {
+        Err(EngineError::new(
+            ErrorCode::Probe,
+            format!("{} has no sys/ directory: give the root of a machine or of a fixture tree (sys/, proc/, dev/)", root.display()),
+        ))
+    }
+}
+
+/// The doctor's report for the machine under `root` (default `/`): `{ json, text }`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct DoctorReport {
+    /// The report as JSON (see `fastpath doctor --json`).
+    pub json: String,
+    /// The same as readable lines, each ✓ or ✗ with what to do.
+    pub text: String,
+}
+
+/// Probes the machine (or the fixture tree at `root`) and reports what DPDK can use.
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn doctor(root: Option<String>, no_huge: bool, devices: Vec<String>) -> Result<DoctorReport> {
+    guarded("doctor", || {
+        let root = probe_root(root.as_deref())?;
+        let opts = probe::DoctorOptions {
+            no_huge,
+            devices,
+            iova_mode_forced: None,
+        };
+        let report = probe::doctor(&root, &opts).map_err(|e| {
+            EngineError::new(
+                ErrorCode::Probe,
+                format!("cannot probe {}: {e}", root.display()),
+            )
+        })?;
+        Ok(DoctorReport {
+            json: report.to_json(),
+            text: report.to_text(),
+        })
+    })
+}
+
+/// One file devbind writes (or would write).
+#[napi(object)]
+#[derive(Debug)]
+pub struct DevbindWrite {
+    pub path: String,
+    pub value: String,
+}
+
+/// `devbind`: `op` is `"status"`, `"bind"` (to `driver`) or `"unbind"`, on `devices` under
+/// `root` (default `/`). Returns the writes it planned, performed only when `apply` is set;
+/// the status as JSON for `"status"`. A refusal rejects with `ERR_DEVBIND` saying why.
+#[napi(object)]
+#[derive(Debug)]
+pub struct DevbindResult {
+    pub writes: Vec<DevbindWrite>,
+    /// Every network device with its driver (JSON), for `"status"`.
+    pub status: Option<String>,
+}
+
+/// Plans (and with `apply`, performs) a devbind operation; see [`DevbindResult`].
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn devbind(
+    root: Option<String>,
+    op: String,
+    driver: Option<String>,
+    devices: Vec<String>,
+    apply: bool,
+) -> Result<DevbindResult> {
+    guarded("devbind", || {
+        let root = probe_root(root.as_deref())?;
+        let refuse = |message: String| EngineError::new(ErrorCode::Devbind, message);
+        let machine = probe::Probe::read(&root).map_err(|e| {
+            EngineError::new(
+                ErrorCode::Probe,
+                format!("cannot probe {}: {e}", root.display()),
+            )
+        })?;
+        let writes = match op.as_str() {
+            "status" => {
+                let status = serde_json::to_string(&probe::status(&machine))
+                    .map_err(|e| refuse(e.to_string()))?;
+                return Ok(DevbindResult {
+                    writes: Vec::new(),
+                    status: Some(status),
+                });
+            }
+            "bind" => {
+                let driver = driver
+                    .as_deref()
+                    .ok_or_else(|| refuse("bind needs a driver, e.g. vfio-pci".into()))?;
+                probe::plan_bind(&root, driver, &devices, &machine)
+            }
+            "unbind" => probe::plan_unbind(&root, &devices, &machine),
+            other => {
+                return Err(refuse(format!(
+                    "unknown devbind operation {other:?}: use status, bind or unbind"
+                )))
+            }
+        }
+        .map_err(|r| refuse(r.to_string()))?;
+        if apply {
+            probe::apply(&root, &writes).map_err(|e| {
+                refuse(format!(
+                    "could not write the binding: {e}; nothing after the failed write was done"
+                ))
+            })?;
+        }
+        Ok(DevbindResult {
+            writes: writes
+                .into_iter()
+                .map(|w| DevbindWrite {
+                    path: w.path.display().to_string(),
+                    value: w.value,
+                })
+                .collect(),
+            status: None,
+        })
     })
 }

@@ -81,6 +81,14 @@ pub mod names {
     /// Per port, per queue ([`super::QUEUE_SLOTS`] per port, port-major): the driver's
     /// per-queue counters ([`super::queue`]) and the worker that owns the rx queue.
     pub const QUEUES: &str = "queues";
+    /// EAL's memory, one element ([`super::memory`]): the IOVA mode, what was mapped, the
+    /// heap's use and what the plan gave it. Written once, after the ports and the pool are
+    /// set up, under the structure sequence.
+    pub const MEMORY: &str = "memory";
+    /// Runs of memory contiguous in virtual and IO address space, in address order
+    /// ([`super::MEMORY_RUNS`] slots of 32 bytes: u64 virtual address, u64 IOVA, u64 length,
+    /// u32 memsegs, i32 NUMA socket); the `memory` element says how many are in use.
+    pub const MEMORY_RUNS: &str = "memory-runs";
     /// Pipeline names by counter slot (64-byte elements, NUL-padded name; empty = unused).
     /// Slots are given out by name and never reused, so counters carry across live changes.
     pub const PIPELINE_NAMES: &str = "pipeline-names";
@@ -192,6 +200,31 @@ pub mod queue {
     /// is used by worker `q`.
     pub const RX_OWNER: usize = 40;
 }
+
+/// `memory` element field offsets.
+pub mod memory {
+    /// u32: the IOVA mode EAL selected: 1 = PA, 2 = VA (0 before EAL is up).
+    pub const IOVA_MODE: usize = 0;
+    /// u32: runs in `memory-runs` (at most [`super::MEMORY_RUNS`]).
+    pub const RUNS: usize = 4;
+    /// u64: bytes EAL mapped.
+    pub const BYTES: usize = 8;
+    /// u64: memsegs (pages) they came in.
+    pub const SEGMENTS: usize = 16;
+    /// u64: page size.
+    pub const PAGE_SIZE: usize = 24;
+    /// u64: bytes the malloc heaps hold (every socket).
+    pub const HEAP_TOTAL: usize = 32;
+    /// u64: bytes allocated from them.
+    pub const HEAP_ALLOCATED: usize = 40;
+    /// u64: heap bytes the memory plan asked EAL for (0: none).
+    pub const PLANNED: usize = 48;
+    /// u64: runs in all (may exceed the slots).
+    pub const RUNS_TOTAL: usize = 56;
+}
+
+/// Slots in `memory-runs`.
+pub const MEMORY_RUNS: usize = 1024;
 
 /// [`queue::RX_OWNER`] of a queue no worker polls.
 pub const NO_OWNER: u32 = u32::MAX;

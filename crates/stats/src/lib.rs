@@ -12,4 +12,4 @@ mod segment;
 
 pub use layout::*;
 pub use reader::{EngineListing, Reader, ReaderError, Sample, Snapshot};
-pub use segment::{file_name, now_ns, Mapping, Segment, SegmentSpec};
+pub use segment::{file_name, now_ns, segment_size, Mapping, MemorySummary, Segment, SegmentSpec};

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::layout::{
-    entry, header, loops, names, queue, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE,
-    LAYOUT_VERSION, LINE, MAGIC, NAME_LEN, NO_OWNER, PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS,
-    SAMPLE_SLOTS,
+    entry, header, loops, memory, names, queue, sample_stride, Lane, ENTRY_SIZE, HEADER_SIZE,
+    LAYOUT_VERSION, LINE, MAGIC, MEMORY_RUNS, NAME_LEN, NO_OWNER, PIPELINE_SLOTS, QUEUE_SLOTS,
+    RULE_SLOTS, SAMPLE_SLOTS,
 };
 
 /// What the segment describes.
@@ -27,6 +27,25 @@ pub struct SegmentSpec {
     /// Per port, per rx queue: the index of the worker that polls it (`None`: no worker).
     /// Queues past [`QUEUE_SLOTS`] are not carried.
     pub rx_owners: Vec<Vec<Option<usize>>>,
+}
+
+/// The `memory` element's values (see [`crate::layout::memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemorySummary {
+    /// 1 = PA, 2 = VA.
+    pub iova_mode: u32,
+    /// Bytes EAL mapped.
+    pub bytes: u64,
+    /// Memsegs.
+    pub segments: u64,
+    /// Page size.
+    pub page_size: u64,
+    /// Heap bytes held, every socket.
+    pub heap_total: u64,
+    /// Heap bytes allocated.
+    pub heap_allocated: u64,
+    /// Heap bytes the plan asked for.
+    pub planned: u64,
 }
 
 /// Names given counter slots so far: pipelines, then (pipeline slot, rule name).
@@ -50,6 +69,8 @@ pub struct Segment {
     rule_names: usize,
     pipeline_counters: usize,
     rule_counters: usize,
+    memory: usize,
+    memory_runs: usize,
     /// Names given slots so far (only the control thread names; a mutex keeps it simple).
     slots: std::sync::Mutex<SlotNames>,
     samples: usize,
@@ -71,6 +92,48 @@ fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
+/// A directory entry: (name, offset, element count, stride).
+type Entry = (&'static str, usize, usize, usize);
+
+/// The directory of a segment for `ports` ports and `lcores` workers: every block in
+/// order, each starting on a cache line after the header and the directory itself.
+fn directory(ports: usize, lcores: usize) -> Vec<Entry> {
+    let blocks: [(&'static str, usize, usize); 13] = [
+        (names::PORTS, ports, LINE),
+        (names::LCORES, lcores, LINE),
+        (names::LANES, lcores * ports, LINE),
+        (names::LCORE_LOOPS, lcores, LINE),
+        (names::DRIVER, ports, LINE),
+        (names::QUEUES, ports * QUEUE_SLOTS, LINE),
+        (names::MEMORY, 1, LINE),
+        (names::MEMORY_RUNS, MEMORY_RUNS, 32),
+        (names::PIPELINE_NAMES, PIPELINE_SLOTS, LINE),
+        (names::RULE_NAMES, RULE_SLOTS, LINE),
+        (names::PIPELINE_COUNTERS, lcores * PIPELINE_SLOTS, 32),
+        (names::RULE_COUNTERS, lcores * RULE_SLOTS, 8),
+        (names::SAMPLES, lcores * SAMPLE_SLOTS, sample_stride(ports)),
+    ];
+    let mut at = round_up(HEADER_SIZE + blocks.len() * ENTRY_SIZE, LINE);
+    blocks
+        .into_iter()
+        .map(|(name, count, stride)| {
+            let entry = (name, at, count, stride);
+            at = round_up(at + count * stride, LINE);
+            entry
+        })
+        .collect()
+}
+
+fn end_of(entries: &[Entry]) -> usize {
+    entries.last().map_or(HEADER_SIZE, |e| e.1 + e.2 * e.3)
+}
+
+/// Bytes a segment for `ports` ports and `lcores` workers takes in pages of `page_size`
+/// (what a hugepage plan must count).
+pub fn segment_size(ports: usize, lcores: usize, page_size: usize) -> usize {
+    round_up(end_of(&directory(ports, lcores)), page_size.max(4096))
+}
+
 /// The file a segment named `name` lives in, under `dir`.
 pub fn file_name(name: &str) -> String {
     format!("fastpath-stats.{name}")
@@ -84,23 +147,9 @@ impl Segment {
         let path = dir.join(file_name(&spec.name));
         let ports = spec.ports.len();
         let lcores = spec.lcores.len();
-        let directory = HEADER_SIZE;
-        let entries = 11;
-        let ports_at = round_up(directory + entries * ENTRY_SIZE, LINE);
-        let lcores_at = ports_at + ports * LINE;
-        let lanes_at = lcores_at + lcores * LINE;
-        let loops_at = lanes_at + lcores * ports * LINE;
-        let driver_at = loops_at + lcores * LINE;
-        let queues_at = driver_at + ports * LINE;
-        let pnames_at = queues_at + ports * QUEUE_SLOTS * LINE;
-        let rnames_at = pnames_at + PIPELINE_SLOTS * LINE;
-        let pcounters_at = rnames_at + RULE_SLOTS * LINE;
-        let rcounters_at = round_up(pcounters_at + lcores * PIPELINE_SLOTS * 32, LINE);
-        let samples_at = round_up(rcounters_at + lcores * RULE_SLOTS * 8, LINE);
-        let size = round_up(
-            samples_at + lcores * SAMPLE_SLOTS * sample_stride(ports),
-            page_size.max(4096),
-        );
+        let entries = directory(ports, lcores);
+        let at = |name: &str| entries.iter().find(|e| e.0 == name).map_or(0, |e| e.1);
+        let size = round_up(end_of(&entries), page_size.max(4096));
 
         let _ = fs::remove_file(&path);
         let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
@@ -143,47 +192,24 @@ impl Segment {
             path,
             base,
             size,
-            port_block: ports_at,
-            lanes: lanes_at,
+            port_block: at(names::PORTS),
+            lanes: at(names::LANES),
             lane_count: lcores * ports,
             ports,
-            driver: driver_at,
-            queues: queues_at,
-            loops: loops_at,
+            driver: at(names::DRIVER),
+            queues: at(names::QUEUES),
+            loops: at(names::LCORE_LOOPS),
             lcores,
-            pipeline_names: pnames_at,
-            rule_names: rnames_at,
-            pipeline_counters: pcounters_at,
-            rule_counters: rcounters_at,
+            pipeline_names: at(names::PIPELINE_NAMES),
+            rule_names: at(names::RULE_NAMES),
+            pipeline_counters: at(names::PIPELINE_COUNTERS),
+            rule_counters: at(names::RULE_COUNTERS),
+            memory: at(names::MEMORY),
+            memory_runs: at(names::MEMORY_RUNS),
             slots: std::sync::Mutex::default(),
-            samples: samples_at,
+            samples: at(names::SAMPLES),
         };
-        segment.lay_out(
-            spec,
-            &[
-                (names::PORTS, ports_at, ports, LINE),
-                (names::LCORES, lcores_at, lcores, LINE),
-                (names::LANES, lanes_at, lcores * ports, LINE),
-                (names::LCORE_LOOPS, loops_at, lcores, LINE),
-                (names::DRIVER, driver_at, ports, LINE),
-                (names::QUEUES, queues_at, ports * QUEUE_SLOTS, LINE),
-                (names::PIPELINE_NAMES, pnames_at, PIPELINE_SLOTS, LINE),
-                (names::RULE_NAMES, rnames_at, RULE_SLOTS, LINE),
-                (
-                    names::PIPELINE_COUNTERS,
-                    pcounters_at,
-                    lcores * PIPELINE_SLOTS,
-                    32,
-                ),
-                (names::RULE_COUNTERS, rcounters_at, lcores * RULE_SLOTS, 8),
-                (
-                    names::SAMPLES,
-                    samples_at,
-                    lcores * SAMPLE_SLOTS,
-                    sample_stride(ports),
-                ),
-            ],
-        );
+        segment.lay_out(spec, &entries);
         Ok(segment)
     }
 
@@ -193,7 +219,7 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size) }
     }
 
-    fn lay_out(&mut self, spec: &SegmentSpec, entries: &[(&str, usize, usize, usize); 11]) {
+    fn lay_out(&mut self, spec: &SegmentSpec, entries: &[Entry]) {
         let size = self.size;
         let b = self.bytes();
         let put32 =
@@ -222,7 +248,9 @@ impl Segment {
             put32(b, at + entry::STRIDE, *stride as u32);
             put64(b, at + entry::OFFSET, *offset as u64);
         }
-        let [(_, ports_at, ..), (_, lcores_at, ..), _, _, _, (_, queues_at, ..), ..] = *entries;
+        let at = |name: &str| entries.iter().find(|e| e.0 == name).map_or(0, |e| e.1);
+        let (ports_at, lcores_at, queues_at) =
+            (at(names::PORTS), at(names::LCORES), at(names::QUEUES));
         for (i, (name, id)) in spec.ports.iter().enumerate() {
             put_name(b, ports_at + i * LINE, NAME_LEN, name);
             b[ports_at + i * LINE + 40..ports_at + i * LINE + 42]
@@ -400,6 +428,39 @@ impl Segment {
             self.word64(self.loops + w * LINE + loops::TSC_HZ)
                 .store(hz, Ordering::Relaxed);
         }
+    }
+
+    /// Publishes EAL's memory (once, from the control thread): the `memory` summary and up to
+    /// [`MEMORY_RUNS`] runs, each (virtual address, IOVA, length, memsegs, socket).
+    pub fn set_memory(&self, summary: &MemorySummary, runs: &[(u64, u64, u64, u32, i32)]) {
+        let seq = self.word64(header::STRUCTURE_SEQ);
+        seq.fetch_add(1, Ordering::AcqRel);
+        let at = self.memory;
+        self.word32(at + memory::IOVA_MODE)
+            .store(summary.iova_mode, Ordering::Relaxed);
+        self.word32(at + memory::RUNS)
+            .store(runs.len().min(MEMORY_RUNS) as u32, Ordering::Relaxed);
+        for (field, value) in [
+            (memory::BYTES, summary.bytes),
+            (memory::SEGMENTS, summary.segments),
+            (memory::PAGE_SIZE, summary.page_size),
+            (memory::HEAP_TOTAL, summary.heap_total),
+            (memory::HEAP_ALLOCATED, summary.heap_allocated),
+            (memory::PLANNED, summary.planned),
+            (memory::RUNS_TOTAL, runs.len() as u64),
+        ] {
+            self.word64(at + field).store(value, Ordering::Relaxed);
+        }
+        for (i, &(va, iova, len, segments, socket)) in runs.iter().take(MEMORY_RUNS).enumerate() {
+            let run = self.memory_runs + i * 32;
+            self.word64(run).store(va, Ordering::Relaxed);
+            self.word64(run + 8).store(iova, Ordering::Relaxed);
+            self.word64(run + 16).store(len, Ordering::Relaxed);
+            self.word32(run + 24).store(segments, Ordering::Relaxed);
+            self.word32(run + 28)
+                .store(socket.cast_unsigned(), Ordering::Relaxed);
+        }
+        seq.fetch_add(1, Ordering::Release);
     }
 
     /// Records how many rx and tx queues port `port` came up with (once, after it started).

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 
-use stats::{Reader, Segment, SegmentSpec};
+use stats::{MemorySummary, Reader, Segment, SegmentSpec};
 
 const VECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -63,6 +63,22 @@ fn write_vector() {
     seg.set_queues(1, &[[500, 32_000, 990, 63_360, 0]]);
     seg.set_driver(0, [2001, 500, 2001 * 64, 500 * 64, 1, 2, 3, 4]);
     seg.set_driver(1, [500, 1000, 500 * 64, 1000 * 64, 1, 2, 3, 4]);
+    // IOVA as PA, two 2 MiB pages that are not IOVA-contiguous: two runs.
+    seg.set_memory(
+        &MemorySummary {
+            iova_mode: 1,
+            bytes: 4 << 20,
+            segments: 2,
+            page_size: 2 << 20,
+            heap_total: 4 << 20,
+            heap_allocated: 3 << 20,
+            planned: 4 << 20,
+        },
+        &[
+            (0x1_0000_0000, 0x8000_0000, 2 << 20, 1, 0),
+            (0x1_0020_0000, 0x9000_0000, 2 << 20, 1, 0),
+        ],
+    );
     seg.sample();
     lanes[0].rx_packets.store(2000, Relaxed);
     seg.sample();

@@ -22,6 +22,37 @@ export declare class NativeEngine {
  */
 export declare function checkConfig(config: Buffer): void
 
+/** Plans (and with `apply`, performs) a devbind operation; see [`DevbindResult`]. */
+export declare function devbind(root: string | undefined | null, op: string, driver: string | undefined | null, devices: Array<string>, apply: boolean): DevbindResult
+
+/**
+ * `devbind`: `op` is `"status"`, `"bind"` (to `driver`) or `"unbind"`, on `devices` under
+ * `root` (default `/`). Returns the writes it planned, performed only when `apply` is set;
+ * the status as JSON for `"status"`. A refusal rejects with `ERR_DEVBIND` saying why.
+ */
+export interface DevbindResult {
+  writes: Array<DevbindWrite>
+  /** Every network device with its driver (JSON), for `"status"`. */
+  status?: string
+}
+
+/** One file devbind writes (or would write). */
+export interface DevbindWrite {
+  path: string
+  value: string
+}
+
+/** Probes the machine (or the fixture tree at `root`) and reports what DPDK can use. */
+export declare function doctor(root: string | undefined | null, noHuge: boolean, devices: Array<string>): DoctorReport
+
+/** The doctor's report for the machine under `root` (default `/`): `{ json, text }`. */
+export interface DoctorReport {
+  /** The report as JSON (see `fastpath doctor --json`). */
+  json: string
+  /** The same as readable lines, each ✓ or ✗ with what to do. */
+  text: string
+}
+
 /** Facts fixed at start. */
 export interface EngineInfo {
   iovaMode: string
@@ -35,6 +66,8 @@ export interface EngineInfo {
   dpdkVersion: string
   /** The shared-memory stats segment any process may read. */
   statsPath: string
+  /** EAL's memory once the ports and the pool were set up. */
+  memory: MemoryInfo
 }
 
 /** An engine's stats segment found on this machine. */
@@ -60,6 +93,24 @@ export interface EngineStats {
 /** The stable error codes, in the order the engine defines them. */
 export declare function errorCodes(): Array<string>
 
+/** A NUMA socket's malloc heap. */
+export interface HeapStats {
+  socket: number
+  totalBytes: number
+  allocatedBytes: number
+  largestFreeBytes: number
+}
+
+/** A run of memory contiguous in virtual and IO address space. Addresses are hex strings. */
+export interface IovaRun {
+  va: string
+  iova: string
+  bytes: number
+  pageSize: number
+  socket: number
+  segments: number
+}
+
 /** Counters of one worker lcore. */
 export interface LcoreCounters {
   lcore: number
@@ -78,6 +129,35 @@ export declare function listEngines(): Array<EngineListing>
  */
 export declare function mapStats(path: string): ArrayBuffer
 
+/** EAL's memory once the engine is up. */
+export interface MemoryInfo {
+  bytes: number
+  segments: number
+  pageSize: number
+  runs: Array<IovaRun>
+  heaps: Array<HeapStats>
+  /** What the planner counted on before EAL started. */
+  plan: MemoryPlan
+}
+
+/** The memory a config needs (`fastpath mem plan`; the engine starts EAL with it). */
+export interface MemoryPlan {
+  pageSize: number
+  mempoolBytes: number
+  portBytes: number
+  ealBytes: number
+  heapBytes: number
+  heapPages: number
+  statsPages: number
+  pages: number
+  /** Whether the engine would run on hugepages with this machine as it is now. */
+  hugepages: boolean
+  /** Why not, when it would not. */
+  hugepagesNote?: string
+  /** The EAL memory arguments it would start with. */
+  ealArgs: Array<string>
+}
+
 /** The packet pool. */
 export interface MempoolInfo {
   name: string
@@ -95,6 +175,9 @@ export interface PipelineCounters {
   generated: number
   rules: Array<RuleCounters>
 }
+
+/** The memory a config needs on this machine as it is now, without starting DPDK. */
+export declare function planMemory(config: Buffer): MemoryPlan
 
 /** Counters of one port. Counts are integers below 2^53. */
 export interface PortCounters {

@@ -3,6 +3,8 @@
  *
  *   fastpath run CONFIG [--duration S] [--json]   start the engine, live table, summary
  *   fastpath validate CONFIG                      check a config without starting DPDK
+ *   fastpath ls | stats | top                     engines on this machine and their counters
+ *   fastpath doctor | devbind | mem               the platform (see cli-platform.ts)
  *
  * CONFIG is a .ts/.js module exporting a config (export default defineConfig({...})) or a
  * .json file. Errors print one line each (`fastpath: ...`) and exit 1; no stack traces.
@@ -13,6 +15,7 @@ import { FastpathError, type EngineConfig } from '@fastpath/types';
 
 import { Engine } from './engine.js';
 import { describeEngine, runLive, summaryJson, summaryLines } from './live.js';
+import { platformCommand, UsageError } from './cli-platform.js';
 import { loadConfig } from './load-config.js';
 import { StatsReader } from './stats-reader.js';
 
@@ -20,7 +23,11 @@ const USAGE = `usage: fastpath run CONFIG [--duration S] [--json]
        fastpath validate CONFIG
        fastpath ls [--json]
        fastpath stats [NAME] [--json]
-       fastpath top [NAME] [--frames N]`;
+       fastpath top [NAME] [--frames N]
+       fastpath doctor [--json] [--root DIR] [--no-huge]
+       fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR]
+       fastpath mem map [NAME] [--json]
+       fastpath mem plan CONFIG [--json] [--reserve]`;
 
 function fail(lines: readonly string[], code = 1): never {
   for (const line of lines) console.error(`fastpath: ${line}`);
@@ -128,6 +135,13 @@ export async function main(argv: string[]): Promise<void> {
         json: { type: 'boolean', default: false },
         frames: { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h' },
+        root: { type: 'string' },
+        'no-huge': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
+        status: { type: 'boolean', default: false },
+        bind: { type: 'string' },
+        unbind: { type: 'boolean', default: false },
+        reserve: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -137,6 +151,17 @@ export async function main(argv: string[]): Promise<void> {
   const [command, file, ...rest] = positionals;
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'doctor' || command === 'devbind' || command === 'mem') {
+    const flags = { ...values, noHuge: values['no-huge'] };
+    try {
+      process.exitCode = await platformCommand(command, positionals.slice(1), flags);
+    } catch (error) {
+      if (error instanceof UsageError) fail([error.message, USAGE], 2);
+      if (error instanceof FastpathError) fail([`${error.message} [${error.code}]`]);
+      throw error;
+    }
     return;
   }
   if (command === 'ls' || command === 'stats' || command === 'top') {

@@ -25,7 +25,7 @@ import {
 import { native, type NativeEngine } from './native.js';
 
 /** Validates `config` (ERR_CONFIG with every path) and encodes it as the binding takes it. */
-function wire(config: EngineConfig): Buffer {
+export function wire(config: EngineConfig): Buffer {
   const bytes = encodeConfig(config);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

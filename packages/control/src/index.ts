@@ -3,8 +3,23 @@ export { Engine } from './engine.js';
 export { describeEngine, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
 export { loadConfig } from './load-config.js';
 export { native } from './native.js';
+export {
+  devbind,
+  devbindStatus,
+  devunbind,
+  doctor,
+  planMemory,
+  type DevbindOptions,
+  type DevbindStatus,
+  type DevbindWrite,
+  type DoctorCheck,
+  type DoctorDevice,
+  type DoctorOptions,
+  type DoctorReport,
+  type MemoryPlan,
+} from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';
-export { StatsReader, type EngineListing, type PortRates, type Sample, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
+export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
 export {
   ControlErrorCode,
   defineConfig,

@@ -19,6 +19,13 @@ export function describeEngine(info: EngineInfo): string[] {
     lines.push(`  worker lcore ${w.lcore} (cpu ${w.cpu}): ${owns.join(', ') || 'idle'}`);
   }
   lines.push(`mempool: ${info.mempool.name}, ${info.mempool.capacity} mbufs of ${info.mempool.elementSize} B, cache ${info.mempool.cache}`);
+  const m = info.memory;
+  const mib = (bytes: number) => (bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes / 1024} KiB`);
+  const heap = m.heaps.reduce((sum, h) => ({ total: sum.total + h.totalBytes, allocated: sum.allocated + h.allocatedBytes }), { total: 0, allocated: 0 });
+  lines.push(
+    `memory: ${mib(m.bytes)} in ${m.segments} page(s) of ${mib(m.pageSize)}, ${m.runs.length} IOVA-contiguous run(s) ` +
+      `(largest ${mib(Math.max(0, ...m.runs.map((r) => r.bytes)))}), heap ${mib(heap.allocated)} used of ${mib(heap.total)} (planned ${mib(m.plan.heapPages * m.plan.pageSize)})`,
+  );
   for (const p of info.ports) {
     lines.push(
       `port ${p.id} ${p.name}: ${p.device} (${p.driver}, ${p.mac}, link ${p.linkUp ? 'up' : 'down'}, ` +

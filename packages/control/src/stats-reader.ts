@@ -109,6 +109,28 @@ export interface LcoreLoad {
   tscHz: number;
 }
 
+/** EAL's memory as the engine found it after start (`fastpath mem map`). */
+export interface MemoryMap {
+  /** The IOVA mode EAL selected (null: not yet published). */
+  iovaMode: 'PA' | 'VA' | null;
+  /** Bytes EAL mapped, in how many memsegs (pages) of what size. */
+  bytes: number;
+  segments: number;
+  pageSize: number;
+  /** The malloc heaps: bytes held and bytes allocated, and what the memory plan asked for. */
+  heapTotal: number;
+  heapAllocated: number;
+  planned: number;
+  /**
+   * Runs of memory contiguous in both virtual and IO address space, in address order: one
+   * run per block a device can DMA without scatter-gather. Addresses are hex strings.
+   */
+  runs: { va: string; iova: string; bytes: number; segments: number; socket: number }[];
+  /** Runs in all (the segment keeps the first 1024). */
+  runsTotal: number;
+  largestRun: number;
+}
+
 /** Whether a process exists (signal 0 only checks; EPERM means it exists but is not ours). */
 function processExists(pid: number): boolean {
   try {
@@ -134,6 +156,7 @@ export class StatsReader {
   readonly #driver: number;
   readonly #loops: number;
   readonly #queues: { offset: number; slots: number; counts: number };
+  readonly #memory: { summary: number; runs: number; slots: number };
   readonly #counters: { pipelineNames: number; ruleNames: number; pipelines: number; rules: number; pipelineSlots: number; ruleSlots: number };
   #names: { seq: number; pipelines: string[]; rules: { pipeline: number; name: string }[] } | undefined;
 
@@ -169,6 +192,10 @@ export class StatsReader {
     if (queues.count % ports.count !== 0 || queues.stride < 48) fail(`${path}: the queue block does not match the ports: corrupt`);
     this.#queues = { offset: queues.offset, slots: queues.count / ports.count, counts: ports.offset };
     if (ports.stride < 56) fail(`${path}: the port block is too small: corrupt`);
+    const memory = this.#entry('memory');
+    const memoryRuns = this.#entry('memory-runs');
+    if (memory.count !== 1 || memory.stride < 64 || memoryRuns.stride < 32) fail(`${path}: the memory block is malformed: corrupt`);
+    this.#memory = { summary: memory.offset, runs: memoryRuns.offset, slots: memoryRuns.count };
     const pipelineNames = this.#entry('pipeline-names');
     const ruleNames = this.#entry('rule-names');
     const pipelineCounters = this.#entry('pipeline-counters');
@@ -427,6 +454,43 @@ export class StatsReader {
       }
     }
     return this.#names ?? { pipelines: [], rules: [] };
+  }
+
+  /**
+   * EAL's memory: the IOVA mode, the memsegs' runs of IOVA-contiguous memory and the heap's
+   * use, as the engine published them once its ports and pool were up.
+   */
+  memoryMap(): MemoryMap {
+    const view = this.#view;
+    const m = this.#memory;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const seq = this.#u64(48);
+      if (seq % 2 === 1) continue; // being written
+      const mode = view.getUint32(m.summary, true);
+      const count = Math.min(view.getUint32(m.summary + 4, true), m.slots);
+      const hex = (at: number) => {
+        const v = view.getBigUint64(at, true);
+        return v === 0xffffffffffffffffn ? 'unknown' : `0x${v.toString(16)}`;
+      };
+      const runs = Array.from({ length: count }, (_, i) => {
+        const at = m.runs + i * 32;
+        return { va: hex(at), iova: hex(at + 8), bytes: this.#u64(at + 16), segments: view.getUint32(at + 24, true), socket: view.getInt32(at + 28, true) };
+      });
+      const map: MemoryMap = {
+        iovaMode: mode === 1 ? 'PA' : mode === 2 ? 'VA' : null,
+        bytes: this.#u64(m.summary + 8),
+        segments: this.#u64(m.summary + 16),
+        pageSize: this.#u64(m.summary + 24),
+        heapTotal: this.#u64(m.summary + 32),
+        heapAllocated: this.#u64(m.summary + 40),
+        planned: this.#u64(m.summary + 48),
+        runs,
+        runsTotal: this.#u64(m.summary + 56),
+        largestRun: Math.max(0, ...runs.map((r) => r.bytes)),
+      };
+      if (this.#u64(48) === seq) return map;
+    }
+    return fail(`${this.#path}: the memory map kept changing while read`);
   }
 
   /** Port `p`'s queue pairs (as many as its larger queue count, at most the slots carried). */

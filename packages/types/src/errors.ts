@@ -24,6 +24,10 @@ export const ErrorCode = {
   NeedsRestart: 'ERR_NEEDS_RESTART',
   /** A stats segment is missing, stale, corrupt or of another layout version. */
   Stats: 'ERR_STATS',
+  /** The platform probe could not read what it needs (sysfs, procfs). */
+  Probe: 'ERR_PROBE',
+  /** devbind refused a device (each refusal says why and what to do) or could not write. */
+  Devbind: 'ERR_DEVBIND',
   /** A bug: something that should not happen did. */
   Internal: 'ERR_INTERNAL',
 } as const;

@@ -17,6 +17,7 @@ export type {
   EngineInfo,
   EngineStats,
   LcoreCounters,
+  MemoryInfo,
   MempoolInfo,
   PipelineCounters,
   PortCounters,

@@ -50,6 +50,22 @@ export interface EngineInfo {
   dpdkVersion: string;
   /** The shared-memory stats segment any process may read (StatsReader, fastpath stats). */
   statsPath: string;
+  /** EAL's memory once the ports and the pool were set up. */
+  memory: MemoryInfo;
+}
+
+/** EAL's memory as the engine came up (the same as `fastpath mem map`). */
+export interface MemoryInfo {
+  /** Bytes EAL mapped, in how many memsegs (pages) of what size. */
+  bytes: number;
+  segments: number;
+  pageSize: number;
+  /** Runs contiguous in both virtual and IO address space (hex addresses), in address order. */
+  runs: { va: string; iova: string; bytes: number; pageSize: number; socket: number; segments: number }[];
+  /** Each NUMA socket's malloc heap. */
+  heaps: { socket: number; totalBytes: number; allocatedBytes: number; largestFreeBytes: number }[];
+  /** What the memory planner counted on before EAL started (`fastpath mem plan`). */
+  plan: { pageSize: number; mempoolBytes: number; portBytes: number; ealBytes: number; heapBytes: number; heapPages: number; statsPages: number; pages: number };
 }
 
 /** Counters of one port. */
