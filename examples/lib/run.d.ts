@@ -1,2 +1,0 @@
-export declare function fail(name: string, message: string): never;
-export declare function runExample(name: string, body: () => Promise<void>): void;
