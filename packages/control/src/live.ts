@@ -26,6 +26,10 @@ export function describeEngine(info: EngineInfo): string[] {
     `memory: ${mib(m.bytes)} in ${m.segments} page(s) of ${mib(m.pageSize)}, ${m.runs.length} IOVA-contiguous run(s) ` +
       `(largest ${mib(Math.max(0, ...m.runs.map((r) => r.bytes)))}), heap ${mib(heap.allocated)} used of ${mib(heap.total)} (planned ${mib(m.plan.heapPages * m.plan.pageSize)})`,
   );
+  // The plan is checked against the heap: more than planned means EAL had to grow it.
+  if (info.hugepages && heap.total > m.plan.heapPages * m.plan.pageSize) {
+    lines.push(`  note: the heap grew ${mib(heap.total - m.plan.heapPages * m.plan.pageSize)} past the memory plan (fastpath mem plan under-counted this config)`);
+  }
   for (const p of info.ports) {
     lines.push(
       `port ${p.id} ${p.name}: ${p.device} (${p.driver}, ${p.mac}, link ${p.linkUp ? 'up' : 'down'}, ` +
