@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: every measurement, Fastpath next to dpdk-testpmd in the same run, then
+ * the results: a ratio table on stdout, `bench/results/<date>.json`, and (for a full run)
+ * the chart `bench/results/latest.svg` and the results section of bench/README.md.
+ *
+ *   npm run bench [-- --quick] [-- --no-write]
+ *
+ * Full: every forwarding mode on hugepages plus io without, 3 rounds of 4 s each with stats
+ * on and off, instruction counts for io and macswap, memory, stats and control costs, and
+ * the af_packet bridge (root only). --quick: io, macswap, the ring generator and io without
+ * hugepages, 3 rounds of 1 s, instruction counts for io only, no bridge: under 5 minutes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { measureMode, root, type Mode, type ModeResult } from './lib/forward.js';
+import { chartSvg, machine, resultsMarkdown, updateReadme, type BenchResults } from './lib/report.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false } } });
+const quick = values.quick;
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
+
+const rounds = 3;
+const durationS = quick ? 1 : 4;
+const mbufs = 8191;
+const modes: { mode: Mode; noHuge: boolean; countersOff: boolean }[] = quick
+  ? [
+      { mode: 'io', noHuge: false, countersOff: true },
+      { mode: 'macswap', noHuge: false, countersOff: true },
+      { mode: 'ring', noHuge: false, countersOff: false },
+      { mode: 'io', noHuge: true, countersOff: false },
+    ]
+  : [
+      ...(['io', 'mac', 'macswap', '5tswap', 'rxonly', 'txonly', 'ring'] as const).map((mode) => ({ mode, noHuge: false, countersOff: true })),
+      { mode: 'io', noHuge: true, countersOff: true },
+    ];
+
+/** Runs one of the bench scripts with --json and returns what it printed last. */
+function script<T>(file: string, args: string[] = []): T | undefined {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', file), ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (run.status !== 0) {
+    say(`${file} failed (exit ${run.status}); its results are left out`);
+    return undefined;
+  }
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+const forward: ModeResult[] = [];
+for (const m of modes) {
+  say(`forwarding: ${m.mode}${m.noHuge ? ' without hugepages' : ''}`);
+  forward.push(await measureMode(m.mode, { durationS, noHuge: m.noHuge, mbufs }, rounds, m.countersOff, say));
+}
+say('instructions per packet (callgrind)');
+const instructions = script<{ results: BenchResults['instructions'] }>('instructions.ts', quick ? ['--modes', 'io', '--short', '1', '--long', '2'] : [])?.results;
+say('hugepage memory');
+const memory = script<BenchResults['memory']>('memory.ts');
+say('stats segment reads');
+const stats = script<BenchResults['stats']>('stats.ts', quick ? ['--seconds', '1'] : []);
+say('control calls and swaps');
+const control = script<BenchResults['control']>('control.ts', quick ? ['--swaps', '40'] : []);
+
+const results: BenchResults = {
+  date: new Date().toISOString().slice(0, 10),
+  quick,
+  machine: machine(),
+  method: { rounds, durationS, mbufs, burst: 32, descriptors: 1024, lcores: 'main 0, one worker on lcore 1' },
+  forward,
+  instructions,
+  memory,
+  stats,
+  control,
+};
+
+console.log('');
+console.log('mode               testpmd   Fastpath   ratio min / median / max   stats on/off');
+for (const r of forward) {
+  const name = `${r.mode}${r.memory === 'no-huge' ? ' (no-huge)' : ''}`;
+  console.log(
+    `${name.padEnd(16)}${r.testpmdMpps.median.toFixed(2).padStart(10)}${r.fastpathMpps.median.toFixed(2).padStart(11)}   ` +
+      `${r.ratio.min.toFixed(3)} / ${r.ratio.median.toFixed(3)} / ${r.ratio.max.toFixed(3)}        ${r.statsOnOff?.median.toFixed(3) ?? '-'}`,
+  );
+}
+for (const i of instructions ?? []) console.log(`instructions/packet ${i.mode}: testpmd ${i.testpmd.instructionsPerPacket}, Fastpath ${i.fastpath.instructionsPerPacket}`);
+if (memory) console.log(`hugepages: testpmd ${memory.testpmd.pages}, Fastpath ${memory.fastpath.pages}`);
+
+if (!values['no-write']) {
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const name = `${results.date}${quick ? '-quick' : ''}`;
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  say(`wrote bench/results/${name}.json`);
+  if (!quick) {
+    writeFileSync(join(dir, 'latest.svg'), chartSvg(results));
+    const readme = join(root, 'bench/README.md');
+    writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), resultsMarkdown(results, 'results/latest.svg', `results/${name}.json`)));
+    say('updated bench/README.md and bench/results/latest.svg');
+  }
+}
+if (!quick && process.getuid?.() === 0) {
+  say('the bridge (iperf3 across af_packet)');
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/bridge.ts')], { stdio: 'inherit' });
+}
+say('done');
