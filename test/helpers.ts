@@ -71,11 +71,12 @@ export function runDemo(args: string[], timeoutMs = 60_000) {
 }
 
 /** Runs the `fastpath` CLI (the package's bin) with `args`. */
-export function runCli(args: string[], timeoutMs = 60_000) {
+export function runCli(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env) {
   const result = spawnSync(process.execPath, [join(repoRoot, 'packages/control/bin/fastpath.js'), ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: timeoutMs,
+    env,
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }

@@ -12,7 +12,9 @@ use engine::{Engine, EngineConfig};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(path), Some(seconds)) = (args.get(1), args.get(2).and_then(|s| s.parse::<f64>().ok())) else {
+    let (Some(path), Some(seconds)) =
+        (args.get(1), args.get(2).and_then(|s| s.parse::<f64>().ok()))
+    else {
         eprintln!("usage: forward CONFIG.json SECONDS");
         return ExitCode::from(2);
     };

@@ -37,7 +37,7 @@ pub struct EngineConfig {
 }
 
 /// What the workers count in the shared-memory stats segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StatsConfig {
     /// Per-lcore software counters (lanes, loop cycles, pipeline and rule counters); on by
@@ -45,11 +45,18 @@ pub struct StatsConfig {
     /// (what a stats-on/off benchmark compares).
     #[serde(default = "default_true")]
     pub counters: bool,
+    /// The group the segment file (mode 0640) is given to, by name or id, so that its
+    /// members may read it; default the engine's own group.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 impl Default for StatsConfig {
     fn default() -> Self {
-        Self { counters: true }
+        Self {
+            counters: true,
+            group: None,
+        }
     }
 }
 

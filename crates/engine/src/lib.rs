@@ -57,6 +57,8 @@ pub struct EngineInfo {
     pub stats_path: String,
     /// EAL's memory once the ports and the pool were set up.
     pub memory: MemoryInfo,
+    /// What this start found and cleared (left by a killed engine of the same name).
+    pub notes: Vec<String>,
 }
 
 /// EAL's memory as it came up: what it mapped, how IOVA-contiguous it is, how full the heaps
@@ -242,6 +244,9 @@ pub struct EngineStats {
     pub mempool_available: u32,
     /// Mbufs in use.
     pub mempool_in_use: u32,
+    /// Set once a worker's loop has failed (panicked): what happened and what to do. The
+    /// other workers run on; the engine should be stopped.
+    pub failure: Option<String>,
 }
 
 /// A running engine. Dropping it stops it.
@@ -282,7 +287,8 @@ impl Engine {
         let plan = Plan::new(config, &cpus, &hugepages)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.
-        let segment = Arc::new(create_segment(&plan, &hugepages)?);
+        let (segment, notes) = create_segment(&plan, &hugepages, config.stats.group.as_deref())?;
+        let segment = Arc::new(segment);
         let stats_path = segment.path().display().to_string();
         let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
         let iova_mode = eal.iova_mode().to_string();
@@ -339,6 +345,7 @@ impl Engine {
             dpdk_version: dpdk::version(),
             stats_path,
             memory,
+            notes,
         };
         let shared = Arc::new(Shared {
             publisher: Publisher::new(Arc::clone(&program), plan.workers.len()),
@@ -348,6 +355,7 @@ impl Engine {
             ports: plan.ports.len(),
             epoch: Instant::now(),
             counting: config.stats.counters,
+            failure: std::sync::OnceLock::new(),
         });
         let mut engine = Self {
             config: config.clone(),
@@ -401,7 +409,7 @@ impl Engine {
                 .collect::<Result<Vec<_>, EngineError>>()?;
             let worker = Worker::new(w, rx, tx, Arc::clone(shared));
             let lcore_id = wp.lcore;
-            if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run())) {
+            if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run(lcore_id))) {
                 // Workers already running must not wait for an ack from one that never ran.
                 shared.publisher.ack(w, rcu::OFFLINE);
                 return Err(EngineError::new(
@@ -562,6 +570,10 @@ impl Engine {
             pipelines: self.pipeline_totals(),
             mempool_available: available,
             mempool_in_use: in_use,
+            failure: self
+                .shared
+                .as_ref()
+                .and_then(|shared| shared.failure.get().cloned()),
         }
     }
 
@@ -616,6 +628,12 @@ impl Engine {
         // workers and the sampler dropped theirs).
         self.shared = None;
         let cleaned = eal.cleanup();
+        if let Some(failure) = &final_stats.failure {
+            return Err(EngineError::new(
+                ErrorCode::Lcore,
+                format!("{failure} (the engine is stopped and its ports, memory and files are released)"),
+            ));
+        }
         if let Some((lcore, code)) = codes.iter().find(|(_, code)| *code != 0) {
             return Err(EngineError::new(
                 ErrorCode::Lcore,
@@ -720,13 +738,17 @@ pub fn stats_dirs() -> Vec<std::path::PathBuf> {
 
 /// Creates the stats segment: in hugetlbfs when the engine uses hugepages and one is
 /// mounted, else in /dev/shm. Refuses a name a live engine uses; replaces a stale one.
+/// Also returns notes on what a killed engine of the same name left and this one cleared.
 fn create_segment(
     plan: &Plan,
     hugepages: &probe::Hugepages,
-) -> Result<stats::Segment, EngineError> {
+    group: Option<&str>,
+) -> Result<(stats::Segment, Vec<String>), EngineError> {
     let name = plan.eal.file_prefix.clone();
+    let mut notes = Vec::new();
     for dir in stats_dirs() {
-        if let Ok(existing) = stats::Reader::open(&dir.join(stats::file_name(&name))) {
+        let path = dir.join(stats::file_name(&name));
+        if let Ok(existing) = stats::Reader::open(&path) {
             if existing.alive().unwrap_or(false) {
                 return Err(EngineError::config(
                     "eal.filePrefix",
@@ -734,8 +756,21 @@ fn create_segment(
                 ));
             }
             // A stale segment (its engine died): clear it, so that readers stop listing it.
-            let _ = std::fs::remove_file(dir.join(stats::file_name(&name)));
+            if std::fs::remove_file(&path).is_ok() {
+                notes.push(format!(
+                    "cleared the stats segment {} left by a stopped or killed engine of this name (pid {})",
+                    path.display(),
+                    existing.pid().unwrap_or(0)
+                ));
+            }
         }
+    }
+    let runtime = eal_runtime_base().join(&name);
+    if runtime.exists() {
+        notes.push(format!(
+            "found {} left by a killed engine of this name; EAL takes it over and it is removed at stop",
+            runtime.display()
+        ));
     }
     let (dir, page) = match hugepages.mounts.first().filter(|_| plan.hugepages) {
         Some(m) => (
@@ -760,7 +795,7 @@ fn create_segment(
             .map(|(p, pp)| (0..pp.rx_queues).map(|q| plan.owner(p, q)).collect())
             .collect(),
     };
-    stats::Segment::create(&dir, page, &spec).map_err(|e| {
+    let segment = stats::Segment::create(&dir, page, &spec).map_err(|e| {
         EngineError::new(
             ErrorCode::Internal,
             format!(
@@ -768,7 +803,61 @@ fn create_segment(
                 dir.display()
             ),
         )
-    })
+    })?;
+    if let Some(group) = group {
+        set_group(segment.path(), group)?;
+    }
+    Ok((segment, notes))
+}
+
+/// Where EAL keeps its runtime directories (`<base>/<file-prefix>`), as DPDK 22.11 picks it:
+/// `/var/run/dpdk` for root, else `$XDG_RUNTIME_DIR/dpdk`, else `/tmp/dpdk`.
+fn eal_runtime_base() -> std::path::PathBuf {
+    if probe::is_root() {
+        return std::path::PathBuf::from("/var/run/dpdk");
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map_or_else(
+            || std::path::PathBuf::from("/tmp"),
+            std::path::PathBuf::from,
+        )
+        .join("dpdk")
+}
+
+/// Gives the stats segment to `group` (a name or a numeric id), so that its members can
+/// read it (it is 0640).
+fn set_group(path: &std::path::Path, group: &str) -> Result<(), EngineError> {
+    let gid = if let Ok(gid) = group.parse::<u32>() {
+        gid
+    } else {
+        let c_name = std::ffi::CString::new(group)
+            .map_err(|_| EngineError::config("stats.group", "a group name has no NUL byte"))?;
+        // SAFETY: getgrnam reads the group database; the pointer it returns is read at
+        // once, before any other call could reuse its static storage.
+        let entry = unsafe { libc::getgrnam(c_name.as_ptr()) };
+        if entry.is_null() {
+            return Err(EngineError::config(
+                "stats.group",
+                format!("there is no group named {group:?} on this machine"),
+            ));
+        }
+        // SAFETY: non-null, as checked.
+        unsafe { (*entry).gr_gid }
+    };
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| EngineError::new(ErrorCode::Stats, "the segment path has a NUL byte"))?;
+    // SAFETY: chown(2) on a NUL-terminated path; u32::MAX keeps the owner.
+    if unsafe { libc::chown(c_path.as_ptr(), u32::MAX, gid) } != 0 {
+        return Err(EngineError::new(
+            ErrorCode::Stats,
+            format!(
+                "could not give {} to group {group}: {}; a user may only choose a group it belongs to",
+                path.display(),
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What each worker polls and generates, for [`EngineInfo`].

@@ -267,6 +267,64 @@ fn vdev_spec(p: &PortConfig, index: usize) -> Option<String> {
     None
 }
 
+/// Whether `name` is a Linux interface name Fastpath will pass on: 1 to 15 characters
+/// (`IFNAMSIZ` − 1) of letters, digits, `_`, `.` and `-`. Nothing that could end a vdev
+/// argument (`,`, `=`) or a path.
+pub fn valid_iface(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Whether `path` can go into a vdev argument as a file path: not empty, no `,` or `=`
+/// (they would start another argument: `rx_pcap=a.pcap,iface=eth0`), no control bytes.
+pub fn valid_vdev_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path
+            .bytes()
+            .any(|b| b == b',' || b == b'=' || b.is_ascii_control())
+}
+
+/// Refuses interface names and file paths that would not reach the driver as given.
+fn check_source_strings(p: &PortConfig, path: &str) -> Result<(), EngineError> {
+    let iface = |field: &str, name: &str| {
+        if valid_iface(name) {
+            Ok(())
+        } else {
+            Err(EngineError::config(
+                &format!("{path}.{field}"),
+                format!("{name:?} is not an interface name (1 to 15 letters, digits, _, . or -)"),
+            ))
+        }
+    };
+    let file = |field: &str, file: &str| {
+        if valid_vdev_path(file) {
+            Ok(())
+        } else {
+            Err(EngineError::config(
+                &format!("{path}.{field}"),
+                format!("{file:?} cannot be passed to the driver: a path may not be empty or hold ',', '=' or control characters"),
+            ))
+        }
+    };
+    if let Some(pcap) = &p.pcap {
+        if let Some(rx) = &pcap.rx {
+            file("pcap.rx", rx)?;
+        }
+        if let Some(tx) = &pcap.tx {
+            file("pcap.tx", tx)?;
+        }
+    }
+    if let Some(af) = &p.af_packet {
+        iface("afPacket.iface", &af.iface)?;
+    }
+    if let Some(name) = p.tap.as_ref().and_then(|t| t.iface.as_deref()) {
+        iface("tap.iface", name)?;
+    }
+    Ok(())
+}
+
 fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, EngineError> {
     if configs.is_empty() {
         return Err(EngineError::config(
@@ -292,6 +350,7 @@ fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, EngineError> {
                 "give exactly one source: vdev, pci, pcap, afPacket, tap, ring or null",
             ));
         }
+        check_source_strings(p, &path)?;
         if let Some(j) = ports.iter().position(|q| q.name == p.name) {
             return Err(EngineError::config(
                 &path,

@@ -160,6 +160,14 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Whether a counted generator has made all its packets (checked before allocating, so
+    /// a spent generator costs its worker one load per loop, not an alloc and a free).
+    #[inline]
+    pub fn exhausted(&self) -> bool {
+        self.count
+            .is_some_and(|count| self.made.load(Relaxed) >= count)
+    }
+
     /// Claims up to `want` packets of the budget; returns how many may be made.
     #[inline]
     pub fn claim(&self, want: usize) -> usize {

@@ -45,6 +45,19 @@ pub struct Shared {
     pub epoch: Instant,
     /// Whether workers keep software counters (`stats.counters`).
     pub counting: bool,
+    /// Why the engine failed, once a worker's loop has panicked (the first one wins).
+    pub failure: std::sync::OnceLock<String>,
+}
+
+impl Shared {
+    /// Records that worker `w` (on `lcore`) failed: the engine reports it from now on, and
+    /// the stats segment carries the failed flag for readers in other processes.
+    fn fail(&self, w: usize, lcore: u32, why: &str) {
+        let _ = self
+            .failure
+            .set(format!("worker lcore {lcore} (worker {w}) panicked: {why}; it stopped forwarding. Stop the engine (its ports and memory are released normally) and report this as a bug"));
+        self.segment.mark_failed();
+    }
 }
 
 impl Shared {
@@ -105,17 +118,32 @@ impl Worker {
         }
     }
 
-    /// The loop. Returns the lcore's exit code (0).
-    pub fn run(self) -> i32 {
+    /// The loop. Returns the lcore's exit code (0, or [`dpdk::lcore::PANICKED`] after a panic,
+    /// which is caught here and recorded as the engine's failure).
+    pub fn run(self, lcore: u32) -> i32 {
+        let shared = Arc::clone(&self.shared);
+        let index = self.index;
+        let fault = fault_requested(lcore);
         // Two monomorphised loops: with counters off, no counting code is left in the loop.
-        if self.shared.counting {
-            self.poll::<true>()
-        } else {
-            self.poll::<false>()
-        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if self.shared.counting {
+                self.poll::<true>(fault)
+            } else {
+                self.poll::<false>(fault)
+            }
+        }));
+        outcome.unwrap_or_else(|payload| {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            shared.fail(index, lcore, &why);
+            dpdk::lcore::PANICKED
+        })
     }
 
-    fn poll<const COUNT: bool>(mut self) -> i32 {
+    fn poll<const COUNT: bool>(mut self, fault: bool) -> i32 {
         let shared = Arc::clone(&self.shared);
         let publisher = &shared.publisher;
         // However the loop ends (a panic included), this worker stops reading programs and
@@ -140,6 +168,10 @@ impl Worker {
         let mut tally = [0u64; stats::loops::LIVE_FIELDS];
         let mut last_tsc = if COUNT { dpdk::tsc() } else { 0 };
         let mut was_busy = true;
+        assert!(
+            !fault,
+            "fault injected by FASTPATH_FAULT_PANIC_LCORE (a test of panic containment)"
+        );
         loop {
             let state = shared.control.load(Relaxed);
             if state == STOP {
@@ -233,6 +265,9 @@ impl Worker {
         let Some(generator) = &pipeline.generator else {
             return false;
         };
+        if generator.exhausted() {
+            return false;
+        }
         let allocated = burst.alloc_from(&self.shared.pool, generator.burst);
         if allocated == 0 {
             return false;
@@ -437,4 +472,10 @@ impl Worker {
         self.send_now::<COUNT>(port as u16, &mut buf);
         self.txbufs[port] = buf;
     }
+}
+
+/// Whether `FASTPATH_FAULT_PANIC_LCORE` names `lcore`: the reliability tests' way to make a
+/// worker's loop panic (read once, before the loop; never set in production).
+fn fault_requested(lcore: u32) -> bool {
+    std::env::var("FASTPATH_FAULT_PANIC_LCORE").is_ok_and(|v| v.trim() == lcore.to_string())
 }

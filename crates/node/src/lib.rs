@@ -104,6 +104,8 @@ pub struct EngineInfo {
     pub stats_path: String,
     /// EAL's memory once the ports and the pool were set up.
     pub memory: MemoryInfo,
+    /// What this start found and cleared (left by a killed engine of the same name).
+    pub notes: Vec<String>,
 }
 
 /// A run of memory contiguous in virtual and IO address space. Addresses are hex strings.
@@ -239,6 +241,8 @@ pub struct EngineStats {
     pub pipelines: Vec<PipelineCounters>,
     pub mempool_available: u32,
     pub mempool_in_use: u32,
+    /// Set once a worker's loop failed (panicked): what happened and what to do.
+    pub failure: Option<String>,
 }
 
 fn memory_to_js(m: &engine::MemoryInfo) -> MemoryInfo {
@@ -282,6 +286,7 @@ fn memory_to_js(m: &engine::MemoryInfo) -> MemoryInfo {
 fn info_to_js(i: &engine::EngineInfo) -> EngineInfo {
     EngineInfo {
         memory: memory_to_js(&i.memory),
+        notes: i.notes.clone(),
         iova_mode: i.iova_mode.clone(),
         main_lcore: i.main_lcore,
         workers: i
@@ -374,6 +379,7 @@ fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
             .collect(),
         mempool_available: s.mempool_available,
         mempool_in_use: s.mempool_in_use,
+        failure: s.failure.clone(),
     }
 }
 
@@ -563,9 +569,14 @@ pub fn stats_dirs() -> Vec<String> {
 #[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
 pub fn map_stats(env: &Env, path: String) -> Result<ArrayBuffer<'_>> {
     let mapping = stats::Mapping::open(std::path::Path::new(&path)).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "the segment is 0640: read it as the engine's user or as a member of the group it was given (stats.group)"
+        } else {
+            "is the engine running?"
+        };
         to_js(&EngineError::new(
             ErrorCode::Stats,
-            format!("cannot map the stats segment {path}: {e}; is the engine running?"),
+            format!("cannot map the stats segment {path}: {e}; {hint}"),
         ))
     })?;
     let (ptr, len) = (mapping.as_ptr(), mapping.len());

@@ -28,7 +28,7 @@ pub mod header {
     pub const SEGMENT_SIZE: usize = 16;
     /// u32: pid of the writing engine.
     pub const PID: usize = 24;
-    /// u32: bit 0 set once the engine has stopped cleanly.
+    /// u32: bit 0 set once the engine has stopped cleanly, bit 1 once a worker failed.
     pub const FLAGS: usize = 28;
     /// u64: engine start, Unix time in nanoseconds.
     pub const START_NS: usize = 32;
@@ -52,6 +52,8 @@ pub mod header {
 
 /// Flag: the engine stopped cleanly (the segment is about to be removed).
 pub const FLAG_STOPPED: u32 = 1;
+/// Flag: a worker's loop failed (panicked); the engine runs on without it until stopped.
+pub const FLAG_FAILED: u32 = 2;
 
 /// Directory entry field offsets.
 pub mod entry {

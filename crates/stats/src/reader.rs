@@ -191,7 +191,7 @@ impl Reader {
                 .into_iter()
                 .enumerate()
                 {
-                    sums[k] += u64_at(&self.bytes, at + field)?;
+                    sums[k] = sums[k].wrapping_add(u64_at(&self.bytes, at + field)?);
                 }
             }
             out.push((
@@ -218,18 +218,25 @@ impl Reader {
             return Ok(None);
         }
         let index = written - 1;
+        // A corrupt count could make the expected sequence overflow: no such sample.
+        let Some(complete) = index.checked_mul(2).and_then(|x| x.checked_add(2)) else {
+            return Err(ReaderError::Corrupt(format!(
+                "{written} samples written is impossible"
+            )));
+        };
         let mut time = 0;
         let mut values = vec![[0u64; 3]; ports];
         for l in 0..lcores {
             let slot = at + (l * SAMPLE_SLOTS + (index % SAMPLE_SLOTS as u64) as usize) * stride;
-            if u64_at(&self.bytes, slot)? != 2 * index + 2 {
+            if u64_at(&self.bytes, slot)? != complete {
                 return Ok(None);
             }
             time = u64_at(&self.bytes, slot + 8)?;
             for (p, v) in values.iter_mut().enumerate() {
                 let f = slot + 16 + p * 24;
                 for (k, field) in v.iter_mut().enumerate() {
-                    *field += u64_at(&self.bytes, f + k * 8)?;
+                    // Wrapping: counters of a corrupt segment may be anything.
+                    *field = field.wrapping_add(u64_at(&self.bytes, f + k * 8)?);
                 }
             }
         }

@@ -540,6 +540,12 @@ impl Segment {
         let _ = fs::remove_file(&self.path);
     }
 
+    /// Marks the engine failed (a worker's loop panicked): readers report it.
+    pub fn mark_failed(&self) {
+        self.word32(header::FLAGS)
+            .fetch_or(crate::layout::FLAG_FAILED, Ordering::Release);
+    }
+
     /// Marks the engine stopped (readers stop treating it as live).
     pub fn mark_stopped(&self) {
         self.word32(header::FLAGS)

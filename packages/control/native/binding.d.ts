@@ -68,6 +68,8 @@ export interface EngineInfo {
   statsPath: string
   /** EAL's memory once the ports and the pool were set up. */
   memory: MemoryInfo
+  /** What this start found and cleared (left by a killed engine of the same name). */
+  notes: Array<string>
 }
 
 /** An engine's stats segment found on this machine. */
@@ -88,6 +90,8 @@ export interface EngineStats {
   pipelines: Array<PipelineCounters>
   mempoolAvailable: number
   mempoolInUse: number
+  /** Set once a worker's loop failed (panicked): what happened and what to do. */
+  failure?: string
 }
 
 /** The stable error codes, in the order the engine defines them. */

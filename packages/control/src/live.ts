@@ -13,6 +13,7 @@ export function describeEngine(info: EngineInfo): string[] {
     `IOVA mode: ${info.iovaMode} (${info.hugepages ? 'hugepages' : 'no hugepages, --no-huge'})`,
   ];
   if (info.hugepagesNote) lines.push(`  hugepages not used: ${info.hugepagesNote}`);
+  for (const note of info.notes) lines.push(`note: ${note}`);
   lines.push(`lcores: main ${info.mainLcore}`);
   for (const w of info.workers) {
     const owns = [...w.rxQueues.map((q) => `rx ${q}`), ...w.generators.map((g) => `generator ${g}`)];
@@ -69,7 +70,7 @@ export interface LiveOptions {
 
 /**
  * Prints the table every interval for `durationS` seconds (or until SIGINT/SIGTERM, which
- * only set a flag here), then stops the engine. Returns the final counters and how long the
+ * only set a flag here, or a worker fails), then stops the engine. Returns the final counters and how long the
  * workers ran while watched.
  */
 export async function runLive(engine: Engine, options: LiveOptions): Promise<{ last: EngineStats; seconds: number }> {
@@ -89,6 +90,9 @@ export async function runLive(engine: Engine, options: LiveOptions): Promise<{ l
       const now = engine.stats();
       for (const row of statsRows(now, before)) print(row);
       before = now;
+      // A failed worker ends the run: stop() then releases everything and rejects with
+      // ERR_LCORE carrying the failure.
+      if (now.failure) break;
     }
     const last = await engine.stop();
     return { last, seconds: (last.uptimeNs - first.uptimeNs) / 1e9 };

@@ -3,6 +3,9 @@
  * The segment is mapped once, read-only, through the binding; after that every read is
  * plain JavaScript on one ArrayBuffer: no native call, no socket, no copy.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { ErrorCode, FastpathError } from '@fastpath/types';
 
 import { native } from './native.js';
@@ -13,6 +16,7 @@ const HEADER_SIZE = 256;
 const ENTRY_SIZE = 64;
 const NAME_LEN = 40;
 const FLAG_STOPPED = 1;
+const FLAG_FAILED = 2;
 const LANE_RETRIES = 64;
 /** A `queues` entry's rx owner when no worker polls the queue. */
 const NO_OWNER = 0xffffffff;
@@ -84,6 +88,8 @@ export interface SegmentSnapshot {
   name: string;
   pid: number;
   alive: boolean;
+  /** A worker's loop failed (panicked): the engine runs on without it and should be stopped. */
+  failed: boolean;
   /** When it was read, Unix time in nanoseconds (from the reader's clock). */
   readAtNs: bigint;
   ports: SegmentPortCounters[];
@@ -229,6 +235,14 @@ export class StatsReader {
   static attach(name?: string): StatsReader {
     const engines = StatsReader.list();
     const found = name === undefined ? engines.filter((e) => e.alive) : engines.filter((e) => e.name === name);
+    if (found.length === 0 && name !== undefined) {
+      // Listed engines are the ones this user can read: a segment it may not read exists
+      // all the same, and opening it says why.
+      for (const dir of native().statsDirs()) {
+        const path = join(dir, `fastpath-stats.${name}`);
+        if (existsSync(path)) return StatsReader.open(path);
+      }
+    }
     if (found.length === 0) {
       fail(name === undefined ? 'no Fastpath engine is running on this machine (fastpath ls lists them)' : `no stats segment for an engine named ${JSON.stringify(name)} (fastpath ls lists them)`);
     }
@@ -581,6 +595,7 @@ export class StatsReader {
       });
       return { name, inPackets: sums[0]!, outPackets: sums[1]!, dropped: sums[2]!, generated: sums[3]!, rules };
     });
-    return { name: this.#name, pid: this.pid, alive: this.#beating(), readAtNs: BigInt(Date.now()) * 1_000_000n, ports, pipelines, lcores };
+    const failed = (this.#view.getUint32(28, true) & FLAG_FAILED) !== 0;
+    return { name: this.#name, pid: this.pid, alive: this.#beating(), failed, readAtNs: BigInt(Date.now()) * 1_000_000n, ports, pipelines, lcores };
   }
 }

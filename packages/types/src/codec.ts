@@ -63,7 +63,7 @@ export function toWire(config: EngineConfig): object {
       stages: (p.stages ?? []).map(wireStage),
       output: list(p.output),
     })),
-    stats: config.stats,
+    stats: config.stats && { ...config.stats, group: config.stats.group === undefined ? undefined : String(config.stats.group) },
   });
 }
 

@@ -46,6 +46,10 @@ const cpuId = z.number().int().min(0).max(1023);
 const portName = z.string().min(1);
 const oneOrMany = z.union([portName, z.array(portName)]);
 const l4Port = z.union([u16, z.tuple([u16, u16])]);
+/** A Linux interface name as the engine passes it on (IFNAMSIZ − 1 characters at most). */
+const iface = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'is not an interface name (1 to 15 letters, digits, _, . or -)');
+/** A file path that goes into a vdev argument: a `,` or `=` would start another argument. */
+const vdevPath = z.string().regex(/^[^,=\x00-\x1f\x7f]+$/, "cannot be passed to the driver: a path may not be empty or hold ',', '=' or control characters");
 
 // ---------------------------------------------------------------------------------------
 // Ports.
@@ -59,11 +63,11 @@ const portSchema = z
     /** A PCI address to allow-list and drive, e.g. `0000:03:00.0`. */
     pci: z.string().regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, 'must be a PCI address like 0000:03:00.0').optional(),
     /** Packets read from `rx` and written to `tx` (net_pcap). */
-    pcap: z.strictObject({ rx: z.string().min(1).optional(), tx: z.string().min(1).optional(), infiniteRx: z.boolean().optional() }).optional(),
+    pcap: z.strictObject({ rx: vdevPath.optional(), tx: vdevPath.optional(), infiniteRx: z.boolean().optional() }).optional(),
     /** A kernel interface through AF_PACKET sockets (net_af_packet). */
-    afPacket: z.strictObject({ iface: z.string().min(1) }).optional(),
+    afPacket: z.strictObject({ iface }).optional(),
     /** A new kernel TAP interface (net_tap). */
-    tap: z.strictObject({ iface: z.string().min(1).optional() }).optional(),
+    tap: z.strictObject({ iface: iface.optional() }).optional(),
     /** An in-memory ring whose tx feeds its own rx (net_ring). */
     ring: z.strictObject({}).optional(),
     /** A packet sink and endless source (net_null). */
@@ -230,6 +234,8 @@ export const engineConfigSchema = z.strictObject({
     .strictObject({
       /** Per-lcore software counters (default true). Off, port counts come from the drivers alone. */
       counters: z.boolean().optional(),
+      /** Group (name or id) given the segment file, mode 0640, so that its members can read it. */
+      group: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'is not a group name'), z.number().int().min(0)]).optional(),
     })
     .optional(),
 });
@@ -254,7 +260,12 @@ export function defineConfig<const C extends EngineConfig>(config: C): C {
 /** `['ports', 'a', 'queues']` → `ports.a.queues`; numbers become `[i]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .map((key, i) => {
+      if (typeof key === 'number') return `[${key}]`;
+      // Keys that are not plain names (a space, a dot, nothing) are quoted, so that the path reads back.
+      if (typeof key !== 'string' || !/^[A-Za-z_$][\w$-]*$/.test(key)) return `[${JSON.stringify(String(key))}]`;
+      return i === 0 ? key : `.${key}`;
+    })
     .join('');
 }
 

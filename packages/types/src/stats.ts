@@ -52,6 +52,8 @@ export interface EngineInfo {
   statsPath: string;
   /** EAL's memory once the ports and the pool were set up. */
   memory: MemoryInfo;
+  /** What this start found and cleared (left by a killed engine of the same name). */
+  notes: string[];
 }
 
 /** EAL's memory as the engine came up (the same as `fastpath mem map`). */
@@ -125,4 +127,9 @@ export interface EngineStats {
   pipelines: PipelineCounters[];
   mempoolAvailable: number;
   mempoolInUse: number;
+  /**
+   * Set once a worker's poll loop has failed (a panic, caught at the lcore): what happened
+   * and what to do. The engine keeps running on its other workers; stop it.
+   */
+  failure?: string;
 }
