@@ -93,6 +93,9 @@ pub struct Worker {
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<usize>,
+    /// The pipelines whose generator this worker runs (worked out once per program, so the
+    /// loop does not scan every pipeline on every iteration).
+    generators: Vec<usize>,
     /// Shared state (last: the pool it holds must outlive the bursts above).
     pub shared: Arc<Shared>,
 }
@@ -115,6 +118,7 @@ impl Worker {
             trash: Burst::new(),
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
+            generators: Vec::new(),
         }
     }
 
@@ -157,6 +161,7 @@ impl Worker {
         let mut program: &Program = unsafe { publisher.load() };
         publisher.ack(self.index, generation);
         self.cursors = vec![0; program.pipelines.len()];
+        self.generators = generators_of(program, self.index);
         let mut burst = Burst::new();
         let mut drain: Option<(Instant, Instant)> = None;
         // Iterations and TSC cycles, busy and idle, published to the stats segment every 64
@@ -185,6 +190,7 @@ impl Worker {
                 generation = latest;
                 publisher.ack(self.index, generation);
                 self.cursors = vec![0; program.pipelines.len()];
+                self.generators = generators_of(program, self.index);
             }
             let mut busy = false;
             for r in 0..self.rx.len() {
@@ -212,14 +218,8 @@ impl Worker {
                 }
             }
             if state == RUN {
-                for p in 0..program.pipelines.len() {
-                    if program.pipelines[p]
-                        .generator
-                        .as_ref()
-                        .is_some_and(|g| g.worker == self.index)
-                    {
-                        busy |= self.generate::<COUNT>(program, p, &mut burst);
-                    }
+                for g in 0..self.generators.len() {
+                    busy |= self.generate::<COUNT>(program, self.generators[g], &mut burst);
                 }
             } else {
                 let now = Instant::now();
@@ -478,4 +478,16 @@ impl Worker {
 /// worker's loop panic (read once, before the loop; never set in production).
 fn fault_requested(lcore: u32) -> bool {
     std::env::var("FASTPATH_FAULT_PANIC_LCORE").is_ok_and(|v| v.trim() == lcore.to_string())
+}
+
+/// The indices of `program`'s pipelines whose generator worker `w` runs.
+fn generators_of(program: &Program, w: usize) -> Vec<usize> {
+    (0..program.pipelines.len())
+        .filter(|&p| {
+            program.pipelines[p]
+                .generator
+                .as_ref()
+                .is_some_and(|g| g.worker == w)
+        })
+        .collect()
 }

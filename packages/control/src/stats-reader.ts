@@ -514,10 +514,12 @@ export class StatsReader {
     const rxQueues = view.getUint32(q.counts + p * 64 + 48, true);
     const txQueues = view.getUint32(q.counts + p * 64 + 52, true);
     const n = Math.min(Math.max(rxQueues, txQueues), q.slots);
-    return Array.from({ length: n }, (_, queue) => {
+    // A plain loop: this runs in every snapshot (Array.from with a callback costs more).
+    const out: QueueCounters[] = [];
+    for (let queue = 0; queue < n; queue++) {
       const at = q.offset + (p * q.slots + queue) * 64;
       const owner = view.getUint32(at + 40, true);
-      return {
+      out.push({
         queue,
         rxLcore: queue < rxQueues && owner !== NO_OWNER ? (this.#lcores[owner]?.lcore ?? null) : null,
         rxPackets: this.#u64(at),
@@ -525,8 +527,9 @@ export class StatsReader {
         txPackets: this.#u64(at + 16),
         txBytes: this.#u64(at + 24),
         errors: this.#u64(at + 32),
-      };
-    });
+      });
+    }
+    return out;
   }
 
   /**
@@ -587,12 +590,14 @@ export class StatsReader {
         const at = c.pipelines + (l * c.pipelineSlots + slot) * 32;
         for (let k = 0; k < 4; k++) sums[k]! += this.#u64(at + k * 8);
       }
-      const rules = names.rules.flatMap((r, rslot) => {
-        if (r.pipeline !== slot) return [];
+      const rules: { name: string; matched: number }[] = [];
+      for (let rslot = 0; rslot < names.rules.length; rslot++) {
+        const r = names.rules[rslot]!;
+        if (r.pipeline !== slot) continue;
         let matched = 0;
         for (let l = 0; l < lanes; l++) matched += this.#u64(c.rules + (l * c.ruleSlots + rslot) * 8);
-        return [{ name: r.name, matched }];
-      });
+        rules.push({ name: r.name, matched });
+      }
       return { name, inPackets: sums[0]!, outPackets: sums[1]!, dropped: sums[2]!, generated: sums[3]!, rules };
     });
     const failed = (this.#view.getUint32(28, true) & FLAG_FAILED) !== 0;
