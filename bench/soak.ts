@@ -37,8 +37,12 @@ const config = (stages: EngineConfig['pipelines'][number]['stages'], inputs = tr
 const engine = await Engine.start(config([]));
 let failed = false;
 try {
-  // Baseline: the pool as the engine left it after start, with the workers polling.
+  // Baseline: quiesced (no pipeline takes the inputs, nothing in flight), measured the
+  // same way as the end.
+  await engine.apply(config([], false));
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const baseline = engine.stats().mempoolInUse;
+  await engine.apply(config([]));
   const swaps = [];
   const rss: number[] = [];
   const started = Date.now();

@@ -247,6 +247,9 @@ pub struct EngineStats {
     /// Set once a worker's loop has failed (panicked): what happened and what to do. The
     /// other workers run on; the engine should be stopped.
     pub failure: Option<String>,
+    /// 10 ms samples that found fewer free mbufs than a burst (the pool ran dry: receive and
+    /// generate stall until packets are sent; raise `memory.mbufs`).
+    pub mempool_dry_samples: u64,
 }
 
 /// A running engine. Dropping it stops it.
@@ -356,6 +359,7 @@ impl Engine {
             epoch: Instant::now(),
             counting: config.stats.counters,
             failure: std::sync::OnceLock::new(),
+            pool_dry_samples: std::sync::atomic::AtomicU64::new(0),
         });
         let mut engine = Self {
             config: config.clone(),
@@ -574,6 +578,10 @@ impl Engine {
                 .shared
                 .as_ref()
                 .and_then(|shared| shared.failure.get().cloned()),
+            mempool_dry_samples: self
+                .shared
+                .as_ref()
+                .map_or(0, |shared| shared.pool_dry_samples.load(Relaxed)),
         }
     }
 
@@ -692,6 +700,9 @@ impl Heartbeat {
                             shared.segment.set_driver(p, values);
                             shared.segment.set_queues(p, &d.queues);
                         }
+                    }
+                    if (shared.pool.available() as usize) < dpdk::BURST_SIZE {
+                        shared.pool_dry_samples.fetch_add(1, Relaxed);
                     }
                     shared.segment.sample();
                     shared.segment.beat();

@@ -47,6 +47,9 @@ pub struct Shared {
     pub counting: bool,
     /// Why the engine failed, once a worker's loop has panicked (the first one wins).
     pub failure: std::sync::OnceLock<String>,
+    /// Samples (every 10 ms) that found fewer free mbufs than a burst: the pool ran dry.
+    /// Software PMDs count no `rx_nombuf`, so the engine watches the pool itself.
+    pub pool_dry_samples: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {

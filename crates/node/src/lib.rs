@@ -243,6 +243,8 @@ pub struct EngineStats {
     pub mempool_in_use: u32,
     /// Set once a worker's loop failed (panicked): what happened and what to do.
     pub failure: Option<String>,
+    /// 10 ms samples that found fewer free mbufs than a burst (the pool ran dry).
+    pub mempool_dry_samples: f64,
 }
 
 fn memory_to_js(m: &engine::MemoryInfo) -> MemoryInfo {
@@ -380,6 +382,7 @@ fn stats_to_js(s: &engine::EngineStats) -> EngineStats {
         mempool_available: s.mempool_available,
         mempool_in_use: s.mempool_in_use,
         failure: s.failure.clone(),
+        mempool_dry_samples: s.mempool_dry_samples as f64,
     }
 }
 

@@ -92,6 +92,8 @@ export interface EngineStats {
   mempoolInUse: number
   /** Set once a worker's loop failed (panicked): what happened and what to do. */
   failure?: string
+  /** 10 ms samples that found fewer free mbufs than a burst (the pool ran dry). */
+  mempoolDrySamples: number
 }
 
 /** The stable error codes, in the order the engine defines them. */

@@ -114,6 +114,9 @@ export function summaryLines(last: EngineStats, seconds: number): string[] {
     const rules = p.rules.map((r) => `${r.name} ${r.matched}`).join(', ');
     lines.push(`  pipeline ${p.name}: in ${p.inPackets}, out ${p.outPackets}, dropped ${p.dropped}${p.generated ? `, generated ${p.generated}` : ''}${rules ? `; ${rules}` : ''}`);
   }
+  if (last.mempoolDrySamples > 0) {
+    lines.push(`  the packet pool ran dry in ${last.mempoolDrySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
+  }
   return lines;
 }
 
@@ -140,6 +143,7 @@ export function summaryJson(info: EngineInfo, last: EngineStats, seconds: number
       generated: p.generated,
       rules: p.rules,
     })),
+    mempoolDrySamples: last.mempoolDrySamples,
     durationS: Number(seconds.toFixed(3)),
   };
 }

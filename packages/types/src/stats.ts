@@ -132,4 +132,10 @@ export interface EngineStats {
    * and what to do. The engine keeps running on its other workers; stop it.
    */
   failure?: string;
+  /**
+   * 10 ms samples that found fewer free mbufs than a burst: the pool ran dry, so receiving
+   * and generating stall until packets leave (software PMDs count no rxNombuf). Raise
+   * `memory.mbufs`.
+   */
+  mempoolDrySamples: number;
 }
