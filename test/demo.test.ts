@@ -10,6 +10,7 @@ interface Summary {
   iovaMode: 'PA' | 'VA';
   lcores: { id: number; role: string }[];
   ports: { name: string; rxPackets: number; txPackets: number; rxDropped: number }[];
+  mempoolDrySamples: number;
   durationS: number;
 }
 
@@ -29,6 +30,9 @@ describe('examples/l2fwd.ts', () => {
     expect(run.stdout).toMatch(/IOVA mode: VA/);
     expect(run.stdout).toMatch(/worker lcore 1 \(cpu 1\): rx net_null0:0, rx net_null1:0/);
     expect(run.stdout).toMatch(/mempool: fastpath_pktmbuf, 8191 mbufs/);
+    // Without hugepages EAL maps 4 KiB pages, all one IOVA-contiguous run (IOVA as VA).
+    expect(run.stdout).toMatch(/^memory: \d+\.\d MiB in \d+ page\(s\) of 4 KiB, 1 IOVA-contiguous run\(s\)/m);
+    expect(summary.mempoolDrySamples).toBe(0);
     expect(run.stdout).toMatch(/net_null0 +\d+\.\d\d +\d+\.\d\d/);
     expect(run.stderr).toContain("EAL: Selected IOVA mode 'VA'");
     expect(run.stderr).not.toMatch(/PCI|pci_/);
