@@ -360,6 +360,11 @@ impl Engine {
             counting: config.stats.counters,
             failure: std::sync::OnceLock::new(),
             pool_dry_samples: std::sync::atomic::AtomicU64::new(0),
+            // Read here, on the control thread, before any worker runs: the reliability
+            // tests' way to make a worker's loop panic. Never set in production.
+            fault_lcore: std::env::var("FASTPATH_FAULT_PANIC_LCORE")
+                .ok()
+                .and_then(|v| v.trim().parse().ok()),
         });
         let mut engine = Self {
             config: config.clone(),

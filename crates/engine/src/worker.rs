@@ -5,7 +5,7 @@
 //! into this worker's own cache lines. The program is picked up afresh at burst boundaries
 //! (see [`crate::rcu`]), so a swap never splits a burst between two programs.
 
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,9 @@ pub struct Shared {
     pub counting: bool,
     /// Why the engine failed, once a worker's loop has panicked (the first one wins).
     pub failure: std::sync::OnceLock<String>,
+    /// The lcore whose worker panics as it starts (`FASTPATH_FAULT_PANIC_LCORE`, read once
+    /// by the engine at start): the reliability tests' fault injection.
+    pub fault_lcore: Option<u32>,
     /// Samples (every 10 ms) that found fewer free mbufs than a burst: the pool ran dry.
     /// Software PMDs count no `rx_nombuf`, so the engine watches the pool itself.
     pub pool_dry_samples: std::sync::atomic::AtomicU64,
@@ -130,7 +133,7 @@ impl Worker {
     pub fn run(self, lcore: u32) -> i32 {
         let shared = Arc::clone(&self.shared);
         let index = self.index;
-        let fault = fault_requested(lcore);
+        let fault = self.shared.fault_lcore == Some(lcore);
         // Two monomorphised loops: with counters off, no counting code is left in the loop.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             if self.shared.counting {
@@ -168,14 +171,13 @@ impl Worker {
         let mut burst = Burst::new();
         let mut drain: Option<(Instant, Instant)> = None;
         // Iterations and TSC cycles, busy and idle, published to the stats segment every 64
-        // iterations (busy % in `top`). The TSC is read only when the loop turns from busy
-        // to idle or back, and at each publication: the cycles since the last read belong
-        // to the state the loop was in. A saturated (or idle) lcore reads it once per 64
+        // iterations (busy % in `top`). The TSC is read where the state changes: as the
+        // first packets of a busy iteration after idle ones arrive (the time before was
+        // idle), at the end of the first idle iteration after busy ones (the time before was
+        // busy), and at each publication. A saturated (or idle) lcore reads it once per 64
         // iterations, not once per iteration.
         let loops = shared.segment.loops(self.index);
-        let mut tally = [0u64; stats::loops::LIVE_FIELDS];
-        let mut last_tsc = if COUNT { dpdk::tsc() } else { 0 };
-        let mut was_busy = true;
+        let mut load = Load::new(COUNT);
         assert!(
             !fault,
             "fault injected by FASTPATH_FAULT_PANIC_LCORE (a test of panic containment)"
@@ -201,6 +203,9 @@ impl Worker {
                 if self.rx[r].1.recv(&mut burst) == 0 {
                     continue;
                 }
+                if COUNT && !busy {
+                    load.work_starts();
+                }
                 busy = true;
                 let n = burst.len() as u64;
                 if COUNT {
@@ -221,6 +226,10 @@ impl Worker {
                 }
             }
             if state == RUN {
+                if COUNT && !busy && !self.generators.is_empty() {
+                    // A generator may make this iteration busy.
+                    load.work_starts();
+                }
                 for g in 0..self.generators.len() {
                     busy |= self.generate::<COUNT>(program, self.generators[g], &mut burst);
                 }
@@ -235,23 +244,7 @@ impl Worker {
                 }
             }
             if COUNT {
-                tally[0] += 1;
-                tally[1] += u64::from(!busy);
-                // Readers look at rates over 100s of ms: every 64 iterations is plenty.
-                let publish = tally[0] % 64 == 0;
-                if publish || busy != was_busy {
-                    let now = dpdk::tsc();
-                    tally[if was_busy { 2 } else { 3 }] += now.wrapping_sub(last_tsc);
-                    last_tsc = now;
-                    was_busy = busy;
-                }
-                if publish {
-                    if let Some(fields) = loops {
-                        for (field, value) in fields.iter().zip(tally) {
-                            field.store(value, Relaxed);
-                        }
-                    }
-                }
+                load.iteration_ends(busy, loops);
             }
         }
         0
@@ -477,12 +470,6 @@ impl Worker {
     }
 }
 
-/// Whether `FASTPATH_FAULT_PANIC_LCORE` names `lcore`: the reliability tests' way to make a
-/// worker's loop panic (read once, before the loop; never set in production).
-fn fault_requested(lcore: u32) -> bool {
-    std::env::var("FASTPATH_FAULT_PANIC_LCORE").is_ok_and(|v| v.trim() == lcore.to_string())
-}
-
 /// The indices of `program`'s pipelines whose generator worker `w` runs.
 fn generators_of(program: &Program, w: usize) -> Vec<usize> {
     (0..program.pipelines.len())
@@ -493,4 +480,72 @@ fn generators_of(program: &Program, w: usize) -> Vec<usize> {
                 .is_some_and(|g| g.worker == w)
         })
         .collect()
+}
+
+/// A worker's poll-loop load: iterations, idle iterations, and TSC cycles spent busy and
+/// idle, published to its `lcore-loops` element every 64 iterations (busy % in `top`).
+///
+/// The TSC is read where the state changes: as the first work of an iteration after idle
+/// ones starts (the time before was idle), at the end of the first idle iteration after
+/// busy ones (the time before was busy, that one empty poll included), and at each
+/// publication. A saturated (or idle) lcore reads it once per 64 iterations.
+struct Load {
+    /// In [`stats::loops`] order: iterations, idle iterations, busy cycles, idle cycles.
+    tally: [u64; stats::loops::LIVE_FIELDS],
+    last_tsc: u64,
+    /// Whether the previous iteration did work.
+    prev_busy: bool,
+    /// Whether this iteration already closed the idle time before it.
+    idle_closed: bool,
+}
+
+impl Load {
+    fn new(counting: bool) -> Self {
+        Self {
+            tally: [0; stats::loops::LIVE_FIELDS],
+            last_tsc: if counting { dpdk::tsc() } else { 0 },
+            prev_busy: true,
+            idle_closed: false,
+        }
+    }
+
+    /// This iteration is about to do work (packets arrived, or a generator may make some):
+    /// after idle iterations, the time so far was idle.
+    #[inline]
+    fn work_starts(&mut self) {
+        if !self.prev_busy && !self.idle_closed {
+            let now = dpdk::tsc();
+            self.tally[3] += now.wrapping_sub(self.last_tsc);
+            self.last_tsc = now;
+            self.idle_closed = true;
+        }
+    }
+
+    /// Ends an iteration that did work (`busy`) or not; publishes every 64 iterations.
+    #[inline]
+    fn iteration_ends(
+        &mut self,
+        busy: bool,
+        loops: Option<&[AtomicU64; stats::loops::LIVE_FIELDS]>,
+    ) {
+        self.tally[0] += 1;
+        self.tally[1] += u64::from(!busy);
+        // Readers look at rates over 100s of ms: every 64 iterations is plenty.
+        let publish = self.tally[0].is_multiple_of(64);
+        if publish || (self.prev_busy && !busy) {
+            let now = dpdk::tsc();
+            let field = if busy || self.prev_busy { 2 } else { 3 };
+            self.tally[field] += now.wrapping_sub(self.last_tsc);
+            self.last_tsc = now;
+        }
+        self.prev_busy = busy;
+        self.idle_closed = false;
+        if publish {
+            if let Some(fields) = loops {
+                for (field, value) in fields.iter().zip(self.tally) {
+                    field.store(value, Relaxed);
+                }
+            }
+        }
+    }
 }

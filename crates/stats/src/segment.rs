@@ -166,6 +166,9 @@ impl Segment {
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
+        // The umask may have taken bits off: 0640 is the contract (group readers).
+        // SAFETY: `fd` is the file just opened.
+        unsafe { libc::fchmod(fd, 0o640) };
         // SAFETY: `fd` is the file just opened; hugetlbfs needs the size before mmap.
         let sized =
             unsafe { libc::ftruncate(fd, libc::off_t::try_from(size).unwrap_or(libc::off_t::MAX)) };

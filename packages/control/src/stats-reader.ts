@@ -321,7 +321,10 @@ export class StatsReader {
 
   /** Samples the engine has written so far. */
   get samplesWritten(): number {
-    return Number(this.#view.getBigUint64(72, true));
+    const written = this.#view.getBigUint64(72, true);
+    // Beyond 2^53 a count cannot be stepped through as a number: only a corrupt segment says so.
+    if (written > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${this.#path}: ${written} samples written is impossible: corrupt`);
+    return Number(written);
   }
 
   /** Slots per lcore ring. */
