@@ -12,7 +12,8 @@
  * Imported rather than run, it is a config module: its default export is the config it runs
  * with no options (`fastpath mem plan examples/l2fwd.ts`, `fastpath validate ...`).
  */
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { allowedCpus, defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
@@ -66,7 +67,8 @@ function l2fwdConfig(vdevs: string[], lcores: number[], hugepages: boolean | und
 /** What `npx tsx examples/l2fwd.ts` runs with no options. */
 export default l2fwdConfig(DEFAULT_VDEVS, allowedCpus().slice(0, 2), undefined);
 
-const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+// Compared as real paths: a checkout reached through a symlink must still run.
+const runAsScript = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 
 if (runAsScript) runExample('l2fwd', async () => {
   const opts = options();

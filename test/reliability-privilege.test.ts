@@ -105,7 +105,8 @@ it('reliability: a 30-second soak with a swap every second leaks neither mbufs n
   const soak = JSON.parse(lastLine(r.stdout)) as { ok: boolean; swaps: number; packets: number; mempoolInUseBaseline: number; mempoolInUseEnd: number; rssWarmMiB: number; rssEndMiB: number };
   expect(soak.swaps).toBe(30);
   expect(soak.packets).toBeGreaterThan(1e6);
-  expect(soak.mempoolInUseEnd).toBeLessThanOrEqual(soak.mempoolInUseBaseline);
+  // Quiesced, the worker still polls: a burst per rx queue (2 × 32) may be in flight.
+  expect(soak.mempoolInUseEnd).toBeLessThanOrEqual(soak.mempoolInUseBaseline + 64);
   expect(soak.rssEndMiB - soak.rssWarmMiB).toBeLessThanOrEqual(16);
   expect(soak.ok).toBe(true);
 }, 120_000);

@@ -49,11 +49,14 @@ impl Mempool {
         let obj =
             object_size(std::mem::size_of::<dpdk_sys::rte_mbuf>() as u64 + u64::from(data_room));
         let objects = packed(u64::from(n), obj, page_size);
-        // The ring holds a pointer per mbuf, rounded up to a power of two.
-        let ring_slots = (n + 1).next_power_of_two();
-        // SAFETY: pure arithmetic.
-        let ring =
-            u64::try_from(unsafe { dpdk_sys::rte_ring_get_memsize(ring_slots) }).unwrap_or(0);
+        // The ring holds a pointer per mbuf, rounded up to a power of two (u64: no overflow
+        // for any u32 count; DPDK itself refuses rings past 2^31 entries).
+        let ring_slots = (u64::from(n) + 1).next_power_of_two();
+        let ring = u32::try_from(ring_slots).map_or(ring_slots * 8, |slots| {
+            // SAFETY: pure arithmetic on its argument.
+            let bytes = unsafe { dpdk_sys::rte_ring_get_memsize(slots) };
+            u64::try_from(bytes).unwrap_or(ring_slots * 8)
+        });
         let line = 64u64;
         let caches = if cache > 0 {
             u64::from(dpdk_sys::RTE_MAX_LCORE)

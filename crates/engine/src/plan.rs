@@ -669,17 +669,28 @@ fn plan_memory(
             ),
         ));
     }
+    if memory.mbufs >= 1 << 30 {
+        return Err(EngineError::config(
+            "memory.mbufs",
+            format!(
+                "{} is more than a pool can hold here: at most 1073741823 (2^30 - 1)",
+                memory.mbufs
+            ),
+        ));
+    }
     if memory.mbuf_cache > 512 {
         return Err(EngineError::config(
             "memory.mbufCache",
             "DPDK caps the per-lcore cache at 512",
         ));
     }
+    // A page size of 0 (an odd mount option) reads as unknown: DPDK's default 2 MiB.
     let huge_page = hugepages
         .mounts
         .first()
         .and_then(|m| m.page_size_kb)
         .or_else(|| hugepages.pools.first().map(|p| p.size_kb))
+        .filter(|&kb| kb > 0)
         .unwrap_or(2048)
         * 1024;
     let huge_plan = memory_plan(config, ports, workers, huge_page);

@@ -160,9 +160,12 @@ impl Reader {
     pub fn alive(&self) -> Result<bool, ReaderError> {
         let stopped = u32_at(&self.bytes, header::FLAGS)? & FLAG_STOPPED != 0;
         let pid = self.pid()?;
+        // 0 and -1 would ask about a process group or every process: never an engine's pid.
+        let plausible = pid > 1 && pid <= 0x7fff_ffff;
         // SAFETY: kill with signal 0 only checks that the process exists.
-        let exists = unsafe { libc::kill(pid.cast_signed(), 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        let exists = plausible
+            && (unsafe { libc::kill(pid.cast_signed(), 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
         let fresh =
             now_ns().saturating_sub(u64_at(&self.bytes, header::HEARTBEAT_NS)?) < 2_000_000_000;
         Ok(!stopped && exists && fresh)

@@ -139,6 +139,8 @@ export interface MemoryMap {
 
 /** Whether a process exists (signal 0 only checks; EPERM means it exists but is not ours). */
 function processExists(pid: number): boolean {
+  // 0 and -1 would ask about a process group or every process: never an engine's pid.
+  if (!(pid > 1 && pid <= 0x7fffffff)) return false;
   try {
     process.kill(pid, 0);
     return true;

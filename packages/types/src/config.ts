@@ -211,7 +211,7 @@ export const engineConfigSchema = z.strictObject({
       /** true requires hugepages, false runs without them (--no-huge, IOVA as VA), absent uses them when free. */
       hugepages: z.boolean().optional(),
       /** Mbufs in the packet pool (default 8191; best as 2^k - 1). */
-      mbufs: z.number().int().min(1).max(2 ** 31).optional(),
+      mbufs: z.number().int().min(1).max(2 ** 30 - 1).optional(),
       /** Per-lcore mbuf cache (default 256, at most 512). */
       mbufCache: z.number().int().min(0).max(512).optional(),
     })
