@@ -27,6 +27,10 @@ it('lists the network devices, their drivers and the active interface', () => {
   expect(r.stdout).toMatch(/^0000:3b:00\.0 '8086:\w+' drv=vfio-pci \[DPDK\]$/m);
   expect(r.stdout).toMatch(/^0000:3b:00\.1 '8086:\w+' drv=ixgbe if=\w+$/m);
   expect(r.stdout).toMatch(/^0000:00:1f\.6 .* if=eno1 \*Active\*$/m);
+  const json = runCli(['devbind', '--status', '--json', '--root', tree('iommu-vfio')]);
+  const devices = JSON.parse(json.stdout) as { pci: string; driver: string | null; active: boolean }[];
+  expect(devices.find((d) => d.pci === '0000:3b:00.0')?.driver).toBe('vfio-pci');
+  expect(devices.find((d) => d.pci === '0000:00:1f.6')?.active).toBe(true);
 });
 
 it('plans a bind through driver_override without writing, then writes it with --yes', () => {

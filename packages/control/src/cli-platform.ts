@@ -2,7 +2,7 @@
  * The platform commands of `fastpath`: doctor, devbind, mem map, mem plan.
  *
  *   fastpath doctor [--json] [--root DIR] [--no-huge]
- *   fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR]
+ *   fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]
  *   fastpath mem map [NAME] [--json]
  *   fastpath mem plan CONFIG [--json] [--reserve]
  */
@@ -43,7 +43,12 @@ function devbindCommand(flags: PlatformFlags, devices: string[]): number {
   const modes = [flags.status, flags.bind !== undefined, flags.unbind].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('devbind takes exactly one of --status, --bind DRIVER PCI..., --unbind PCI...');
   if (flags.status) {
-    for (const d of devbindStatus({ root: flags.root })) {
+    const devices = devbindStatus({ root: flags.root });
+    if (flags.json) {
+      console.log(JSON.stringify(devices));
+      return 0;
+    }
+    for (const d of devices) {
       const iface = d.interface ? ` if=${d.interface}${d.active ? ' *Active*' : ''}` : '';
       console.log(`${d.pci} '${d.ids}' drv=${d.driver ?? '(none)'}${d.dpdk ? ' [DPDK]' : ''}${iface}`);
     }

@@ -25,7 +25,7 @@ const USAGE = `usage: fastpath run CONFIG [--duration S] [--json]
        fastpath stats [NAME] [--json]
        fastpath top [NAME] [--frames N]
        fastpath doctor [--json] [--root DIR] [--no-huge]
-       fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR]
+       fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]
        fastpath mem map [NAME] [--json]
        fastpath mem plan CONFIG [--json] [--reserve]`;
 
