@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import { ErrorCode, FastpathError, type EngineConfig } from '@fastpath/types';
 
+import { formatSize } from './live.js';
 import { loadConfig } from './load-config.js';
 import { devbind, devbindStatus, devunbind, doctor, planMemory } from './platform.js';
 import { StatsReader } from './stats-reader.js';
@@ -25,7 +26,7 @@ export interface PlatformFlags {
   reserve: boolean;
 }
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 
 function doctorCommand(flags: PlatformFlags): number {
   const report = doctor({ root: flags.root, noHuge: flags.noHuge });
@@ -78,13 +79,13 @@ function memMap(name: string | undefined, json: boolean): number {
     return 0;
   }
   console.log(`${reader.name} (pid ${reader.pid}): IOVA as ${map.iovaMode ?? 'unknown'}`);
-  console.log(`  mapped   ${mib(map.bytes)} in ${map.segments} page(s) of ${mib(map.pageSize)}`);
-  console.log(`  runs     ${map.runsTotal} IOVA-contiguous run(s), largest ${mib(map.largestRun)}`);
-  console.log(`  heap     ${mib(map.heapAllocated)} allocated of ${mib(map.heapTotal)} (planned ${mib(map.planned)})`);
+  console.log(`  mapped   ${formatSize(map.bytes)} in ${map.segments} page(s) of ${formatSize(map.pageSize)}`);
+  console.log(`  runs     ${map.runsTotal} IOVA-contiguous run(s), largest ${formatSize(map.largestRun)}`);
+  console.log(`  heap     ${formatSize(map.heapAllocated)} allocated of ${formatSize(map.heapTotal)} (planned ${formatSize(map.planned)})`);
   console.log('');
   console.log('  virtual address      IOVA                      size  pages  socket');
   for (const r of map.runs) {
-    console.log(`  ${r.va.padEnd(20)} ${r.iova.padEnd(20)} ${mib(r.bytes).padStart(10)} ${String(r.segments).padStart(6)} ${String(r.socket).padStart(7)}`);
+    console.log(`  ${r.va.padEnd(20)} ${r.iova.padEnd(20)} ${formatSize(r.bytes).padStart(10)} ${String(r.segments).padStart(6)} ${String(r.socket).padStart(7)}`);
   }
   if (map.runsTotal > map.runs.length) console.log(`  ... and ${map.runsTotal - map.runs.length} more`);
   return 0;
@@ -107,10 +108,10 @@ async function memPlan(file: string, flags: PlatformFlags): Promise<number> {
   } else {
     const size = plan.pageSize >= 2 ** 20 ? `${plan.pageSize / 2 ** 20} MiB` : `${plan.pageSize / 1024} KiB`;
     console.log(`${file}: memory plan (${plan.hugepages ? 'hugepages' : `no hugepages: ${plan.hugepagesNote ?? 'memory.hugepages is false'}`})`);
-    console.log(`  packet pool   ${mib(plan.mempoolBytes)}  (mbufs packed page by page, ring, lcore caches)`);
-    console.log(`  ports         ${mib(plan.portBytes)}`);
-    console.log(`  EAL           ${mib(plan.ealBytes)}  (measured)`);
-    console.log(`  heap          ${mib(plan.heapBytes)} = ${plan.heapPages} page(s) of ${size}`);
+    console.log(`  packet pool   ${formatSize(plan.mempoolBytes)}  (mbufs packed page by page, ring, lcore caches)`);
+    console.log(`  ports         ${formatSize(plan.portBytes)}`);
+    console.log(`  EAL           ${formatSize(plan.ealBytes)}  (measured)`);
+    console.log(`  heap          ${formatSize(plan.heapBytes)} = ${plan.heapPages} page(s) of ${size}`);
     if (plan.statsPages > 0) console.log(`  stats segment ${plan.statsPages} page(s)`);
     console.log(`  EAL memory arguments: ${plan.ealArgs.join(' ')}`);
     if (plan.pageSize > 4096) console.log(`reserve ${plan.pages} page(s) of ${size} (nr_hugepages in hugepages-${plan.pageSize / 1024}kB)`);

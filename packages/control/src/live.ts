@@ -7,6 +7,11 @@ import type { EngineInfo, EngineStats } from '@fastpath/types';
 import type { Engine } from './engine.js';
 
 /** Lines describing a started engine: DPDK, IOVA mode, lcore → queue map, mempool, ports. */
+/** Bytes as MiB (one decimal), or KiB below a MiB: page sizes read as 4 KiB, not 0.0 MiB. */
+export function formatSize(bytes: number): string {
+  return bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes / 1024} KiB`;
+}
+
 export function describeEngine(info: EngineInfo): string[] {
   const lines = [
     `DPDK: ${info.dpdkVersion}`,
@@ -21,15 +26,14 @@ export function describeEngine(info: EngineInfo): string[] {
   }
   lines.push(`mempool: ${info.mempool.name}, ${info.mempool.capacity} mbufs of ${info.mempool.elementSize} B, cache ${info.mempool.cache}`);
   const m = info.memory;
-  const mib = (bytes: number) => (bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes / 1024} KiB`);
   const heap = m.heaps.reduce((sum, h) => ({ total: sum.total + h.totalBytes, allocated: sum.allocated + h.allocatedBytes }), { total: 0, allocated: 0 });
   lines.push(
-    `memory: ${mib(m.bytes)} in ${m.segments} page(s) of ${mib(m.pageSize)}, ${m.runs.length} IOVA-contiguous run(s) ` +
-      `(largest ${mib(Math.max(0, ...m.runs.map((r) => r.bytes)))}), heap ${mib(heap.allocated)} used of ${mib(heap.total)} (planned ${mib(m.plan.heapPages * m.plan.pageSize)})`,
+    `memory: ${formatSize(m.bytes)} in ${m.segments} page(s) of ${formatSize(m.pageSize)}, ${m.runs.length} IOVA-contiguous run(s) ` +
+      `(largest ${formatSize(Math.max(0, ...m.runs.map((r) => r.bytes)))}), heap ${formatSize(heap.allocated)} used of ${formatSize(heap.total)} (planned ${formatSize(m.plan.heapPages * m.plan.pageSize)})`,
   );
   // The plan is checked against the heap: more than planned means EAL had to grow it.
   if (info.hugepages && heap.total > m.plan.heapPages * m.plan.pageSize) {
-    lines.push(`  note: the heap grew ${mib(heap.total - m.plan.heapPages * m.plan.pageSize)} past the memory plan (fastpath mem plan under-counted this config)`);
+    lines.push(`  note: the heap grew ${formatSize(heap.total - m.plan.heapPages * m.plan.pageSize)} past the memory plan (fastpath mem plan under-counted this config)`);
   }
   for (const p of info.ports) {
     lines.push(

@@ -28,20 +28,6 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
     }
   };
   const labels = ['engine', 'port'] as const;
-  const counter = (name: string, help: string, pick: (p: ReturnType<StatsReader['snapshot']>['ports'][number]) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const reader = current();
-        if (!reader) return;
-        const snap = reader.snapshot();
-        for (const port of snap.ports) this.inc({ engine: snap.name, port: port.name }, pick(port));
-      },
-    });
   /** A counter over some rows of each snapshot, each row with its own labels. */
   const rows = (name: string, help: string, labelNames: string[], pick: (snap: ReturnType<StatsReader['snapshot']>) => [Record<string, string>, number][]) =>
     new Counter({
@@ -57,6 +43,9 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
         for (const [rowLabels, value] of pick(snap)) this.inc({ engine: snap.name, ...rowLabels }, value);
       },
     });
+  /** A counter per port. */
+  const counter = (name: string, help: string, pick: (p: ReturnType<StatsReader['snapshot']>['ports'][number]) => number) =>
+    rows(name, help, ['port'], (snap) => snap.ports.map((p): [Record<string, string>, number] => [{ port: p.name }, pick(p)]));
   const queueRows = (pick: (q: ReturnType<StatsReader['snapshot']>['ports'][number]['queues'][number]) => number) => (snap: ReturnType<StatsReader['snapshot']>) =>
     snap.ports.flatMap((p) => p.queues.map((q): [Record<string, string>, number] => [{ port: p.name, queue: String(q.queue) }, pick(q)]));
   const lcoreRows = (cycles: 'busyCycles' | 'idleCycles') => (snap: ReturnType<StatsReader['snapshot']>) =>
