@@ -64,3 +64,51 @@ describe('fastpath run', () => {
     expect(filter!.rules[0]!.matched).toBe(filter!.dropped);
   });
 });
+
+const USAGE = {
+  run: 'fastpath run CONFIG [--duration S] [--json]',
+  validate: 'fastpath validate CONFIG',
+  ls: 'fastpath ls [--json]',
+  stats: 'fastpath stats [NAME] [--json]',
+  top: 'fastpath top [NAME] [--frames N]',
+  doctor: 'fastpath doctor [--json] [--root DIR] [--no-huge]',
+  devbind: 'fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]',
+  'mem map': 'fastpath mem map [NAME] [--json]',
+  'mem plan': 'fastpath mem plan CONFIG [--json] [--reserve]',
+};
+
+describe('fastpath flags, command by command', () => {
+  it('lists every command with --help', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toBe(`usage: ${Object.values(USAGE).join('\n       ')}\n`);
+  });
+
+  it.each(Object.entries(USAGE))('prints the usage of %s with --help', (command, usage) => {
+    const help = runCli([...command.split(' '), '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toBe(`usage: ${usage}\n`);
+  });
+
+  it("refuses another command's flag, naming it, with the command's usage", () => {
+    const run = runCli(['run', 'examples/configs/generator.config.ts', '--reserve']);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    const [why, usage] = run.stderr.trim().split('\n');
+    expect(why).toMatch(/^fastpath: Unknown option '--reserve'/);
+    expect(usage).toBe(`fastpath: usage: ${USAGE.run}`);
+    const ls = runCli(['ls', '--frames', '3']);
+    expect(ls.status).toBe(2);
+    expect(ls.stdout).toBe('');
+    expect(ls.stderr).toMatch(/^fastpath: Unknown option '--frames'.*\nfastpath: usage: fastpath ls \[--json\]\n$/);
+  });
+
+  it('takes --reserve where it belongs: mem plan', () => {
+    // A plan without hugepages gets past the flags to the plan itself, which has nothing to
+    // reserve (as root or not); memory-plan.test.ts reserves for a plan that uses hugepages.
+    const plan = runCli(['mem', 'plan', 'examples/configs/generator.config.ts', '--reserve']);
+    expect(plan.status).toBe(1);
+    expect(plan.stdout).toContain('examples/configs/generator.config.ts: memory plan (no hugepages: memory.hugepages is false)');
+    expect(plan.stderr).toBe('fastpath: this plan uses no hugepages (memory.hugepages is false, or none are set up): nothing to reserve [ERR_NO_HUGEPAGES]\n');
+  });
+});

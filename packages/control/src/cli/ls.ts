@@ -1,0 +1,21 @@
+/** `fastpath ls`: the engines on this machine (their stats segments), alive or stale. */
+import { StatsReader } from '../stats-reader.js';
+import { defineCommand } from './command.js';
+
+export const lsCommand = defineCommand({
+  name: 'ls',
+  usage: 'fastpath ls [--json]',
+  options: {
+    json: { type: 'boolean', default: false },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(flags) {
+    const engines = StatsReader.list();
+    if (flags.json) {
+      console.log(JSON.stringify(engines));
+      return;
+    }
+    if (engines.length === 0) console.log('no Fastpath engines on this machine');
+    for (const e of engines) console.log(`${e.name.padEnd(28)} pid ${String(e.pid).padEnd(8)} ${e.alive ? 'alive' : 'stale'}  ${e.path}`);
+  },
+});

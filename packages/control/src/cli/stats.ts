@@ -1,0 +1,23 @@
+/** `fastpath stats [NAME]`: one snapshot of an engine's counters. */
+import { StatsReader } from '../stats-reader.js';
+import { defineCommand } from './command.js';
+
+export const statsCommand = defineCommand({
+  name: 'stats',
+  usage: 'fastpath stats [NAME] [--json]',
+  options: {
+    json: { type: 'boolean', default: false },
+  },
+  positionals: { min: 0, max: 1 },
+  async run(flags, [name]) {
+    const snap = StatsReader.attach(name).snapshot();
+    if (flags.json) {
+      console.log(JSON.stringify({ ...snap, readAtNs: String(snap.readAtNs) }));
+      return;
+    }
+    console.log(`${snap.name} (pid ${snap.pid}, ${snap.alive ? 'alive' : 'stale'})`);
+    for (const p of snap.ports) {
+      console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  rx dropped ${p.rxDropped}  tx dropped ${p.txDropped}`);
+    }
+  },
+});

@@ -1,0 +1,67 @@
+/** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until SIGINT. */
+import { StatsReader } from '../stats-reader.js';
+import { defineCommand } from './command.js';
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+function sparkline(values: number[]): string {
+  const max = Math.max(...values, 1);
+  return values.map((v) => SPARKS[Math.min(SPARKS.length - 1, Math.floor((v / max) * (SPARKS.length - 1)))]).join('');
+}
+
+/** A live view: rates, totals, drops and a sparkline of each port's recent rx rate. */
+async function top(name: string | undefined, frames: number): Promise<void> {
+  const reader = StatsReader.attach(name);
+  const tty = process.stdout.isTTY;
+  let stopRequested = false;
+  const onSignal = () => (stopRequested = true);
+  process.once('SIGINT', onSignal);
+  let previous = reader.snapshot();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  for (let frame = 0; !stopRequested && reader.alive && (frames === 0 || frame < frames); frame++) {
+    const snap = reader.snapshot();
+    const rates = reader.rates(1000);
+    // Rx rate per 200 ms over the last 8 s, from the sample ring.
+    const history = reader.recent(800).filter((_, i) => i % 20 === 0);
+    const lines = [`fastpath top: ${snap.name} (pid ${snap.pid})  ${new Date().toISOString()}`, ''];
+    lines.push('port          rx Mpps   tx Mpps   drops/s        rx total        tx total  rx, last 8 s');
+    snap.ports.forEach((p, i) => {
+      const series = history.slice(1).map((s, k) => Math.max(0, s.ports[i]!.rxPackets - history[k]!.ports[i]!.rxPackets));
+      lines.push(
+        `${p.name.padEnd(12)}${(rates[i]!.rxPps / 1e6).toFixed(2).padStart(9)} ${(rates[i]!.txPps / 1e6).toFixed(2).padStart(9)}` +
+          `${rates[i]!.dropPps.toFixed(0).padStart(10)}${String(p.rxPackets).padStart(16)}${String(p.txPackets).padStart(16)}  ${sparkline(series)}`,
+      );
+    });
+    lines.push('', 'lcore  cpu   busy  cycles/pkt        rx total        tx total');
+    snap.lcores.forEach((l, i) => {
+      const before = previous.lcores[i]!;
+      // Busy share of the lcore's TSC cycles since the last frame; cycles per received packet.
+      const busyCycles = l.busyCycles - before.busyCycles;
+      const cycles = busyCycles + l.idleCycles - before.idleCycles;
+      const busy = cycles > 0 ? (100 * busyCycles) / cycles : 0;
+      const packets = l.rxPackets - before.rxPackets;
+      const perPacket = packets > 0 ? (busyCycles / packets).toFixed(1) : '-';
+      lines.push(
+        `${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${perPacket.padStart(12)}` +
+          `${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`,
+      );
+    });
+    previous = snap;
+    process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  process.off('SIGINT', onSignal);
+  if (!reader.alive) console.log(`${reader.name} stopped`);
+}
+
+export const topCommand = defineCommand({
+  name: 'top',
+  usage: 'fastpath top [NAME] [--frames N]',
+  options: {
+    frames: { type: 'string', default: '0' },
+  },
+  positionals: { min: 0, max: 1 },
+  async run(flags, [name]) {
+    await top(name, Number(flags.frames) || 0);
+  },
+});
