@@ -1,5 +1,4 @@
-//! Publishing a new [`Program`](crate::program::Program) to running workers without pausing
-//! them: quiescent-state RCU.
+//! Publishing a new [`Program`] to running workers without pausing them: quiescent-state RCU.
 //!
 //! The control thread swaps the current pointer and bumps the generation. Each worker, at a
 //! burst boundary (when it holds no reference into the program), compares the generation
@@ -10,7 +9,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::program::Program;
+use crate::compile::Program;
 
 /// A worker that has left its loop acknowledges this, which satisfies every wait.
 pub const OFFLINE: u64 = u64::MAX;

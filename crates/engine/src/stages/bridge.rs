@@ -1,15 +1,129 @@
-//! The MAC table of a learning bridge, shared by every worker that runs the bridge.
+//! `bridge`: an L2 MAC-learning bridge over the pipeline's output ports, and its MAC table.
 //!
-//! A fixed-size open-addressing table of atomics, written with relaxed stores: learning
-//! never blocks forwarding. Two workers learning the same slot at once may leave a stale
-//! entry for a moment, exactly as a hardware table would; the next frame corrects it.
+//! The table is shared by every worker that runs the bridge, and carried from one program to
+//! the next (by pipeline name and stage index) so that a swap forgets no station. It is a
+//! fixed-size open-addressing table of atomics, written with relaxed stores: learning never
+//! blocks forwarding. Two workers learning the same slot at once may leave a stale entry for
+//! a moment, exactly as a hardware table would; the next frame corrects it.
 
 use std::sync::atomic::{
     AtomicU64,
     Ordering::{Acquire, Relaxed, Release},
 };
+use std::sync::Arc;
 
+use serde::Deserialize;
+
+use super::{CompileContext, StageContext, StageRun, DROP, FLOOD};
+use crate::error::EngineError;
 use crate::net::Mac;
+
+/// An L2 MAC-learning bridge over the pipeline's output ports: `{ kind: 'bridge', agingS? }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+// `expecting` keeps serde's messages what they were when this was a struct variant of
+// `StageConfig` (they name the variant and its field count).
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "struct variant StageConfig::Bridge with 1 element"
+)]
+pub struct BridgeConfig {
+    /// Seconds a learned MAC stays valid without traffic from it.
+    #[serde(default = "default_aging")]
+    pub aging_s: u32,
+}
+
+fn default_aging() -> u32 {
+    300
+}
+
+/// The compiled `bridge` stage.
+#[derive(Debug)]
+pub struct Bridge {
+    /// The learned table (kept across programs for the same pipeline and stage).
+    pub table: Arc<MacTable>,
+    /// Seconds before an entry ages out.
+    pub aging_s: u64,
+    /// The bridge's ports.
+    pub ports: Vec<u16>,
+}
+
+impl StageRun for Bridge {
+    type Config = BridgeConfig;
+
+    fn compile(
+        config: &BridgeConfig,
+        cx: &mut CompileContext<'_>,
+    ) -> Result<Option<Self>, EngineError> {
+        let spath = &cx.path;
+        let pc = cx.pipeline_config;
+        if cx.outputs.len() < 2 {
+            return Err(EngineError::config(
+                spath,
+                "a bridge forwards between the pipeline's output ports; give at least two",
+            ));
+        }
+        for (k, input) in pc.input.iter().enumerate() {
+            if !pc.output.contains(input) {
+                return Err(EngineError::config(
+                    &format!("pipelines[{}].input[{k}]", cx.pipeline),
+                    format!("port {input:?} is bridged, so it must be an output too"),
+                ));
+            }
+        }
+        let key = (cx.pipeline_name.to_owned(), cx.stage);
+        let table = cx.bridges.get(&key).cloned().unwrap_or_default();
+        cx.next_bridges.insert(key, Arc::clone(&table));
+        Ok(Some(Self {
+            table,
+            aging_s: u64::from(config.aging_s),
+            ports: cx.outputs.to_vec(),
+        }))
+    }
+
+    #[inline]
+    fn run(
+        &self,
+        pkts: &mut [dpdk::Mbuf],
+        verdict: &mut [u16],
+        _port_macs: &[Mac],
+        ctx: &mut StageContext<'_>,
+    ) {
+        let Self {
+            table,
+            aging_s,
+            ports,
+        } = self;
+        for (m, v) in pkts.iter_mut().zip(verdict.iter_mut()) {
+            if *v == DROP {
+                continue;
+            }
+            let d = m.data();
+            if d.len() < 14 {
+                *v = DROP;
+                continue;
+            }
+            let dst: Mac = d[..6].try_into().unwrap_or_default();
+            let src: Mac = d[6..12].try_into().unwrap_or_default();
+            if src[0] & 1 == 0 && ctx.in_port != DROP {
+                table.learn(src, ctx.in_port, ctx.now_s);
+            }
+            *v = if dst[0] & 1 == 1 {
+                FLOOD
+            } else {
+                match table.lookup(dst, ctx.now_s, *aging_s) {
+                    Some(p) if p == ctx.in_port => DROP,
+                    Some(p) if ports.contains(&p) => p,
+                    _ => FLOOD,
+                }
+            };
+        }
+    }
+
+    fn needs_clock(&self) -> bool {
+        true
+    }
+}
 
 const SLOTS: usize = 4096;
 const PROBES: usize = 8;

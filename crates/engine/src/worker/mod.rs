@@ -3,17 +3,22 @@
 //!
 //! No locks, no allocation, no syscalls on the hot path. Counters are plain relaxed stores
 //! into this worker's own cache lines. The program is picked up afresh at burst boundaries
-//! (see [`crate::rcu`]), so a swap never splits a burst between two programs.
+//! (see [`crate::rcu`]), so a swap never splits a burst between two programs. The busy/idle
+//! accounting the loop publishes for `top` is in `worker/load.rs`.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_SIZE};
 use stats::Lane;
 
-use crate::program::{bump, counter, Flow, Program, StageContext, DROP, FLOOD};
+use crate::compile::{Flow, Pipeline, Program};
 use crate::rcu::{Publisher, OFFLINE};
+use crate::stages::{bump, counter, StageContext, DROP, FLOOD};
+
+mod load;
+use load::Load;
 
 /// Workers forward and generate.
 pub const RUN: u8 = 0;
@@ -377,7 +382,7 @@ impl Worker {
     #[inline]
     fn dispatch<const COUNT: bool>(
         &mut self,
-        pipeline: &crate::program::Pipeline,
+        pipeline: &Pipeline,
         in_port: u16,
         burst: &mut Burst,
         verdict: &[u16],
@@ -480,72 +485,4 @@ fn generators_of(program: &Program, w: usize) -> Vec<usize> {
                 .is_some_and(|g| g.worker == w)
         })
         .collect()
-}
-
-/// A worker's poll-loop load: iterations, idle iterations, and TSC cycles spent busy and
-/// idle, published to its `lcore-loops` element every 64 iterations (busy % in `top`).
-///
-/// The TSC is read where the state changes: as the first work of an iteration after idle
-/// ones starts (the time before was idle), at the end of the first idle iteration after
-/// busy ones (the time before was busy, that one empty poll included), and at each
-/// publication. A saturated (or idle) lcore reads it once per 64 iterations.
-struct Load {
-    /// In [`stats::loops`] order: iterations, idle iterations, busy cycles, idle cycles.
-    tally: [u64; stats::loops::LIVE_FIELDS],
-    last_tsc: u64,
-    /// Whether the previous iteration did work.
-    prev_busy: bool,
-    /// Whether this iteration already closed the idle time before it.
-    idle_closed: bool,
-}
-
-impl Load {
-    fn new(counting: bool) -> Self {
-        Self {
-            tally: [0; stats::loops::LIVE_FIELDS],
-            last_tsc: if counting { dpdk::tsc() } else { 0 },
-            prev_busy: true,
-            idle_closed: false,
-        }
-    }
-
-    /// This iteration is about to do work (packets arrived, or a generator may make some):
-    /// after idle iterations, the time so far was idle.
-    #[inline]
-    fn work_starts(&mut self) {
-        if !self.prev_busy && !self.idle_closed {
-            let now = dpdk::tsc();
-            self.tally[3] += now.wrapping_sub(self.last_tsc);
-            self.last_tsc = now;
-            self.idle_closed = true;
-        }
-    }
-
-    /// Ends an iteration that did work (`busy`) or not; publishes every 64 iterations.
-    #[inline]
-    fn iteration_ends(
-        &mut self,
-        busy: bool,
-        loops: Option<&[AtomicU64; stats::loops::LIVE_FIELDS]>,
-    ) {
-        self.tally[0] += 1;
-        self.tally[1] += u64::from(!busy);
-        // Readers look at rates over 100s of ms: every 64 iterations is plenty.
-        let publish = self.tally[0].is_multiple_of(64);
-        if publish || (self.prev_busy && !busy) {
-            let now = dpdk::tsc();
-            let field = if busy || self.prev_busy { 2 } else { 3 };
-            self.tally[field] += now.wrapping_sub(self.last_tsc);
-            self.last_tsc = now;
-        }
-        self.prev_busy = busy;
-        self.idle_closed = false;
-        if publish {
-            if let Some(fields) = loops {
-                for (field, value) in fields.iter().zip(self.tally) {
-                    field.store(value, Relaxed);
-                }
-            }
-        }
-    }
 }

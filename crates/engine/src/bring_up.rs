@@ -1,0 +1,302 @@
+//! Bringing the engine's machinery up, in call order: the CPUs it may use, the stats segment
+//! (before EAL, so that a name clash costs nothing), EAL's errors turned into advice, then the
+//! packet pool and the ports on the main lcore.
+//!
+//! Also the two entry points that plan without starting anything ([`check`],
+//! [`plan_config`]): they read the machine the same way a start does.
+
+use dpdk::{lcore, Mempool, Port, PortConfig as DpdkPortConfig};
+
+use crate::config::EngineConfig;
+use crate::error::{EngineError, ErrorCode};
+use crate::net;
+use crate::plan::{Plan, PortSpec};
+use crate::report::PortSummary;
+
+/// The CPUs this process may run on (its affinity mask), ascending.
+pub(crate) fn allowed_cpus() -> Result<Vec<u32>, EngineError> {
+    // SAFETY: cpu_set_t is plain data; zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid out-pointer of the size passed; pid 0 means the calling thread.
+    let ret =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if ret != 0 {
+        return Err(EngineError::new(
+            ErrorCode::Internal,
+            format!(
+                "sched_getaffinity failed: {}",
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    Ok((0..libc::CPU_SETSIZE as u32)
+        // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu as usize, &set) })
+        .collect())
+}
+
+/// Pins the calling thread to `cpu` (best effort: on failure it keeps its affinity).
+pub(crate) fn pin_to(cpu: u32) {
+    // SAFETY: cpu_set_t is plain data; zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if (cpu as usize) < libc::CPU_SETSIZE as usize {
+        // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu as usize, &mut set) };
+        // SAFETY: pid 0 is the calling thread; `set` is a valid mask of the size passed.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
+}
+
+/// Where stats segments live: every hugetlbfs mount, then /dev/shm.
+pub fn stats_dirs() -> Vec<std::path::PathBuf> {
+    let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+    hugepages
+        .mounts
+        .into_iter()
+        .map(|m| m.path)
+        .chain([std::path::PathBuf::from("/dev/shm")])
+        .collect()
+}
+
+/// Creates the stats segment: in hugetlbfs when the engine uses hugepages and one is
+/// mounted, else in /dev/shm. Refuses a name a live engine uses; replaces a stale one.
+/// Also returns notes on what a killed engine of the same name left and this one cleared.
+pub(crate) fn create_segment(
+    plan: &Plan,
+    hugepages: &probe::Hugepages,
+    group: Option<&str>,
+) -> Result<(stats::Segment, Vec<String>), EngineError> {
+    let name = plan.eal.file_prefix.clone();
+    let mut notes = Vec::new();
+    for dir in stats_dirs() {
+        let path = dir.join(stats::file_name(&name));
+        if let Ok(existing) = stats::Reader::open(&path) {
+            if existing.alive().unwrap_or(false) {
+                return Err(EngineError::config(
+                    "eal.filePrefix",
+                    format!("an engine named {name:?} is running (pid {}); give this one another eal.filePrefix", existing.pid().unwrap_or(0)),
+                ));
+            }
+            // A stale segment (its engine died): clear it, so that readers stop listing it.
+            if std::fs::remove_file(&path).is_ok() {
+                notes.push(format!(
+                    "cleared the stats segment {} left by a stopped or killed engine of this name (pid {})",
+                    path.display(),
+                    existing.pid().unwrap_or(0)
+                ));
+            }
+        }
+    }
+    let runtime = eal_runtime_base().join(&name);
+    if runtime.exists() {
+        notes.push(format!(
+            "found {} left by a killed engine of this name; EAL takes it over and it is removed at stop",
+            runtime.display()
+        ));
+    }
+    let (dir, page) = match hugepages.mounts.first().filter(|_| plan.hugepages) {
+        Some(m) => (
+            m.path.clone(),
+            m.page_size_kb.unwrap_or(2048) as usize * 1024,
+        ),
+        None => (std::path::PathBuf::from("/dev/shm"), 4096),
+    };
+    let spec = stats::SegmentSpec {
+        name,
+        ports: plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i as u16))
+            .collect(),
+        lcores: plan.workers.iter().map(|w| (w.lcore, w.cpu)).collect(),
+        rx_owners: plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(p, pp)| (0..pp.rx_queues).map(|q| plan.owner(p, q)).collect())
+            .collect(),
+    };
+    let segment = stats::Segment::create(&dir, page, &spec).map_err(|e| {
+        EngineError::new(
+            ErrorCode::Internal,
+            format!(
+                "could not create the stats segment in {}: {e}",
+                dir.display()
+            ),
+        )
+    })?;
+    if let Some(group) = group {
+        set_group(segment.path(), group)?;
+    }
+    Ok((segment, notes))
+}
+
+/// Where EAL keeps its runtime directories (`<base>/<file-prefix>`), as DPDK 22.11 picks it:
+/// `/var/run/dpdk` for root, else `$XDG_RUNTIME_DIR/dpdk`, else `/tmp/dpdk`.
+fn eal_runtime_base() -> std::path::PathBuf {
+    if probe::is_root() {
+        return std::path::PathBuf::from("/var/run/dpdk");
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map_or_else(
+            || std::path::PathBuf::from("/tmp"),
+            std::path::PathBuf::from,
+        )
+        .join("dpdk")
+}
+
+/// Gives the stats segment to `group` (a name or a numeric id), so that its members can
+/// read it (it is 0640).
+fn set_group(path: &std::path::Path, group: &str) -> Result<(), EngineError> {
+    let gid = if let Ok(gid) = group.parse::<u32>() {
+        gid
+    } else {
+        let c_name = std::ffi::CString::new(group)
+            .map_err(|_| EngineError::config("stats.group", "a group name has no NUL byte"))?;
+        // SAFETY: getgrnam reads the group database; the pointer it returns is read at
+        // once, before any other call could reuse its static storage.
+        let entry = unsafe { libc::getgrnam(c_name.as_ptr()) };
+        if entry.is_null() {
+            return Err(EngineError::config(
+                "stats.group",
+                format!("there is no group named {group:?} on this machine"),
+            ));
+        }
+        // SAFETY: non-null, as checked.
+        unsafe { (*entry).gr_gid }
+    };
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| EngineError::new(ErrorCode::Stats, "the segment path has a NUL byte"))?;
+    // SAFETY: chown(2) on a NUL-terminated path; u32::MAX keeps the owner.
+    if unsafe { libc::chown(c_path.as_ptr(), u32::MAX, gid) } != 0 {
+        return Err(EngineError::new(
+            ErrorCode::Stats,
+            format!(
+                "could not give {} to group {group}: {}; a user may only choose a group it belongs to",
+                path.display(),
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns EAL's refusal to start into an error that says what to do.
+pub(crate) fn eal_init_error(e: &dpdk::eal::EalInitError, plan: &Plan) -> EngineError {
+    use dpdk::eal::EalInitError;
+    match e {
+        EalInitError::AlreadyUsed => EngineError::new(
+            ErrorCode::EalAlready,
+            "DPDK's EAL already ran in this process and cannot start again; run each engine in its own process (e.g. child_process.fork)",
+        ),
+        EalInitError::Failed { error, log } => {
+            let said: Vec<&str> = log
+                .iter()
+                .map(String::as_str)
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    ["fail", "error", "cannot", "unable", "invalid", "not ", "no "].iter().any(|w| l.contains(w))
+                })
+                .collect();
+            let hint = match error.errno {
+                libc::ENODEV => "check each --vdev spec: the driver name must be one DPDK has (net_null, net_ring, net_pcap, net_af_packet, net_tap, net_memif, ...) and its arguments valid".to_owned(),
+                libc::ENOMEM => "EAL could not get its memory: reserve more hugepages, or run without them (memory.hugepages: false / --no-huge)".to_owned(),
+                libc::EACCES | libc::EPERM => "EAL lacks a permission it needs: run as root, or without hugepages (--no-huge)".to_owned(),
+                libc::EALREADY => "EAL was already initialised in this process; run each engine in its own process".to_owned(),
+                libc::EINVAL => format!("EAL rejected its arguments ({}); check eal.extraArgs and eal.logLevel", plan.eal.to_argv().join(" ")),
+                _ => "see the EAL log above for the cause".to_owned(),
+            };
+            let said = if said.is_empty() { String::new() } else { format!(" EAL said: {}.", said.join("; ")) };
+            EngineError::new(ErrorCode::EalInit, format!("DPDK could not start ({error}).{said} To fix: {hint}."))
+        }
+    }
+}
+
+/// What [`set_up`] makes: the packet pool, the started ports and their summaries.
+pub(crate) type SetUp = (Mempool, Vec<Port>, Vec<PortSummary>);
+
+/// Creates the packet pool and configures and starts every port (on the main lcore, so that
+/// they land on its NUMA socket).
+pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
+    let pool = Mempool::pktmbuf("fastpath_pktmbuf", plan.mbufs, plan.mbuf_cache, Mempool::DEFAULT_DATA_ROOM, lcore::socket_id())
+        .map_err(|e| {
+            EngineError::new(
+                ErrorCode::Mempool,
+                format!("could not create the packet pool of {} mbufs: {e}; lower memory.mbufs or give EAL more memory", plan.mbufs),
+            )
+        })?;
+    let mut ports = Vec::with_capacity(plan.ports.len());
+    let mut summaries = Vec::with_capacity(plan.ports.len());
+    let workers = plan.workers.len() as u16;
+    for pp in &plan.ports {
+        let path = format!("ports.{}", pp.name);
+        let mut port = Port::by_name(&pp.device).map_err(|_| {
+            let spec = match &pp.spec {
+                PortSpec::Vdev(v) => v.as_str(),
+                PortSpec::Pci(a) => a.as_str(),
+            };
+            EngineError::new(
+                ErrorCode::Port,
+                format!("{path}: DPDK created no port for {:?} (spec {spec:?}); check the driver name and arguments (the EAL log above says why)", pp.device),
+            )
+        })?;
+        let port_error =
+            |e: dpdk::DpdkError| EngineError::new(ErrorCode::Port, format!("{path}: {e}"));
+        let info = port.info().map_err(port_error)?;
+        if pp.rx_queues > info.max_rx_queues {
+            return Err(EngineError::config(
+                &format!("{path}.queues"),
+                format!(
+                    "driver {} offers at most {} rx queue(s) here; {} were asked for",
+                    info.driver, info.max_rx_queues, pp.rx_queues
+                ),
+            ));
+        }
+        let tx_queues = workers.min(info.max_tx_queues).max(1);
+        let rss = pp.rx_queues > 1 && info.rss_flow_types != 0;
+        let conf = DpdkPortConfig {
+            rx_queues: pp.rx_queues,
+            tx_queues,
+            rx_descriptors: pp.rx_descriptors,
+            tx_descriptors: pp.tx_descriptors,
+            rss_flow_types: if rss { info.rss_flow_types } else { 0 },
+        };
+        port.configure(conf, &pool).map_err(port_error)?;
+        if let Some(mtu) = pp.mtu {
+            port.set_mtu(mtu).map_err(port_error)?;
+        }
+        if let Some(mac) = pp.mac {
+            port.set_mac(mac).map_err(port_error)?;
+        }
+        port.start().map_err(port_error)?;
+        port.set_promiscuous(pp.promiscuous).map_err(port_error)?;
+        summaries.push(PortSummary {
+            name: pp.name.clone(),
+            id: port.id(),
+            device: pp.device.clone(),
+            driver: info.driver,
+            mac: net::format_mac(port.mac().map_err(port_error)?),
+            link_up: port.link().is_ok_and(|l| l.up),
+            rx_queues: pp.rx_queues,
+            tx_queues,
+            rss,
+        });
+        ports.push(port);
+    }
+    Ok((pool, ports, summaries))
+}
+
+/// Checks msgpack config bytes as far as is possible without starting DPDK: decoding, the
+/// lcore/port/memory plan on this machine, and the pipelines' references.
+pub fn check(bytes: &[u8]) -> Result<(), EngineError> {
+    plan_config(bytes).map(drop)
+}
+
+/// Plans a msgpack-encoded config on this machine as it is now (CPUs, hugepages), without
+/// starting DPDK: what `fastpath mem plan` prints.
+pub fn plan_config(bytes: &[u8]) -> Result<Plan, EngineError> {
+    let config = EngineConfig::from_msgpack(bytes)?;
+    let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+    Plan::new(&config, &allowed_cpus()?, &hugepages)
+}

@@ -1,0 +1,459 @@
+//! The [`Engine`] lifecycle: start (plan, stats segment, EAL, pool and ports, compile,
+//! workers), apply (an RCU swap of the pipelines), stats, and stop (drain, close, clean up).
+//!
+//! The steps themselves live beside it ([`crate::bring_up`], [`crate::compile`],
+//! [`crate::worker`]); this file keeps their order and owns what must be torn down, so the
+//! shutdown sequence can be read in one place.
+
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dpdk::{lcore, Eal, Port};
+
+use crate::bring_up::{allowed_cpus, create_segment, eal_init_error, set_up};
+use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
+use crate::config::EngineConfig;
+use crate::error::{EngineError, ErrorCode};
+use crate::net;
+use crate::plan::Plan;
+use crate::rcu::{self, Publisher};
+use crate::report::{
+    pipeline_totals, worker_infos, EngineInfo, EngineStats, LcoreCounters, MemoryInfo, MempoolInfo,
+    PortCounters,
+};
+use crate::sampler::Sampler;
+use crate::worker::{self, Shared, Worker};
+
+/// How long `apply` waits for every worker to pick up new pipelines.
+const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running engine. Dropping it stops it.
+pub struct Engine {
+    config: EngineConfig,
+    plan: Plan,
+    facts: PortFacts,
+    info: EngineInfo,
+    started: Instant,
+    program: Arc<Program>,
+    bridges: BridgeTables,
+    generated: Generated,
+    // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
+    shared: Option<Arc<Shared>>,
+    sampler: Option<Sampler>,
+    ports: Vec<Port>,
+    eal: Option<Eal>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts an engine from msgpack config bytes (what `@fastpath/control` sends).
+    pub fn start_msgpack(bytes: &[u8]) -> Result<Self, EngineError> {
+        Self::start(&EngineConfig::from_msgpack(bytes)?)
+    }
+
+    /// Plans `config`, starts EAL, the ports and the workers.
+    pub fn start(config: &EngineConfig) -> Result<Self, EngineError> {
+        let cpus = allowed_cpus()?;
+        let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+        let plan = Plan::new(config, &cpus, &hugepages)?;
+
+        // The stats segment comes first: a name clash is reported before EAL is spent.
+        let (segment, notes) = create_segment(&plan, &hugepages, config.stats.group.as_deref())?;
+        let segment = Arc::new(segment);
+        let stats_path = segment.path().display().to_string();
+        let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
+        let iova_mode = eal.iova_mode().to_string();
+        segment.set_tsc_hz(dpdk::tsc_hz());
+        let eal_args = eal.argv().to_vec();
+
+        let setup_plan = plan.clone();
+        // Ports and the pool are made on the main lcore so they land on its NUMA socket.
+        let (pool, ports, summaries) = eal.run(move || set_up(&setup_plan))?;
+        for (p, s) in summaries.iter().enumerate() {
+            segment.set_queue_counts(p, s.rx_queues, s.tx_queues);
+        }
+        let facts = PortFacts {
+            macs: summaries
+                .iter()
+                .map(|s| net::parse_mac(&s.mac).unwrap_or_default())
+                .collect(),
+            tx_queues: summaries.iter().map(|s| s.tx_queues).collect(),
+            drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
+        };
+        let mut bridges = BridgeTables::new();
+        let mut generated = Generated::new();
+        let program = Arc::new(compile::compile(
+            config,
+            &plan,
+            &facts,
+            &mut bridges,
+            &mut generated,
+            &segment,
+        )?);
+
+        let workers = worker_infos(&plan, &program);
+        let summaries_ids: Vec<u16> = summaries.iter().map(|s| s.id).collect();
+        let main_cpu = plan
+            .eal
+            .cpus
+            .first()
+            .map_or(plan.eal.main_lcore, |&(_, cpu)| cpu);
+        let memory = MemoryInfo::read(&plan.memory, &iova_mode, &segment);
+        let info = EngineInfo {
+            iova_mode,
+            main_lcore: plan.eal.main_lcore,
+            workers,
+            hugepages: plan.hugepages,
+            hugepages_note: plan.hugepages_note.clone(),
+            mempool: MempoolInfo {
+                name: pool.name(),
+                capacity: pool.capacity(),
+                element_size: pool.element_size(),
+                cache: plan.mbuf_cache,
+            },
+            ports: summaries,
+            eal_args,
+            dpdk_version: dpdk::version(),
+            stats_path,
+            memory,
+            notes,
+        };
+        let shared = Arc::new(Shared {
+            publisher: Publisher::new(Arc::clone(&program), plan.workers.len()),
+            control: AtomicU8::new(worker::RUN),
+            pool,
+            segment,
+            ports: plan.ports.len(),
+            epoch: Instant::now(),
+            counting: config.stats.counters,
+            failure: std::sync::OnceLock::new(),
+            pool_dry_samples: std::sync::atomic::AtomicU64::new(0),
+            // Read here, on the control thread, before any worker runs: the reliability
+            // tests' way to make a worker's loop panic. Never set in production.
+            fault_lcore: std::env::var("FASTPATH_FAULT_PANIC_LCORE")
+                .ok()
+                .and_then(|v| v.trim().parse().ok()),
+        });
+        let mut engine = Self {
+            config: config.clone(),
+            plan,
+            facts,
+            info,
+            started: Instant::now(),
+            program,
+            bridges,
+            generated,
+            sampler: Some(Sampler::start(Arc::clone(&shared), summaries_ids, main_cpu)),
+            shared: Some(shared),
+            ports,
+            eal: Some(eal),
+        };
+        engine.launch_workers()?;
+        Ok(engine)
+    }
+
+    fn launch_workers(&mut self) -> Result<(), EngineError> {
+        let eal = self.eal.as_ref().expect("EAL runs until shutdown");
+        let shared = self
+            .shared
+            .as_ref()
+            .expect("shared state lives until shutdown");
+        for (w, wp) in self.plan.workers.iter().enumerate() {
+            let queue_error = |e: dpdk::DpdkError| {
+                EngineError::new(
+                    ErrorCode::Internal,
+                    format!("{e}; this is a bug: please report it"),
+                )
+            };
+            let rx = wp
+                .rx
+                .iter()
+                .map(|&(p, q)| Ok((p as u16, self.ports[p].rx_queue(q).map_err(queue_error)?)))
+                .collect::<Result<Vec<_>, EngineError>>()?;
+            let tx = self
+                .ports
+                .iter_mut()
+                .zip(&self.facts.tx_queues)
+                .map(|(port, &queues)| {
+                    (w < usize::from(queues))
+                        .then(|| port.tx_queue(w as u16).map_err(queue_error))
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, EngineError>>()?;
+            let worker = Worker::new(w, rx, tx, Arc::clone(shared));
+            let lcore_id = wp.lcore;
+            if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run(lcore_id))) {
+                // Workers already running must not wait for an ack from one that never ran.
+                shared.publisher.ack(w, rcu::OFFLINE);
+                return Err(EngineError::new(
+                    ErrorCode::Lcore,
+                    format!("could not start the poll loop on lcore {lcore_id}: {e}"),
+                ));
+            }
+        }
+        self.started = Instant::now();
+        Ok(())
+    }
+
+    /// Facts fixed at start.
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    /// The config the engine runs (as last applied).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Swaps in `config`'s pipelines without pausing any worker, losing or duplicating any
+    /// packet. Ports, lcores, memory and EAL settings must be unchanged (they need a restart:
+    /// `ERR_NEEDS_RESTART`). A refused config leaves the running engine untouched.
+    pub fn apply(&mut self, config: &EngineConfig) -> Result<u64, EngineError> {
+        let Some(shared) = self.shared.clone() else {
+            return Err(EngineError::new(
+                ErrorCode::Stopped,
+                "the engine is stopped; start a new one",
+            ));
+        };
+        needs_restart(&self.config, config)?;
+        // Pipelines are checked against the running ports and layout: every queue they need
+        // polled must already have its worker (compile refuses otherwise).
+        self.plan.check_pipelines(config)?;
+        let mut generated = self.generated.clone();
+        let mut bridges = self.bridges.clone();
+        let next = Arc::new(compile::compile(
+            config,
+            &self.plan,
+            &self.facts,
+            &mut bridges,
+            &mut generated,
+            &shared.segment,
+        )?);
+        let published = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT);
+        // Either way the workers that answer now run `next`; keep the engine's view with them.
+        // Counters need no hand-over: they live in the stats segment under slots kept by name.
+        self.program = next;
+        self.bridges = bridges;
+        self.generated = generated;
+        self.config = config.clone();
+        if published.is_err() {
+            return Err(EngineError::new(
+                ErrorCode::Internal,
+                "a worker did not pick up the new pipelines within 5 s (the new pipelines run on the others); this is a bug: please report it",
+            ));
+        }
+        Ok(shared.publisher.generation())
+    }
+
+    /// A snapshot of every counter. Cheap: relaxed loads plus one driver stats call per port.
+    pub fn stats(&self) -> EngineStats {
+        let mut ports: Vec<PortCounters> = self
+            .info
+            .ports
+            .iter()
+            .map(|p| PortCounters {
+                name: p.name.clone(),
+                ..PortCounters::default()
+            })
+            .collect();
+        let mut lcores: Vec<LcoreCounters> = self
+            .plan
+            .workers
+            .iter()
+            .map(|w| LcoreCounters {
+                lcore: w.lcore,
+                ..LcoreCounters::default()
+            })
+            .collect();
+        let (mut generation, mut available, mut in_use) = (0, 0, 0);
+        if let Some(shared) = &self.shared {
+            generation = shared.publisher.generation();
+            available = shared.pool.available();
+            in_use = shared.pool.in_use();
+            for (w, lcore) in lcores.iter_mut().enumerate() {
+                for (p, port) in ports.iter_mut().enumerate() {
+                    let lane = shared.lane(w, p);
+                    let (rx, tx, dropped) = (
+                        lane.rx_packets.load(Relaxed),
+                        lane.tx_packets.load(Relaxed),
+                        lane.tx_dropped.load(Relaxed),
+                    );
+                    port.rx_packets += rx;
+                    port.tx_packets += tx;
+                    port.tx_dropped += dropped;
+                    port.unrouted += lane.unrouted.load(Relaxed);
+                    lcore.rx_packets += rx;
+                    lcore.tx_packets += tx;
+                    lcore.tx_dropped += dropped;
+                }
+            }
+            for (counters, summary) in ports.iter_mut().zip(&self.info.ports) {
+                if let Ok(s) = Port::stats_of(summary.id) {
+                    if !shared.counting {
+                        // No software counters: the driver's are what there is.
+                        counters.rx_packets = s.rx_packets;
+                        counters.tx_packets = s.tx_packets;
+                    }
+                    counters.rx_bytes = s.rx_bytes;
+                    counters.tx_bytes = s.tx_bytes;
+                    counters.rx_missed = s.rx_missed + s.rx_nombuf;
+                    counters.rx_errors = s.rx_errors;
+                    counters.tx_errors = s.tx_errors;
+                }
+            }
+        }
+        EngineStats {
+            uptime_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            generation,
+            ports,
+            lcores,
+            pipelines: pipeline_totals(&self.program, self.plan.workers.len()),
+            mempool_available: available,
+            mempool_in_use: in_use,
+            failure: self
+                .shared
+                .as_ref()
+                .and_then(|shared| shared.failure.get().cloned()),
+            mempool_dry_samples: self
+                .shared
+                .as_ref()
+                .map_or(0, |shared| shared.pool_dry_samples.load(Relaxed)),
+        }
+    }
+
+    /// Whether [`Engine::stop`] has run.
+    pub fn is_stopped(&self) -> bool {
+        self.eal.is_none()
+    }
+
+    /// Stops generators, lets the workers drain what is in flight, stops them, closes the
+    /// ports, frees the pool and cleans EAL up. Returns the final counters. EAL cannot start
+    /// again in this process afterwards.
+    pub fn stop(&mut self) -> Result<EngineStats, EngineError> {
+        if self.eal.is_none() {
+            return Err(EngineError::new(
+                ErrorCode::Stopped,
+                "the engine is already stopped; start a new one (in a new process: EAL runs once per process)",
+            ));
+        }
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<EngineStats, EngineError> {
+        let Some(eal) = self.eal.take() else {
+            return Ok(self.stats());
+        };
+        if let Some(shared) = &self.shared {
+            shared.control.store(worker::DRAIN, Relaxed);
+        }
+        let lcores: Vec<u32> = self.plan.workers.iter().map(|w| w.lcore).collect();
+        let codes = eal.run(move || {
+            lcores
+                .iter()
+                .map(|&l| (l, lcore::wait(l)))
+                .collect::<Vec<_>>()
+        });
+        // Counters are final once every worker has returned; read driver bytes while ports are
+        // open. The sampler (which reads driver counters too) stops before the ports close.
+        let final_stats = self.stats();
+        self.sampler = None;
+        self.program.segment.retire();
+        let ports = std::mem::take(&mut self.ports);
+        let closed = eal.run(move || {
+            ports
+                .into_iter()
+                .filter_map(|port| {
+                    let name = port.name().to_owned();
+                    port.close().err().map(|e| format!("{name}: {e}"))
+                })
+                .collect::<Vec<_>>()
+        });
+        // The pool and the stats segment go with the last reference to the shared state (the
+        // workers and the sampler dropped theirs).
+        self.shared = None;
+        let cleaned = eal.cleanup();
+        if let Some(failure) = &final_stats.failure {
+            return Err(EngineError::new(
+                ErrorCode::Lcore,
+                format!("{failure} (the engine is stopped and its ports, memory and files are released)"),
+            ));
+        }
+        if let Some((lcore, code)) = codes.iter().find(|(_, code)| *code != 0) {
+            return Err(EngineError::new(
+                ErrorCode::Lcore,
+                format!("the poll loop on lcore {lcore} ended with code {code} (a panic reports {}); this is a bug: please report it", lcore::PANICKED),
+            ));
+        }
+        if !closed.is_empty() {
+            return Err(EngineError::new(
+                ErrorCode::Port,
+                format!("closing ports failed: {}", closed.join("; ")),
+            ));
+        }
+        cleaned.map_err(|e| {
+            EngineError::new(ErrorCode::EalInit, format!("EAL cleanup failed: {e}"))
+        })?;
+        Ok(final_stats)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Refuses a live change to anything but the pipelines, naming the first difference.
+fn needs_restart(running: &EngineConfig, next: &EngineConfig) -> Result<(), EngineError> {
+    let refuse = |what: String| {
+        Err(EngineError::new(
+            ErrorCode::NeedsRestart,
+            format!("{what}: that needs a port or EAL restart, so apply() refuses it and the engine runs on unchanged; stop and start with the new config"),
+        ))
+    };
+    if running.ports.len() != next.ports.len() {
+        return refuse(format!(
+            "ports: {} ports now, {} in the new config",
+            running.ports.len(),
+            next.ports.len()
+        ));
+    }
+    for (a, b) in running.ports.iter().zip(&next.ports) {
+        if a.name != b.name {
+            return refuse(format!(
+                "ports: port {:?} would become {:?}",
+                a.name, b.name
+            ));
+        }
+        if a.queues != b.queues {
+            return refuse(format!(
+                "ports.{}.queues changed from {} to {}",
+                a.name, a.queues, b.queues
+            ));
+        }
+        if a != b {
+            return refuse(format!("ports.{} changed", a.name));
+        }
+    }
+    if running.lcores != next.lcores {
+        return refuse("lcores changed".to_owned());
+    }
+    if running.memory != next.memory {
+        return refuse("memory changed".to_owned());
+    }
+    if running.eal != next.eal {
+        return refuse("eal changed".to_owned());
+    }
+    if running.stats != next.stats {
+        return refuse("stats changed".to_owned());
+    }
+    Ok(())
+}

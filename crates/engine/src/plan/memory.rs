@@ -1,0 +1,186 @@
+//! Memory: the packet pool sized against the rings and caches it must fill, hugepages or
+//! not, and the heap EAL is given up front (`--socket-mem` / `-m`), counted page by page.
+
+use dpdk::{EalMemory, BURST_SIZE};
+use probe::Hugepages;
+
+use super::{PortPlan, PortSpec};
+use crate::config::EngineConfig;
+use crate::error::{EngineError, ErrorCode};
+
+/// What EAL allocates from its heap for itself (tailqs, telemetry, lcore and bus state)
+/// before any port or pool: measured on DPDK 22.11 as the heap's allocated bytes after
+/// init minus what the plan counts for the pool and ports (330-340 KiB; see
+/// `test/memory-plan.test.ts`, which checks the plan against the heap on every run).
+const EAL_HEAP_BASELINE: u64 = 352 << 10;
+/// What a port's ethdev and driver state take from the heap (measured about 99 KiB for a
+/// `net_null` port with one queue pair), before descriptor rings.
+const PORT_HEAP_BASE: u64 = 112 << 10;
+/// Heap bytes per descriptor of a PCI device's rings (descriptor plus software ring entry,
+/// generously: drivers differ; software vdevs keep no descriptor rings in the heap).
+pub(super) const PCI_DESCRIPTOR_BYTES: u64 = 64;
+/// The least `-m` EAL without hugepages is given: its own start-up needs room besides the
+/// heap it reports.
+const MIN_NO_HUGE_MB: u64 = 64;
+
+/// The memory a config needs, worked out before EAL starts (`fastpath mem plan` prints it;
+/// the engine starts EAL with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// The page size the heap gets: the hugepage size, or 4 KiB without hugepages.
+    pub page_size: u64,
+    /// The packet pool: objects packed page by page as DPDK populates them, its ring, and
+    /// its header with every lcore's cache.
+    pub mempool_bytes: u64,
+    /// The ports: ethdev and driver state, and PCI devices' descriptor rings.
+    pub port_bytes: u64,
+    /// EAL's own heap allocations (a measured constant).
+    pub eal_bytes: u64,
+    /// Heap bytes in all (the three above).
+    pub heap_bytes: u64,
+    /// Heap pages: `heap_bytes` rounded up to whole pages (what `--socket-mem` asks for).
+    pub heap_pages: u64,
+    /// Pages the stats segment takes (its own hugetlbfs file when hugepages are used).
+    pub stats_pages: u64,
+    /// Pages to reserve in all: heap pages plus the stats segment's.
+    pub pages: u64,
+}
+
+/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory,
+/// the memory plan).
+pub(super) fn plan_memory(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: usize,
+    hugepages: &Hugepages,
+) -> Result<(bool, Option<String>, EalMemory, MemoryPlan), EngineError> {
+    let memory = &config.memory;
+    let workers = workers as u64;
+    let rings: u64 = ports
+        .iter()
+        .map(|p| {
+            u64::from(p.rx_queues) * u64::from(p.rx_descriptors)
+                + workers * u64::from(p.tx_descriptors)
+        })
+        .sum();
+    // Each worker caches mbufs and holds up to a burst per port in its tx buffers.
+    let needed_mbufs = rings
+        + workers * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64 * (ports.len() as u64 + 2))
+        + u64::from(memory.mbuf_cache);
+    if u64::from(memory.mbufs) < needed_mbufs {
+        return Err(EngineError::config(
+            "memory.mbufs",
+            format!(
+                "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
+                 (or shrink rxDescriptors/txDescriptors)",
+                memory.mbufs
+            ),
+        ));
+    }
+    if memory.mbufs >= 1 << 30 {
+        return Err(EngineError::config(
+            "memory.mbufs",
+            format!(
+                "{} is more than a pool can hold here: at most 1073741823 (2^30 - 1)",
+                memory.mbufs
+            ),
+        ));
+    }
+    if memory.mbuf_cache > 512 {
+        return Err(EngineError::config(
+            "memory.mbufCache",
+            "DPDK caps the per-lcore cache at 512",
+        ));
+    }
+    // A page size of 0 (an odd mount option) reads as unknown: DPDK's default 2 MiB.
+    let huge_page = hugepages
+        .mounts
+        .first()
+        .and_then(|m| m.page_size_kb)
+        .or_else(|| hugepages.pools.first().map(|p| p.size_kb))
+        .filter(|&kb| kb > 0)
+        .unwrap_or(2048)
+        * 1024;
+    let huge_plan = memory_plan(config, ports, workers, huge_page);
+    let needed_bytes = huge_plan.pages * huge_plan.page_size;
+    let (use_huge, note) = match memory.hugepages {
+        Some(false) => (false, None),
+        Some(true) => match hugepages.shortfall(needed_bytes) {
+            None => (true, None),
+            Some(why) => {
+                return Err(EngineError::new(
+                    ErrorCode::NoHugepages,
+                    format!("hugepages were required (memory.hugepages: true) but {why}; or set memory.hugepages to false to run without them"),
+                ))
+            }
+        },
+        None => match hugepages.shortfall(needed_bytes) {
+            None => (true, None),
+            Some(why) => (false, Some(why)),
+        },
+    };
+    Ok(if use_huge {
+        let mb = (huge_plan.heap_pages * huge_plan.page_size).div_ceil(1 << 20);
+        let eal = EalMemory::Hugepages {
+            socket_mb: vec![u32::try_from(mb).unwrap_or(u32::MAX)],
+        };
+        (true, note, eal, huge_plan)
+    } else {
+        let plan = memory_plan(config, ports, workers, 4096);
+        let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
+        let eal = EalMemory::NoHuge {
+            megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
+        };
+        (false, note, eal, plan)
+    })
+}
+
+/// The memory `config` needs in pages of `page_size` (4096: no hugepages, the stats segment
+/// then lives in /dev/shm and takes no reserved pages).
+pub fn memory_plan(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: u64,
+    page_size: u64,
+) -> MemoryPlan {
+    let memory = &config.memory;
+    // Pool objects may not cross a page: DPDK packs them page by page (with IOVA as VA on
+    // hugepages it need not, so this may count up to an object per page too many).
+    let mempool_bytes = dpdk::Mempool::pktmbuf_footprint(
+        memory.mbufs,
+        memory.mbuf_cache,
+        dpdk::Mempool::DEFAULT_DATA_ROOM,
+        page_size,
+    );
+    let port_bytes = ports
+        .iter()
+        .map(|p| {
+            let descriptors = match p.spec {
+                PortSpec::Pci(_) => {
+                    u64::from(p.rx_queues) * u64::from(p.rx_descriptors)
+                        + workers * u64::from(p.tx_descriptors)
+                }
+                PortSpec::Vdev(_) => 0,
+            };
+            PORT_HEAP_BASE + descriptors * PCI_DESCRIPTOR_BYTES
+        })
+        .sum::<u64>();
+    let heap_bytes = mempool_bytes + port_bytes + EAL_HEAP_BASELINE;
+    let heap_pages = heap_bytes.div_ceil(page_size);
+    let stats_pages = if page_size > 4096 {
+        let segment = stats::segment_size(ports.len(), workers as usize, page_size as usize);
+        (segment as u64).div_ceil(page_size)
+    } else {
+        0
+    };
+    MemoryPlan {
+        page_size,
+        mempool_bytes,
+        port_bytes,
+        eal_bytes: EAL_HEAP_BASELINE,
+        heap_bytes,
+        heap_pages,
+        stats_pages,
+        pages: heap_pages + stats_pages,
+    }
+}

@@ -1,0 +1,261 @@
+//! Everything decided before EAL starts: ports and their vdev specs, which lcore polls which
+//! (port, queue), memory, EAL's argv.
+//!
+//! Planning is pure (no DPDK calls), so impossible layouts are refused while the process can
+//! still start an EAL, and the rules are unit-tested without one.
+
+use std::collections::HashMap;
+
+use dpdk::{EalArgs, IovaMode};
+use probe::Hugepages;
+
+use crate::config::{ActionConfig, EngineConfig, StageConfig};
+use crate::error::EngineError;
+use crate::net::Mac;
+use crate::stages::RuleConfig;
+
+mod lcores;
+mod memory;
+mod ports;
+#[cfg(test)]
+mod tests;
+
+pub use lcores::cpu_list;
+use lcores::{assign_rx_queues, plan_lcores};
+use memory::plan_memory;
+pub use memory::{memory_plan, MemoryPlan};
+use ports::plan_ports;
+pub use ports::{valid_iface, valid_vdev_path};
+
+/// How a port is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSpec {
+    /// A `--vdev` spec.
+    Vdev(String),
+    /// An allow-listed PCI device.
+    Pci(String),
+}
+
+/// One port, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortPlan {
+    /// Its config name.
+    pub name: String,
+    /// The DPDK device name it is found by.
+    pub device: String,
+    /// How EAL creates it.
+    pub spec: PortSpec,
+    /// Rx queues.
+    pub rx_queues: u16,
+    /// Rx ring size.
+    pub rx_descriptors: u16,
+    /// Tx ring size.
+    pub tx_descriptors: u16,
+    /// Promiscuous mode.
+    pub promiscuous: bool,
+    /// MTU to set.
+    pub mtu: Option<u16>,
+    /// MAC to set.
+    pub mac: Option<Mac>,
+}
+
+/// One worker lcore and the rx queues it alone polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerPlan {
+    /// Lcore id.
+    pub lcore: u32,
+    /// CPU it runs on.
+    pub cpu: u32,
+    /// (port index, queue) pairs.
+    pub rx: Vec<(usize, u16)>,
+}
+
+/// How the engine will come up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// EAL's argv, typed.
+    pub eal: EalArgs,
+    /// Whether hugepages back packet memory.
+    pub hugepages: bool,
+    /// Why hugepages are not used, when the config left the choice to the engine.
+    pub hugepages_note: Option<String>,
+    /// Ports in id order.
+    pub ports: Vec<PortPlan>,
+    /// Workers in launch order; worker `w` sends on tx queue `w` of every port.
+    pub workers: Vec<WorkerPlan>,
+    /// Mbufs in the packet pool.
+    pub mbufs: u32,
+    /// Per-lcore mbuf cache.
+    pub mbuf_cache: u32,
+    /// The memory it needs.
+    pub memory: MemoryPlan,
+}
+
+impl Plan {
+    /// Plans `config` for a process allowed to run on `cpus`, with `hugepages` as the machine has them.
+    pub fn new(
+        config: &EngineConfig,
+        cpus: &[u32],
+        hugepages: &Hugepages,
+    ) -> Result<Self, EngineError> {
+        let ports = plan_ports(&config.ports)?;
+        let names: HashMap<&str, usize> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect();
+        check_pipeline_refs(config, &names)?;
+        let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
+        assign_rx_queues(config, &ports, &names, &mut workers)?;
+        let (use_huge, note, eal_memory, memory) =
+            plan_memory(config, &ports, workers.len(), hugepages)?;
+
+        let iova_mode = match config.eal.iova_mode.as_deref() {
+            None => None,
+            Some("PA" | "pa") => Some(IovaMode::Pa),
+            Some("VA" | "va") => Some(IovaMode::Va),
+            Some(other) => {
+                return Err(EngineError::config(
+                    "eal.iovaMode",
+                    format!("{other:?} is not \"PA\" or \"VA\""),
+                ))
+            }
+        };
+        if iova_mode == Some(IovaMode::Pa) && !use_huge {
+            return Err(EngineError::config(
+                "eal.iovaMode",
+                "IOVA as PA needs hugepages (physical addresses of 4 KiB pages are not usable); use \"VA\" or enable hugepages",
+            ));
+        }
+        let mut pinning = vec![(main, main_cpu)];
+        pinning.extend(workers.iter().map(|w| (w.lcore, w.cpu)));
+        let eal = EalArgs {
+            file_prefix: config
+                .eal
+                .file_prefix
+                .clone()
+                .unwrap_or_else(|| format!("fastpath-{}", std::process::id())),
+            main_lcore: main,
+            workers: workers.iter().map(|w| w.lcore).collect(),
+            cpus: if pinning.iter().all(|(l, c)| l == c) {
+                Vec::new()
+            } else {
+                pinning
+            },
+            memory: eal_memory,
+            iova_mode,
+            vdevs: ports
+                .iter()
+                .filter_map(|p| {
+                    if let PortSpec::Vdev(v) = &p.spec {
+                        Some(v.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            pci_allow: ports
+                .iter()
+                .filter_map(|p| {
+                    if let PortSpec::Pci(a) = &p.spec {
+                        Some(a.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            log_level: config.eal.log_level.clone(),
+            log_to_stderr: config.eal.log_to_stderr,
+            extra: config.eal.extra_args.clone(),
+        };
+        Ok(Self {
+            eal,
+            hugepages: use_huge,
+            hugepages_note: note,
+            ports,
+            workers,
+            mbufs: config.memory.mbufs,
+            mbuf_cache: config.memory.mbuf_cache,
+            memory,
+        })
+    }
+
+    /// Checks `config`'s pipelines against this plan's ports (names, references, one
+    /// pipeline per input port), as `apply` needs before compiling them.
+    pub fn check_pipelines(&self, config: &EngineConfig) -> Result<(), EngineError> {
+        let names: HashMap<&str, usize> = self
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect();
+        check_pipeline_refs(config, &names)
+    }
+
+    /// Which worker polls (port, queue), if any.
+    pub fn owner(&self, port: usize, queue: u16) -> Option<usize> {
+        self.workers
+            .iter()
+            .position(|w| w.rx.contains(&(port, queue)))
+    }
+}
+
+/// Checks that every port a pipeline names exists, that pipeline names are unique, and that
+/// each port feeds at most one pipeline.
+fn check_pipeline_refs(
+    config: &EngineConfig,
+    names: &HashMap<&str, usize>,
+) -> Result<(), EngineError> {
+    let known = || {
+        let mut n: Vec<&str> = names.keys().copied().collect();
+        n.sort_unstable();
+        n.join(", ")
+    };
+    let resolve = |path: String, name: &str| -> Result<usize, EngineError> {
+        names.get(name).copied().ok_or_else(|| {
+            EngineError::config(
+                &path,
+                format!("{name:?} is not a port (ports: {})", known()),
+            )
+        })
+    };
+    let mut input_of: HashMap<usize, usize> = HashMap::new();
+    let mut seen_names: HashMap<String, usize> = HashMap::new();
+    for (i, p) in config.pipelines.iter().enumerate() {
+        let name = config.pipeline_name(i);
+        if let Some(j) = seen_names.insert(name.clone(), i) {
+            return Err(EngineError::config(
+                &format!("pipelines[{i}].name"),
+                format!("{name:?} is already pipelines[{j}]"),
+            ));
+        }
+        if p.input.is_empty() && p.generator.is_none() {
+            return Err(EngineError::config(
+                &format!("pipelines[{i}]"),
+                "needs an input port or a generator",
+            ));
+        }
+        for (k, input) in p.input.iter().enumerate() {
+            let port = resolve(format!("pipelines[{i}].input[{k}]"), input)?;
+            if let Some(j) = input_of.insert(port, i) {
+                return Err(EngineError::config(
+                    &format!("pipelines[{i}].input[{k}]"),
+                    format!("port {input:?} is already the input of pipelines[{j}]; a port feeds one pipeline"),
+                ));
+            }
+        }
+        for (k, output) in p.output.iter().enumerate() {
+            resolve(format!("pipelines[{i}].output[{k}]"), output)?;
+        }
+        for (s, stage) in p.stages.iter().enumerate() {
+            if let StageConfig::Match(RuleConfig {
+                action: ActionConfig::Forward { port } | ActionConfig::Mirror { port },
+                ..
+            }) = stage
+            {
+                resolve(format!("pipelines[{i}].stages[{s}].action.port"), port)?;
+            }
+        }
+    }
+    Ok(())
+}

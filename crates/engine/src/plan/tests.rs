@@ -1,0 +1,313 @@
+//! The planner's rules, checked without EAL: exact error messages, the memory arithmetic, and
+//! the queue and lcore layouts.
+
+use super::memory::PCI_DESCRIPTOR_BYTES;
+use super::*;
+use crate::config::PortConfig;
+use crate::config::{
+    EalConfig, EmptySource, LcoreConfig, MemoryConfig, NullSource, PipelineConfig, QueueRef,
+    WorkerConfig,
+};
+use crate::error::ErrorCode;
+use dpdk::EalMemory;
+use probe::{HugepagePool, HugetlbfsMount};
+
+fn null(name: &str, queues: u16) -> PortConfig {
+    PortConfig {
+        name: name.into(),
+        vdev: None,
+        pci: None,
+        pcap: None,
+        af_packet: None,
+        tap: None,
+        ring: None,
+        null: Some(NullSource { size: None }),
+        queues,
+        rx_descriptors: 1024,
+        tx_descriptors: 1024,
+        promiscuous: true,
+        mtu: None,
+        mac: None,
+    }
+}
+
+fn pipe(input: &[&str], output: &[&str]) -> PipelineConfig {
+    PipelineConfig {
+        name: None,
+        input: input.iter().map(|s| (*s).to_owned()).collect(),
+        generator: None,
+        stages: vec![],
+        output: output.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn worker(lcore: u32) -> WorkerConfig {
+    WorkerConfig {
+        lcore,
+        cpu: None,
+        rx: None,
+    }
+}
+
+fn config(workers: Vec<WorkerConfig>, hugepages: Option<bool>) -> EngineConfig {
+    EngineConfig {
+        version: crate::SCHEMA_VERSION,
+        ports: vec![null("a", 1), null("b", 1)],
+        lcores: LcoreConfig {
+            main: None,
+            main_cpu: None,
+            workers,
+        },
+        memory: MemoryConfig {
+            hugepages,
+            ..MemoryConfig::default()
+        },
+        eal: EalConfig::default(),
+        pipelines: vec![pipe(&["a"], &["b"]), pipe(&["b"], &["a"])],
+        stats: crate::config::StatsConfig::default(),
+    }
+}
+
+fn huge(free: u64) -> Hugepages {
+    Hugepages {
+        pools: vec![HugepagePool {
+            size_kb: 2048,
+            total: 512,
+            free,
+        }],
+        mounts: vec![HugetlbfsMount {
+            path: "/dev/hugepages".into(),
+            page_size_kb: None,
+        }],
+    }
+}
+
+#[test]
+fn sources_become_vdev_specs_named_by_port_index() {
+    let mut c = config(vec![worker(1)], Some(false));
+    c.ports[0].null = None;
+    c.ports[0].pcap = Some(crate::config::PcapSource {
+        rx: Some("in.pcap".into()),
+        tx: None,
+        infinite_rx: true,
+    });
+    c.ports[1].null = None;
+    c.ports[1].ring = Some(EmptySource {});
+    let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
+    assert_eq!(
+        plan.eal.vdevs,
+        ["net_pcap0,rx_pcap=in.pcap,infinite_rx=1", "net_ring1"]
+    );
+    assert_eq!(plan.ports[0].device, "net_pcap0");
+    assert!(plan.eal.to_argv().contains(&"--no-pci".to_owned()));
+}
+
+#[test]
+fn one_worker_polls_every_input_queue() {
+    let plan = Plan::new(&config(vec![worker(1)], None), &[0, 1], &huge(512)).unwrap();
+    assert_eq!(plan.eal.main_lcore, 0);
+    assert_eq!(
+        plan.workers,
+        vec![WorkerPlan {
+            lcore: 1,
+            cpu: 1,
+            rx: vec![(0, 0), (1, 0)]
+        }]
+    );
+    assert!(plan.hugepages);
+    // EAL is given the planned heap up front, in whole 2 MiB pages.
+    let m = &plan.memory;
+    assert_eq!(
+        plan.eal.memory,
+        EalMemory::Hugepages {
+            socket_mb: vec![(m.heap_pages * 2) as u32]
+        }
+    );
+    assert!(m.heap_pages * m.page_size >= m.heap_bytes);
+    assert!(m.heap_pages * m.page_size - m.heap_bytes < m.page_size);
+}
+
+#[test]
+fn the_memory_plan_counts_the_pool_page_by_page_and_pci_rings() {
+    let c = config(vec![worker(1)], None);
+    let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
+    let m = &plan.memory;
+    assert_eq!(m.page_size, 2 << 20);
+    assert_eq!(m.heap_bytes, m.mempool_bytes + m.port_bytes + m.eal_bytes);
+    assert_eq!(m.pages, m.heap_pages + m.stats_pages);
+    assert!(
+        m.stats_pages >= 1,
+        "the stats segment takes hugepages of its own"
+    );
+    // 8191 mbufs of ~2.3 KiB: about 18.5 MiB of objects, page-packed.
+    assert!((19 << 20..22 << 20).contains(&m.mempool_bytes), "{m:?}");
+    // Without hugepages, 4 KiB pages hold one mbuf each: a bigger pool.
+    let small = memory_plan(&c, &plan.ports, 1, 4096);
+    assert!(small.mempool_bytes > 8191 * 4096, "{small:?}");
+    assert_eq!(small.stats_pages, 0);
+    // A PCI port's descriptor rings count; a vdev's do not.
+    let mut ports = plan.ports.clone();
+    ports[0].spec = PortSpec::Pci("0000:03:00.0".into());
+    let with_pci = memory_plan(&c, &ports, 1, 2 << 20);
+    assert_eq!(
+        with_pci.port_bytes - m.port_bytes,
+        (1024 + 1024) * PCI_DESCRIPTOR_BYTES
+    );
+}
+
+#[test]
+fn auto_workers_share_queues_round_robin_and_lcores_may_share_a_cpu() {
+    let mut c = config(
+        vec![
+            worker(1),
+            WorkerConfig {
+                lcore: 2,
+                cpu: Some(1),
+                rx: None,
+            },
+        ],
+        Some(false),
+    );
+    c.ports[0].queues = 2;
+    c.memory.mbufs = 16383;
+    let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
+    assert_eq!(plan.workers[0].rx, vec![(0, 0), (1, 0)]);
+    assert_eq!(plan.workers[1].rx, vec![(0, 1)]);
+    assert!(plan
+        .eal
+        .to_argv()
+        .join(" ")
+        .contains("--lcores 0@0,1@1,2@1"));
+}
+
+#[test]
+fn a_queue_owned_twice_is_refused_with_its_path() {
+    let q = |port: &str| {
+        Some(vec![QueueRef {
+            port: port.into(),
+            queue: 0,
+        }])
+    };
+    let c = config(
+        vec![
+            WorkerConfig {
+                lcore: 1,
+                cpu: None,
+                rx: q("a"),
+            },
+            WorkerConfig {
+                lcore: 2,
+                cpu: Some(1),
+                rx: q("a"),
+            },
+        ],
+        Some(false),
+    );
+    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert_eq!(err.message, "lcores.workers[1].rx[0]: queue 0 of port \"a\" is already polled by lcore 1; a queue has one owner");
+}
+
+#[test]
+fn an_input_queue_nobody_polls_is_refused() {
+    let c = config(
+        vec![WorkerConfig {
+            lcore: 1,
+            cpu: None,
+            rx: Some(vec![QueueRef {
+                port: "a".into(),
+                queue: 0,
+            }]),
+        }],
+        Some(false),
+    );
+    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert!(
+        err.message
+            .contains("queue 0 of port \"b\" (an input of a pipeline) is polled by no worker"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn zero_workers_and_foreign_cpus_are_refused_with_the_fix() {
+    let err = Plan::new(&config(vec![], None), &[0, 1], &huge(512)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Config);
+    assert!(
+        err.message.starts_with("lcores.workers: no worker lcores"),
+        "{}",
+        err.message
+    );
+    let err = Plan::new(&config(vec![worker(7)], None), &[0, 1], &huge(512)).unwrap_err();
+    assert_eq!(
+        err.message,
+        "lcores.workers[0]: CPU 7 is not one this process may run on (allowed: 0-1)"
+    );
+}
+
+#[test]
+fn undefined_ports_and_double_inputs_are_refused() {
+    let mut c = config(vec![worker(1)], Some(false));
+    c.pipelines[1].output = vec!["c".into()];
+    assert_eq!(
+        Plan::new(&c, &[0, 1], &huge(0)).unwrap_err().message,
+        "pipelines[1].output[0]: \"c\" is not a port (ports: a, b)"
+    );
+    let mut c = config(vec![worker(1)], Some(false));
+    c.pipelines[1].input = vec!["a".into()];
+    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert_eq!(err.message, "pipelines[1].input[0]: port \"a\" is already the input of pipelines[0]; a port feeds one pipeline");
+}
+
+#[test]
+fn hugepages_required_but_missing_fail_with_their_code_and_optional_ones_fall_back() {
+    let err = Plan::new(&config(vec![worker(1)], Some(true)), &[0, 1], &huge(0)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoHugepages);
+    assert!(
+        err.message.contains("memory.hugepages to false"),
+        "{}",
+        err.message
+    );
+    let plan = Plan::new(
+        &config(vec![worker(1)], None),
+        &[0, 1],
+        &Hugepages::default(),
+    )
+    .unwrap();
+    assert!(!plan.hugepages);
+    assert!(plan
+        .hugepages_note
+        .unwrap()
+        .contains("no hugepages are reserved"));
+    // Without hugepages every mbuf takes a 4 KiB page: -m covers 8191 of them and more.
+    assert!(
+        matches!(plan.eal.memory, EalMemory::NoHuge { megabytes } if u64::from(megabytes) << 20 > plan.memory.heap_bytes),
+        "{:?}",
+        plan.eal.memory
+    );
+    assert!(plan.memory.heap_bytes > 8191 * 4096);
+}
+
+#[test]
+fn a_pool_too_small_for_the_rings_is_refused() {
+    let mut c = config(vec![worker(1)], Some(false));
+    c.memory.mbufs = 1023;
+    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert!(
+        err.message.starts_with("memory.mbufs: 1023 mbufs"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn the_automatic_main_lcore_comes_from_the_allowed_cpus() {
+    let plan = Plan::new(&config(vec![worker(3)], Some(false)), &[2, 3], &huge(0)).unwrap();
+    assert_eq!((plan.eal.main_lcore, plan.workers[0].lcore), (2, 3));
+}
+
+#[test]
+fn cpu_lists_are_compact() {
+    assert_eq!(cpu_list(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+    assert_eq!(cpu_list(&[3]), "3");
+}

@@ -1,0 +1,49 @@
+//! `macSwap`: swap the source and destination MAC of every packet (testpmd's `macswap`).
+
+use serde::Deserialize;
+
+use super::{each_prefetched, CompileContext, StageContext, StageRun, DROP};
+use crate::error::EngineError;
+use crate::net::{self, Mac};
+
+/// Swap source and destination MAC (testpmd `macswap`): `{ kind: 'macSwap' }`, no fields.
+// Not `deny_unknown_fields`: this was a unit variant of `StageConfig`, which serde decodes
+// ignoring other fields; an empty struct without it keeps that (and every error) exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MacSwapConfig {}
+
+/// The compiled `macSwap` stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacSwap;
+
+impl StageRun for MacSwap {
+    type Config = MacSwapConfig;
+
+    fn compile(_: &MacSwapConfig, _: &mut CompileContext<'_>) -> Result<Option<Self>, EngineError> {
+        Ok(Some(Self))
+    }
+
+    #[inline]
+    fn run(
+        &self,
+        pkts: &mut [dpdk::Mbuf],
+        verdict: &mut [u16],
+        _port_macs: &[Mac],
+        _ctx: &mut StageContext<'_>,
+    ) {
+        each_prefetched(pkts, |i, d| {
+            if verdict[i] != DROP {
+                net::swap_macs(d);
+            }
+        });
+    }
+
+    #[inline]
+    fn rewrite_all(&self, pkts: &mut [dpdk::Mbuf], _out: u16, _port_macs: &[Mac]) {
+        each_prefetched(pkts, |_, d| net::swap_macs(d));
+    }
+
+    fn rewrites_only(&self) -> bool {
+        true
+    }
+}
