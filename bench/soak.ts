@@ -37,13 +37,16 @@ const config = (stages: EngineConfig['pipelines'][number]['stages'], inputs = tr
 const engine = await Engine.start(config([]));
 
 /**
- * The pool's in-use count with nothing held: the least of 50 reads. Quiesced, the worker
- * still polls (and frees) what the null ports offer, so a single read can catch a burst
- * in flight.
+ * The pool's in-use count with nothing held: the least of 50 of the sampler's 10 ms reads.
+ * Quiesced, the worker still polls (and frees) what the null ports offer, so a single read
+ * can catch a burst in flight.
  */
-function settledInUse(): number {
+async function settledInUse(): Promise<number> {
   let least = Infinity;
-  for (let i = 0; i < 50; i++) least = Math.min(least, engine.stats().mempoolInUse);
+  for (let i = 0; i < 50; i++) {
+    least = Math.min(least, engine.stats().mempool.inUse);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return least;
 }
 let failed = false;
@@ -52,7 +55,7 @@ try {
   // same way as the end.
   await engine.apply(config([], false));
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const baseline = settledInUse();
+  const baseline = await settledInUse();
   await engine.apply(config([]));
   const swaps = [];
   const rss: number[] = [];
@@ -66,7 +69,7 @@ try {
     rss.push(rssMiB());
     if (s % report === 0) {
       const st = engine.stats();
-      say(`${s} s: ${swaps.length} swaps, ${st.ports[0]!.rxPackets} packets on a, pool in use ${st.mempoolInUse}, rss ${rss.at(-1)!.toFixed(1)} MiB`);
+      say(`${s} s: ${swaps.length} swaps, ${st.ports[0]!.rxPackets} packets on a, pool in use ${st.mempool.inUse}, rss ${rss.at(-1)!.toFixed(1)} MiB`);
     }
   }
   // Quiesce: no pipeline takes the inputs, so nothing is in flight; the pool must be back
@@ -74,7 +77,7 @@ try {
   // and are the same at both points).
   await engine.apply(config([], false));
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const end = { ...engine.stats(), mempoolInUse: settledInUse() };
+  const end = { ...engine.stats(), mempoolInUse: await settledInUse() };
   // RSS after the first 10% (JIT and allocator warm-up) against the end.
   const warm = rss[Math.floor(rss.length / 10)] ?? rss[0] ?? 0;
   const result = {

@@ -9,8 +9,8 @@ import { lastLine, runDemo } from './helpers.js';
 interface Summary {
   iovaMode: 'PA' | 'VA';
   lcores: { id: number; role: string }[];
-  ports: { name: string; rxPackets: number; txPackets: number; rxDropped: number }[];
-  mempoolDrySamples: number;
+  ports: { name: string; rxPackets: number; txPackets: number; txDropped: number; unrouted: number; rxMissed: number; rxNombuf: number }[];
+  mempool: { drySamples: number };
   durationS: number;
 }
 
@@ -32,7 +32,7 @@ describe('examples/l2fwd.ts', () => {
     expect(run.stdout).toMatch(/mempool: fastpath_pktmbuf, 8191 mbufs/);
     // Without hugepages EAL maps 4 KiB pages, all one IOVA-contiguous run (IOVA as VA).
     expect(run.stdout).toMatch(/^memory: \d+\.\d MiB in \d+ page\(s\) of 4 KiB, 1 IOVA-contiguous run\(s\)/m);
-    expect(summary.mempoolDrySamples).toBe(0);
+    expect(summary.mempool.drySamples).toBe(0);
     expect(run.stdout).toMatch(/net_null0 +\d+\.\d\d +\d+\.\d\d/);
     expect(run.stderr).toContain("EAL: Selected IOVA mode 'VA'");
     expect(run.stderr).not.toMatch(/PCI|pci_/);

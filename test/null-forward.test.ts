@@ -62,7 +62,7 @@ describe('io forwarding between two net_null ports', () => {
     expect(a.rxPackets).toBeGreaterThanOrEqual(live.ports[0]!.rxPackets);
     expect(last.pipelines.map((p) => p.inPackets)).toEqual([a.rxPackets, b.rxPackets]);
     expect(last.lcores[0]!.rxPackets).toBe(a.rxPackets + b.rxPackets);
-    expect(last.mempoolInUse).toBe(0);
+    expect(last.mempool.inUse).toBe(0);
   });
 
   it('refuses stats after stop, and a second EAL in the same process, with codes', async () => {

@@ -126,7 +126,7 @@ it('reliability: file paths and interface names that would bend a vdev spec are 
 });
 
 it('reliability: corrupted and truncated stats segments give ERR_STATS or a read, never an out-of-bounds read', () => {
-  const vector = readFileSync(join(repoRoot, 'test/fixtures/stats-v1.bin'));
+  const vector = readFileSync(join(repoRoot, 'test/fixtures/stats-v2.bin'));
   const file = join(dir, 'segment.bin');
   fc.assert(
     fc.property(

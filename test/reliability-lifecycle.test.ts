@@ -159,11 +159,11 @@ describe('mbuf exhaustion', () => {
     const r = runCli(['run', file, '--duration', '1', '--json'], 30_000);
     expect(r.status, r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(15_000);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ports: { rxPackets: number }[]; mempoolDrySamples: number };
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ports: { rxPackets: number }[]; mempool: { drySamples: number } };
     // Fewer packets than the pool holds got through, then the pool stayed dry.
     expect(summary.ports[0]!.rxPackets).toBeGreaterThan(0);
     expect(summary.ports[0]!.rxPackets).toBeLessThan(511);
-    expect(summary.mempoolDrySamples).toBeGreaterThan(50);
+    expect(summary.mempool.drySamples).toBeGreaterThan(50);
     expect(r.stdout).toMatch(/the packet pool ran dry in \d+ of the 10 ms samples .*raise memory\.mbufs/);
     expect(leftovers(prefix)).toEqual([]);
   });

@@ -49,7 +49,7 @@ describe('stats segment', () => {
       expect(api.ports[p]!.rxPackets).toBeGreaterThanOrEqual(first.ports[p]!.rxPackets);
       expect(api.ports[p]!.rxPackets).toBeLessThanOrEqual(second.ports[p]!.rxPackets);
     }
-    expect(first.lcores).toEqual([expect.objectContaining({ lcore: 1, cpu: 1 })]);
+    expect(first.lcores).toEqual([expect.objectContaining({ name: '1', cpu: 1 })]);
     // Pipeline counters live in the segment too, by name.
     expect(first.pipelines.map((p) => p.name)).toEqual(['pipeline0', 'pipeline1']);
     expect(first.pipelines[0]!.inPackets).toBeGreaterThan(0);
@@ -76,14 +76,14 @@ describe('stats segment', () => {
     expect(ipackets).toBeGreaterThanOrEqual(before);
     expect(ipackets).toBeLessThanOrEqual(after + 32);
     // The segment also carries the driver's own counters, refreshed every 10 ms.
-    expect(await waitFor(() => reader.snapshot().ports[0]!.driver.rxPackets >= ipackets)).toBe(true);
+    expect(await waitFor(() => reader.snapshot().ports[0]!.driverRxPackets >= ipackets)).toBe(true);
     // ...and per queue: one queue pair per port, rx polled by lcore 1, bytes as the driver
     // counts them (net_null makes 64-byte packets), the queue's count the port's count.
     const queues = reader.snapshot().ports[0]!;
-    expect(queues.queues.map((q) => [q.queue, q.rxLcore])).toEqual([[0, 1]]);
-    expect(queues.queues[0]!.rxPackets).toBe(queues.driver.rxPackets);
-    expect(queues.queues[0]!.rxBytes).toBe(queues.driver.rxBytes);
-    expect(queues.queues[0]!.txPackets).toBe(queues.driver.txPackets);
+    expect(queues.queues.map((q) => [q.name, q.rxLcore])).toEqual([['0', '1']]);
+    expect(queues.queues[0]!.rxPackets).toBe(queues.driverRxPackets);
+    expect(queues.queues[0]!.rxBytes).toBe(queues.rxBytes);
+    expect(queues.queues[0]!.txPackets).toBe(queues.driverTxPackets);
     // Poll-loop time: the lone worker on two endless sources is busy nearly all the time.
     const load = reader.snapshot().lcores[0]!;
     expect(load.tscHz).toBeGreaterThan(1e8);
@@ -105,7 +105,7 @@ describe('stats segment', () => {
     const other1 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);
     const other2 = runCli(['stats', `fp-stats-${process.pid}`, '--json']);
     expect(other1.status, other1.stderr).toBe(0);
-    const [s1, s2] = [other1, other2].map((r) => JSON.parse(lastLine(r.stdout)) as { ports: { name: string; rxPackets: number; rxDropped: number }[] });
+    const [s1, s2] = [other1, other2].map((r) => JSON.parse(lastLine(r.stdout)) as { ports: { name: string; rxPackets: number; unrouted: number }[] });
     expect(s1!.ports.map((p) => p.name)).toEqual(['a', 'b']);
     expect(s2!.ports[0]!.rxPackets).toBeGreaterThan(s1!.ports[0]!.rxPackets);
 
@@ -123,8 +123,8 @@ describe('stats segment', () => {
       header.write('FPSTATS1', 0, 'latin1');
       header.writeUInt32LE(7, 8);
       writeFileSync(garbage, header);
-      expect(openError(garbage).message).toMatch(/layout version 7; this reader reads version 1/);
-      header.writeUInt32LE(1, 8);
+      expect(openError(garbage).message).toMatch(/layout version 7; this reader reads version 2/);
+      header.writeUInt32LE(2, 8);
       header.writeBigUInt64LE(1n << 20n, 16);
       writeFileSync(garbage, header);
       expect(openError(garbage).message).toMatch(/says it is 1048576 bytes but 4096 are mapped: truncated/);

@@ -37,7 +37,7 @@ it('splits a port between two lcores and counts each', async () => {
   const [l1, l2] = last.lcores as [(typeof last.lcores)[0], (typeof last.lcores)[0]];
   expect(l1.rxPackets).toBeGreaterThan(0);
   expect(l2.rxPackets).toBeGreaterThan(0);
-  expect(l1.rxPackets + l2.rxPackets).toBe(last.ports[0]!.rxPackets);
-  expect(l1.txPackets + l2.txPackets).toBe(last.ports[1]!.txPackets);
+  expect(l1.rxPackets! + l2.rxPackets!).toBe(last.ports[0]!.rxPackets);
+  expect(l1.txPackets! + l2.txPackets!).toBe(last.ports[1]!.txPackets);
   expect(last.ports[0]!.rxPackets).toBe(last.ports[1]!.txPackets + last.ports[1]!.txDropped);
 });

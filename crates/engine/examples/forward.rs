@@ -38,8 +38,14 @@ fn main() -> ExitCode {
     std::thread::sleep(Duration::from_secs_f64(seconds));
     match engine.stop() {
         Ok(last) => {
-            let rx: Vec<u64> = last.ports.iter().map(|p| p.rx_packets).collect();
-            let tx: Vec<u64> = last.ports.iter().map(|p| p.tx_packets).collect();
+            let ports = last["ports"].as_array().cloned().unwrap_or_default();
+            let count = |field: &str| -> Vec<u64> {
+                ports
+                    .iter()
+                    .map(|p| p[field].as_u64().unwrap_or(0))
+                    .collect()
+            };
+            let (rx, tx) = (count("rxPackets"), count("txPackets"));
             println!("{{\"rxPackets\":{rx:?},\"txPackets\":{tx:?}}}");
             ExitCode::SUCCESS
         }

@@ -64,6 +64,7 @@ pub fn stats_dirs() -> Vec<std::path::PathBuf> {
 pub(crate) fn create_segment(
     plan: &Plan,
     hugepages: &probe::Hugepages,
+    counting: bool,
     group: Option<&str>,
 ) -> Result<(stats::Segment, Vec<String>), EngineError> {
     let name = plan.eal.file_prefix.clone();
@@ -116,6 +117,8 @@ pub(crate) fn create_segment(
             .enumerate()
             .map(|(p, pp)| (0..pp.rx_queues).map(|q| plan.owner(p, q)).collect())
             .collect(),
+        counting,
+        extra: test_counter().into_iter().collect(),
     };
     let segment = stats::Segment::create(&dir, page, &spec).map_err(|e| {
         EngineError::new(
@@ -130,6 +133,25 @@ pub(crate) fn create_segment(
         set_group(segment.path(), group)?;
     }
     Ok((segment, notes))
+}
+
+/// The test-only counter `FASTPATH_TEST_COUNTER` names (`port/<field>` or `lcore/<field>`):
+/// a directory entry no reader knows, which the sampler bumps, so that a test can show a new
+/// counter reaching every reader unchanged. Read once, at start; never set in production.
+pub(crate) fn test_counter() -> Option<(String, String)> {
+    let name = std::env::var("FASTPATH_TEST_COUNTER").ok()?;
+    let field = name
+        .strip_prefix("port/")
+        .or_else(|| name.strip_prefix("lcore/"))?;
+    let valid = !field.is_empty()
+        && name.len() < stats::entry::NAME_LEN
+        && field.chars().all(|c| c.is_ascii_alphanumeric());
+    valid.then(|| {
+        (
+            name.clone(),
+            "A test-only counter (FASTPATH_TEST_COUNTER).".to_owned(),
+        )
+    })
 }
 
 /// Where EAL keeps its runtime directories (`<base>/<file-prefix>`), as DPDK 22.11 picks it:

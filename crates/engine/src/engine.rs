@@ -9,19 +9,18 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use stats::Scalar;
+
 use dpdk::{lcore, Eal, Port};
 
-use crate::bring_up::{allowed_cpus, create_segment, eal_init_error, set_up};
+use crate::bring_up::{allowed_cpus, create_segment, eal_init_error, set_up, test_counter};
 use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ErrorCode};
 use crate::net;
 use crate::plan::Plan;
 use crate::rcu::{self, Publisher};
-use crate::report::{
-    pipeline_totals, worker_infos, EngineInfo, EngineStats, LcoreCounters, MemoryInfo, MempoolInfo,
-    PortCounters,
-};
+use crate::report::{worker_infos, EngineInfo, MemoryInfo, MempoolInfo};
 use crate::sampler::Sampler;
 use crate::worker::{self, Shared, Worker};
 
@@ -34,7 +33,6 @@ pub struct Engine {
     plan: Plan,
     facts: PortFacts,
     info: EngineInfo,
-    started: Instant,
     program: Arc<Program>,
     bridges: BridgeTables,
     generated: Generated,
@@ -66,7 +64,12 @@ impl Engine {
         let plan = Plan::new(config, &cpus, &hugepages)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.
-        let (segment, notes) = create_segment(&plan, &hugepages, config.stats.group.as_deref())?;
+        let (segment, notes) = create_segment(
+            &plan,
+            &hugepages,
+            config.stats.counters,
+            config.stats.group.as_deref(),
+        )?;
         let segment = Arc::new(segment);
         let stats_path = segment.path().display().to_string();
         let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
@@ -135,23 +138,27 @@ impl Engine {
             epoch: Instant::now(),
             counting: config.stats.counters,
             failure: std::sync::OnceLock::new(),
-            pool_dry_samples: std::sync::atomic::AtomicU64::new(0),
             // Read here, on the control thread, before any worker runs: the reliability
             // tests' way to make a worker's loop panic. Never set in production.
             fault_lcore: std::env::var("FASTPATH_FAULT_PANIC_LCORE")
                 .ok()
                 .and_then(|v| v.trim().parse().ok()),
         });
+        let sampler = Sampler::start(
+            Arc::clone(&shared),
+            summaries_ids,
+            main_cpu,
+            test_counter().is_some(),
+        );
         let mut engine = Self {
             config: config.clone(),
             plan,
             facts,
             info,
-            started: Instant::now(),
             program,
             bridges,
             generated,
-            sampler: Some(Sampler::start(Arc::clone(&shared), summaries_ids, main_cpu)),
+            sampler: Some(sampler),
             shared: Some(shared),
             ports,
             eal: Some(eal),
@@ -199,7 +206,14 @@ impl Engine {
                 ));
             }
         }
-        self.started = Instant::now();
+        // What readers see from the start: the pool's size, generation 1, and uptime from here.
+        let segment = &shared.segment;
+        segment.set(
+            Scalar::MempoolCapacity,
+            u64::from(self.info.mempool.capacity),
+        );
+        segment.set(Scalar::Generation, shared.publisher.generation());
+        segment.set_started();
         Ok(())
     }
 
@@ -238,6 +252,9 @@ impl Engine {
             &shared.segment,
         )?);
         let published = shared.publisher.publish(Arc::clone(&next), SWAP_TIMEOUT);
+        shared
+            .segment
+            .set(Scalar::Generation, shared.publisher.generation());
         // Either way the workers that answer now run `next`; keep the engine's view with them.
         // Counters need no hand-over: they live in the stats segment under slots kept by name.
         self.program = next;
@@ -253,80 +270,18 @@ impl Engine {
         Ok(shared.publisher.generation())
     }
 
-    /// A snapshot of every counter. Cheap: relaxed loads plus one driver stats call per port.
-    pub fn stats(&self) -> EngineStats {
-        let mut ports: Vec<PortCounters> = self
-            .info
-            .ports
-            .iter()
-            .map(|p| PortCounters {
-                name: p.name.clone(),
-                ..PortCounters::default()
+    /// Every counter, read from the stats segment as any other process reads it (the same
+    /// JSON as `fastpath stats --json`; docs/stats-layout.md). A copy of the segment is
+    /// decoded: fine for tools and tests; JavaScript maps the segment instead.
+    pub fn stats(&self) -> Result<serde_json::Value, EngineError> {
+        stats::Reader::from_bytes(self.program.segment.copy())
+            .and_then(|r| r.snapshot())
+            .map_err(|e| {
+                EngineError::new(
+                    ErrorCode::Internal,
+                    format!("{e}; this is a bug: please report it"),
+                )
             })
-            .collect();
-        let mut lcores: Vec<LcoreCounters> = self
-            .plan
-            .workers
-            .iter()
-            .map(|w| LcoreCounters {
-                lcore: w.lcore,
-                ..LcoreCounters::default()
-            })
-            .collect();
-        let (mut generation, mut available, mut in_use) = (0, 0, 0);
-        if let Some(shared) = &self.shared {
-            generation = shared.publisher.generation();
-            available = shared.pool.available();
-            in_use = shared.pool.in_use();
-            for (w, lcore) in lcores.iter_mut().enumerate() {
-                for (p, port) in ports.iter_mut().enumerate() {
-                    let lane = shared.lane(w, p);
-                    let (rx, tx, dropped) = (
-                        lane.rx_packets.load(Relaxed),
-                        lane.tx_packets.load(Relaxed),
-                        lane.tx_dropped.load(Relaxed),
-                    );
-                    port.rx_packets += rx;
-                    port.tx_packets += tx;
-                    port.tx_dropped += dropped;
-                    port.unrouted += lane.unrouted.load(Relaxed);
-                    lcore.rx_packets += rx;
-                    lcore.tx_packets += tx;
-                    lcore.tx_dropped += dropped;
-                }
-            }
-            for (counters, summary) in ports.iter_mut().zip(&self.info.ports) {
-                if let Ok(s) = Port::stats_of(summary.id) {
-                    if !shared.counting {
-                        // No software counters: the driver's are what there is.
-                        counters.rx_packets = s.rx_packets;
-                        counters.tx_packets = s.tx_packets;
-                    }
-                    counters.rx_bytes = s.rx_bytes;
-                    counters.tx_bytes = s.tx_bytes;
-                    counters.rx_missed = s.rx_missed + s.rx_nombuf;
-                    counters.rx_errors = s.rx_errors;
-                    counters.tx_errors = s.tx_errors;
-                }
-            }
-        }
-        EngineStats {
-            uptime_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            generation,
-            ports,
-            lcores,
-            pipelines: pipeline_totals(&self.program, self.plan.workers.len()),
-            mempool_available: available,
-            mempool_in_use: in_use,
-            failure: self
-                .shared
-                .as_ref()
-                .and_then(|shared| shared.failure.get().cloned()),
-            mempool_dry_samples: self
-                .shared
-                .as_ref()
-                .map_or(0, |shared| shared.pool_dry_samples.load(Relaxed)),
-        }
     }
 
     /// Whether [`Engine::stop`] has run.
@@ -335,9 +290,9 @@ impl Engine {
     }
 
     /// Stops generators, lets the workers drain what is in flight, stops them, closes the
-    /// ports, frees the pool and cleans EAL up. Returns the final counters. EAL cannot start
-    /// again in this process afterwards.
-    pub fn stop(&mut self) -> Result<EngineStats, EngineError> {
+    /// ports, frees the pool and cleans EAL up. Returns the final counters (the segment's
+    /// last state). EAL cannot start again in this process afterwards.
+    pub fn stop(&mut self) -> Result<serde_json::Value, EngineError> {
         if self.eal.is_none() {
             return Err(EngineError::new(
                 ErrorCode::Stopped,
@@ -347,9 +302,9 @@ impl Engine {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Result<EngineStats, EngineError> {
+    fn shutdown(&mut self) -> Result<serde_json::Value, EngineError> {
         let Some(eal) = self.eal.take() else {
-            return Ok(self.stats());
+            return self.stats();
         };
         if let Some(shared) = &self.shared {
             shared.control.store(worker::DRAIN, Relaxed);
@@ -361,10 +316,18 @@ impl Engine {
                 .map(|&l| (l, lcore::wait(l)))
                 .collect::<Vec<_>>()
         });
-        // Counters are final once every worker has returned; read driver bytes while ports are
-        // open. The sampler (which reads driver counters too) stops before the ports close.
+        // Counters are final once every worker has returned: the sampler takes its last
+        // sample (driver counters included) while the ports are still open, then stops.
+        if let Some(sampler) = self.sampler.take() {
+            sampler.finish();
+        }
+        // Readers see the engine stopped from here on; the last snapshot says so too.
+        self.program.segment.mark_stopped();
         let final_stats = self.stats();
-        self.sampler = None;
+        let failure = self
+            .shared
+            .as_ref()
+            .and_then(|shared| shared.failure.get().cloned());
         self.program.segment.retire();
         let ports = std::mem::take(&mut self.ports);
         let closed = eal.run(move || {
@@ -380,7 +343,7 @@ impl Engine {
         // workers and the sampler dropped theirs).
         self.shared = None;
         let cleaned = eal.cleanup();
-        if let Some(failure) = &final_stats.failure {
+        if let Some(failure) = &failure {
             return Err(EngineError::new(
                 ErrorCode::Lcore,
                 format!("{failure} (the engine is stopped and its ports, memory and files are released)"),
@@ -401,7 +364,7 @@ impl Engine {
         cleaned.map_err(|e| {
             EngineError::new(ErrorCode::EalInit, format!("EAL cleanup failed: {e}"))
         })?;
-        Ok(final_stats)
+        final_stats
     }
 }
 

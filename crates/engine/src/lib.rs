@@ -4,8 +4,8 @@
 //! the packet pool and ports on the main lcore (`bring_up`), compiles the pipelines
 //! ([`compile::compile`], one file per stage under [`stages`]) and launches one poll loop per
 //! worker lcore ([`worker`]). [`Engine::apply`] swaps in new pipelines without pausing a
-//! worker ([`rcu`]); [`Engine::stats`] reads counters without stopping anything
-//! (`report`); [`Engine::stop`] drains the workers, closes the ports and cleans EAL up.
+//! worker ([`rcu`]); [`Engine::stats`] decodes the stats segment (`sampler` keeps its
+//! driver and pool numbers fresh) like any other reader; [`Engine::stop`] drains the workers, closes the ports and cleans EAL up.
 //!
 //! Every job has its own room: this file only declares the modules and re-exports what the
 //! binding (`crates/node`) and the tests use.
@@ -27,7 +27,4 @@ pub use bring_up::{check, plan_config, stats_dirs};
 pub use config::{EngineConfig, SCHEMA_VERSION};
 pub use engine::Engine;
 pub use error::{EngineError, ErrorCode};
-pub use report::{
-    EngineInfo, EngineStats, LcoreCounters, MemoryInfo, MempoolInfo, PipelineCounters,
-    PortCounters, PortSummary, RuleCounters, WorkerInfo,
-};
+pub use report::{EngineInfo, MemoryInfo, MempoolInfo, PortSummary, WorkerInfo};

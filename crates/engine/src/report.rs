@@ -1,15 +1,12 @@
-//! What the engine reports about itself: the facts fixed at start ([`EngineInfo`]) and the
-//! counter snapshots ([`EngineStats`]).
+//! What the engine reports about itself: the facts fixed at start ([`EngineInfo`]).
 //!
 //! Plain data, kept apart from the lifecycle in [`crate::engine`] so that `crates/node` (which
 //! mirrors each type as a napi object) and readers of the code find every reported field in
-//! one place. The numbers themselves live in the stats segment; these are views of it.
-
-use std::sync::atomic::Ordering::Relaxed;
+//! one place. Counters are not here: they live in the stats segment, the one source every
+//! reader decodes ([`crate::Engine::stats`] included).
 
 use crate::compile::Program;
 use crate::plan::{self, Plan};
-use crate::stages::counter;
 
 /// Facts about a running engine, fixed at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,95 +139,6 @@ pub struct PortSummary {
     pub rss: bool,
 }
 
-/// Counters of one port.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PortCounters {
-    /// Config name.
-    pub name: String,
-    /// Packets the engine received on this port.
-    pub rx_packets: u64,
-    /// Packets the engine sent out of this port.
-    pub tx_packets: u64,
-    /// Packets for this port dropped because its tx queue was full.
-    pub tx_dropped: u64,
-    /// Packets received here that no pipeline takes.
-    pub unrouted: u64,
-    /// Bytes received (driver counter).
-    pub rx_bytes: u64,
-    /// Bytes sent (driver counter).
-    pub tx_bytes: u64,
-    /// Packets the driver missed or could not buffer (`imissed` + `rx_nombuf`).
-    pub rx_missed: u64,
-    /// Driver rx errors.
-    pub rx_errors: u64,
-    /// Driver tx errors.
-    pub tx_errors: u64,
-}
-
-/// Counters of one worker lcore.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LcoreCounters {
-    /// Lcore id.
-    pub lcore: u32,
-    /// Packets it received.
-    pub rx_packets: u64,
-    /// Packets it sent.
-    pub tx_packets: u64,
-    /// Packets it could not send (tx full).
-    pub tx_dropped: u64,
-}
-
-/// Counters of one rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleCounters {
-    /// Rule name.
-    pub name: String,
-    /// Packets it matched.
-    pub matched: u64,
-}
-
-/// Counters of one pipeline, across every program it has run in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PipelineCounters {
-    /// Pipeline name.
-    pub name: String,
-    /// Packets that entered (received or generated).
-    pub in_packets: u64,
-    /// Packets handed to outputs (copies included).
-    pub out_packets: u64,
-    /// Packets its stages dropped.
-    pub dropped: u64,
-    /// Packets its generator made.
-    pub generated: u64,
-    /// Its rules (current program's rules, with totals carried by name).
-    pub rules: Vec<RuleCounters>,
-}
-
-/// A snapshot of every counter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// Nanoseconds since the workers started.
-    pub uptime_ns: u64,
-    /// Pipeline generation (1 at start, +1 per apply).
-    pub generation: u64,
-    /// Per port, in id order.
-    pub ports: Vec<PortCounters>,
-    /// Per worker lcore.
-    pub lcores: Vec<LcoreCounters>,
-    /// Per pipeline of the current program.
-    pub pipelines: Vec<PipelineCounters>,
-    /// Mbufs free in the pool.
-    pub mempool_available: u32,
-    /// Mbufs in use.
-    pub mempool_in_use: u32,
-    /// Set once a worker's loop has failed (panicked): what happened and what to do. The
-    /// other workers run on; the engine should be stopped.
-    pub failure: Option<String>,
-    /// 10 ms samples that found fewer free mbufs than a burst (the pool ran dry: receive and
-    /// generate stall until packets are sent; raise `memory.mbufs`).
-    pub mempool_dry_samples: u64,
-}
-
 /// What each worker polls and generates, for [`EngineInfo`].
 pub(crate) fn worker_infos(plan: &Plan, program: &Program) -> Vec<WorkerInfo> {
     plan.workers
@@ -249,38 +157,6 @@ pub(crate) fn worker_infos(plan: &Plan, program: &Program) -> Vec<WorkerInfo> {
                 .iter()
                 .filter(|p| p.generator.as_ref().is_some_and(|g| g.worker == w))
                 .map(|p| p.name.clone())
-                .collect(),
-        })
-        .collect()
-}
-
-/// Every pipeline's counters, summed over the `workers` lcores, with its rules'.
-pub(crate) fn pipeline_totals(program: &Program, workers: usize) -> Vec<PipelineCounters> {
-    let sum = |slot: usize, field: usize| -> u64 {
-        (0..workers)
-            .map(|w| program.segment.pipeline_counters(w, slot)[field].load(Relaxed))
-            .sum()
-    };
-    program
-        .pipelines
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PipelineCounters {
-            name: p.name.clone(),
-            in_packets: sum(p.slot, counter::IN),
-            out_packets: sum(p.slot, counter::OUT),
-            dropped: sum(p.slot, counter::DROPPED),
-            generated: sum(p.slot, counter::GENERATED),
-            rules: program
-                .rule_names
-                .iter()
-                .filter(|(pi, _, _)| *pi == i)
-                .map(|(_, name, slot)| RuleCounters {
-                    name: name.clone(),
-                    matched: (0..workers)
-                        .map(|w| program.segment.rule_counter(w, *slot).load(Relaxed))
-                        .sum(),
-                })
                 .collect(),
         })
         .collect()

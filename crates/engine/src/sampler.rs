@@ -1,10 +1,10 @@
 //! The sampler: a thread beside the workers that, every 10 ms, copies the drivers' port
-//! counters into the stats segment, watches the packet pool for running dry, appends a sample
-//! to the segment's rings and beats its heartbeat.
+//! counters and the packet pool's levels into the stats segment, counts the samples that
+//! found the pool dry, appends a sample to the segment's rings and beats its heartbeat.
 //!
 //! It runs off the hot path (pinned where the mostly idle main lcore runs), so that workers
-//! never make a driver call for stats, and readers in other processes see fresh driver numbers
-//! and a live heartbeat without asking the engine.
+//! never make a driver call for stats, and every reader (the engine's own `stats()`
+//! included) sees fresh numbers and a live heartbeat without asking the engine.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -12,65 +12,116 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dpdk::Port;
+use stats::Scalar;
 
 use crate::bring_up::pin_to;
 use crate::worker::Shared;
 
-/// Samples the counters into the stats segment's ring and beats its heartbeat every 10 ms
-/// until dropped.
+/// Samples into the stats segment every 10 ms until finished or dropped.
 #[derive(Debug)]
 pub(crate) struct Sampler {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    port_ids: Arc<[u16]>,
+    /// Whether the segment has the test-only counter (`FASTPATH_TEST_COUNTER`).
+    test_counter: bool,
+}
+
+/// One sample: the drivers' counters, the pool, the ring, the heartbeat.
+fn tick(shared: &Shared, port_ids: &[u16], test_counter: bool) {
+    let segment = &shared.segment;
+    for (p, &id) in port_ids.iter().enumerate() {
+        if let Ok(d) = Port::stats_of(id) {
+            let values = [
+                d.rx_packets,
+                d.tx_packets,
+                d.rx_bytes,
+                d.tx_bytes,
+                d.rx_missed,
+                d.rx_errors,
+                d.tx_errors,
+                d.rx_nombuf,
+            ];
+            segment.set_driver(p, values);
+            segment.set_queues(p, &d.queues);
+        }
+    }
+    let available = shared.pool.available();
+    segment.set(Scalar::MempoolAvailable, u64::from(available));
+    segment.set(Scalar::MempoolInUse, u64::from(shared.pool.in_use()));
+    // Software PMDs count no rx_nombuf: the engine watches the pool itself.
+    if (available as usize) < dpdk::BURST_SIZE {
+        segment.add(Scalar::MempoolDrySamples, 1);
+    }
+    if test_counter {
+        // One per sample for every element, counted by worker 0 (the sampler is its only
+        // writer, as a worker is of its own counters).
+        for element in 0.. {
+            let Some(counter) = segment.extra(0, 0, element) else {
+                break;
+            };
+            counter.store(counter.load(Relaxed) + 1, Relaxed);
+        }
+    }
+    segment.sample();
+    segment.beat();
 }
 
 impl Sampler {
     /// Starts the thread, pinned to `cpu`; `port_ids` are the DPDK ids of the ports, in
     /// port-index order.
-    pub(crate) fn start(shared: Arc<Shared>, port_ids: Vec<u16>, cpu: u32) -> Self {
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        port_ids: Vec<u16>,
+        cpu: u32,
+        test_counter: bool,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let port_ids: Arc<[u16]> = port_ids.into();
+        let (flag, thread_shared, ids) = (
+            Arc::clone(&stop),
+            Arc::clone(&shared),
+            Arc::clone(&port_ids),
+        );
         let thread = std::thread::Builder::new()
             .name("fastpath-sampler".into())
             .spawn(move || {
                 // Keep off the workers' CPUs: run where the (mostly idle) main lcore runs.
                 pin_to(cpu);
                 while !flag.load(Relaxed) {
-                    for (p, &id) in port_ids.iter().enumerate() {
-                        if let Ok(d) = Port::stats_of(id) {
-                            let values = [
-                                d.rx_packets,
-                                d.tx_packets,
-                                d.rx_bytes,
-                                d.tx_bytes,
-                                d.rx_missed,
-                                d.rx_errors,
-                                d.tx_errors,
-                                d.rx_nombuf,
-                            ];
-                            shared.segment.set_driver(p, values);
-                            shared.segment.set_queues(p, &d.queues);
-                        }
-                    }
-                    if (shared.pool.available() as usize) < dpdk::BURST_SIZE {
-                        shared.pool_dry_samples.fetch_add(1, Relaxed);
-                    }
-                    shared.segment.sample();
-                    shared.segment.beat();
+                    tick(&thread_shared, &ids, test_counter);
                     std::thread::park_timeout(Duration::from_millis(stats::SAMPLE_PERIOD_MS));
                 }
             })
             .ok();
-        Self { stop, thread }
+        Self {
+            stop,
+            thread,
+            shared,
+            port_ids,
+            test_counter,
+        }
     }
-}
 
-impl Drop for Sampler {
-    fn drop(&mut self) {
+    /// Stops the thread and takes one last sample on this one: the counters' final values
+    /// (called once the workers have returned, while the ports are still open).
+    pub(crate) fn finish(mut self) {
+        self.halt();
+        tick(&self.shared, &self.port_ids, self.test_counter);
+    }
+
+    fn halt(&mut self) {
         self.stop.store(true, Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.halt();
     }
 }

@@ -1,15 +1,21 @@
 //! The shared-memory stats segment (docs/stats-layout.md is the byte contract).
 //!
 //! One file per engine, in hugetlbfs when one is mounted, else in `/dev/shm`, mapped by the
-//! engine read-write and by any reader read-only. It is self-describing: a header (magic,
-//! layout version, pid, start time, heartbeat), then a directory of named entries that point
-//! at their data by offset, then the data: name tables and the per-lcore counter lanes that
-//! the workers write with plain relaxed stores once per burst.
+//! engine read-write and by any reader read-only. It describes itself: a header (magic,
+//! layout version, pid, start time, heartbeat), then a directory of named, typed entries
+//! ([`Kind`]: scalar, per-worker counter vector, name vector, histogram, sample ring, text)
+//! that point at their data by offset. Readers decode entries by kind, so a counter added to
+//! the [`CATALOGUE`] reaches every reader without a change to any of them.
 
+mod catalogue;
 mod layout;
+mod mapping;
 mod reader;
 mod segment;
+pub mod typescript;
 
+pub use catalogue::{find, EntryDef, CATALOGUE};
 pub use layout::*;
-pub use reader::{EngineListing, Reader, ReaderError, Sample, Snapshot};
-pub use segment::{file_name, now_ns, segment_size, Mapping, MemorySummary, Segment, SegmentSpec};
+pub use mapping::Mapping;
+pub use reader::{plural, EngineListing, Entry, Reader, ReaderError, Sample};
+pub use segment::{file_name, now_ns, segment_size, MemorySummary, Scalar, Segment, SegmentSpec};

@@ -1,13 +1,19 @@
-//! A Rust reader (the CLI's `ls` and the tests use it; JavaScript has its own, on one
-//! `ArrayBuffer`). Every offset is checked against the file before it is read.
+//! The Rust reader: decodes a segment by the kinds of its directory entries into the same
+//! JSON snapshot the TypeScript reader builds (`packages/control/src/stats-reader.ts`), so
+//! `fastpath stats --json`, `engine.stats()` and this reader agree field for field. Every
+//! offset is checked against the bytes before it is read; entries of a kind this reader does
+//! not know are skipped (a newer engine may add kinds without breaking it).
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde_json::{Map, Value};
+
 use crate::layout::{
-    entry, header, lane, names, ENTRY_SIZE, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC,
-    NAME_LEN, SAMPLE_SLOTS,
+    entry, flags, header, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, ENGINE_NAME_LEN, ENTRY_SIZE,
+    FLAG_FAILED, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, NONE,
+    SAMPLE_HEADER, SAMPLE_PORT, WORKER_OBJECT,
 };
 use crate::segment::now_ns;
 
@@ -34,13 +40,6 @@ impl fmt::Display for ReaderError {
 
 impl std::error::Error for ReaderError {}
 
-/// Counters of one port, summed over lcores.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Per port: (name, rx, tx, tx dropped, unrouted).
-    pub ports: Vec<(String, [u64; 4])>,
-}
-
 /// One sample of the ring: (time in Unix ns, per port [rx, tx, drops]).
 pub type Sample = (u64, Vec<[u64; 3]>);
 
@@ -57,6 +56,54 @@ pub struct EngineListing {
     pub path: PathBuf,
 }
 
+/// A directory entry, checked against the segment's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// [`crate::flags`].
+    pub flags: u8,
+    /// Elements per copy.
+    pub count: usize,
+    /// Bytes between elements.
+    pub stride: usize,
+    /// Copies (summed by readers).
+    pub copies: usize,
+    /// Offset of copy 0's element 0.
+    pub offset: usize,
+    /// Bytes between copies.
+    pub copy_stride: usize,
+    /// The linked object.
+    pub link: String,
+    /// Help text.
+    pub help: String,
+}
+
+impl Entry {
+    /// The object and field of an `object/field` name (`("", name)` without a slash).
+    pub fn split(&self) -> (&str, &str) {
+        self.name.split_once('/').unwrap_or(("", &self.name))
+    }
+
+    /// Bytes an element of this kind needs.
+    fn element_size(&self) -> usize {
+        match self.kind {
+            Kind::Names => ELEMENT_SIZE_MIN,
+            Kind::Text => 1,
+            Kind::Ring => SAMPLE_HEADER,
+            Kind::Scalar | Kind::Counter | Kind::Histogram => 8,
+        }
+    }
+}
+
+/// Most copies an entry may have (worker lcores are far fewer).
+const MAX_COPIES: usize = 1024;
+
+/// The least stride of a names element: the name and the parent index.
+const ELEMENT_SIZE_MIN: usize = ELEMENT_PARENT + 4;
+
 /// A segment read into memory (a copy: fine for tools; JS maps it instead).
 #[derive(Debug)]
 pub struct Reader {
@@ -64,7 +111,8 @@ pub struct Reader {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, ReaderError> {
-    b.get(at..at + 4)
+    at.checked_add(4)
+        .and_then(|end| b.get(at..end))
         .map(|s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
         .ok_or_else(|| {
             ReaderError::Corrupt(format!("offset {at} is past the end ({} bytes)", b.len()))
@@ -72,26 +120,96 @@ fn u32_at(b: &[u8], at: usize) -> Result<u32, ReaderError> {
 }
 
 fn u64_at(b: &[u8], at: usize) -> Result<u64, ReaderError> {
-    b.get(at..at + 8)
+    at.checked_add(8)
+        .and_then(|end| b.get(at..end))
         .map(|s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
         .ok_or_else(|| {
             ReaderError::Corrupt(format!("offset {at} is past the end ({} bytes)", b.len()))
         })
 }
 
-fn name_at(b: &[u8], at: usize, len: usize) -> Result<String, ReaderError> {
-    let raw = b
-        .get(at..at + len)
-        .ok_or_else(|| ReaderError::Corrupt(format!("name at {at} is past the end")))?;
+fn text_at(b: &[u8], at: usize, len: usize) -> Result<String, ReaderError> {
+    let raw = at
+        .checked_add(len)
+        .and_then(|end| b.get(at..end))
+        .ok_or_else(|| ReaderError::Corrupt(format!("text at {at} is past the end")))?;
     let end = raw.iter().position(|&c| c == 0).unwrap_or(len);
     Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
 }
 
+/// `port` → `ports`: where an object's elements go in a snapshot.
+pub fn plural(object: &str) -> String {
+    format!("{object}s")
+}
+
+/// An object's live elements: (index, name, parent index).
+type Elements = Vec<(usize, String, Option<usize>)>;
+
+/// An object being decoded: its names entry's name and link, its live elements, and a row
+/// per element.
+#[derive(Default)]
+struct Object {
+    name: String,
+    link: String,
+    elements: Elements,
+    rows: Vec<Map<String, Value>>,
+}
+
+fn position(objects: &[Object], name: &str) -> Option<usize> {
+    objects.iter().position(|o| o.name == name)
+}
+
+/// Puts children under their parents (every parent row gets the array, empty or not),
+/// deepest first; the other objects become top-level arrays.
+fn nest(mut objects: Vec<Object>, out: &mut Map<String, Value>) {
+    for o in (0..objects.len()).rev() {
+        let Object {
+            name,
+            link,
+            elements,
+            rows,
+        } = std::mem::take(&mut objects[o]);
+        let key = plural(&name);
+        match position(&objects, &link) {
+            Some(p) if !link.is_empty() => {
+                let parents: Vec<usize> = objects[p].elements.iter().map(|el| el.0).collect();
+                let mut nested: Vec<Vec<Value>> = vec![Vec::new(); parents.len()];
+                for ((_, _, parent), row) in elements.iter().zip(rows) {
+                    if let Some(k) = parent.and_then(|pi| parents.iter().position(|&x| x == pi)) {
+                        nested[k].push(Value::Object(row));
+                    }
+                }
+                for (row, children) in objects[p].rows.iter_mut().zip(nested) {
+                    row.insert(key.clone(), children.into());
+                }
+            }
+            _ => {
+                out.insert(
+                    key,
+                    rows.into_iter()
+                        .map(Value::Object)
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
 impl Reader {
-    /// Reads and checks the segment at `path`.
+    /// Reads and checks the segment at `path` (re-reading a copy taken while the engine was
+    /// renaming something).
     pub fn open(path: &Path) -> Result<Self, ReaderError> {
-        let bytes = fs::read(path).map_err(|_| ReaderError::Missing(path.to_owned()))?;
-        Self::from_bytes(bytes)
+        let mut last = None;
+        for _ in 0..20 {
+            let bytes = fs::read(path).map_err(|_| ReaderError::Missing(path.to_owned()))?;
+            let reader = Self::from_bytes(bytes)?;
+            if u64_at(&reader.bytes, header::STRUCTURE_SEQ)? % 2 == 0 {
+                return Ok(reader);
+            }
+            last = Some(reader);
+        }
+        last.ok_or_else(|| ReaderError::Missing(path.to_owned()))
     }
 
     /// Checks `bytes` as a segment.
@@ -121,34 +239,9 @@ impl Reader {
         Ok(Self { bytes })
     }
 
-    /// (offset, count, stride) of entry `name`.
-    fn entry(&self, name: &str) -> Result<(usize, usize, usize), ReaderError> {
-        let b = &self.bytes;
-        let dir = u32_at(b, header::DIRECTORY_OFFSET)? as usize;
-        let count = u32_at(b, header::DIRECTORY_COUNT)? as usize;
-        for i in 0..count.min(1024) {
-            let at = dir + i * ENTRY_SIZE;
-            if name_at(b, at + entry::NAME, NAME_LEN)? == name {
-                let offset = usize::try_from(u64_at(b, at + entry::OFFSET)?).unwrap_or(usize::MAX);
-                let n = u32_at(b, at + entry::COUNT)? as usize;
-                let stride = u32_at(b, at + entry::STRIDE)? as usize;
-                if offset
-                    .checked_add(n.saturating_mul(stride))
-                    .is_none_or(|end| end > b.len())
-                {
-                    return Err(ReaderError::Corrupt(format!(
-                        "entry {name:?} runs past the end"
-                    )));
-                }
-                return Ok((offset, n, stride));
-            }
-        }
-        Err(ReaderError::Corrupt(format!("no {name:?} entry")))
-    }
-
     /// Engine name.
     pub fn name(&self) -> Result<String, ReaderError> {
-        name_at(&self.bytes, header::NAME, 64)
+        text_at(&self.bytes, header::NAME, ENGINE_NAME_LEN)
     }
 
     /// Writer pid.
@@ -156,9 +249,20 @@ impl Reader {
         u32_at(&self.bytes, header::PID)
     }
 
+    fn flags(&self) -> Result<u32, ReaderError> {
+        u32_at(&self.bytes, header::FLAGS)
+    }
+
+    /// Not stopped and the heartbeat is under 2 s old (no system call).
+    fn beating(&self) -> Result<bool, ReaderError> {
+        let stopped = self.flags()? & FLAG_STOPPED != 0;
+        let fresh =
+            now_ns().saturating_sub(u64_at(&self.bytes, header::HEARTBEAT_NS)?) < 2_000_000_000;
+        Ok(!stopped && fresh)
+    }
+
     /// Whether the writer is alive: not stopped, its pid exists, its heartbeat is under 2 s old.
     pub fn alive(&self) -> Result<bool, ReaderError> {
-        let stopped = u32_at(&self.bytes, header::FLAGS)? & FLAG_STOPPED != 0;
         let pid = self.pid()?;
         // 0 and -1 would ask about a process group or every process: never an engine's pid.
         let plausible = pid > 1 && pid <= 0x7fff_ffff;
@@ -166,54 +270,243 @@ impl Reader {
         let exists = plausible
             && (unsafe { libc::kill(pid.cast_signed(), 0) } == 0
                 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
-        let fresh =
-            now_ns().saturating_sub(u64_at(&self.bytes, header::HEARTBEAT_NS)?) < 2_000_000_000;
-        Ok(!stopped && exists && fresh)
+        Ok(self.beating()? && exists)
     }
 
-    /// Per-port counters summed over lcores.
-    pub fn snapshot(&self) -> Result<Snapshot, ReaderError> {
-        let (ports_at, ports, pstride) = self.entry(names::PORTS)?;
-        let (lanes_at, lanes, lstride) = self.entry(names::LANES)?;
-        if ports == 0 || lanes % ports != 0 {
-            return Err(ReaderError::Corrupt(format!(
-                "{lanes} lanes do not divide among {ports} ports"
-            )));
+    /// The directory, every entry checked against the segment; entries of unknown kinds are
+    /// left out.
+    pub fn entries(&self) -> Result<Vec<Entry>, ReaderError> {
+        let b = &self.bytes;
+        let size = usize::try_from(u64_at(b, header::SEGMENT_SIZE)?).unwrap_or(usize::MAX);
+        let dir = u32_at(b, header::DIRECTORY_OFFSET)? as usize;
+        let count = u32_at(b, header::DIRECTORY_COUNT)? as usize;
+        let mut out = Vec::new();
+        for i in 0..count.min(MAX_ENTRIES) {
+            let at = dir + i * ENTRY_SIZE;
+            let byte = |at: usize| {
+                b.get(at)
+                    .copied()
+                    .ok_or_else(|| ReaderError::Corrupt("the directory runs past the end".into()))
+            };
+            let Some(kind) = Kind::from_u8(byte(at + entry::KIND)?) else {
+                continue;
+            };
+            let e = Entry {
+                name: text_at(b, at + entry::NAME, entry::NAME_LEN)?,
+                kind,
+                flags: byte(at + entry::FLAGS)?,
+                count: u32_at(b, at + entry::COUNT)? as usize,
+                stride: u32_at(b, at + entry::STRIDE)? as usize,
+                copies: u32_at(b, at + entry::COPIES)? as usize,
+                offset: usize::try_from(u64_at(b, at + entry::OFFSET)?).unwrap_or(usize::MAX),
+                copy_stride: usize::try_from(u64_at(b, at + entry::COPY_STRIDE)?)
+                    .unwrap_or(usize::MAX),
+                link: text_at(b, at + entry::LINK, entry::LINK_LEN)?,
+                help: text_at(b, at + entry::HELP, entry::HELP_LEN)?,
+            };
+            // The last byte of the last copy's last element must lie inside the segment.
+            let end = (|| {
+                let last_copy = e.copies.checked_sub(1)?.checked_mul(e.copy_stride)?;
+                let last_element = e.count.checked_sub(1)?.checked_mul(e.stride)?;
+                e.offset
+                    .checked_add(last_copy)?
+                    .checked_add(last_element)?
+                    .checked_add(e.element_size())
+            })();
+            let fits = e.count == 0 || e.copies == 0 || end.is_some_and(|end| end <= size);
+            let names_fit = e.kind != Kind::Names || e.stride >= ELEMENT_SIZE_MIN || e.count <= 1;
+            // Zero strides could otherwise make a corrupt count loop for billions of steps.
+            let bounded = e.copies <= MAX_COPIES && e.count <= size;
+            if !fits || !names_fit || !bounded {
+                return Err(ReaderError::Corrupt(format!(
+                    "entry {:?} runs past the end",
+                    e.name
+                )));
+            }
+            out.push(e);
         }
-        let mut out = Vec::with_capacity(ports);
-        for p in 0..ports {
-            let mut sums = [0u64; 4];
-            for l in 0..lanes / ports {
-                let at = lanes_at + (l * ports + p) * lstride;
-                for (k, field) in [
-                    lane::RX_PACKETS,
-                    lane::TX_PACKETS,
-                    lane::TX_DROPPED,
-                    lane::UNROUTED,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    sums[k] = sums[k].wrapping_add(u64_at(&self.bytes, at + field)?);
+        Ok(out)
+    }
+
+    fn u64_of(&self, e: &Entry, copy: usize, index: usize) -> Result<u64, ReaderError> {
+        u64_at(
+            &self.bytes,
+            e.offset + copy * e.copy_stride + index * e.stride,
+        )
+    }
+
+    /// Σ over copies of element `index`.
+    fn sum(&self, e: &Entry, index: usize) -> Result<u64, ReaderError> {
+        (0..e.copies).try_fold(0u64, |acc, c| {
+            Ok(acc.wrapping_add(self.u64_of(e, c, index)?))
+        })
+    }
+
+    /// The live elements of a names entry.
+    fn elements(&self, e: &Entry) -> Result<Elements, ReaderError> {
+        let mut out = Vec::new();
+        for i in 0..e.count {
+            let at = e.offset + i * e.stride;
+            let name = text_at(&self.bytes, at, ELEMENT_NAME_LEN.min(e.stride))?;
+            if name.is_empty() {
+                continue;
+            }
+            let parent = if e.link.is_empty() {
+                None
+            } else {
+                Some(u32_at(&self.bytes, at + ELEMENT_PARENT)? as usize)
+            };
+            out.push((i, name, parent));
+        }
+        Ok(out)
+    }
+
+    /// Decodes a counter entry into its object's rows (and, for a by-worker counter, into
+    /// the worker object's rows).
+    fn counter(&self, e: &Entry, objects: &mut [Object]) -> Result<(), ReaderError> {
+        let Some(o) = position(objects, e.split().0) else {
+            return Ok(());
+        };
+        let target = (e.flags & flags::REF != 0)
+            .then(|| position(objects, &e.link))
+            .flatten();
+        for k in 0..objects[o].elements.len() {
+            let index = objects[o].elements[k].0;
+            if index >= e.count {
+                continue;
+            }
+            let v = self.sum(e, index)?;
+            let value = if let Some(t) = target {
+                objects[t]
+                    .elements
+                    .iter()
+                    .find(|el| el.0 as u64 == v)
+                    .map_or(Value::Null, |el| el.1.clone().into())
+            } else if e.flags & (flags::OPTIONAL | flags::REF) != 0 && v == NONE {
+                Value::Null
+            } else {
+                v.into()
+            };
+            objects[o].rows[k].insert(e.split().1.to_owned(), value);
+        }
+        if e.flags & flags::BY_WORKER != 0 {
+            if let Some(w) = position(objects, WORKER_OBJECT) {
+                let live: Vec<usize> = objects[o]
+                    .elements
+                    .iter()
+                    .map(|el| el.0)
+                    .filter(|&i| i < e.count)
+                    .collect();
+                for k in 0..objects[w].elements.len() {
+                    let copy = objects[w].elements[k].0;
+                    if copy >= e.copies {
+                        continue;
+                    }
+                    let total = live.iter().try_fold(0u64, |acc, &i| {
+                        Ok::<_, ReaderError>(acc.wrapping_add(self.u64_of(e, copy, i)?))
+                    })?;
+                    objects[w].rows[k].insert(e.split().1.to_owned(), total.into());
                 }
             }
-            out.push((
-                name_at(&self.bytes, ports_at + p * pstride, NAME_LEN)?,
-                sums,
-            ));
         }
-        Ok(Snapshot { ports: out })
+        Ok(())
+    }
+
+    /// Every quantity in the segment, decoded by kind: the snapshot `engine.stats()` and
+    /// `fastpath stats --json` report (docs/stats-layout.md, "Reading by kind").
+    pub fn snapshot(&self) -> Result<Value, ReaderError> {
+        let entries = self.entries()?;
+        let mut out = Map::new();
+        out.insert("name".into(), self.name()?.into());
+        out.insert("pid".into(), self.pid()?.into());
+        out.insert("alive".into(), self.beating()?.into());
+        out.insert("failed".into(), (self.flags()? & FLAG_FAILED != 0).into());
+        let start = u64_at(&self.bytes, header::START_NS)?;
+        let beat = u64_at(&self.bytes, header::HEARTBEAT_NS)?;
+        out.insert(
+            "uptimeNs".into(),
+            (if start == 0 {
+                0
+            } else {
+                beat.saturating_sub(start)
+            })
+            .into(),
+        );
+
+        // Objects: their elements, rows in index order.
+        let mut objects: Vec<Object> = Vec::new();
+        for e in entries.iter().filter(|e| e.kind == Kind::Names) {
+            let elements = self.elements(e)?;
+            let rows = elements
+                .iter()
+                .map(|(_, name, _)| {
+                    Map::from_iter([("name".to_owned(), Value::from(name.clone()))])
+                })
+                .collect();
+            objects.push(Object {
+                name: e.name.clone(),
+                link: e.link.clone(),
+                elements,
+                rows,
+            });
+        }
+        for e in &entries {
+            let (group, field) = e.split();
+            match e.kind {
+                Kind::Counter => self.counter(e, &mut objects)?,
+                Kind::Scalar => {
+                    let v = self.sum(e, 0)?;
+                    let value = if e.flags & flags::OPTIONAL != 0 && v == NONE {
+                        Value::Null
+                    } else {
+                        v.into()
+                    };
+                    if group.is_empty() {
+                        out.insert(field.to_owned(), value);
+                    } else if let Value::Object(m) = out
+                        .entry(group.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()))
+                    {
+                        m.insert(field.to_owned(), value);
+                    }
+                }
+                Kind::Text => {
+                    let text = text_at(&self.bytes, e.offset, e.count)?;
+                    if !text.is_empty() {
+                        out.insert(e.name.clone(), text.into());
+                    }
+                }
+                Kind::Histogram => {
+                    let buckets: Vec<Value> = (0..e.count)
+                        .map(|b| self.sum(e, b).map(Value::from))
+                        .collect::<Result<_, _>>()?;
+                    if let Value::Object(m) = out
+                        .entry("histograms")
+                        .or_insert_with(|| Value::Object(Map::new()))
+                    {
+                        m.insert(e.name.clone(), buckets.into());
+                    }
+                }
+                Kind::Names | Kind::Ring => {}
+            }
+        }
+        nest(objects, &mut out);
+        Ok(Value::Object(out))
     }
 
     /// The newest complete sample: (time in Unix ns, per port [rx, tx, drops]), or `None`
     /// before the first one or when the newest slot is being rewritten.
     pub fn latest_sample(&self) -> Result<Option<Sample>, ReaderError> {
-        let (at, count, stride) = self.entry(names::SAMPLES)?;
-        let (_, ports, _) = self.entry(names::PORTS)?;
-        let (_, lcores, _) = self.entry(names::LCORES)?;
-        if lcores == 0 || count != lcores * SAMPLE_SLOTS || stride < 16 + 24 * ports {
+        let entries = self.entries()?;
+        let ring = entries
+            .iter()
+            .find(|e| e.kind == Kind::Ring)
+            .ok_or_else(|| ReaderError::Corrupt("no sample ring".into()))?;
+        let ports = u32_at(&self.bytes, header::PORTS)? as usize;
+        if ring.copies == 0 || ring.count == 0 || ring.stride < SAMPLE_HEADER + SAMPLE_PORT * ports
+        {
             return Err(ReaderError::Corrupt(
-                "the sample rings do not match the lcores and ports".into(),
+                "the sample rings do not match the ports".into(),
             ));
         }
         let written = u64_at(&self.bytes, header::SAMPLES_WRITTEN)?;
@@ -229,14 +522,16 @@ impl Reader {
         };
         let mut time = 0;
         let mut values = vec![[0u64; 3]; ports];
-        for l in 0..lcores {
-            let slot = at + (l * SAMPLE_SLOTS + (index % SAMPLE_SLOTS as u64) as usize) * stride;
+        for c in 0..ring.copies {
+            let slot = ring.offset
+                + c * ring.copy_stride
+                + (index % ring.count as u64) as usize * ring.stride;
             if u64_at(&self.bytes, slot)? != complete {
                 return Ok(None);
             }
             time = u64_at(&self.bytes, slot + 8)?;
             for (p, v) in values.iter_mut().enumerate() {
-                let f = slot + 16 + p * 24;
+                let f = slot + SAMPLE_HEADER + p * SAMPLE_PORT;
                 for (k, field) in v.iter_mut().enumerate() {
                     // Wrapping: counters of a corrupt segment may be anything.
                     *field = field.wrapping_add(u64_at(&self.bytes, f + k * 8)?);

@@ -8,7 +8,7 @@ use stats::Reader;
 
 const VECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../test/fixtures/stats-v1.bin"
+    "/../../test/fixtures/stats-v2.bin"
 );
 
 /// xorshift64*: a small deterministic generator, enough to pick bytes and values.

@@ -18,6 +18,8 @@ fn spec(name: &str) -> SegmentSpec {
         ports: vec![("a".into(), 0), ("b".into(), 1)],
         lcores: vec![(1, 1), (2, 1)],
         rx_owners: vec![vec![Some(0)], vec![Some(1)]],
+        counting: true,
+        extra: Vec::new(),
     }
 }
 
@@ -36,13 +38,15 @@ fn what_lanes_count_a_reader_sums_per_port() {
     assert_eq!(r.pid().unwrap(), std::process::id());
     assert!(r.alive().unwrap());
     let snap = r.snapshot().unwrap();
-    assert_eq!(
-        snap.ports,
-        vec![
-            ("a".to_owned(), [15, 0, 0, 0]),
-            ("b".to_owned(), [0, 7, 2, 0])
-        ]
-    );
+    let counts = |p: usize| {
+        ["rxPackets", "txPackets", "txDropped", "unrouted"]
+            .map(|f| snap["ports"][p][f].as_u64().unwrap())
+    };
+    assert_eq!([counts(0), counts(1)], [[15, 0, 0, 0], [0, 7, 2, 0]]);
+    // Per worker, summed over ports: lcore 1 received 10 (a), lcore 2 received 5 and sent 7.
+    let by_worker =
+        |l: usize| ["rxPackets", "txPackets"].map(|f| snap["lcores"][l][f].as_u64().unwrap());
+    assert_eq!([by_worker(0), by_worker(1)], [[10, 0], [5, 7]]);
     assert_eq!(r.latest_sample().unwrap(), None, "no sample yet");
     seg.sample();
     lanes[0].rx_packets.store(20, Relaxed);
@@ -68,7 +72,9 @@ fn truncated_corrupt_and_foreign_files_are_clear_errors() {
     let dir = scratch("bad");
     let seg = Segment::create(&dir, 4096, &spec("eng2")).unwrap();
     let good = std::fs::read(seg.path()).unwrap();
-    for cut in [0, 10, 255, 300, good.len() - 1] {
+    // The header's size: the bytes in use (the file is whole pages, a little longer).
+    let used = u64::from_le_bytes(good[16..24].try_into().unwrap()) as usize;
+    for cut in [0, 10, 255, 300, used - 1] {
         match Reader::from_bytes(good[..cut].to_vec()).and_then(|r| r.snapshot()) {
             Err(ReaderError::Corrupt(_)) => {}
             other => panic!("a segment cut at {cut} bytes read as {other:?}"),
@@ -81,8 +87,8 @@ fn truncated_corrupt_and_foreign_files_are_clear_errors() {
         ReaderError::Version(9)
     );
     let mut far = good.clone();
-    // Point the lanes entry (third directory entry) far past the end.
-    let at = 256 + 2 * 64 + 48;
+    // Point the rx packets entry (second directory entry) far past the end.
+    let at = 256 + 128 + 48;
     far[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(
         Reader::from_bytes(far).unwrap().snapshot(),
@@ -96,6 +102,36 @@ fn truncated_corrupt_and_foreign_files_are_clear_errors() {
         Reader::open(&dir.join("none")),
         Err(ReaderError::Missing(_))
     ));
+    drop(seg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_counter_beyond_the_catalogue_reaches_the_reader_and_counts_off_point_at_the_driver() {
+    let dir = scratch("extra");
+    let mut spec = spec("eng3");
+    spec.counting = false;
+    spec.extra = vec![("port/testProbe".into(), "A test-only counter.".into())];
+    let seg = Segment::create(&dir, 4096, &spec).unwrap();
+    seg.extra(0, 1, 1).unwrap().store(42, Relaxed);
+    seg.extra(0, 0, 1).unwrap().store(1, Relaxed);
+    assert!(seg.extra(0, 2, 0).is_none() && seg.extra(1, 0, 0).is_none());
+    seg.lanes()[0].rx_packets.store(99, Relaxed); // not counting: the reader ignores the lanes
+    seg.set_driver(0, [5, 6, 0, 0, 0, 0, 0, 0]);
+    let snap = Reader::open(seg.path()).unwrap().snapshot().unwrap();
+    assert_eq!(snap["ports"][1]["testProbe"], serde_json::json!(43));
+    assert_eq!(snap["ports"][0]["testProbe"], serde_json::json!(0));
+    assert_eq!(
+        [
+            &snap["ports"][0]["rxPackets"],
+            &snap["ports"][0]["txPackets"]
+        ],
+        [&serde_json::json!(5), &serde_json::json!(6)]
+    );
+    assert!(
+        snap["lcores"][0].get("rxPackets").is_none(),
+        "no per-worker packet counts when workers do not count"
+    );
     drop(seg);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,15 +1,21 @@
-//! The test vector shared with the TypeScript reader: `test/fixtures/stats-v1.bin` is a
-//! segment this writer produced (regenerate with `FASTPATH_WRITE_VECTOR=1 cargo test -p
-//! stats`); the Rust reader here and `test/stats-vector.test.ts` must both read it as below.
+//! The test vector shared with the TypeScript reader: `test/fixtures/stats-v2.bin` is a
+//! segment this writer produced, and `test/fixtures/stats-v2.json` is how this reader decodes
+//! it (regenerate both with `FASTPATH_WRITE_VECTOR=1 cargo test -p stats`).
+//! `test/stats-vector.test.ts` must decode the same bytes to the same JSON.
 
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 
-use stats::{MemorySummary, Reader, Segment, SegmentSpec};
+use serde_json::json;
+use stats::{MemorySummary, Reader, Scalar, Segment, SegmentSpec};
 
 const VECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../test/fixtures/stats-v1.bin"
+    "/../../test/fixtures/stats-v2.bin"
+);
+const DECODED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../test/fixtures/stats-v2.json"
 );
 
 fn write_vector() {
@@ -21,6 +27,8 @@ fn write_vector() {
         lcores: vec![(1, 1), (2, 3)],
         // wan has two rx queues, one per lcore; lan one, polled by lcore 2.
         rx_owners: vec![vec![Some(0), Some(1)], vec![Some(1)]],
+        counting: true,
+        extra: Vec::new(),
     };
     let seg = Segment::create(&dir, 4096, &spec).unwrap();
     let lanes = seg.lanes();
@@ -42,7 +50,7 @@ fn write_vector() {
     pout.store(990, Relaxed);
     pdropped.store(10, Relaxed);
     seg.pipeline_counters(1, filter)[0].store(500, Relaxed);
-    let rule = seg.rule_slot(filter, "filter/no-dns").unwrap();
+    let rule = seg.rule_slot(filter, "no-dns").unwrap();
     seg.rule_counter(1, rule).store(7, Relaxed);
     let [loops, idle, busy_cycles, idle_cycles] = seg.loops(0).unwrap();
     loops.store(7, Relaxed);
@@ -63,6 +71,11 @@ fn write_vector() {
     seg.set_queues(1, &[[500, 32_000, 990, 63_360, 0]]);
     seg.set_driver(0, [2001, 500, 2001 * 64, 500 * 64, 1, 2, 3, 4]);
     seg.set_driver(1, [500, 1000, 500 * 64, 1000 * 64, 1, 2, 3, 4]);
+    seg.set(Scalar::Generation, 3);
+    seg.set(Scalar::MempoolCapacity, 8191);
+    seg.set(Scalar::MempoolAvailable, 8000);
+    seg.set(Scalar::MempoolInUse, 191);
+    seg.add(Scalar::MempoolDrySamples, 2);
     // IOVA as PA, two 2 MiB pages that are not IOVA-contiguous: two runs.
     seg.set_memory(
         &MemorySummary {
@@ -76,16 +89,22 @@ fn write_vector() {
         },
         &[
             (0x1_0000_0000, 0x8000_0000, 2 << 20, 1, 0),
-            (0x1_0020_0000, 0x9000_0000, 2 << 20, 1, 0),
+            (0x1_0020_0000, 0x9000_0000, 2 << 20, 1, -1),
         ],
     );
+    seg.set_started();
     seg.sample();
     lanes[0].rx_packets.store(2000, Relaxed);
     seg.sample();
+    seg.set_failure("worker lcore 2 (worker 1) panicked: a test");
     seg.mark_stopped();
     std::fs::copy(seg.path(), VECTOR).unwrap();
     drop(seg);
     std::fs::remove_dir_all(&dir).unwrap();
+    let decoded = Reader::open(Path::new(VECTOR)).unwrap().snapshot().unwrap();
+    let mut text = serde_json::to_string_pretty(&decoded).unwrap();
+    text.push('\n');
+    std::fs::write(DECODED, text).unwrap();
 }
 
 #[test]
@@ -94,17 +113,81 @@ fn the_committed_vector_reads_as_expected() {
         write_vector();
     }
     let r = Reader::open(Path::new(VECTOR))
-        .expect("test/fixtures/stats-v1.bin: regenerate with FASTPATH_WRITE_VECTOR=1");
+        .expect("test/fixtures/stats-v2.bin: regenerate with FASTPATH_WRITE_VECTOR=1");
     assert_eq!(r.name().unwrap(), "vector");
     assert!(!r.alive().unwrap(), "the vector's engine has stopped");
     let snap = r.snapshot().unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(DECODED).unwrap()).unwrap();
     assert_eq!(
-        snap.ports,
-        vec![
-            ("wan".to_owned(), [2000, 500, 0, 3]),
-            ("lan".to_owned(), [500, 990, 10, 0])
-        ]
+        snap, committed,
+        "test/fixtures/stats-v2.json: regenerate with FASTPATH_WRITE_VECTOR=1"
     );
+    // What the vector's writer wrote, by name, as every reader must see it.
+    let port = |p: usize, field: &str| snap["ports"][p][field].clone();
+    assert_eq!(
+        [
+            port(0, "rxPackets"),
+            port(0, "txPackets"),
+            port(0, "unrouted"),
+            port(0, "txDropped")
+        ],
+        [json!(2000), json!(500), json!(3), json!(0)]
+    );
+    assert_eq!(
+        [
+            port(1, "rxPackets"),
+            port(1, "txPackets"),
+            port(1, "txDropped")
+        ],
+        [json!(500), json!(990), json!(10)]
+    );
+    assert_eq!(
+        [
+            port(0, "driverRxPackets"),
+            port(0, "rxBytes"),
+            port(0, "rxNombuf")
+        ],
+        [json!(2001), json!(2001 * 64), json!(4)]
+    );
+    assert_eq!(
+        snap["ports"][0]["queues"],
+        json!([
+            { "name": "0", "rxLcore": "1", "rxPackets": 1500, "rxBytes": 96_000, "txPackets": 250, "txBytes": 16_000, "errors": 1 },
+            { "name": "1", "rxLcore": "2", "rxPackets": 501, "rxBytes": 32_064, "txPackets": 250, "txBytes": 16_000, "errors": 0 },
+        ])
+    );
+    assert_eq!(
+        snap["ports"][1]["queues"][1]["rxLcore"],
+        json!(null),
+        "lan's tx-only queue pair has no rx owner"
+    );
+    assert_eq!(
+        snap["lcores"][0],
+        json!({
+            "name": "1", "cpu": 1, "loops": 7, "idleLoops": 2, "busyCycles": 3000, "idleCycles": 1000, "tscHz": 2_000_000_000,
+            "rxPackets": 2000, "txPackets": 990, "txDropped": 10,
+        })
+    );
+    assert_eq!(
+        snap["pipelines"],
+        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }] }])
+    );
+    assert_eq!(
+        snap["mempool"],
+        json!({ "capacity": 8191, "available": 8000, "inUse": 191, "drySamples": 2 })
+    );
+    assert_eq!(snap["generation"], json!(3));
+    assert_eq!(
+        snap["failure"],
+        json!("worker lcore 2 (worker 1) panicked: a test")
+    );
+    assert_eq!(snap["failed"], json!(true));
+    assert_eq!(
+        snap["memoryRuns"][1],
+        json!({ "name": "0x100200000", "iova": 0x9000_0000_u64, "bytes": 2 << 20, "segments": 1, "socket": null })
+    );
+    assert_eq!(snap["memory"]["runs"], json!(2));
     let (_, latest) = r.latest_sample().unwrap().unwrap();
     assert_eq!(latest, vec![[2000, 500, 3], [500, 990, 10]]);
 }

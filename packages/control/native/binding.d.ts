@@ -5,15 +5,16 @@
 export declare class NativeEngine {
   /** Facts fixed at start. */
   info(): EngineInfo
-  /** A snapshot of every counter. */
-  stats(): EngineStats
   /**
    * Swaps in new pipelines (msgpack config) off the JS thread; resolves to the new
    * generation. A refused config leaves the engine running unchanged.
    */
   apply(config: Buffer): Promise<number>
-  /** Stops the engine off the JS thread; resolves to the final counters. */
-  stop(): Promise<EngineStats>
+  /**
+   * Stops the engine off the JS thread. Its final counters stay in the stats segment,
+   * which readers that mapped it (the engine's own `StatsReader`) keep.
+   */
+  stop(): Promise<void>
 }
 
 /**
@@ -81,21 +82,6 @@ export interface EngineListing {
   path: string
 }
 
-/** A snapshot of every counter. */
-export interface EngineStats {
-  uptimeNs: number
-  generation: number
-  ports: Array<PortCounters>
-  lcores: Array<LcoreCounters>
-  pipelines: Array<PipelineCounters>
-  mempoolAvailable: number
-  mempoolInUse: number
-  /** Set once a worker's loop failed (panicked): what happened and what to do. */
-  failure?: string
-  /** 10 ms samples that found fewer free mbufs than a burst (the pool ran dry). */
-  mempoolDrySamples: number
-}
-
 /** The stable error codes, in the order the engine defines them. */
 export declare function errorCodes(): Array<string>
 
@@ -115,14 +101,6 @@ export interface IovaRun {
   pageSize: number
   socket: number
   segments: number
-}
-
-/** Counters of one worker lcore. */
-export interface LcoreCounters {
-  lcore: number
-  rxPackets: number
-  txPackets: number
-  txDropped: number
 }
 
 /** Every engine stats segment on this machine (hugetlbfs mounts and /dev/shm). */
@@ -172,32 +150,8 @@ export interface MempoolInfo {
   cache: number
 }
 
-/** Counters of one pipeline, across every program it has run in. */
-export interface PipelineCounters {
-  name: string
-  inPackets: number
-  outPackets: number
-  dropped: number
-  generated: number
-  rules: Array<RuleCounters>
-}
-
 /** The memory a config needs on this machine as it is now, without starting DPDK. */
 export declare function planMemory(config: Buffer): MemoryPlan
-
-/** Counters of one port. Counts are integers below 2^53. */
-export interface PortCounters {
-  name: string
-  rxPackets: number
-  txPackets: number
-  txDropped: number
-  unrouted: number
-  rxBytes: number
-  txBytes: number
-  rxMissed: number
-  rxErrors: number
-  txErrors: number
-}
 
 /** One port. */
 export interface PortSummary {
@@ -212,11 +166,12 @@ export interface PortSummary {
   rss: boolean
 }
 
-/** Counters of one rule. */
-export interface RuleCounters {
-  name: string
-  matched: number
-}
+/**
+ * Lets go of the pages behind an `ArrayBuffer` from [`map_stats`] now rather than at
+ * garbage collection: it then reads zeros. A stopped engine's own reader calls this, so that
+ * its segment's hugepage is free the moment `stop()` resolves.
+ */
+export declare function releaseStats(buffer: ArrayBuffer): void
 
 /** The config schema version this binding reads. */
 export declare function schemaVersion(): number

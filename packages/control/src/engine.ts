@@ -16,6 +16,7 @@
  */
 import {
   encodeConfig,
+  ErrorCode,
   FastpathError,
   type EngineConfig,
   type EngineInfo,
@@ -23,6 +24,7 @@ import {
 } from '@fastpath/types';
 
 import { native, type NativeEngine } from './native.js';
+import { StatsReader } from './stats-reader.js';
 
 /** Validates `config` (ERR_CONFIG with every path) and encodes it as the binding takes it. */
 export function wire(config: EngineConfig): Buffer {
@@ -33,11 +35,14 @@ export function wire(config: EngineConfig): Buffer {
 export class Engine implements AsyncDisposable {
   readonly #native: NativeEngine;
   readonly #info: EngineInfo;
+  /** The engine's own stats segment, read like any other process reads it. */
+  readonly #reader: StatsReader;
   #final: Promise<EngineStats> | undefined;
 
   private constructor(nativeEngine: NativeEngine) {
     this.#native = nativeEngine;
     this.#info = nativeEngine.info() as EngineInfo;
+    this.#reader = StatsReader.open(this.#info.statsPath);
   }
 
   /**
@@ -101,23 +106,33 @@ export class Engine implements AsyncDisposable {
     return this.#final !== undefined;
   }
 
-  /** A snapshot of every counter. Throws ERR_STOPPED after `stop()`. */
+  /**
+   * Every counter, read from the engine's stats segment: the same object, field for field,
+   * that `StatsReader.snapshot()` and `fastpath stats --json` give in any other process.
+   * Plain memory reads, no native call. Throws ERR_STOPPED after `stop()`.
+   */
   stats(): EngineStats {
-    try {
-      return this.#native.stats();
-    } catch (error) {
-      throw FastpathError.fromNative(error);
-    }
+    if (this.#final) throw new FastpathError(ErrorCode.Stopped, 'the engine is stopped; start a new one (in a new process: EAL runs once per process)');
+    return this.#reader.snapshot();
   }
 
-  /** Stops the workers, closes the ports, cleans EAL up; resolves to the final counters. Idempotent. */
+  /**
+   * Stops the workers, closes the ports, cleans EAL up; resolves to the final counters (the
+   * segment's last state: this process keeps its mapping after the file is removed).
+   * Idempotent.
+   */
   stop(): Promise<EngineStats> {
     this.#final ??= (async () => {
       try {
-        return await this.#native.stop();
+        await this.#native.stop();
       } catch (error) {
+        this.#reader.close();
         throw FastpathError.fromNative(error);
       }
+      const last = this.#reader.snapshot();
+      // The segment's file is gone; let go of its pages now, not at garbage collection.
+      this.#reader.close();
+      return last;
     })();
     return this.#final;
   }

@@ -1,6 +1,7 @@
 export { allowedCpus, parseCpuList } from './cpus.js';
 export { Engine } from './engine.js';
-export { describeEngine, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
+export { otherCounters } from './counters.js';
+export { describeEngine, portDrops, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
 export { loadConfig } from './load-config.js';
 export { native } from './native.js';
 export {
@@ -19,7 +20,7 @@ export {
   type MemoryPlan,
 } from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';
-export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentPortCounters, type SegmentSnapshot } from './stats-reader.js';
+export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
 export {
   ControlErrorCode,
   defineConfig,
@@ -31,10 +32,13 @@ export {
   type EngineConfig,
   type EngineInfo,
   type EngineStats,
-  type LcoreCounters,
+  type LcoreStats,
+  type MemoryRunStats,
   type PipelineConfig,
-  type PipelineCounters,
+  type PipelineStats,
   type PortConfig,
-  type PortCounters,
+  type PortStats,
+  type QueueStats,
+  type RuleStats,
   type StageConfig,
 } from '@fastpath/types';

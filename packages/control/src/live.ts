@@ -2,7 +2,7 @@
  * What the demo and `fastpath run` print: the engine's layout at start, a per-port table
  * every second, a summary, and the one-line JSON result.
  */
-import type { EngineInfo, EngineStats } from '@fastpath/types';
+import type { EngineInfo, EngineStats, PortStats } from '@fastpath/types';
 
 import type { Engine } from './engine.js';
 
@@ -49,12 +49,17 @@ const mpps = (packets: number, ns: number) => (ns > 0 ? ((packets * 1e3) / ns).t
 /** The table header matching {@link statsRows}. */
 export const STATS_HEADER = `  time  port          rx Mpps   tx Mpps       rx total       tx total      drops`;
 
-/** One row per port: rates since `before`, totals, drops (tx full + missed + unrouted). */
+/** What a port lost: tx queue full, device missed, no mbuf for rx, no pipeline takes it. */
+export function portDrops(port: PortStats): number {
+  return port.txDropped + port.rxMissed + port.rxNombuf + port.unrouted;
+}
+
+/** One row per port: rates since `before`, totals, drops ({@link portDrops}). */
 export function statsRows(now: EngineStats, before: EngineStats): string[] {
   const ns = now.uptimeNs - before.uptimeNs;
   return now.ports.map((port, i) => {
     const prev = before.ports[i]!;
-    const drops = port.txDropped + port.rxMissed + port.unrouted;
+    const drops = portDrops(port);
     return (
       `${(now.uptimeNs / 1e9).toFixed(0).padStart(5)}s  ${port.name.padEnd(12)}` +
       `${mpps(port.rxPackets - prev.rxPackets, ns).padStart(9)} ${mpps(port.txPackets - prev.txPackets, ns).padStart(9)}` +
@@ -111,33 +116,38 @@ export function summaryLines(last: EngineStats, seconds: number): string[] {
   for (const p of last.ports) {
     lines.push(
       `  ${p.name}: rx ${p.rxPackets} (${mpps(p.rxPackets, last.uptimeNs)} Mpps), tx ${p.txPackets}, ` +
-        `tx dropped ${p.txDropped}, missed ${p.rxMissed}, unrouted ${p.unrouted}`,
+        `tx dropped ${p.txDropped}, rx missed ${p.rxMissed}, rx no mbuf ${p.rxNombuf}, unrouted ${p.unrouted}`,
     );
   }
   for (const p of last.pipelines) {
     const rules = p.rules.map((r) => `${r.name} ${r.matched}`).join(', ');
     lines.push(`  pipeline ${p.name}: in ${p.inPackets}, out ${p.outPackets}, dropped ${p.dropped}${p.generated ? `, generated ${p.generated}` : ''}${rules ? `; ${rules}` : ''}`);
   }
-  if (last.mempoolDrySamples > 0) {
-    lines.push(`  the packet pool ran dry in ${last.mempoolDrySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
+  if (last.mempool.drySamples > 0) {
+    lines.push(`  the packet pool ran dry in ${last.mempool.drySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
   }
   return lines;
 }
 
-/** The run's result as one JSON-ready object (the last line of `--json` output). */
+/**
+ * The run's result as one JSON-ready object (the last line of `--json` output): the
+ * segment's own names for every count.
+ */
 export function summaryJson(info: EngineInfo, last: EngineStats, seconds: number) {
   return {
     iovaMode: info.iovaMode,
     lcores: [
       { id: info.mainLcore, role: 'main' },
-      ...last.lcores.map((l) => ({ id: l.lcore, role: 'worker', rxPackets: l.rxPackets, txPackets: l.txPackets, txDropped: l.txDropped })),
+      ...last.lcores.map((l) => ({ id: Number(l.name), role: 'worker', rxPackets: l.rxPackets, txPackets: l.txPackets, txDropped: l.txDropped })),
     ],
     ports: last.ports.map((p) => ({
       name: p.name,
       rxPackets: p.rxPackets,
       txPackets: p.txPackets,
-      rxDropped: p.rxMissed + p.unrouted,
       txDropped: p.txDropped,
+      unrouted: p.unrouted,
+      rxMissed: p.rxMissed,
+      rxNombuf: p.rxNombuf,
     })),
     pipelines: last.pipelines.map((p) => ({
       name: p.name,
@@ -147,7 +157,7 @@ export function summaryJson(info: EngineInfo, last: EngineStats, seconds: number
       generated: p.generated,
       rules: p.rules,
     })),
-    mempoolDrySamples: last.mempoolDrySamples,
+    mempool: { drySamples: last.mempool.drySamples },
     durationS: Number(seconds.toFixed(3)),
   };
 }

@@ -1,21 +1,97 @@
 /**
  * Prometheus metrics for an engine, read from its stats segment (so the exporter may run in
- * any process, not only the engine's). Built on prom-client: the values are read at scrape
- * time, never cached.
+ * any process, not only the engine's). Built on prom-client; values are read at scrape time.
+ *
+ * The metrics come from the segment's directory, not from a list here: every counter entry
+ * `object/field` becomes `fastpath_<object>_<field>_total` (a gauge: without `_total`) with
+ * a label per object level (`port`, `queue`, `lcore`, `pipeline`, `rule`, …) and the
+ * entry's help text; every scalar `group/field` becomes `fastpath_<group>_<field>`. A counter
+ * the engine adds is exported with no change here. Two views are derived on top: rates from
+ * the sample ring, and lcore busy/idle seconds from TSC cycles.
  */
+import { segmentLayout } from '@fastpath/types';
 import { Counter, Gauge, Registry } from 'prom-client';
 
-import { StatsReader } from './stats-reader.js';
+import { StatsReader, type SegmentEntry } from './stats-reader.js';
 
 /** Where the metrics come from: a reader, or a function that finds one (or throws). */
 export type ReaderSource = StatsReader | (() => StatsReader);
 
+const { CATALOGUE, flags, Kind, WORKER_OBJECT } = segmentLayout;
+
+/** `rxPackets` → `rx_packets`. */
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+type Row = Record<string, unknown> & { name: string };
+
+/** One exported series family: where its rows are, which field, what kind. */
+interface Family {
+  /** A scalar (`snapshot.group.field` or `snapshot.field`), or a field of object rows. */
+  scalar: boolean;
+  path: string[];
+  field: string;
+  gauge: boolean;
+  help: string;
+}
+
+/** The object path of each object: `queue` → ['port', 'queue'] (parents first). */
+function objectPaths(entries: readonly { name: string; kind: number; link: string }[]): Map<string, string[]> {
+  const links = new Map(entries.filter((e) => e.kind === Kind.Names).map((e) => [e.name, e.link]));
+  const paths = new Map<string, string[]>();
+  for (const name of links.keys()) {
+    const path = [name];
+    for (let up = links.get(name); up && path.length < 8; up = links.get(up)) path.unshift(up);
+    paths.set(name, path);
+  }
+  return paths;
+}
+
+/** The series families a directory describes. */
+function families(entries: readonly { name: string; kind: number; flags: number; link: string; help: string }[]): Map<string, Family> {
+  const paths = objectPaths(entries);
+  const out = new Map<string, Family>();
+  for (const e of entries) {
+    const slash = e.name.indexOf('/');
+    const [group, field] = slash < 0 ? ['', e.name] : [e.name.slice(0, slash), e.name.slice(slash + 1)];
+    const gauge = (e.flags & flags.GAUGE) !== 0;
+    if (e.kind === Kind.Scalar) {
+      out.set(`fastpath_${snake(group ? `${group}_${field}` : field)}${gauge ? '' : '_total'}`, { scalar: true, path: group ? [group] : [], field, gauge, help: e.help });
+    } else if (e.kind === Kind.Counter && (e.flags & flags.REF) === 0 && paths.has(group)) {
+      out.set(`fastpath_${snake(group)}_${snake(field)}${gauge ? '' : '_total'}`, { scalar: false, path: paths.get(group)!, field, gauge, help: e.help });
+      if ((e.flags & flags.BY_WORKER) !== 0) {
+        out.set(`fastpath_${WORKER_OBJECT}_${snake(field)}_total`, { scalar: false, path: [WORKER_OBJECT], field, gauge: false, help: `${e.help.replace(/\.$/, '')}, by worker.` });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every (labels, value) of a family in a snapshot: rows walked down the object path. */
+function series(snap: Record<string, unknown>, family: Family): [Record<string, string>, number][] {
+  if (family.scalar) {
+    const group = family.path[0];
+    const value = group === undefined ? snap[family.field] : (snap[group] as Record<string, unknown> | undefined)?.[family.field];
+    return typeof value === 'number' ? [[{}, value]] : [];
+  }
+  const out: [Record<string, string>, number][] = [];
+  const walk = (rows: unknown, depth: number, labels: Record<string, string>) => {
+    if (!Array.isArray(rows)) return;
+    const object = family.path[depth]!;
+    for (const row of rows as Row[]) {
+      const here = { ...labels, [snake(object)]: row.name };
+      if (depth + 1 < family.path.length) walk(row[`${family.path[depth + 1]}s`], depth + 1, here);
+      else if (typeof row[family.field] === 'number') out.push([here, row[family.field] as number]);
+    }
+  };
+  walk(snap[`${family.path[0]}s`], 0, {});
+  return out;
+}
+
 /**
  * Registers Fastpath's metrics in `registry` (a new one by default) and returns it:
- * `fastpath_up`, and per port `fastpath_port_{rx,tx}_packets_total`,
- * `fastpath_port_tx_dropped_total`, `fastpath_port_unrouted_total`,
- * `fastpath_port_{rx,tx}_packets_per_second` (over the last second of samples); per queue
- * (the driver's counts) `fastpath_queue_{rx,tx}_{packets,bytes}_total`; per worker lcore
+ * `fastpath_up`; one family per segment entry (the catalogue's, plus any extra entry the
+ * reader's engine has when it is known here); `fastpath_port_{rx,tx}_packets_per_second` and
+ * `fastpath_port_drops_per_second` (over the last second of samples); per worker lcore
  * `fastpath_lcore_{busy,idle}_seconds_total` (poll-loop time that found work, or none).
  */
 export function prometheusRegistry(source: ReaderSource, registry = new Registry()): Registry {
@@ -27,42 +103,16 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
       return undefined;
     }
   };
-  const labels = ['engine', 'port'] as const;
-  /** A counter over some rows of each snapshot, each row with its own labels. */
-  const rows = (name: string, help: string, labelNames: string[], pick: (snap: ReturnType<StatsReader['snapshot']>) => [Record<string, string>, number][]) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['engine', ...labelNames],
-      registers: [registry],
-      collect() {
-        this.reset();
-        const reader = current();
-        if (!reader) return;
-        const snap = reader.snapshot();
-        for (const [rowLabels, value] of pick(snap)) this.inc({ engine: snap.name, ...rowLabels }, value);
-      },
-    });
-  /** A counter per port. */
-  const counter = (name: string, help: string, pick: (p: ReturnType<StatsReader['snapshot']>['ports'][number]) => number) =>
-    rows(name, help, ['port'], (snap) => snap.ports.map((p): [Record<string, string>, number] => [{ port: p.name }, pick(p)]));
-  const queueRows = (pick: (q: ReturnType<StatsReader['snapshot']>['ports'][number]['queues'][number]) => number) => (snap: ReturnType<StatsReader['snapshot']>) =>
-    snap.ports.flatMap((p) => p.queues.map((q): [Record<string, string>, number] => [{ port: p.name, queue: String(q.queue) }, pick(q)]));
-  const lcoreRows = (cycles: 'busyCycles' | 'idleCycles') => (snap: ReturnType<StatsReader['snapshot']>) =>
-    snap.lcores.filter((l) => l.tscHz > 0).map((l): [Record<string, string>, number] => [{ lcore: String(l.lcore) }, l[cycles] / l.tscHz]);
-  const rate = (name: string, help: string, pick: (r: ReturnType<StatsReader['rates']>[number]) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const reader = current();
-        if (!reader) return;
-        for (const r of reader.rates()) this.set({ engine: reader.name, port: r.name }, pick(r));
-      },
-    });
+  // One snapshot per scrape, shared by every family.
+  let cached: { at: number; reader: StatsReader; snap: Record<string, unknown> } | undefined;
+  const snapshot = () => {
+    const reader = current();
+    if (!reader) return undefined;
+    if (!cached || cached.reader !== reader || Date.now() - cached.at > 50) {
+      cached = { at: Date.now(), reader, snap: reader.snapshot() as unknown as Record<string, unknown> };
+    }
+    return cached;
+  };
   new Gauge({
     name: 'fastpath_up',
     help: 'Whether the engine is running (1) or not (0).',
@@ -71,17 +121,54 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
       this.set(current() ? 1 : 0);
     },
   });
-  counter('fastpath_port_rx_packets_total', 'Packets received on the port.', (p) => p.rxPackets);
-  counter('fastpath_port_tx_packets_total', 'Packets sent out of the port.', (p) => p.txPackets);
-  counter('fastpath_port_tx_dropped_total', 'Packets for the port dropped at a full tx queue.', (p) => p.txDropped);
-  counter('fastpath_port_unrouted_total', 'Packets received on the port that no pipeline takes.', (p) => p.rxDropped);
+  const known: readonly SegmentEntry[] | readonly (typeof CATALOGUE)[number][] = typeof source === 'function' ? CATALOGUE : source.entries;
+  for (const [name, family] of families(known)) {
+    const labelNames = ['engine', ...(family.scalar ? [] : family.path.map(snake))];
+    const collect = function (this: Counter | Gauge) {
+      this.reset();
+      const now = snapshot();
+      if (!now) return;
+      for (const [labels, value] of series(now.snap, family)) {
+        const all = { engine: now.reader.name, ...labels };
+        if (this instanceof Counter) this.inc(all, value);
+        else this.set(all, value);
+      }
+    };
+    if (family.gauge) new Gauge({ name, help: family.help, labelNames, registers: [registry], collect });
+    else new Counter({ name, help: family.help, labelNames, registers: [registry], collect });
+  }
+  const rate = (name: string, help: string, pick: (r: ReturnType<StatsReader['rates']>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['engine', 'port'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const reader = current();
+        if (!reader) return;
+        for (const r of reader.rates()) this.set({ engine: reader.name, port: r.name }, pick(r));
+      },
+    });
   rate('fastpath_port_rx_packets_per_second', 'Receive rate over the last second.', (r) => r.rxPps);
   rate('fastpath_port_tx_packets_per_second', 'Transmit rate over the last second.', (r) => r.txPps);
-  rows('fastpath_queue_rx_packets_total', 'Packets the driver received on the rx queue.', ['port', 'queue'], queueRows((q) => q.rxPackets));
-  rows('fastpath_queue_rx_bytes_total', 'Bytes the driver received on the rx queue.', ['port', 'queue'], queueRows((q) => q.rxBytes));
-  rows('fastpath_queue_tx_packets_total', 'Packets the driver sent on the tx queue.', ['port', 'queue'], queueRows((q) => q.txPackets));
-  rows('fastpath_queue_tx_bytes_total', 'Bytes the driver sent on the tx queue.', ['port', 'queue'], queueRows((q) => q.txBytes));
-  rows('fastpath_lcore_busy_seconds_total', 'Poll-loop time that found packets to move.', ['lcore'], lcoreRows('busyCycles'));
-  rows('fastpath_lcore_idle_seconds_total', 'Poll-loop time that found nothing.', ['lcore'], lcoreRows('idleCycles'));
+  rate('fastpath_port_drops_per_second', 'Drop rate (tx full + unrouted) over the last second.', (r) => r.dropPps);
+  const seconds = (name: string, help: string, cycles: 'busyCycles' | 'idleCycles') =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['engine', 'lcore'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = snapshot();
+        if (!now) return;
+        for (const l of (now.snap as unknown as ReturnType<StatsReader['snapshot']>).lcores) {
+          if (l.tscHz) this.inc({ engine: now.reader.name, lcore: l.name }, l[cycles] / l.tscHz);
+        }
+      },
+    });
+  seconds('fastpath_lcore_busy_seconds_total', 'Poll-loop time that found packets to move.', 'busyCycles');
+  seconds('fastpath_lcore_idle_seconds_total', 'Poll-loop time that found nothing.', 'idleCycles');
   return registry;
 }

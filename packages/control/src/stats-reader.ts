@@ -1,26 +1,43 @@
 /**
- * Reads an engine's shared-memory stats segment (docs/stats-layout.md) from any process.
- * The segment is mapped once, read-only, through the binding; after that every read is
- * plain JavaScript on one ArrayBuffer: no native call, no socket, no copy.
+ * Reads an engine's shared-memory stats segment (docs/stats-layout.md) from any process,
+ * the engine's own included: `engine.stats()` is this reader on the engine's segment.
+ *
+ * The segment describes itself: a directory of named, typed entries. This reader decodes
+ * every entry by its kind (scalar, counter vector, names, histogram, ring, text), never by
+ * its name, so a counter the engine adds shows up here, in `fastpath stats`, `top` and
+ * Prometheus with no change. The layout constants come from `@fastpath/types`, generated
+ * from the Rust writer. The segment is mapped once, read-only, through the binding; every
+ * read after that is plain JavaScript on one ArrayBuffer: no native call, no copy.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ErrorCode, FastpathError } from '@fastpath/types';
+import { ErrorCode, FastpathError, segmentLayout, type EngineStats } from '@fastpath/types';
 
 import { native } from './native.js';
 
-const MAGIC = 'FPSTATS1';
-const LAYOUT_VERSION = 1;
-const HEADER_SIZE = 256;
-const ENTRY_SIZE = 64;
-const NAME_LEN = 40;
-const FLAG_STOPPED = 1;
-const FLAG_FAILED = 2;
-const LANE_RETRIES = 64;
-/** A `queues` entry's rx owner when no worker polls the queue. */
-const NO_OWNER = 0xffffffff;
+const {
+  ELEMENT_NAME_LEN,
+  ELEMENT_PARENT,
+  ENGINE_NAME_LEN,
+  entry: E,
+  FLAG_FAILED,
+  FLAG_STOPPED,
+  flags,
+  header: H,
+  HEADER_SIZE,
+  Kind,
+  LAYOUT_VERSION,
+  MAGIC,
+  MAX_ENTRIES,
+  SAMPLE_HEADER,
+  SAMPLE_PERIOD_MS,
+  SAMPLE_PORT,
+  WORKER_OBJECT,
+} = segmentLayout;
 const HEARTBEAT_STALE_MS = 2000;
+/** Most copies an entry may have (worker lcores are far fewer): a corrupt count cannot spin. */
+const MAX_COPIES = 1024;
 
 /** An engine's segment on this machine. */
 export interface EngineListing {
@@ -31,36 +48,18 @@ export interface EngineListing {
   path: string;
 }
 
-/** Counters of one port, summed over lcores. */
-export interface SegmentPortCounters {
+/** A directory entry, checked against the segment's size. */
+export interface SegmentEntry {
   name: string;
-  rxPackets: number;
-  txPackets: number;
-  /** Packets no pipeline took (the segment's share of the demo's rxDropped). */
-  rxDropped: number;
-  txDropped: number;
-  busyPolls: number;
-  /** The driver's own counters (rte_eth_stats), refreshed with every 10 ms sample. */
-  driver: { rxPackets: number; txPackets: number; rxBytes: number; txBytes: number; rxMissed: number; rxErrors: number; txErrors: number; rxNombuf: number };
-  /**
-   * Per queue, as the driver counts them (its per-queue rte_eth_stats, first 16 queues),
-   * with the worker lcore that polls the rx queue (tx queue q is worker q's). Empty until
-   * the port is up.
-   */
-  queues: QueueCounters[];
-}
-
-/** One queue pair of a port: rx queue `queue` and tx queue `queue`, where they exist. */
-export interface QueueCounters {
-  queue: number;
-  /** The lcore id polling this rx queue, or null (no such rx queue, or nobody polls it). */
-  rxLcore: number | null;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  /** Packets the driver dropped on this rx queue. */
-  errors: number;
+  kind: number;
+  flags: number;
+  count: number;
+  stride: number;
+  copies: number;
+  offset: number;
+  copyStride: number;
+  link: string;
+  help: string;
 }
 
 /** One sample from the segment's ring: every port's totals at one moment. */
@@ -72,7 +71,7 @@ export interface Sample {
   /** Per port, summed over lcores. */
   ports: { rxPackets: number; txPackets: number; dropped: number }[];
   /** Per worker lcore (from its own ring), summed over ports. */
-  lcores: { lcore: number; rxPackets: number; txPackets: number; dropped: number }[];
+  lcores: { name: string; rxPackets: number; txPackets: number; dropped: number }[];
 }
 
 /** Packet rates per port over a window of samples. */
@@ -81,38 +80,6 @@ export interface PortRates {
   rxPps: number;
   txPps: number;
   dropPps: number;
-}
-
-/** One read of every counter in a segment. */
-export interface SegmentSnapshot {
-  name: string;
-  pid: number;
-  alive: boolean;
-  /** A worker's loop failed (panicked): the engine runs on without it and should be stopped. */
-  failed: boolean;
-  /** When it was read, Unix time in nanoseconds (from the reader's clock). */
-  readAtNs: bigint;
-  ports: SegmentPortCounters[];
-  /** Every pipeline the engine has run (by name, carried across live changes). */
-  pipelines: { name: string; inPackets: number; outPackets: number; dropped: number; generated: number; rules: { name: string; matched: number }[] }[];
-  /** Per worker: totals, poll-loop iterations and TSC cycles (busy: found work; idle: not). */
-  lcores: LcoreLoad[];
-}
-
-/** One worker lcore's load. Busy share = busyCycles / (busyCycles + idleCycles) over a window. */
-export interface LcoreLoad {
-  lcore: number;
-  cpu: number;
-  rxPackets: number;
-  txPackets: number;
-  /** Poll-loop iterations, and those that found nothing. */
-  loops: number;
-  idleLoops: number;
-  /** TSC cycles spent in iterations that found work, and in those that did not. */
-  busyCycles: number;
-  idleCycles: number;
-  /** TSC ticks per second (0 if the engine did not say). */
-  tscHz: number;
 }
 
 /** EAL's memory as the engine found it after start (`fastpath mem map`). */
@@ -153,76 +120,78 @@ const fail = (message: string): never => {
   throw new FastpathError(ErrorCode.Stats, message);
 };
 
+type Row = Record<string, unknown> & { name: string };
+
+/** An object's live elements (by names entry), re-read when the engine renames things. */
+interface ObjectPlan {
+  name: string;
+  link: string;
+  /** Element index in the entries, its name, its parent's index (linked objects). */
+  index: number[];
+  names: string[];
+  parents: number[];
+}
+
+/** A counter entry bound to its object (and, for references, the object it names). */
+interface CounterPlan {
+  entry: SegmentEntry;
+  object: number;
+  field: string;
+  target: number;
+  optional: boolean;
+  byWorker: boolean;
+}
+
+/** What a snapshot walks: decided once per structure sequence, not once per read. */
+interface Plan {
+  seq: number;
+  objects: ObjectPlan[];
+  counters: CounterPlan[];
+  texts: { entry: SegmentEntry; value: string }[];
+  workers: number;
+}
+
+const decoder = new TextDecoder();
+
 export class StatsReader {
+  readonly #buffer: ArrayBuffer;
   readonly #view: DataView;
+  readonly #words: Uint32Array;
+  #closed = false;
   readonly #path: string;
-  readonly #ports: { name: string }[];
-  readonly #lcores: { lcore: number; cpu: number }[];
-  readonly #lanes: number;
-  readonly #samples: { offset: number; count: number; stride: number };
   readonly #name: string;
-  readonly #driver: number;
-  readonly #loops: number;
-  readonly #queues: { offset: number; slots: number; counts: number };
-  readonly #memory: { summary: number; runs: number; slots: number };
-  readonly #counters: { pipelineNames: number; ruleNames: number; pipelines: number; rules: number; pipelineSlots: number; ruleSlots: number };
-  #names: { seq: number; pipelines: string[]; rules: { pipeline: number; name: string }[] } | undefined;
+  readonly #entries: SegmentEntry[];
+  readonly #ring: SegmentEntry;
+  readonly #ports: string[];
+  readonly #lcores: string[];
+  #plan: Plan | undefined;
 
   private constructor(buffer: ArrayBuffer, path: string) {
     this.#path = path;
+    this.#buffer = buffer;
     const view = new DataView(buffer);
     this.#view = view;
     if (buffer.byteLength < HEADER_SIZE) fail(`${path} is ${buffer.byteLength} bytes, shorter than a stats header: corrupt or truncated`);
-    const magic = new TextDecoder().decode(new Uint8Array(buffer, 0, 8));
-    if (magic !== MAGIC) fail(`${path} is not a Fastpath stats segment (bad magic)`);
-    const version = view.getUint32(8, true);
+    this.#words = new Uint32Array(buffer, 0, Math.floor(buffer.byteLength / 4));
+    if (decoder.decode(new Uint8Array(buffer, 0, 8)) !== MAGIC) fail(`${path} is not a Fastpath stats segment (bad magic)`);
+    const version = view.getUint32(H.VERSION, true);
     if (version !== LAYOUT_VERSION) fail(`${path} has stats layout version ${version}; this reader reads version ${LAYOUT_VERSION}: use matching @fastpath/control and engine`);
-    const size = view.getBigUint64(16, true);
+    const size = view.getBigUint64(H.SEGMENT_SIZE, true);
     if (size > BigInt(buffer.byteLength)) fail(`${path} says it is ${size} bytes but ${buffer.byteLength} are mapped: truncated`);
-    const ports = this.#entry('ports');
-    const lcores = this.#entry('lcores');
-    const lanes = this.#entry('lanes');
-    if (ports.count === 0 || lanes.count !== ports.count * lcores.count) fail(`${path}: ${lanes.count} counter lanes do not match ${ports.count} ports × ${lcores.count} lcores`);
-    this.#ports = Array.from({ length: ports.count }, (_, i) => ({ name: this.#decode(ports.offset + i * ports.stride, NAME_LEN) }));
-    this.#lcores = Array.from({ length: lcores.count }, (_, i) => ({
-      lcore: view.getUint32(lcores.offset + i * lcores.stride, true),
-      cpu: view.getUint32(lcores.offset + i * lcores.stride + 4, true),
-    }));
-    this.#lanes = lanes.offset;
-    this.#samples = this.#entry('samples');
-    const driver = this.#entry('driver');
-    if (driver.count !== ports.count || driver.stride < 64) fail(`${path}: the driver block does not match the ports: corrupt`);
-    this.#driver = driver.offset;
-    const loops = this.#entry('lcore-loops');
-    if (loops.count !== lcores.count || loops.stride < 40) fail(`${path}: the lcore loop block does not match the lcores: corrupt`);
-    this.#loops = loops.offset;
-    const queues = this.#entry('queues');
-    if (queues.count % ports.count !== 0 || queues.stride < 48) fail(`${path}: the queue block does not match the ports: corrupt`);
-    this.#queues = { offset: queues.offset, slots: queues.count / ports.count, counts: ports.offset };
-    if (ports.stride < 56) fail(`${path}: the port block is too small: corrupt`);
-    const memory = this.#entry('memory');
-    const memoryRuns = this.#entry('memory-runs');
-    if (memory.count !== 1 || memory.stride < 64 || memoryRuns.stride < 32) fail(`${path}: the memory block is malformed: corrupt`);
-    this.#memory = { summary: memory.offset, runs: memoryRuns.offset, slots: memoryRuns.count };
-    const pipelineNames = this.#entry('pipeline-names');
-    const ruleNames = this.#entry('rule-names');
-    const pipelineCounters = this.#entry('pipeline-counters');
-    const ruleCounters = this.#entry('rule-counters');
-    if (pipelineCounters.count !== lcores.count * pipelineNames.count || ruleCounters.count !== lcores.count * ruleNames.count) {
-      fail(`${path}: the pipeline counters do not match their names: corrupt`);
-    }
-    this.#counters = {
-      pipelineNames: pipelineNames.offset,
-      ruleNames: ruleNames.offset,
-      pipelines: pipelineCounters.offset,
-      rules: ruleCounters.offset,
-      pipelineSlots: pipelineNames.count,
-      ruleSlots: ruleNames.count,
+    this.#name = this.#text(H.NAME, ENGINE_NAME_LEN);
+    this.#entries = this.#directory(Number(size));
+    const ring = this.#entries.find((e) => e.kind === Kind.Ring);
+    const ports = view.getUint32(H.PORTS, true);
+    if (!ring || ring.copies === 0 || ring.count === 0 || ring.stride < SAMPLE_HEADER + SAMPLE_PORT * ports) fail(`${path}: the sample rings do not match the ports: corrupt`);
+    this.#ring = ring!;
+    const plan = this.#currentPlan();
+    const named = (object: string) => {
+      const o = plan.objects.find((x) => x.name === object);
+      return o ? [...o.names] : [];
     };
-    this.#name = this.#decode(80, 64);
-    if (lcores.count === 0 || this.#samples.count % lcores.count !== 0 || this.#samples.stride < 16 + 24 * ports.count) {
-      fail(`${path}: the sample rings do not match the lcores and ports: corrupt`);
-    }
+    this.#ports = named('port');
+    this.#lcores = named(WORKER_OBJECT);
+    if (this.#ports.length !== ports || this.#lcores.length !== this.#ring.copies) fail(`${path}: the sample rings do not match the ports and lcores: corrupt`);
   }
 
   /** Every engine segment on this machine, with whether its engine is alive. */
@@ -231,8 +200,8 @@ export class StatsReader {
   }
 
   /**
-   * Maps the segment of the engine called `name` (its EAL file prefix); without a name, the
-   * only live engine on this machine. Throws ERR_STATS saying what is missing or wrong.
+   * The engine named `name` (its EAL file prefix), or the only running one when no name
+   * is given. Throws ERR_STATS saying what to do when there is none, several, or it is stale.
    */
   static attach(name?: string): StatsReader {
     const engines = StatsReader.list();
@@ -266,27 +235,102 @@ export class StatsReader {
     return new StatsReader(buffer, path);
   }
 
-  #entry(name: string): { offset: number; count: number; stride: number } {
+  /** The directory (fixed once the magic is written), every entry checked against `size`. */
+  #directory(size: number): SegmentEntry[] {
     const view = this.#view;
-    const dir = view.getUint32(56, true);
-    const count = view.getUint32(60, true);
-    if (dir + Math.min(count, 1024) * ENTRY_SIZE > view.byteLength) fail(`${this.#path}: the directory runs past the end: corrupt`);
-    for (let i = 0; i < Math.min(count, 1024); i++) {
-      const at = dir + i * ENTRY_SIZE;
-      if (this.#decode(at, NAME_LEN) !== name) continue;
-      const n = view.getUint32(at + 40, true);
-      const stride = view.getUint32(at + 44, true);
-      const offset = Number(view.getBigUint64(at + 48, true));
-      if (stride < 8 || !Number.isSafeInteger(offset) || offset + n * stride > view.byteLength) fail(`${this.#path}: entry ${JSON.stringify(name)} runs past the end: corrupt`);
-      return { offset, count: n, stride };
+    const dir = view.getUint32(H.DIRECTORY_OFFSET, true);
+    const count = Math.min(view.getUint32(H.DIRECTORY_COUNT, true), MAX_ENTRIES);
+    if (dir + count * E.SIZE > view.byteLength) fail(`${this.#path}: the directory runs past the end: corrupt`);
+    const out: SegmentEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = dir + i * E.SIZE;
+      const kind = view.getUint8(at + E.KIND);
+      // A kind this reader does not know (a newer engine's) is skipped, not an error.
+      if (!(Object.values(Kind) as number[]).includes(kind)) continue;
+      const e: SegmentEntry = {
+        name: this.#text(at + E.NAME, E.NAME_LEN),
+        kind,
+        flags: view.getUint8(at + E.FLAGS),
+        count: view.getUint32(at + E.COUNT, true),
+        stride: view.getUint32(at + E.STRIDE, true),
+        copies: view.getUint32(at + E.COPIES, true),
+        offset: Number(view.getBigUint64(at + E.OFFSET, true)),
+        copyStride: Number(view.getBigUint64(at + E.COPY_STRIDE, true)),
+        link: this.#text(at + E.LINK, E.LINK_LEN),
+        help: this.#text(at + E.HELP, E.HELP_LEN),
+      };
+      const element = kind === Kind.Names ? ELEMENT_PARENT + 4 : kind === Kind.Text ? 1 : kind === Kind.Ring ? SAMPLE_HEADER : 8;
+      const end = e.offset + Math.max(0, e.copies - 1) * e.copyStride + Math.max(0, e.count - 1) * e.stride + element;
+      const empty = e.count === 0 || e.copies === 0;
+      const aligned = kind === Kind.Text || (e.offset % 8 === 0 && e.stride % 8 === 0 && e.copyStride % 8 === 0);
+      const fits = empty || (Number.isSafeInteger(end) && end <= size);
+      if (!fits || !aligned || e.copies > MAX_COPIES || e.count > size || (kind === Kind.Names && e.count > 1 && e.stride < ELEMENT_PARENT + 4)) {
+        fail(`${this.#path}: entry ${JSON.stringify(e.name)} runs past the end: corrupt`);
+      }
+      out.push(e);
     }
-    return fail(`${this.#path}: no ${JSON.stringify(name)} entry: corrupt`);
+    return out;
   }
 
-  #decode(at: number, len: number): string {
+  #text(at: number, len: number): string {
     const bytes = new Uint8Array(this.#view.buffer, at, len);
     const end = bytes.indexOf(0);
-    return new TextDecoder().decode(bytes.subarray(0, end < 0 ? len : end));
+    return decoder.decode(bytes.subarray(0, end < 0 ? len : end));
+  }
+
+  /** A u64 as a number (exact below 2^53: counters, and Unix ns until 2255). */
+  #u64(at: number): number {
+    const w = at >>> 2;
+    return this.#words[w]! + this.#words[w + 1]! * 4294967296;
+  }
+
+  #isNone(at: number): boolean {
+    const w = at >>> 2;
+    return this.#words[w] === 0xffffffff && this.#words[w + 1] === 0xffffffff;
+  }
+
+  /** The names, counters and texts to read, rebuilt when the structure sequence moves. */
+  #currentPlan(): Plan {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const seq = this.#u64(H.STRUCTURE_SEQ);
+      if (this.#plan?.seq === seq) return this.#plan;
+      if (seq % 2 === 1) continue; // being written: try again
+      const objects: ObjectPlan[] = [];
+      for (const e of this.#entries) {
+        if (e.kind !== Kind.Names) continue;
+        const o: ObjectPlan = { name: e.name, link: e.link, index: [], names: [], parents: [] };
+        for (let i = 0; i < e.count; i++) {
+          const at = e.offset + i * e.stride;
+          const name = this.#text(at, Math.min(ELEMENT_NAME_LEN, e.stride));
+          if (name === '') continue;
+          o.index.push(i);
+          o.names.push(name);
+          o.parents.push(e.link === '' ? -1 : this.#view.getUint32(at + ELEMENT_PARENT, true));
+        }
+        objects.push(o);
+      }
+      const find = (name: string) => objects.findIndex((o) => o.name === name);
+      const counters: CounterPlan[] = [];
+      for (const e of this.#entries) {
+        if (e.kind !== Kind.Counter) continue;
+        const slash = e.name.indexOf('/');
+        const object = find(e.name.slice(0, slash));
+        if (slash < 0 || object < 0) continue;
+        counters.push({
+          entry: e,
+          object,
+          field: e.name.slice(slash + 1),
+          target: (e.flags & flags.REF) !== 0 ? find(e.link) : -1,
+          optional: (e.flags & (flags.OPTIONAL | flags.REF)) !== 0,
+          byWorker: (e.flags & flags.BY_WORKER) !== 0,
+        });
+      }
+      const texts = this.#entries.filter((e) => e.kind === Kind.Text).map((entry) => ({ entry, value: this.#text(entry.offset, entry.count) }));
+      if (this.#u64(H.STRUCTURE_SEQ) !== seq) continue;
+      this.#plan = { seq, objects, counters, texts, workers: find(WORKER_OBJECT) };
+      return this.#plan;
+    }
+    return this.#plan ?? fail(`${this.#path}: the names kept changing while read`);
   }
 
   /** The segment file. */
@@ -301,7 +345,7 @@ export class StatsReader {
 
   /** The engine's pid. */
   get pid(): number {
-    return this.#view.getUint32(24, true);
+    return this.#view.getUint32(H.PID, true);
   }
 
   /** Whether the engine has not stopped, its process exists and its heartbeat is under 2 s old. */
@@ -309,29 +353,47 @@ export class StatsReader {
     return this.#beating() && processExists(this.pid);
   }
 
-  /** The cheap half of `alive` (no system call): not stopped, heartbeat recent. */
-  #beating(): boolean {
-    const stopped = (this.#view.getUint32(28, true) & FLAG_STOPPED) !== 0;
-    const heartbeatMs = this.#u64(40) / 1e6;
-    return !stopped && Date.now() - heartbeatMs < HEARTBEAT_STALE_MS;
+  /** The directory: every entry with its kind, flags, shape and help. */
+  get entries(): readonly SegmentEntry[] {
+    return this.#entries;
   }
 
-  /** A u64 field as a number (exact below 2^53: counters, and Unix ns until 2255). */
-  #u64(at: number): number {
-    return this.#view.getUint32(at, true) + this.#view.getUint32(at + 4, true) * 4294967296;
+  /** The cheap half of `alive` (no system call): not stopped, heartbeat recent. */
+  #beating(): boolean {
+    const stopped = (this.#view.getUint32(H.FLAGS, true) & FLAG_STOPPED) !== 0;
+    return !stopped && Date.now() - this.#u64(H.HEARTBEAT_NS) / 1e6 < HEARTBEAT_STALE_MS;
+  }
+
+  /**
+   * Lets go of the mapping now rather than at garbage collection (its pages, a hugepage for
+   * an engine on hugepages, are freed at once). Reads after this throw ERR_STATS.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      native().releaseStats(this.#buffer);
+    } catch (error) {
+      throw FastpathError.fromNative(error);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) fail(`${this.#path}: this reader was closed; open a new one`);
   }
 
   /** Samples the engine has written so far. */
   get samplesWritten(): number {
-    const written = this.#view.getBigUint64(72, true);
+    this.#checkOpen();
+    const written = this.#view.getBigUint64(H.SAMPLES_WRITTEN, true);
     // Beyond 2^53 a count cannot be stepped through as a number: only a corrupt segment says so.
     if (written > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${this.#path}: ${written} samples written is impossible: corrupt`);
     return Number(written);
   }
 
-  /** Slots per lcore ring. */
-  get #slots(): number {
-    return this.#samples.count / this.#lcores.length;
+  /** Port names, in port order. */
+  get ports(): string[] {
+    return [...this.#ports];
   }
 
   /**
@@ -339,31 +401,32 @@ export class StatsReader {
    * no longer) in the rings, or a slot was being rewritten while read.
    */
   sample(index: number): Sample | undefined {
-    const { offset, stride } = this.#samples;
-    const slots = this.#slots;
+    const { offset, stride, count: slots, copyStride } = this.#ring;
     const written = this.samplesWritten;
     if (index < 0 || index >= written || index < written - slots) return undefined;
     const view = this.#view;
     const expected = BigInt(index) * 2n + 2n;
     const ports = this.#ports.map(() => ({ rxPackets: 0, txPackets: 0, dropped: 0 }));
-    const lcores = this.#lcores.map((l) => ({ lcore: l.lcore, rxPackets: 0, txPackets: 0, dropped: 0 }));
+    const lcores = this.#lcores.map((name) => ({ name, rxPackets: 0, txPackets: 0, dropped: 0 }));
     let timeNs = 0n;
     for (let l = 0; l < lcores.length; l++) {
-      const at = offset + (l * slots + (index % slots)) * stride;
+      const at = offset + l * copyStride + (index % slots) * stride;
       if (view.getBigUint64(at, true) !== expected) return undefined;
       timeNs = view.getBigUint64(at + 8, true);
       const lcore = lcores[l]!;
-      ports.forEach((port, p) => {
-        const rx = this.#u64(at + 16 + p * 24);
-        const tx = this.#u64(at + 24 + p * 24);
-        const dropped = this.#u64(at + 32 + p * 24);
+      for (let p = 0; p < ports.length; p++) {
+        const port = ports[p]!;
+        const field = at + SAMPLE_HEADER + p * SAMPLE_PORT;
+        const rx = this.#u64(field);
+        const tx = this.#u64(field + 8);
+        const dropped = this.#u64(field + 16);
         port.rxPackets += rx;
         port.txPackets += tx;
         port.dropped += dropped;
         lcore.rxPackets += rx;
         lcore.txPackets += tx;
         lcore.dropped += dropped;
-      });
+      }
       // Seqlock: the slot is good only if nobody started rewriting it while we read.
       if (view.getBigUint64(at, true) !== expected) return undefined;
     }
@@ -383,14 +446,14 @@ export class StatsReader {
 
   /** Rates per port over the last `windowMs` of samples (default 1 s). */
   rates(windowMs = 1000): PortRates[] {
-    const samples = this.recent(Math.max(2, Math.ceil(windowMs / 10) + 1));
+    const samples = this.recent(Math.max(2, Math.ceil(windowMs / SAMPLE_PERIOD_MS) + 1));
     const first = samples[0];
     const last = samples.at(-1);
     const seconds = first && last ? Number(last.timeNs - first.timeNs) / 1e9 : 0;
-    return this.#ports.map((p, i) => {
+    return this.#ports.map((name, i) => {
       const rate = (pick: (s: Sample) => number) => (seconds > 0 ? (pick(last!) - pick(first!)) / seconds : 0);
       return {
-        name: p.name,
+        name,
         rxPps: rate((s) => s.ports[i]!.rxPackets),
         txPps: rate((s) => s.ports[i]!.txPackets),
         dropPps: rate((s) => s.ports[i]!.dropped),
@@ -408,7 +471,7 @@ export class StatsReader {
     let missed = 0;
     while (this.alive) {
       const written = this.samplesWritten;
-      const oldest = written - this.#slots;
+      const oldest = written - this.#ring.count;
       if (next < oldest) {
         missed += oldest - next;
         next = oldest;
@@ -426,186 +489,131 @@ export class StatsReader {
     }
   }
 
-  /** Port names, in port order. */
-  get ports(): string[] {
-    return this.#ports.map((p) => p.name);
-  }
-
-  /**
-   * Reads one lane as a consistent block (its seqlock: the same even sequence before and
-   * after), retrying a bounded number of times; the writer holds it for a few stores only.
-   */
-  #readLane(at: number, out: number[]): void {
-    for (let attempt = 0; attempt < LANE_RETRIES; attempt++) {
-      const before = this.#u64(at + 40);
-      for (let k = 0; k < 5; k++) out[k] = this.#u64(at + k * 8);
-      if (before % 2 === 0 && this.#u64(at + 40) === before) return;
-    }
-    this.torn += 1;
-  }
-
-  /** Lane reads that stayed inconsistent after every retry (their last read was used). */
-  torn = 0;
-
-  /** Pipeline and rule names by slot, re-read only when the engine has named new ones. */
-  #slotNames(): { pipelines: string[]; rules: { pipeline: number; name: string }[] } {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const seq = this.#u64(48);
-      if (this.#names?.seq === seq) return this.#names;
-      if (seq % 2 === 1) continue; // being written: try again
-      const c = this.#counters;
-      const pipelines: string[] = [];
-      for (let i = 0; i < c.pipelineSlots; i++) {
-        const name = this.#decode(c.pipelineNames + i * 64, NAME_LEN);
-        if (name === '') break;
-        pipelines.push(name);
-      }
-      const rules: { pipeline: number; name: string }[] = [];
-      for (let i = 0; i < c.ruleSlots; i++) {
-        const full = this.#decode(c.ruleNames + i * 64, NAME_LEN);
-        if (full === '') break;
-        const pipeline = this.#view.getUint32(c.ruleNames + i * 64 + NAME_LEN, true);
-        rules.push({ pipeline, name: full.slice((pipelines[pipeline]?.length ?? -1) + 1) });
-      }
-      if (this.#u64(48) === seq) {
-        this.#names = { seq, pipelines, rules };
-        return this.#names;
-      }
-    }
-    return this.#names ?? { pipelines: [], rules: [] };
-  }
-
-  /**
-   * EAL's memory: the IOVA mode, the memsegs' runs of IOVA-contiguous memory and the heap's
-   * use, as the engine published them once its ports and pool were up.
-   */
+  /** EAL's memory, as `fastpath mem map` shows it: the `memory` scalars and the runs. */
   memoryMap(): MemoryMap {
-    const view = this.#view;
-    const m = this.#memory;
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const seq = this.#u64(48);
-      if (seq % 2 === 1) continue; // being written
-      const mode = view.getUint32(m.summary, true);
-      const count = Math.min(view.getUint32(m.summary + 4, true), m.slots);
-      const hex = (at: number) => {
-        const v = view.getBigUint64(at, true);
-        return v === 0xffffffffffffffffn ? 'unknown' : `0x${v.toString(16)}`;
-      };
-      const runs = Array.from({ length: count }, (_, i) => {
-        const at = m.runs + i * 32;
-        return { va: hex(at), iova: hex(at + 8), bytes: this.#u64(at + 16), segments: view.getUint32(at + 24, true), socket: view.getInt32(at + 28, true) };
-      });
-      const map: MemoryMap = {
-        iovaMode: mode === 1 ? 'PA' : mode === 2 ? 'VA' : null,
-        bytes: this.#u64(m.summary + 8),
-        segments: this.#u64(m.summary + 16),
-        pageSize: this.#u64(m.summary + 24),
-        heapTotal: this.#u64(m.summary + 32),
-        heapAllocated: this.#u64(m.summary + 40),
-        planned: this.#u64(m.summary + 48),
-        runs,
-        runsTotal: this.#u64(m.summary + 56),
-        largestRun: Math.max(0, ...runs.map((r) => r.bytes)),
-      };
-      if (this.#u64(48) === seq) return map;
-    }
-    return fail(`${this.#path}: the memory map kept changing while read`);
-  }
-
-  /** Port `p`'s queue pairs (as many as its larger queue count, at most the slots carried). */
-  #queueCounters(p: number): QueueCounters[] {
-    const view = this.#view;
-    const q = this.#queues;
-    const rxQueues = view.getUint32(q.counts + p * 64 + 48, true);
-    const txQueues = view.getUint32(q.counts + p * 64 + 52, true);
-    const n = Math.min(Math.max(rxQueues, txQueues), q.slots);
-    // A plain loop: this runs in every snapshot (Array.from with a callback costs more).
-    const out: QueueCounters[] = [];
-    for (let queue = 0; queue < n; queue++) {
-      const at = q.offset + (p * q.slots + queue) * 64;
-      const owner = view.getUint32(at + 40, true);
-      out.push({
-        queue,
-        rxLcore: queue < rxQueues && owner !== NO_OWNER ? (this.#lcores[owner]?.lcore ?? null) : null,
-        rxPackets: this.#u64(at),
-        rxBytes: this.#u64(at + 8),
-        txPackets: this.#u64(at + 16),
-        txBytes: this.#u64(at + 24),
-        errors: this.#u64(at + 32),
-      });
-    }
-    return out;
+    const snap = this.snapshot();
+    const m = snap.memory;
+    const runs = snap.memoryRuns.map((r) => ({
+      va: r.name,
+      iova: r.iova === null ? 'unknown' : `0x${r.iova.toString(16)}`,
+      bytes: r.bytes ?? 0,
+      segments: r.segments ?? 0,
+      // DPDK's SOCKET_ID_ANY.
+      socket: r.socket ?? -1,
+    }));
+    return {
+      iovaMode: m.iovaMode === 1 ? 'PA' : m.iovaMode === 2 ? 'VA' : null,
+      bytes: m.bytes ?? 0,
+      segments: m.segments ?? 0,
+      pageSize: m.pageSize ?? 0,
+      heapTotal: m.heapTotal ?? 0,
+      heapAllocated: m.heapAllocated ?? 0,
+      planned: m.planned ?? 0,
+      runs,
+      runsTotal: m.runs ?? 0,
+      largestRun: Math.max(0, ...runs.map((r) => r.bytes)),
+    };
   }
 
   /**
-   * Every counter, summed per port and per lcore. Plain reads of one mapped buffer; `alive`
-   * here skips the pid check (a system call) and uses the stopped flag and the heartbeat.
+   * Every quantity in the segment, decoded by kind (docs/stats-layout.md, "Reading by
+   * kind"): the same object `engine.stats()` and `fastpath stats --json` report. Plain reads
+   * of one mapped buffer; `alive` here skips the pid check (a system call).
    */
-  snapshot(): SegmentSnapshot {
-    const nPorts = this.#ports.length;
-    const ports = this.#ports.map((p, i) => {
-      const at = this.#driver + i * 64;
-      const driver = {
-        rxPackets: this.#u64(at),
-        txPackets: this.#u64(at + 8),
-        rxBytes: this.#u64(at + 16),
-        txBytes: this.#u64(at + 24),
-        rxMissed: this.#u64(at + 32),
-        rxErrors: this.#u64(at + 40),
-        txErrors: this.#u64(at + 48),
-        rxNombuf: this.#u64(at + 56),
-      };
-      return { name: p.name, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0, busyPolls: 0, driver, queues: this.#queueCounters(i) };
-    });
-    const lcores = this.#lcores.map((l, i): LcoreLoad => {
-      const at = this.#loops + i * 64;
-      return {
-        lcore: l.lcore,
-        cpu: l.cpu,
-        rxPackets: 0,
-        txPackets: 0,
-        loops: this.#u64(at),
-        idleLoops: this.#u64(at + 8),
-        busyCycles: this.#u64(at + 16),
-        idleCycles: this.#u64(at + 24),
-        tscHz: this.#u64(at + 32),
-      };
-    });
-    const lane = [0, 0, 0, 0, 0];
-    for (let l = 0; l < lcores.length; l++) {
-      const lcore = lcores[l]!;
-      for (let p = 0; p < nPorts; p++) {
-        const port = ports[p]!;
-        this.#readLane(this.#lanes + (l * nPorts + p) * 64, lane);
-        port.rxPackets += lane[0]!;
-        port.txPackets += lane[1]!;
-        port.txDropped += lane[2]!;
-        port.rxDropped += lane[3]!;
-        port.busyPolls += lane[4]!;
-        lcore.rxPackets += lane[0]!;
-        lcore.txPackets += lane[1]!;
+  snapshot(): EngineStats {
+    this.#checkOpen();
+    const plan = this.#currentPlan();
+    const view = this.#view;
+    const flagsWord = view.getUint32(H.FLAGS, true);
+    const start = this.#u64(H.START_NS);
+    const out: Record<string, unknown> = {
+      name: this.#name,
+      pid: this.pid,
+      alive: this.#beating(),
+      failed: (flagsWord & FLAG_FAILED) !== 0,
+      uptimeNs: start === 0 ? 0 : Math.max(0, this.#u64(H.HEARTBEAT_NS) - start),
+    };
+    // A plain loop throughout: this runs in every snapshot (callbacks and spreads cost more).
+    const rows: Row[][] = [];
+    for (const o of plan.objects) {
+      const r: Row[] = [];
+      for (const name of o.names) r.push({ name });
+      rows.push(r);
+    }
+    for (const c of plan.counters) {
+      const e = c.entry;
+      const o = plan.objects[c.object]!;
+      const r = rows[c.object]!;
+      for (let k = 0; k < o.index.length; k++) {
+        const index = o.index[k]!;
+        if (index >= e.count) continue;
+        const at = e.offset + index * e.stride;
+        let value: number | string | null;
+        if (c.optional && e.copies === 1 && this.#isNone(at)) {
+          value = null;
+        } else {
+          let sum = 0;
+          for (let copy = 0; copy < e.copies; copy++) sum += this.#u64(at + copy * e.copyStride);
+          value = sum;
+          if (c.target >= 0) {
+            const t = plan.objects[c.target]!;
+            const i = t.index.indexOf(sum);
+            value = i < 0 ? null : t.names[i]!;
+          }
+        }
+        r[k]![c.field] = value;
+      }
+      if (c.byWorker && plan.workers >= 0) {
+        const w = plan.objects[plan.workers]!;
+        for (let k = 0; k < w.index.length; k++) {
+          const copy = w.index[k]!;
+          if (copy >= e.copies) continue;
+          let sum = 0;
+          for (const index of o.index) if (index < e.count) sum += this.#u64(e.offset + copy * e.copyStride + index * e.stride);
+          rows[plan.workers]![k]![c.field] = sum;
+        }
       }
     }
-    const names = this.#slotNames();
-    const c = this.#counters;
-    const lanes = lcores.length;
-    const pipelines = names.pipelines.map((name, slot) => {
-      const sums = [0, 0, 0, 0];
-      for (let l = 0; l < lanes; l++) {
-        const at = c.pipelines + (l * c.pipelineSlots + slot) * 32;
-        for (let k = 0; k < 4; k++) sums[k]! += this.#u64(at + k * 8);
+    for (const e of this.#entries) {
+      if (e.kind === Kind.Scalar) {
+        let sum = 0;
+        for (let copy = 0; copy < e.copies; copy++) sum += this.#u64(e.offset + copy * e.copyStride);
+        const value = (e.flags & flags.OPTIONAL) !== 0 && e.copies === 1 && this.#isNone(e.offset) ? null : sum;
+        const slash = e.name.indexOf('/');
+        if (slash < 0) {
+          out[e.name] = value;
+        } else {
+          const group = e.name.slice(0, slash);
+          ((out[group] ??= {}) as Record<string, unknown>)[e.name.slice(slash + 1)] = value;
+        }
+      } else if (e.kind === Kind.Histogram) {
+        const buckets: number[] = [];
+        for (let b = 0; b < e.count; b++) {
+          let sum = 0;
+          for (let copy = 0; copy < e.copies; copy++) sum += this.#u64(e.offset + copy * e.copyStride + b * e.stride);
+          buckets.push(sum);
+        }
+        ((out.histograms ??= {}) as Record<string, number[]>)[e.name] = buckets;
       }
-      const rules: { name: string; matched: number }[] = [];
-      for (let rslot = 0; rslot < names.rules.length; rslot++) {
-        const r = names.rules[rslot]!;
-        if (r.pipeline !== slot) continue;
-        let matched = 0;
-        for (let l = 0; l < lanes; l++) matched += this.#u64(c.rules + (l * c.ruleSlots + rslot) * 8);
-        rules.push({ name: r.name, matched });
+    }
+    for (const t of plan.texts) if (t.value !== '') out[t.entry.name] = t.value;
+    // Children under their parents (every parent row gets the array), deepest first.
+    for (let i = plan.objects.length - 1; i >= 0; i--) {
+      const o = plan.objects[i]!;
+      const key = `${o.name}s`;
+      const parent = o.link === '' ? -1 : plan.objects.findIndex((x) => x.name === o.link);
+      if (parent < 0) {
+        out[key] = rows[i];
+        continue;
       }
-      return { name, inPackets: sums[0]!, outPackets: sums[1]!, dropped: sums[2]!, generated: sums[3]!, rules };
-    });
-    const failed = (this.#view.getUint32(28, true) & FLAG_FAILED) !== 0;
-    return { name: this.#name, pid: this.pid, alive: this.#beating(), failed, readAtNs: BigInt(Date.now()) * 1_000_000n, ports, pipelines, lcores };
+      const p = plan.objects[parent]!;
+      const parentRows = rows[parent]!;
+      for (const row of parentRows) row[key] = [];
+      for (let k = 0; k < o.index.length; k++) {
+        const at = p.index.indexOf(o.parents[k]!);
+        if (at >= 0) (parentRows[at]![key] as Row[]).push(rows[i]![k]!);
+      }
+    }
+    return out as unknown as EngineStats;
   }
 }

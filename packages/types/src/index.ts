@@ -13,15 +13,16 @@ export {
 } from './config.js';
 export { decodeConfig, encodeConfig, toWire } from './codec.js';
 export { ControlErrorCode, ErrorCode, FastpathError, isFastpathError } from './errors.js';
+export type { EngineInfo, MemoryInfo, MempoolInfo, PortSummary, WorkerInfo } from './stats.js';
+export * as segmentLayout from './segment-layout.js';
 export type {
-  EngineInfo,
   EngineStats,
-  LcoreCounters,
-  MemoryInfo,
-  MempoolInfo,
-  PipelineCounters,
-  PortCounters,
-  PortSummary,
-  RuleCounters,
-  WorkerInfo,
-} from './stats.js';
+  LcoreStats,
+  MemoryRunStats,
+  MemoryScalars,
+  MempoolScalars,
+  PipelineStats,
+  PortStats,
+  QueueStats,
+  RuleStats,
+} from './segment-layout.js';

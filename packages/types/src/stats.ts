@@ -1,4 +1,7 @@
-/** What a running engine reports. Counts are integers below 2^53. */
+/**
+ * What a running engine reports about itself at start. Its counters are the stats segment's
+ * (`EngineStats` and friends, generated from the Rust catalogue in segment-layout.ts).
+ */
 
 /** A worker lcore and what it polls. */
 export interface WorkerInfo {
@@ -68,74 +71,4 @@ export interface MemoryInfo {
   heaps: { socket: number; totalBytes: number; allocatedBytes: number; largestFreeBytes: number }[];
   /** What the memory planner counted on before EAL started (`fastpath mem plan`). */
   plan: { pageSize: number; mempoolBytes: number; portBytes: number; ealBytes: number; heapBytes: number; heapPages: number; statsPages: number; pages: number };
-}
-
-/** Counters of one port. */
-export interface PortCounters {
-  name: string;
-  /** Packets the engine received on this port. */
-  rxPackets: number;
-  /** Packets the engine sent out of this port. */
-  txPackets: number;
-  /** Packets for this port dropped because its tx queue was full. */
-  txDropped: number;
-  /** Packets received here that no pipeline takes. */
-  unrouted: number;
-  rxBytes: number;
-  txBytes: number;
-  /** Packets the driver missed or had no buffer for. */
-  rxMissed: number;
-  rxErrors: number;
-  txErrors: number;
-}
-
-/** Counters of one worker lcore. */
-export interface LcoreCounters {
-  lcore: number;
-  rxPackets: number;
-  txPackets: number;
-  txDropped: number;
-}
-
-/** Counters of one match stage. */
-export interface RuleCounters {
-  name: string;
-  matched: number;
-}
-
-/** Counters of one pipeline, carried across live changes by name. */
-export interface PipelineCounters {
-  name: string;
-  /** Packets that entered (received or generated). */
-  inPackets: number;
-  /** Packets handed to outputs (copies included). */
-  outPackets: number;
-  /** Packets its stages dropped. */
-  dropped: number;
-  /** Packets its generator made. */
-  generated: number;
-  rules: RuleCounters[];
-}
-
-/** A snapshot of every counter. */
-export interface EngineStats {
-  uptimeNs: number;
-  /** Pipeline generation: 1 at start, +1 per apply(). */
-  generation: number;
-  ports: PortCounters[];
-  lcores: LcoreCounters[];
-  pipelines: PipelineCounters[];
-  mempoolAvailable: number;
-  mempoolInUse: number;
-  /**
-   * Set once a worker's poll loop has failed (a panic, caught at the lcore): what happened
-   * and what to do. The engine keeps running on its other workers; stop it.
-   */
-  failure?: string;
-  /**
-   * 10 ms samples that found fewer free mbufs than a burst: the pool ran dry, so receiving
-   * and generating stall until packets leave (software PMDs count no rxNombuf). Raise
-   * `memory.mbufs`.
-   */
-  mempoolDrySamples: number;
 }

@@ -225,7 +225,7 @@ impl StageRun for Rules {
                 format!("{name:?} already names another match stage of this pipeline; counters are kept by name"),
             ));
         }
-        let slot = cx.segment.rule_slot(cx.pipeline_slot, &format!("{}/{name}", cx.pipeline_name)).ok_or_else(|| {
+        let slot = cx.segment.rule_slot(cx.pipeline_slot, &name).ok_or_else(|| {
             EngineError::config(spath, format!("the stats segment has room for {} match stages over the engine's life; restart the engine", stats::RULE_SLOTS))
         })?;
         let rule = Rule {

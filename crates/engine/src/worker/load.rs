@@ -8,15 +8,15 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A worker's poll-loop load: iterations, idle iterations, and TSC cycles spent busy and
-/// idle, published to its `lcore-loops` element every 64 iterations (busy % in `top`).
+/// idle, published to its `lcore` element of the stats segment every 64 iterations (busy % in `top`).
 ///
 /// The TSC is read where the state changes: as the first work of an iteration after idle
 /// ones starts (the time before was idle), at the end of the first idle iteration after
 /// busy ones (the time before was busy, that one empty poll included), and at each
 /// publication. A saturated (or idle) lcore reads it once per 64 iterations.
 pub(super) struct Load {
-    /// In [`stats::loops`] order: iterations, idle iterations, busy cycles, idle cycles.
-    tally: [u64; stats::loops::LIVE_FIELDS],
+    /// In the segment's order ([`stats::LOOP_FIELDS`]): iterations, idle iterations, busy cycles, idle cycles.
+    tally: [u64; stats::LOOP_FIELDS],
     last_tsc: u64,
     /// Whether the previous iteration did work.
     prev_busy: bool,
@@ -27,7 +27,7 @@ pub(super) struct Load {
 impl Load {
     pub(super) fn new(counting: bool) -> Self {
         Self {
-            tally: [0; stats::loops::LIVE_FIELDS],
+            tally: [0; stats::LOOP_FIELDS],
             last_tsc: if counting { dpdk::tsc() } else { 0 },
             prev_busy: true,
             idle_closed: false,
@@ -51,7 +51,7 @@ impl Load {
     pub(super) fn iteration_ends(
         &mut self,
         busy: bool,
-        loops: Option<&[AtomicU64; stats::loops::LIVE_FIELDS]>,
+        loops: Option<&[AtomicU64; stats::LOOP_FIELDS]>,
     ) {
         self.tally[0] += 1;
         self.tally[1] += u64::from(!busy);

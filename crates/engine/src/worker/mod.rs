@@ -50,24 +50,22 @@ pub struct Shared {
     pub epoch: Instant,
     /// Whether workers keep software counters (`stats.counters`).
     pub counting: bool,
-    /// Why the engine failed, once a worker's loop has panicked (the first one wins).
+    /// Why the engine failed, once a worker's loop has panicked (the first one wins; the
+    /// stats segment's `failure` text says the same to every reader).
     pub failure: std::sync::OnceLock<String>,
     /// The lcore whose worker panics as it starts (`FASTPATH_FAULT_PANIC_LCORE`, read once
     /// by the engine at start): the reliability tests' fault injection.
     pub fault_lcore: Option<u32>,
-    /// Samples (every 10 ms) that found fewer free mbufs than a burst: the pool ran dry.
-    /// Software PMDs count no `rx_nombuf`, so the engine watches the pool itself.
-    pub pool_dry_samples: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
-    /// Records that worker `w` (on `lcore`) failed: the engine reports it from now on, and
-    /// the stats segment carries the failed flag for readers in other processes.
+    /// Records that worker `w` (on `lcore`) failed: the engine's `stop` reports it, and the
+    /// stats segment carries the text and the failed flag for every reader.
     fn fail(&self, w: usize, lcore: u32, why: &str) {
-        let _ = self
-            .failure
-            .set(format!("worker lcore {lcore} (worker {w}) panicked: {why}; it stopped forwarding. Stop the engine (its ports and memory are released normally) and report this as a bug"));
-        self.segment.mark_failed();
+        let text = format!("worker lcore {lcore} (worker {w}) panicked: {why}; it stopped forwarding. Stop the engine (its ports and memory are released normally) and report this as a bug");
+        if self.failure.set(text.clone()).is_ok() {
+            self.segment.set_failure(&text);
+        }
     }
 }
 
@@ -214,18 +212,15 @@ impl Worker {
                 busy = true;
                 let n = burst.len() as u64;
                 if COUNT {
-                    shared.lane(self.index, usize::from(port)).update(|lane| {
-                        bump(&lane.rx_packets, n);
-                        bump(&lane.busy_polls, 1);
-                    });
+                    let lane = shared.lane(self.index, usize::from(port));
+                    bump(&lane.rx_packets, n);
+                    bump(&lane.busy_polls, 1);
                 }
                 if let Some(p) = program.input_pipeline[usize::from(port)] {
                     self.process::<COUNT>(program, usize::from(p), port, &mut burst);
                 } else {
                     if COUNT {
-                        shared
-                            .lane(self.index, usize::from(port))
-                            .update(|lane| bump(&lane.unrouted, n));
+                        bump(&shared.lane(self.index, usize::from(port)).unrouted, n);
                     }
                     burst.free_all();
                 }
@@ -440,14 +435,11 @@ impl Worker {
         };
         let dropped = burst.free_all();
         if COUNT {
-            self.shared
-                .lane(self.index, usize::from(port))
-                .update(|lane| {
-                    bump(&lane.tx_packets, sent as u64);
-                    if dropped > 0 {
-                        bump(&lane.tx_dropped, dropped as u64);
-                    }
-                });
+            let lane = self.shared.lane(self.index, usize::from(port));
+            bump(&lane.tx_packets, sent as u64);
+            if dropped > 0 {
+                bump(&lane.tx_dropped, dropped as u64);
+            }
         }
     }
 

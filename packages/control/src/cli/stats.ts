@@ -1,4 +1,5 @@
 /** `fastpath stats [NAME]`: one snapshot of an engine's counters. */
+import { otherCounters } from '../counters.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand } from './command.js';
 
@@ -12,12 +13,13 @@ export const statsCommand = defineCommand({
   async run(flags, [name]) {
     const snap = StatsReader.attach(name).snapshot();
     if (flags.json) {
-      console.log(JSON.stringify({ ...snap, readAtNs: String(snap.readAtNs) }));
+      console.log(JSON.stringify(snap));
       return;
     }
     console.log(`${snap.name} (pid ${snap.pid}, ${snap.alive ? 'alive' : 'stale'})`);
     for (const p of snap.ports) {
-      console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  rx dropped ${p.rxDropped}  tx dropped ${p.txDropped}`);
+      console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  unrouted ${p.unrouted}  tx dropped ${p.txDropped}`);
     }
+    for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped'] })) console.log(line);
   },
 });

@@ -1,4 +1,5 @@
 /** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until SIGINT. */
+import { otherCounters } from '../counters.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand } from './command.js';
 
@@ -39,13 +40,16 @@ async function top(name: string | undefined, frames: number): Promise<void> {
       const busyCycles = l.busyCycles - before.busyCycles;
       const cycles = busyCycles + l.idleCycles - before.idleCycles;
       const busy = cycles > 0 ? (100 * busyCycles) / cycles : 0;
-      const packets = l.rxPackets - before.rxPackets;
+      const packets = (l.rxPackets ?? 0) - (before.rxPackets ?? 0);
       const perPacket = packets > 0 ? (busyCycles / packets).toFixed(1) : '-';
       lines.push(
-        `${String(l.lcore).padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${perPacket.padStart(12)}` +
-          `${String(l.rxPackets).padStart(16)}${String(l.txPackets).padStart(16)}`,
+        `${l.name.padStart(5)}${String(l.cpu).padStart(5)}${`${busy.toFixed(0)}%`.padStart(7)}${perPacket.padStart(12)}` +
+          `${String(l.rxPackets ?? '-').padStart(16)}${String(l.txPackets ?? '-').padStart(16)}`,
       );
     });
+    // Everything else the segment counts, by name (non-zero only).
+    const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
+    if (others.length > 0) lines.push('', 'counters', ...others);
     previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
     await new Promise((resolve) => setTimeout(resolve, 500));

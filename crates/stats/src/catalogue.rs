@@ -1,0 +1,306 @@
+//! Every entry the engine puts in its segment: name, kind, flags, link and help, written
+//! once. The writer lays the segment out from this list, and the generated TypeScript module
+//! carries it (with the snapshot types derived from it), so a quantity has one name in Rust,
+//! TypeScript, `fastpath stats --json`, Prometheus and the docs.
+//!
+//! Names: `object` for a [`Kind::Names`] entry, `object/field` for a [`Kind::Counter`] over
+//! its elements, `group/field` or `field` for a [`Kind::Scalar`], a plain name for the rest.
+//! Fields are camelCase; Prometheus turns them into snake case.
+
+use crate::layout::{
+    flags::{BY_WORKER, GAUGE, OPTIONAL, REF},
+    Kind,
+};
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryDef {
+    /// Entry name (at most 31 bytes).
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// [`crate::flags`].
+    pub flags: u8,
+    /// A names entry's parent object, or a [`REF`] entry's target ("" for none).
+    pub link: &'static str,
+    /// One line (at most 47 bytes).
+    pub help: &'static str,
+}
+
+const fn def(
+    name: &'static str,
+    kind: Kind,
+    flags: u8,
+    link: &'static str,
+    help: &'static str,
+) -> EntryDef {
+    EntryDef {
+        name,
+        kind,
+        flags,
+        link,
+        help,
+    }
+}
+
+const fn names(name: &'static str, link: &'static str, help: &'static str) -> EntryDef {
+    def(name, Kind::Names, 0, link, help)
+}
+
+const fn counter(name: &'static str, help: &'static str) -> EntryDef {
+    def(name, Kind::Counter, 0, "", help)
+}
+
+const fn gauge(name: &'static str, help: &'static str) -> EntryDef {
+    def(name, Kind::Counter, GAUGE, "", help)
+}
+
+/// The catalogue, in directory order (parents before their children).
+pub const CATALOGUE: &[EntryDef] = &[
+    names("port", "", "Ports, in port order."),
+    def(
+        "port/rxPackets",
+        Kind::Counter,
+        BY_WORKER,
+        "",
+        "Packets received on the port.",
+    ),
+    def(
+        "port/txPackets",
+        Kind::Counter,
+        BY_WORKER,
+        "",
+        "Packets sent out of the port.",
+    ),
+    def(
+        "port/txDropped",
+        Kind::Counter,
+        BY_WORKER,
+        "",
+        "Packets dropped at a full tx queue.",
+    ),
+    counter("port/unrouted", "Packets received that no pipeline takes."),
+    counter("port/busyPolls", "Rx polls that returned packets."),
+    counter("port/driverRxPackets", "Packets the driver received."),
+    counter("port/driverTxPackets", "Packets the driver sent."),
+    counter("port/rxBytes", "Bytes the driver received."),
+    counter("port/txBytes", "Bytes the driver sent."),
+    counter("port/rxMissed", "Packets the device missed (rx ring full)."),
+    counter("port/rxErrors", "Erroneous packets the driver received."),
+    counter("port/txErrors", "Packets the driver failed to send."),
+    counter("port/rxNombuf", "Rx mbuf allocation failures."),
+    gauge("port/rxQueues", "Rx queues the port came up with."),
+    gauge("port/txQueues", "Tx queues the port came up with."),
+    names("lcore", "", "Worker lcores, by lcore id."),
+    gauge("lcore/cpu", "The CPU the worker runs on."),
+    counter("lcore/loops", "Poll-loop iterations."),
+    counter(
+        "lcore/idleLoops",
+        "Poll-loop iterations that found nothing.",
+    ),
+    counter(
+        "lcore/busyCycles",
+        "TSC cycles in iterations that did work.",
+    ),
+    counter(
+        "lcore/idleCycles",
+        "TSC cycles in iterations that found nothing.",
+    ),
+    gauge("lcore/tscHz", "TSC ticks per second."),
+    names("queue", "port", "Queue pairs of a port (its first 16)."),
+    counter(
+        "queue/rxPackets",
+        "Packets the driver received on the queue.",
+    ),
+    counter("queue/rxBytes", "Bytes the driver received on the queue."),
+    counter("queue/txPackets", "Packets the driver sent on the queue."),
+    counter("queue/txBytes", "Bytes the driver sent on the queue."),
+    counter(
+        "queue/errors",
+        "Packets the driver dropped on the rx queue.",
+    ),
+    def(
+        "queue/rxLcore",
+        Kind::Counter,
+        GAUGE | REF,
+        "lcore",
+        "The worker lcore polling the rx queue.",
+    ),
+    names("pipeline", "", "Pipelines by name, over the engine's life."),
+    counter("pipeline/inPackets", "Packets that entered the pipeline."),
+    counter(
+        "pipeline/outPackets",
+        "Packets the pipeline handed to outputs.",
+    ),
+    counter("pipeline/dropped", "Packets the pipeline's stages dropped."),
+    counter(
+        "pipeline/generated",
+        "Packets the pipeline's generator made.",
+    ),
+    names("rule", "pipeline", "Match stages of a pipeline, by name."),
+    counter("rule/matched", "Packets the match stage matched."),
+    names("memoryRun", "", "IOVA-contiguous memory runs, by address."),
+    def(
+        "memoryRun/iova",
+        Kind::Counter,
+        GAUGE | OPTIONAL,
+        "",
+        "IO address of the run (null: unknown).",
+    ),
+    gauge("memoryRun/bytes", "Bytes in the run."),
+    gauge("memoryRun/segments", "Memsegs (pages) in the run."),
+    def(
+        "memoryRun/socket",
+        Kind::Counter,
+        GAUGE | OPTIONAL,
+        "",
+        "NUMA socket of the run (null: any).",
+    ),
+    def(
+        "generation",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Pipeline generation: 1, then +1 per apply.",
+    ),
+    def(
+        "mempool/capacity",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Mbufs in the packet pool.",
+    ),
+    def(
+        "mempool/available",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Mbufs free in the packet pool.",
+    ),
+    def("mempool/inUse", Kind::Scalar, GAUGE, "", "Mbufs in use."),
+    def(
+        "mempool/drySamples",
+        Kind::Scalar,
+        0,
+        "",
+        "10 ms samples that found the pool dry.",
+    ),
+    def(
+        "memory/iovaMode",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "IOVA mode: 1 = PA, 2 = VA, 0 = unknown.",
+    ),
+    def("memory/bytes", Kind::Scalar, GAUGE, "", "Bytes EAL mapped."),
+    def(
+        "memory/segments",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Memsegs (pages) EAL mapped.",
+    ),
+    def(
+        "memory/pageSize",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Page size of EAL's memory.",
+    ),
+    def(
+        "memory/heapTotal",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Bytes the malloc heaps hold.",
+    ),
+    def(
+        "memory/heapAllocated",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Bytes allocated from the malloc heaps.",
+    ),
+    def(
+        "memory/planned",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "Heap bytes the memory plan asked for.",
+    ),
+    def(
+        "memory/runs",
+        Kind::Scalar,
+        GAUGE,
+        "",
+        "IOVA-contiguous runs in all.",
+    ),
+    def(
+        "failure",
+        Kind::Text,
+        0,
+        "",
+        "Why a worker failed (absent: none did).",
+    ),
+    def(
+        "samples",
+        Kind::Ring,
+        0,
+        "",
+        "Per-worker rings of 10 ms samples.",
+    ),
+];
+
+/// The catalogue entry named `name`.
+pub fn find(name: &str) -> Option<&'static EntryDef> {
+    CATALOGUE.iter().find(|d| d.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::entry;
+
+    #[test]
+    fn every_entry_fits_its_fields_and_names_its_object_first() {
+        for (i, d) in CATALOGUE.iter().enumerate() {
+            assert!(d.name.len() < entry::NAME_LEN, "{} is too long", d.name);
+            assert!(
+                d.link.len() < entry::LINK_LEN,
+                "{}'s link is too long",
+                d.name
+            );
+            assert!(
+                d.help.len() < entry::HELP_LEN,
+                "{}'s help is too long ({} bytes)",
+                d.name,
+                d.help.len()
+            );
+            assert_eq!(
+                CATALOGUE.iter().filter(|o| o.name == d.name).count(),
+                1,
+                "{} twice",
+                d.name
+            );
+            if d.kind == Kind::Counter {
+                let object = d.name.split('/').next().unwrap_or_default();
+                let at = CATALOGUE
+                    .iter()
+                    .position(|o| o.kind == Kind::Names && o.name == object);
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "{}: no names entry {object} before it",
+                    d.name
+                );
+            }
+            if !d.link.is_empty() {
+                assert!(
+                    find(d.link).is_some_and(|o| o.kind == Kind::Names),
+                    "{} links to {}",
+                    d.name,
+                    d.link
+                );
+            }
+        }
+    }
+}
