@@ -8,7 +8,7 @@
 //! Fields are camelCase; Prometheus turns them into snake case.
 
 use crate::layout::{
-    flags::{BY_WORKER, GAUGE, OPTIONAL, REF},
+    flags::{BY_WORKER, GAUGE, OPTIONAL, REF, STATIC},
     Kind,
 };
 
@@ -53,6 +53,11 @@ const fn counter(name: &'static str, help: &'static str) -> EntryDef {
 
 const fn gauge(name: &'static str, help: &'static str) -> EntryDef {
     def(name, Kind::Counter, GAUGE, "", help)
+}
+
+/// A scalar written once, at start (readers may decode it once).
+const fn fixed(name: &'static str, help: &'static str) -> EntryDef {
+    def(name, Kind::Scalar, GAUGE | STATIC, "", help)
 }
 
 /// The catalogue, in directory order (parents before their children).
@@ -143,16 +148,28 @@ pub const CATALOGUE: &[EntryDef] = &[
     def(
         "memoryRun/iova",
         Kind::Counter,
-        GAUGE | OPTIONAL,
+        GAUGE | OPTIONAL | STATIC,
         "",
         "IO address of the run (null: unknown).",
     ),
-    gauge("memoryRun/bytes", "Bytes in the run."),
-    gauge("memoryRun/segments", "Memsegs (pages) in the run."),
+    def(
+        "memoryRun/bytes",
+        Kind::Counter,
+        GAUGE | STATIC,
+        "",
+        "Bytes in the run.",
+    ),
+    def(
+        "memoryRun/segments",
+        Kind::Counter,
+        GAUGE | STATIC,
+        "",
+        "Memsegs (pages) in the run.",
+    ),
     def(
         "memoryRun/socket",
         Kind::Counter,
-        GAUGE | OPTIONAL,
+        GAUGE | OPTIONAL | STATIC,
         "",
         "NUMA socket of the run (null: any).",
     ),
@@ -185,56 +202,17 @@ pub const CATALOGUE: &[EntryDef] = &[
         "",
         "10 ms samples that found the pool dry.",
     ),
-    def(
-        "memory/iovaMode",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "IOVA mode: 1 = PA, 2 = VA, 0 = unknown.",
-    ),
-    def("memory/bytes", Kind::Scalar, GAUGE, "", "Bytes EAL mapped."),
-    def(
-        "memory/segments",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "Memsegs (pages) EAL mapped.",
-    ),
-    def(
-        "memory/pageSize",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "Page size of EAL's memory.",
-    ),
-    def(
-        "memory/heapTotal",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "Bytes the malloc heaps hold.",
-    ),
-    def(
+    fixed("memory/iovaMode", "IOVA mode: 1 = PA, 2 = VA, 0 = unknown."),
+    fixed("memory/bytes", "Bytes EAL mapped."),
+    fixed("memory/segments", "Memsegs (pages) EAL mapped."),
+    fixed("memory/pageSize", "Page size of EAL's memory."),
+    fixed("memory/heapTotal", "Bytes the malloc heaps hold."),
+    fixed(
         "memory/heapAllocated",
-        Kind::Scalar,
-        GAUGE,
-        "",
         "Bytes allocated from the malloc heaps.",
     ),
-    def(
-        "memory/planned",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "Heap bytes the memory plan asked for.",
-    ),
-    def(
-        "memory/runs",
-        Kind::Scalar,
-        GAUGE,
-        "",
-        "IOVA-contiguous runs in all.",
-    ),
+    fixed("memory/planned", "Heap bytes the memory plan asked for."),
+    fixed("memory/runs", "IOVA-contiguous runs in all."),
     def(
         "failure",
         Kind::Text,

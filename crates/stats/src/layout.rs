@@ -167,6 +167,9 @@ pub mod flags {
     pub const REF: u8 = 4;
     /// The value may be [`super::NONE`], which reads as null (unknown, or not applicable).
     pub const OPTIONAL: u8 = 8;
+    /// Written once, under the structure sequence: a reader may decode it once per
+    /// structure change instead of once per read.
+    pub const STATIC: u8 = 16;
 }
 
 /// The object whose elements are the worker lcores (copy `w` of a per-worker entry is the

@@ -751,6 +751,10 @@ impl Segment {
     /// to [`MEMORY_RUNS`] runs, each (virtual address, IOVA, length, memsegs, socket), named
     /// by their virtual address.
     pub fn set_memory(&self, summary: &MemorySummary, runs: &[(u64, u64, u64, u32, i32)]) {
+        // One structure change for the whole block: these entries are static (written once),
+        // and readers that cache them re-read them when the sequence moves.
+        let seq = self.word64(header::STRUCTURE_SEQ);
+        seq.fetch_add(1, Ordering::AcqRel);
         let scalar = |name: &str, v: u64| {
             self.word64(self.blocks.scalars + 8 * scalar_slot(name))
                 .store(v, Ordering::Relaxed);
@@ -771,14 +775,13 @@ impl Segment {
                 .store(u64::from(segments), Ordering::Relaxed);
             self.word64(run + 24)
                 .store(u64::try_from(socket).unwrap_or(NONE), Ordering::Relaxed);
-            // The name last: a run is listed once its values are in place.
-            self.write_text(
+            self.store_text(
                 self.blocks.run_names + i * ELEMENT_SIZE,
                 ELEMENT_NAME_LEN,
                 &format!("{va:#x}"),
-                None,
             );
         }
+        seq.fetch_add(1, Ordering::Release);
     }
 
     /// Records how many rx and tx queues port `port` came up with (once, after it started)

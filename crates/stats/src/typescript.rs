@@ -119,6 +119,7 @@ pub fn render() -> String {
         ("BY_WORKER", flags::BY_WORKER),
         ("REF", flags::REF),
         ("OPTIONAL", flags::OPTIONAL),
+        ("STATIC", flags::STATIC),
     ] {
         let _ = writeln!(out, "  {name}: {value},");
     }
