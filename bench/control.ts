@@ -1,7 +1,8 @@
 /**
  * What controlling the engine from JavaScript costs, measured while it forwards at full rate
- * on two net_null ports: a bare native call (`schemaVersion()`), a stats call
- * (`engine.stats()`, every counter built into a JS object), and a live pipeline swap
+ * on two net_null ports: a bare native call (`schemaVersion()`), a stats read
+ * (`engine.stats()`: no native call, the engine's own stats segment decoded into one JS
+ * object, as any process reads it), and a live pipeline swap
  * (`engine.apply()`, resolved once every worker runs the new program).
  *
  *   npx tsx bench/control.ts [--swaps 100] [--json]
