@@ -11,6 +11,7 @@ use engine::{Engine, EngineError, ErrorCode};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Buffer};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
+mod config;
 
 fn to_js(e: &EngineError) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
