@@ -76,7 +76,8 @@ function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [n
   const out = join(scratch, `fastpath-${mode}-${tag}.out`);
   const config = fastpathConfig(mode, { noHuge: true, mbufs: 8191 }, counters);
   const file = join(scratch, `${mode}-${tag}.json`);
-  writeFileSync(file, JSON.stringify(toWire(validateConfig({ ...config, eal: { filePrefix: `bench-cg-fp-${process.pid}-${tag}`, logToStderr: false } }))));
+  // The example reads the config itself: the wire's `config`, beside which the version goes.
+  writeFileSync(file, JSON.stringify(toWire(validateConfig({ ...config, eal: { filePrefix: `bench-cg-fp-${process.pid}-${tag}`, logToStderr: false } })).config));
   const [cmd, ...rest] = callgrind(out);
   const run = spawnSync(cmd!, [...rest, join(root, 'target/release/examples/forward'), file, String(seconds)], { encoding: 'utf8', timeout: 300_000 });
   if (run.status !== 0) throw new Error(`forward under valgrind failed:\n${run.stderr.slice(-2000)}`);

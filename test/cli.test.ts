@@ -3,9 +3,16 @@ import { describe, expect, it } from 'vitest';
 
 import { lastLine, runCli } from './helpers.js';
 
+// test/fixtures/bad.config.json: a well-formed config that breaks the engine's rules.
 const BAD_PROBLEMS = [
   '  ports.b.mac: "02:00:00:00:00:0g" is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)',
   '  pipelines[0].stages[0].match.src: "192.168.0.0/40" is not a valid IPv4 prefix',
+  '  pipelines[0].output: "c" is not a port (ports: a, b)',
+];
+
+// test/fixtures/bad-shape.config.json: the same with an unknown stage and an unknown field.
+// The rules need a well-formed config, so only its shape problems are reported.
+const BAD_SHAPE_PROBLEMS = [
   '  pipelines[0].stages[1]: unknown stage "reverse" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge)',
   '  pipelines[1].priority: unknown field (check its spelling)',
 ];
@@ -27,6 +34,15 @@ describe('fastpath validate', () => {
     ]);
   });
 
+  it('lists only the shape problems of a config of the wrong shape', () => {
+    const run = runCli(['validate', 'test/fixtures/bad-shape.config.json']);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'fastpath: test/fixtures/bad-shape.config.json: invalid config [ERR_CONFIG]',
+      ...BAD_SHAPE_PROBLEMS.map((p) => `fastpath: ${p}`),
+    ]);
+  });
+
   it('says what is wrong with a missing file or a usage slip', () => {
     const missing = runCli(['validate', 'nope.json']);
     expect(missing.status).toBe(1);
@@ -43,6 +59,13 @@ describe('fastpath run', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).not.toContain('EAL:');
     expect(run.stderr.trim().split('\n').slice(1)).toEqual(BAD_PROBLEMS.map((p) => `fastpath: ${p}`));
+  });
+
+  it('refuses a config of the wrong shape before starting anything', () => {
+    const run = runCli(['run', 'test/fixtures/bad-shape.config.json']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).not.toContain('EAL:');
+    expect(run.stderr.trim().split('\n').slice(1)).toEqual(BAD_SHAPE_PROBLEMS.map((p) => `fastpath: ${p}`));
   });
 
   it('runs a config with the live table and ends with the JSON summary', () => {
@@ -101,6 +124,16 @@ describe('fastpath flags, command by command', () => {
     expect(ls.status).toBe(2);
     expect(ls.stdout).toBe('');
     expect(ls.stderr).toMatch(/^fastpath: Unknown option '--frames'.*\nfastpath: usage: fastpath ls \[--json\]\n$/);
+  });
+
+  it('plans memory only for a config without problems: mem plan lists them as validate does', () => {
+    const run = runCli(['mem', 'plan', 'test/fixtures/bad.config.json']);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'fastpath: test/fixtures/bad.config.json: invalid config [ERR_CONFIG]',
+      ...BAD_PROBLEMS.map((p) => `fastpath: ${p}`),
+    ]);
   });
 
   it('takes --reserve where it belongs: mem plan', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { Engine, ErrorCode, FastpathError, native, type EngineConfig } from '@fastpath/control';
+import { Engine, ErrorCode, FastpathError, native, SCHEMA_VERSION, type EngineConfig } from '@fastpath/control';
 
 async function rejection(config: unknown): Promise<FastpathError> {
   const error = await Engine.start(config as EngineConfig).then(
@@ -37,19 +37,28 @@ describe('configs refused before EAL starts', () => {
     expect(e.problems).toEqual(['ports.a.speed: unknown field (check its spelling)', 'ports.b.vdev: expected string, got number 7']);
   });
 
-  it('an unknown stage, an undefined port, a bad prefix and a bad MAC', async () => {
+  it('a bad MAC, a bad prefix and an undefined port: every rule, each with its path', async () => {
     const e = await rejection({
       ports: nulls,
       lcores: { workers: [1] },
-      pipelines: [{ input: 'a', stages: ['io', { kind: 'macRewrite', dst: '02:00:00:00:00:zz' }, { kind: 'match', match: { dst: '10.0.0.0/33' }, action: 'drop' }, { kind: 'nat' }], output: 'b' }],
+      pipelines: [{ input: 'a', stages: ['io', { kind: 'macRewrite', dst: '02:00:00:00:00:zz' }, { kind: 'match', match: { dst: '10.0.0.0/33' }, action: 'drop' }], output: 'b' }],
     });
+    expect(e.code).toBe(ErrorCode.Config);
     expect(e.problems).toEqual([
       'pipelines[0].stages[1].dst: "02:00:00:00:00:zz" is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)',
       'pipelines[0].stages[2].match.dst: "10.0.0.0/33" is not a valid IPv4 prefix',
-      'pipelines[0].stages[3].kind: unknown stage "nat" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge)',
     ]);
     const undefinedPort = await rejection({ ports: nulls, lcores: { workers: [1] }, pipelines: [{ input: 'a', output: 'c' }] });
     expect(undefinedPort.message).toBe('pipelines[0].output: "c" is not a port (ports: a, b)');
+  });
+
+  it('an unknown stage: a shape problem, reported alone (the rules need a well-formed config)', async () => {
+    const e = await rejection({
+      ports: nulls,
+      lcores: { workers: [1] },
+      pipelines: [{ input: 'a', stages: ['io', { kind: 'macRewrite', dst: '02:00:00:00:00:zz' }, { kind: 'nat' }], output: 'b' }],
+    });
+    expect(e.problems).toEqual(['pipelines[0].stages[2].kind: unknown stage "nat" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge)']);
   });
 
   it('a queue owned twice', async () => {
@@ -83,6 +92,6 @@ describe('an unknown vdev', () => {
     expect(e.message).toContain('check each --vdev spec');
     // Still alive and serving: the event loop runs and the binding answers.
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(native().schemaVersion()).toBe(2);
+    expect(native().schemaVersion()).toBe(SCHEMA_VERSION);
   });
 });

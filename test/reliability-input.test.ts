@@ -11,7 +11,7 @@ import { Packr } from 'msgpackr';
 import { afterAll, expect, it } from 'vitest';
 
 import { Engine, ErrorCode, FastpathError, native, StatsReader, type EngineConfig } from '@fastpath/control';
-import { encodeConfig } from '@fastpath/types';
+import { encodeConfig, SCHEMA_VERSION } from '@fastpath/types';
 
 import { repoRoot, scratchDir } from './helpers.js';
 
@@ -114,8 +114,8 @@ it('reliability: file paths and interface names that would bend a vdev spec are 
   for (const ports of bad) {
     const config = { ...good, ports: { ...good.ports, ...ports } } as unknown as EngineConfig;
     expect(() => Engine.validate(config)).toThrow(/cannot be passed to the driver|is not an interface name/);
-    // The engine checks the wire too (another client may skip @fastpath/types' validation).
-    const wire = { version: 2, ports: Object.entries(config.ports).map(([name, p]) => ({ name, ...p })), lcores: { workers: [{ lcore: 1 }] }, memory: { hugepages: false } };
+    // The engine checks the wire too (another client may skip @fastpath/control's checks).
+    const wire = { version: SCHEMA_VERSION, config: { ports: config.ports, lcores: { workers: [1] }, memory: { hugepages: false }, pipelines: [] } };
     try {
       native().checkConfig(Buffer.from(new Packr({ useRecords: false }).pack(wire)));
       throw new Error('accepted');

@@ -1,11 +1,13 @@
 //! Compiling a config's pipelines into a [`Program`]: what workers run, immutable once
 //! published.
 //!
-//! [`compile`] resolves port names to indexes, compiles each stage through the registry in
-//! [`crate::stages`] (addresses and prefixes parsed, counter slots taken, bridge tables
-//! carried over), compiles generators, and checks what only the engine knows (which workers
-//! may send on which port's tx queues). It also decides, once per pipeline, how bursts leave
-//! it ([`Flow`]), so that the worker's hot path for the common shapes is as short as testpmd's.
+//! [`compile`] takes a config [`crate::validate`] found no problem with, resolves port names
+//! to indexes, compiles each stage through the registry in [`crate::stages`] (addresses and
+//! prefixes parsed, counter slots taken, bridge tables carried over), compiles generators,
+//! and checks what only the running engine knows: which workers may send on which port's tx
+//! queues, whether a new input port has a worker polling it, and the stats segment's room.
+//! It also decides, once per pipeline, how bursts leave it ([`Flow`]), so that the worker's
+//! hot path for the common shapes is as short as testpmd's.
 //! A new program replaces the old one through [`crate::rcu`] without pausing any worker.
 
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crate::config::{EngineConfig, PipelineConfig};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorCode};
 use crate::net::Mac;
 use crate::plan::Plan;
 use crate::stages::bridge::MacTable;
@@ -106,18 +108,13 @@ impl Compiler<'_> {
     ) -> Result<Vec<usize>, EngineError> {
         let mut runners = Vec::new();
         for (k, input) in pc.input.iter().enumerate() {
-            let path = format!("pipelines[{i}].input[{k}]");
-            let p = self.port(&path, input)?;
-            if input_pipeline[usize::from(p)].replace(i as u16).is_some() {
-                return Err(EngineError::config(
-                    &path,
-                    format!("port {input:?} already feeds another pipeline"),
-                ));
-            }
+            let path = pc.input.path(&format!("pipelines[{i}].input"), k);
+            let p = self.port(input)?;
+            input_pipeline[usize::from(p)] = Some(i as u16);
             for q in 0..plan.ports[usize::from(p)].rx_queues {
                 let owner = plan.owner(usize::from(p), q).ok_or_else(|| {
                     EngineError::new(
-                        crate::error::ErrorCode::NeedsRestart,
+                        ErrorCode::NeedsRestart,
                         format!("{path}: no worker polls port {input:?} (it was no pipeline's input at start); restart the engine with this config"),
                     )
                 })?;
@@ -129,8 +126,8 @@ impl Compiler<'_> {
         Ok(runners)
     }
 
-    fn port(&self, path: &str, name: &str) -> Result<u16, EngineError> {
-        port_index(&self.names, path, name)
+    fn port(&self, name: &str) -> Result<u16, EngineError> {
+        port_index(&self.names, name)
     }
 
     /// Pipeline `i`'s stages, in order (`io` stages compile to nothing). Ports they can send
@@ -169,16 +166,20 @@ impl Compiler<'_> {
     }
 }
 
-/// The index of port `name` among `ports`, or an error at `path`.
-pub(crate) fn port_index(
-    ports: &HashMap<&str, u16>,
-    path: &str,
-    name: &str,
-) -> Result<u16, EngineError> {
+/// The index of port `name` among `ports` (validated: an unknown name is a bug).
+pub(crate) fn port_index(ports: &HashMap<&str, u16>, name: &str) -> Result<u16, EngineError> {
     ports
         .get(name)
         .copied()
-        .ok_or_else(|| EngineError::config(path, format!("{name:?} is not a port")))
+        .ok_or_else(|| unvalidated(&format!("{name:?} is not a port")))
+}
+
+/// A config rule that [`crate::validate`] should have refused reached the compiler: a bug.
+pub(crate) fn unvalidated(what: &str) -> EngineError {
+    EngineError::new(
+        ErrorCode::Internal,
+        format!("compiling a validated config found {what}; this is a bug: please report it"),
+    )
 }
 
 /// Only the engine knows each driver's tx queue count: every worker running a pipeline
@@ -254,8 +255,7 @@ pub fn compile(
         let outputs: Vec<u16> = pc
             .output
             .iter()
-            .enumerate()
-            .map(|(k, o)| compiler.port(&format!("{path}.output[{k}]"), o))
+            .map(|o| compiler.port(o))
             .collect::<Result<_, _>>()?;
         let default_out = outputs.first().copied().unwrap_or(DROP);
         let generator = match &pc.generator {
@@ -267,7 +267,6 @@ pub fn compile(
                     runners.push(worker);
                 }
                 Some(compile_generator(
-                    &format!("{path}.generator"),
                     g,
                     default_out,
                     facts,
@@ -279,7 +278,7 @@ pub fn compile(
         let mut sends_to: Vec<(u16, String)> = outputs
             .iter()
             .enumerate()
-            .map(|(k, &o)| (o, format!("{path}.output[{k}]")))
+            .map(|(k, &o)| (o, pc.output.path(&format!("{path}.output"), k)))
             .collect();
         let stages = compiler.stages(pc, i, &name, slot, &outputs, &mut sends_to)?;
         let needs_clock = stages.iter().any(Stage::needs_clock);

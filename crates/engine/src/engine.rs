@@ -22,6 +22,7 @@ use crate::plan::Plan;
 use crate::rcu::{self, Publisher};
 use crate::report::{worker_infos, EngineInfo, MemoryInfo, MempoolInfo};
 use crate::sampler::Sampler;
+use crate::validate;
 use crate::worker::{self, Shared, Worker};
 
 /// How long `apply` waits for every worker to pick up new pipelines.
@@ -57,7 +58,8 @@ impl Engine {
         Self::start(&EngineConfig::from_msgpack(bytes)?)
     }
 
-    /// Plans `config`, starts EAL, the ports and the workers.
+    /// Plans `config` (refusing it with every problem [`validate::problems`] finds before
+    /// anything starts), starts EAL, the ports and the workers.
     pub fn start(config: &EngineConfig) -> Result<Self, EngineError> {
         let cpus = allowed_cpus()?;
         let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
@@ -237,10 +239,10 @@ impl Engine {
                 "the engine is stopped; start a new one",
             ));
         };
+        // Every rule first (all problems at once), then what only a restart can change; what
+        // the running layout cannot do (a new input nobody polls) compile refuses.
+        validate::check(config)?;
         needs_restart(&self.config, config)?;
-        // Pipelines are checked against the running ports and layout: every queue they need
-        // polled must already have its worker (compile refuses otherwise).
-        self.plan.check_pipelines(config)?;
         let mut generated = self.generated.clone();
         let mut bridges = self.bridges.clone();
         let next = Arc::new(compile::compile(

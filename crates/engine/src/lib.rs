@@ -21,6 +21,7 @@ pub mod rcu;
 mod report;
 mod sampler;
 pub mod stages;
+pub mod validate;
 pub mod worker;
 
 pub use bring_up::{check, plan_config, stats_dirs};

@@ -1,6 +1,7 @@
 //! Addresses and packet headers: parsing config strings, and reading/writing the Ethernet,
 //! VLAN, IPv4/IPv6 and TCP/UDP fields the stages need, straight from packet bytes.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A MAC address.
@@ -15,22 +16,50 @@ pub const ETH_VLAN: u16 = 0x8100;
 /// 802.1ad outer tag.
 pub const ETH_QINQ: u16 = 0x88a8;
 
-/// `aa:bb:cc:dd:ee:ff` (or with `-`) → bytes.
+/// `aa:bb:cc:dd:ee:ff` (or with `-`) → bytes: six pairs of hex digits.
 pub fn parse_mac(text: &str) -> Result<Mac, String> {
     let parts: Vec<&str> = text.split([':', '-']).collect();
-    let bad =
-        || format!("{text:?} is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)");
+    let bad = || {
+        format!(
+            "{} is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)",
+            quote(text)
+        )
+    };
     if parts.len() != 6 {
         return Err(bad());
     }
     let mut mac = [0u8; 6];
     for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.len() != 2 {
+        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
         }
         *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
     }
     Ok(mac)
+}
+
+/// `text` quoted as JavaScript's `JSON.stringify` quotes it, so that messages read the
+/// same whichever side reports them: `"a\"b"`, control characters as `\n` or `\u001f`.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
@@ -51,15 +80,21 @@ pub struct Prefix {
 }
 
 impl Prefix {
-    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a full-length prefix).
+    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a full-length prefix). The length
+    /// is one to three decimal digits, at most the address's width.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (addr, len) = match text.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (text, None),
+        let mut parts = text.split('/');
+        let addr = parts.next().unwrap_or_default();
+        let (len, extra) = (parts.next(), parts.next());
+        let ip: IpAddr = match (addr.parse(), extra) {
+            (Ok(ip), None) => ip,
+            _ => {
+                return Err(format!(
+                    "{} is not a valid IPv4 or IPv6 prefix",
+                    quote(text)
+                ))
+            }
         };
-        let ip: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{text:?} is not a valid IPv4 or IPv6 prefix"))?;
         let (v6, bits, value) = match ip {
             IpAddr::V4(v4) => (false, 32u32, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (true, 128u32, u128::from(v6)),
@@ -67,10 +102,17 @@ impl Prefix {
         let len = match len {
             None => bits,
             Some(l) => match l.parse::<u32>() {
-                Ok(n) if n <= bits => n,
+                Ok(n)
+                    if (1..=3).contains(&l.len())
+                        && l.bytes().all(|b| b.is_ascii_digit())
+                        && n <= bits =>
+                {
+                    n
+                }
                 _ => {
                     return Err(format!(
-                        "{text:?} is not a valid {} prefix",
+                        "{} is not a valid {} prefix",
+                        quote(text),
                         if v6 { "IPv6" } else { "IPv4" }
                     ))
                 }
@@ -306,7 +348,7 @@ pub fn udp4_frame(
 /// Parses an IPv4 address for the generator.
 pub fn parse_ipv4(text: &str) -> Result<Ipv4Addr, String> {
     text.parse()
-        .map_err(|_| format!("{text:?} is not an IPv4 address"))
+        .map_err(|_| format!("{} is not an IPv4 address", quote(text)))
 }
 
 /// Parses an IPv6 address (for tests and tools).

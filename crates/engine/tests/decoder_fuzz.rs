@@ -16,16 +16,23 @@ impl Rng {
     }
 }
 
-/// A valid config in the wire shape, msgpack-encoded (maps with field names, as
-/// `@fastpath/types` writes them).
+/// A valid config on the wire, msgpack-encoded: `{ version, config }` with the config as
+/// `@fastpath/types` writes it (maps with field names, shorthands and all).
 fn valid() -> Vec<u8> {
     let wire = serde_json::json!({
-        "version": 2,
-        "ports": [{ "name": "a", "null": {} }, { "name": "b", "pcap": { "rx": "in.pcap" } }],
-        "lcores": { "workers": [{ "lcore": 1 }] },
-        "memory": { "hugepages": false, "mbufs": 8191 },
-        "pipelines": [{ "name": "p", "input": ["a"], "stages": [{ "kind": "macSwap" }], "output": ["b"] }],
-        "stats": { "counters": true }
+        "version": engine::SCHEMA_VERSION,
+        "config": {
+            "ports": { "a": { "null": {} }, "b": { "pcap": { "rx": "in.pcap" } } },
+            "lcores": { "workers": [1, { "lcore": 2, "rx": [{ "port": "a", "queue": 0 }] }] },
+            "memory": { "hugepages": false, "mbufs": 8191 },
+            "pipelines": [{
+                "name": "p",
+                "input": "a",
+                "stages": ["macSwap", { "kind": "match", "match": { "proto": "udp", "dstPort": 53 }, "action": { "forward": "b" } }],
+                "output": ["b"]
+            }],
+            "stats": { "counters": true, "group": 0 }
+        }
     });
     rmp_serde::to_vec_named(&wire).unwrap()
 }

@@ -60,25 +60,20 @@ fn port(name: &str, vdev: &str) -> PortConfig {
 fn forward(name: &str, from: &str, to: &str) -> PipelineConfig {
     PipelineConfig {
         name: Some(name.into()),
-        input: vec![from.into()],
+        input: [from].into_iter().collect(),
         generator: None,
         stages: vec![],
-        output: vec![to.into()],
+        output: [to].into_iter().collect(),
     }
 }
 
 fn worker(lcore: u32) -> WorkerConfig {
-    WorkerConfig {
-        lcore,
-        cpu: None,
-        rx: None,
-    }
+    WorkerConfig::on(lcore)
 }
 
 /// Two ports `a` and `b`, forwarded both ways (io), on one worker.
 fn config(tag: &str, a: &str, b: &str) -> EngineConfig {
     EngineConfig {
-        version: engine::SCHEMA_VERSION,
         ports: vec![port("a", a), port("b", b)],
         lcores: LcoreConfig {
             main: Some(0),

@@ -1,5 +1,6 @@
 //! The native binding `@fastpath/control` loads. Thin glue: decode nothing, decide nothing.
-//! One file per area: [`engine`] (start, apply, stop), [`info`] (what a started engine
+//! One file per area: [`engine`] (start, apply, stop), [`config`] (the config rules, which
+//! start nothing), [`info`] (what a started engine
 //! reports about itself: a napi type and its `From` impl side by side), [`stats`] (the
 //! stats segments, mapped for JavaScript), [`platform`] (doctor, devbind).
 //!
@@ -8,6 +9,7 @@
 //! brackets (`[ERR_EAL_INIT] ...`); `@fastpath/control` turns that into `error.code`.
 //! Nothing here may panic across the boundary: engine calls run under `catch_unwind`.
 
+pub mod config;
 pub mod engine;
 mod error;
 pub mod info;

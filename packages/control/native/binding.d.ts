@@ -23,6 +23,21 @@ export declare class NativeEngine {
  */
 export declare function checkConfig(config: Buffer): void
 
+/**
+ * One problem with a config: its path (`ports.b.mac`; empty when the bytes are not a
+ * config at all) and what is wrong.
+ */
+export interface ConfigProblem {
+  path: string
+  message: string
+}
+
+/**
+ * Every problem with a msgpack-encoded config, in config order (empty: none). Bytes that
+ * do not decode (a shape the schema refuses, another schema version) are one problem.
+ */
+export declare function configProblems(config: Buffer): Array<ConfigProblem>
+
 /** Plans (and with `apply`, performs) a devbind operation; see [`DevbindResult`]. */
 export declare function devbind(root: string | undefined | null, op: string, driver: string | undefined | null, devices: Array<string>, apply: boolean): DevbindResult
 

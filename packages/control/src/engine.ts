@@ -26,10 +26,27 @@ import {
 import { native, type NativeEngine } from './native.js';
 import { StatsReader } from './stats-reader.js';
 
-/** Validates `config` (ERR_CONFIG with every path) and encodes it as the binding takes it. */
+/**
+ * Checks `config` and encodes it as the binding takes it: its shape first (zod, in
+ * `@fastpath/types`), then, the shape being fine, the engine's rules (references, bounds,
+ * formats: crates/engine/src/validate/) through `configProblems`, which starts nothing.
+ * Either way a bad config is ERR_CONFIG with every problem as `path: reason` in `problems`;
+ * a config with shape problems is reported for those alone (the rules need a well-formed one).
+ */
 export function wire(config: EngineConfig): Buffer {
-  const bytes = encodeConfig(config);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const encoded = encodeConfig(config);
+  const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  let problems;
+  try {
+    problems = native().configProblems(bytes);
+  } catch (error) {
+    throw FastpathError.fromNative(error);
+  }
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `${p.path || 'config'}: ${p.message}`);
+    throw new FastpathError(ErrorCode.Config, lines.join('; '), { problems: lines });
+  }
+  return bytes;
 }
 
 export class Engine implements AsyncDisposable {
@@ -46,9 +63,10 @@ export class Engine implements AsyncDisposable {
   }
 
   /**
-   * Validates `config`, starts EAL, the ports and the worker lcores. Rejects with a
-   * FastpathError (`code` ERR_CONFIG, ERR_EAL_INIT, ERR_NO_HUGEPAGES, ...) on failure;
-   * the Node process is never exited.
+   * Validates `config` (its shape, then the engine's rules: ERR_CONFIG with every problem),
+   * starts EAL, the ports and the worker lcores. Rejects with a FastpathError (`code`
+   * ERR_CONFIG, ERR_EAL_INIT, ERR_NO_HUGEPAGES, ...) on failure; the Node process is never
+   * exited.
    */
   static async start(config: EngineConfig): Promise<Engine> {
     const bytes = wire(config);
@@ -64,8 +82,9 @@ export class Engine implements AsyncDisposable {
    * Swaps in `config`'s pipelines, stages and rules while the engine runs: no worker is
    * paused and no packet is lost or duplicated by the swap. Ports, queue counts, lcores,
    * memory and EAL settings cannot change live: such a config is refused with
-   * ERR_NEEDS_RESTART, and a refused config (ERR_CONFIG too) leaves the engine untouched.
-   * Resolves to the new pipeline generation.
+   * ERR_NEEDS_RESTART, and a refused config (ERR_CONFIG too, with every problem, checked
+   * as `Engine.validate` checks it) leaves the engine untouched. Resolves to the new
+   * pipeline generation.
    */
   async apply(config: EngineConfig): Promise<number> {
     const bytes = wire(config);
@@ -77,9 +96,11 @@ export class Engine implements AsyncDisposable {
   }
 
   /**
-   * Checks `config` as far as is possible without starting DPDK: the schema, references,
-   * and the lcore, port and memory plan on this machine. Throws ERR_CONFIG (or
-   * ERR_NO_HUGEPAGES) with the path and the reason.
+   * Checks `config` as far as is possible without starting DPDK: its shape (zod), then the
+   * engine's rules (references, bounds, formats; every problem, in config order), then the
+   * lcore, port and memory plan on this machine. Throws ERR_CONFIG (or ERR_NO_HUGEPAGES)
+   * whose `problems` are the `path: reason` lines (message: them joined by `; `). With shape
+   * problems only those are reported: the rules need a well-formed config.
    */
   static validate(config: unknown): EngineConfig {
     const bytes = wire(config as EngineConfig);

@@ -1,75 +1,48 @@
 /**
- * The wire format to the engine: the validated config in the shape serde reads (ports as a
- * named list, shorthands expanded), plus the schema version, as msgpack.
+ * The wire format to the engine: `{ version, config }` as msgpack, where `config` is the
+ * config exactly as written (shorthands and all, `undefined` members left out), so that the
+ * engine reads the shape zod checked and reports every problem at the path the user wrote.
+ * The version is beside the config, not in it, so a config can never carry its own.
  */
 import { Packr } from 'msgpackr';
 
-import { SCHEMA_VERSION, validateConfig, type EngineConfig, type StageConfig } from './config.js';
+import { defined, SCHEMA_VERSION, validateConfig, type EngineConfig } from './config.js';
 
 // Plain maps with string keys, no records or structures: what serde reads as a struct.
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
-const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132, icmpv6: 58 };
-
-/** Drops `undefined` members, which serde would read as an explicit nil. */
-function defined<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(defined) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, defined(v)]),
-    ) as T;
+/**
+ * Integers beyond 32 bits as BigInt: msgpackr writes other numbers past 2^32 as floats,
+ * which the engine's integer fields (u64: a generator's `count`) rightly refuse. Numbers
+ * that are not safe integers stay floats (the schema refuses those too).
+ */
+function exactIntegers(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && (value > 0xffff_ffff || value < -0x8000_0000) ? BigInt(value) : value;
+  }
+  if (Array.isArray(value)) return value.map(exactIntegers);
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exactIntegers(v)]));
   }
   return value;
 }
 
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
-const range = (v: number | [number, number] | undefined) => (typeof v === 'number' ? [v, v] : v);
-
-function wireStage(stage: StageConfig): object {
-  if (typeof stage === 'string') return { kind: stage };
-  if (stage.kind !== 'match') return stage;
-  const { proto, srcPort, dstPort, ...rest } = stage.match;
-  const action = typeof stage.action === 'string'
-    ? { kind: stage.action }
-    : 'forward' in stage.action
-      ? { kind: 'forward', port: stage.action.forward }
-      : { kind: 'mirror', port: stage.action.mirror };
-  return {
-    kind: 'match',
-    name: stage.name,
-    match: { ...rest, proto: typeof proto === 'string' ? PROTOCOLS[proto] : proto, srcPort: range(srcPort), dstPort: range(dstPort) },
-    action,
-  };
+/** The wire value for `config`: `{ version, config }`, `undefined` members left out. */
+export function toWire(config: EngineConfig): { version: number; config: EngineConfig } {
+  return { version: SCHEMA_VERSION, config: defined(config) };
 }
 
-/** The config in the engine's wire shape (serde's field names and forms). */
-export function toWire(config: EngineConfig): object {
-  return defined({
-    version: SCHEMA_VERSION,
-    eal: config.eal,
-    memory: config.memory,
-    ports: Object.entries(config.ports).map(([name, port]) => ({ name, ...port })),
-    lcores: {
-      main: config.lcores.main,
-      mainCpu: config.lcores.mainCpu,
-      workers: config.lcores.workers.map((w) => (typeof w === 'number' ? { lcore: w } : w)),
-    },
-    pipelines: config.pipelines.map((p) => ({
-      name: p.name,
-      input: list(p.input),
-      generator: p.generator,
-      stages: (p.stages ?? []).map(wireStage),
-      output: list(p.output),
-    })),
-    stats: config.stats && { ...config.stats, group: config.stats.group === undefined ? undefined : String(config.stats.group) },
-  });
+/**
+ * Encodes any value as the engine would receive it as a config, without checking it (for
+ * tools and tests: the engine decodes it or says why not).
+ */
+export function encodeUnchecked(config: unknown): Uint8Array {
+  return packr.pack(exactIntegers(toWire(config as EngineConfig)));
 }
 
-/** Validates `config` and encodes it for the engine. Throws ERR_CONFIG on a bad config. */
+/** Checks the shape of `config` and encodes it for the engine. Throws ERR_CONFIG on a bad shape. */
 export function encodeConfig(config: EngineConfig): Uint8Array {
-  return packr.pack(toWire(validateConfig(config)));
+  return encodeUnchecked(validateConfig(config));
 }
 
 /** Decodes what {@link encodeConfig} wrote (for tools and tests). */

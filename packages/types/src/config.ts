@@ -1,101 +1,74 @@
 /**
- * The engine config: TypeScript types, their runtime schema (zod), and validation whose
- * errors name the exact path and the reason:
+ * The engine config: TypeScript types and their runtime schema (zod), and the shape check
+ * whose errors name the exact path and the reason:
  *
- *   pipelines[0].stages[2].match.dst: "10.0.0.0/33" is not a valid IPv4 prefix
+ *   pipelines[1].priority: unknown field (check its spelling)
  *
- * The Rust engine decodes the same config (in its wire form, see codec.ts) with serde and
- * `deny_unknown_fields`; unknown fields are errors on both sides.
+ * The schema holds the config's shape only: objects and their fields (unknown fields are
+ * errors), unions, enums and literals, strings, booleans, and integers within the range of
+ * the Rust field that stores them (u8, u16, u32, u64: a type, not a rule). Whatever it
+ * accepts, the engine decodes (serde, `deny_unknown_fields`), and the other way round.
+ *
+ * Every rule beyond the shape (references between ports, pipelines and workers, bounds
+ * such as queues 1-64, formats such as MACs and prefixes) is the engine's, written once in
+ * Rust (crates/engine/src/validate/) and reported through the binding's `configProblems`:
+ * `@fastpath/control` runs the shape check here, then those rules.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-
 import { z } from 'zod';
 
 import { ErrorCode, FastpathError } from './errors.js';
 
-/** The config schema version this package writes. */
-export const SCHEMA_VERSION = 2;
+/** The config schema version this package writes (the version of the wire: see codec.ts). */
+export const SCHEMA_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------
-// Field checks with messages that say what a good value looks like.
+// Integers as the engine stores them: the range of the Rust type, nothing more.
 
-const MAC = /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/;
-const mac = z.string().regex(MAC, { error: (i) => `${JSON.stringify(i.input)} is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)` });
-
-/** Why `text` is not an IPv4/IPv6 prefix, or undefined when it is one. */
-export function prefixProblem(text: string): string | undefined {
-  const [addr = '', len, extra] = text.split('/');
-  const v4 = isIPv4(addr);
-  const v6 = isIPv6(addr);
-  if (extra !== undefined || (!v4 && !v6)) return `${JSON.stringify(text)} is not a valid IPv4 or IPv6 prefix`;
-  const bits = v4 ? 32 : 128;
-  if (len !== undefined && (!/^\d{1,3}$/.test(len) || Number(len) > bits)) {
-    return `${JSON.stringify(text)} is not a valid ${v4 ? 'IPv4' : 'IPv6'} prefix`;
-  }
-  return undefined;
-}
-
-const prefix = z.string().superRefine((text, ctx) => {
-  const problem = prefixProblem(text);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: text });
-});
-const ipv4 = z.string().refine(isIPv4, { error: (i) => `${JSON.stringify(i.input)} is not an IPv4 address` });
-const u16 = z.number().int().min(0).max(65535);
-const lcoreId = z.number().int().min(0).max(127);
-const cpuId = z.number().int().min(0).max(1023);
-const portName = z.string().min(1);
+const uint = (max: number) => z.number().int().min(0).max(max);
+const u8 = uint(255);
+const u16 = uint(65535);
+const u32 = uint(2 ** 32 - 1);
+/** Up to 2^64 - 1 in Rust; zod's integers stop at 2^53 - 1 (the codec sends them exactly). */
+const u64 = z.number().int().min(0);
+const lcoreId = u32;
+const cpuId = u32;
+const portName = z.string();
 const oneOrMany = z.union([portName, z.array(portName)]);
 const l4Port = z.union([u16, z.tuple([u16, u16])]);
-/** A Linux interface name as the engine passes it on (IFNAMSIZ − 1 characters at most). */
-const iface = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'is not an interface name (1 to 15 letters, digits, _, . or -)');
-/** A file path that goes into a vdev argument: a `,` or `=` would start another argument. */
-const vdevPath = z.string().regex(/^[^,=\x00-\x1f\x7f]+$/, "cannot be passed to the driver: a path may not be empty or hold ',', '=' or control characters");
+/** A MAC address, `02:00:00:00:00:01` (the engine checks the format). */
+const mac = z.string();
 
 // ---------------------------------------------------------------------------------------
 // Ports.
 
-const portSources = ['vdev', 'pci', 'pcap', 'afPacket', 'tap', 'ring', 'null'] as const;
-
-const portSchema = z
-  .strictObject({
-    /** A raw DPDK vdev spec: `net_null0`, `net_ring0`, `net_memif0,role=server`, ... */
-    vdev: z.string().regex(/^[A-Za-z0-9_]+(,.*)?$/, 'must start with a device name such as net_null0, then optional ,key=value arguments').optional(),
-    /** A PCI address to allow-list and drive, e.g. `0000:03:00.0`. */
-    pci: z.string().regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, 'must be a PCI address like 0000:03:00.0').optional(),
-    /** Packets read from `rx` and written to `tx` (net_pcap). */
-    pcap: z.strictObject({ rx: vdevPath.optional(), tx: vdevPath.optional(), infiniteRx: z.boolean().optional() }).optional(),
-    /** A kernel interface through AF_PACKET sockets (net_af_packet). */
-    afPacket: z.strictObject({ iface }).optional(),
-    /** A new kernel TAP interface (net_tap). */
-    tap: z.strictObject({ iface: iface.optional() }).optional(),
-    /** An in-memory ring whose tx feeds its own rx (net_ring). */
-    ring: z.strictObject({}).optional(),
-    /** A packet sink and endless source (net_null). */
-    null: z.strictObject({ size: z.number().int().min(14).max(9000).optional() }).optional(),
-    /** Rx queues (RSS spreads packets over them where the driver can hash). Default 1. */
-    queues: z.number().int().min(1).max(64).optional(),
-    /** Rx ring size (default 1024). */
-    rxDescriptors: z.number().int().min(1).max(65535).optional(),
-    /** Tx ring size (default 1024). */
-    txDescriptors: z.number().int().min(1).max(65535).optional(),
-    /** Accept every destination MAC (default true). */
-    promiscuous: z.boolean().optional(),
-    /** MTU to set. */
-    mtu: z.number().int().min(68).max(65535).optional(),
-    /** MAC address to set. */
-    mac: mac.optional(),
-  })
-  .superRefine((p, ctx) => {
-    const given = portSources.filter((s) => p[s] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: given.length === 0
-          ? `needs a source: one of ${portSources.join(', ')}`
-          : `has ${given.join(' and ')}; give exactly one source`,
-      });
-    }
-  });
+const portSchema = z.strictObject({
+  /** A raw DPDK vdev spec: `net_null0`, `net_ring0`, `net_memif0,role=server`, ... */
+  vdev: z.string().optional(),
+  /** A PCI address to allow-list and drive, e.g. `0000:03:00.0`. */
+  pci: z.string().optional(),
+  /** Packets read from `rx` and written to `tx` (net_pcap). */
+  pcap: z.strictObject({ rx: z.string().optional(), tx: z.string().optional(), infiniteRx: z.boolean().optional() }).optional(),
+  /** A kernel interface through AF_PACKET sockets (net_af_packet). */
+  afPacket: z.strictObject({ iface: z.string() }).optional(),
+  /** A new kernel TAP interface (net_tap). */
+  tap: z.strictObject({ iface: z.string().optional() }).optional(),
+  /** An in-memory ring whose tx feeds its own rx (net_ring). */
+  ring: z.strictObject({}).optional(),
+  /** A packet sink and endless source (net_null); `size` 14-9000. */
+  null: z.strictObject({ size: u16.optional() }).optional(),
+  /** Rx queues, 1-64 (RSS spreads packets over them where the driver can hash). Default 1. */
+  queues: u16.optional(),
+  /** Rx ring size (default 1024). */
+  rxDescriptors: u16.optional(),
+  /** Tx ring size (default 1024). */
+  txDescriptors: u16.optional(),
+  /** Accept every destination MAC (default true). */
+  promiscuous: z.boolean().optional(),
+  /** MTU to set (at least 68). */
+  mtu: u16.optional(),
+  /** MAC address to set. */
+  mac: mac.optional(),
+});
 
 // ---------------------------------------------------------------------------------------
 // Stages.
@@ -103,14 +76,14 @@ const portSchema = z
 const matchSchema = z.strictObject({
   /** Ethertype after any VLAN tags, e.g. 0x0800 (IPv4), 0x86dd (IPv6). */
   ethertype: u16.optional(),
-  /** Outer VLAN id. */
-  vlan: z.number().int().min(0).max(4095).optional(),
+  /** Outer VLAN id (0-4095). */
+  vlan: u16.optional(),
   /** Source prefix: `10.0.0.0/8`, `2001:db8::/32`, or one address. */
-  src: prefix.optional(),
+  src: z.string().optional(),
   /** Destination prefix. */
-  dst: prefix.optional(),
+  dst: z.string().optional(),
   /** IP protocol: a name or a number. */
-  proto: z.union([z.enum(['tcp', 'udp', 'icmp', 'icmpv6', 'sctp']), z.number().int().min(0).max(255)]).optional(),
+  proto: z.union([z.enum(['tcp', 'udp', 'icmp', 'icmpv6', 'sctp']), u8]).optional(),
   /** Source L4 port, or an inclusive [low, high] range. */
   srcPort: l4Port.optional(),
   /** Destination L4 port or range. */
@@ -137,9 +110,9 @@ const stageObject = z.discriminatedUnion('kind', [
   /** Drop everything (testpmd rxonly). */
   z.strictObject({ kind: z.literal('drop') }),
   /** Match headers; act on matching packets (drop, count, forward, mirror), counted per stage. */
-  z.strictObject({ kind: z.literal('match'), name: z.string().min(1).optional(), match: matchSchema, action: actionSchema }),
-  /** An L2 MAC-learning bridge over the pipeline's output ports. */
-  z.strictObject({ kind: z.literal('bridge'), agingS: z.number().int().min(1).max(86_400).optional() }),
+  z.strictObject({ kind: z.literal('match'), name: z.string().optional(), match: matchSchema, action: actionSchema }),
+  /** An L2 MAC-learning bridge over the pipeline's output ports; `agingS` 1-86400. */
+  z.strictObject({ kind: z.literal('bridge'), agingS: u32.optional() }),
 ]);
 
 export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge'] as const;
@@ -147,27 +120,27 @@ export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'dro
 const stageSchema = z.union([z.enum(simpleKinds), stageObject]);
 
 const generatorSchema = z.strictObject({
-  /** Frame size in bytes without FCS (default 64). */
-  packetSize: z.number().int().min(60).max(2048).optional(),
-  /** Distinct flows (UDP source port and source address vary; default 1). */
-  flows: z.number().int().min(1).max(65536).optional(),
-  /** Packets per burst (default 32). */
-  burst: z.number().int().min(1).max(32).optional(),
+  /** Frame size in bytes without FCS, 60-2048 (default 64). */
+  packetSize: u16.optional(),
+  /** Distinct flows, 1-65536 (UDP source port and source address vary; default 1). */
+  flows: u32.optional(),
+  /** Packets per burst, 1-32 (default 32). */
+  burst: u16.optional(),
   /** Source MAC (default: the output port's). */
   srcMac: mac.optional(),
   /** Destination MAC (default 02:00:00:00:00:02). */
   dstMac: mac.optional(),
   /** First source IPv4 address. */
-  srcIp: ipv4.optional(),
+  srcIp: z.string().optional(),
   /** Destination IPv4 address. */
-  dstIp: ipv4.optional(),
-  /** Stop after this many packets. */
-  count: z.number().int().min(1).optional(),
+  dstIp: z.string().optional(),
+  /** Stop after this many packets (at least 1). */
+  count: u64.optional(),
 });
 
 const pipelineSchema = z.strictObject({
   /** A name for stats and errors (default `pipeline<i>`). */
-  name: z.string().min(1).optional(),
+  name: z.string().optional(),
   /** Port(s) whose received packets enter the pipeline. */
   input: oneOrMany.optional(),
   /** Makes packets (txonly/flowgen). */
@@ -185,7 +158,7 @@ const workerSchema = z.union([
     /** CPU to run on (default: the CPU numbered like the lcore). */
     cpu: cpuId.optional(),
     /** The (port, queue) pairs it alone polls (default: assigned round-robin). */
-    rx: z.array(z.strictObject({ port: portName, queue: z.number().int().min(0).max(63) })).optional(),
+    rx: z.array(z.strictObject({ port: portName, queue: u16 })).optional(),
   }),
 ]);
 
@@ -193,12 +166,12 @@ export const engineConfigSchema = z.strictObject({
   /** EAL settings. */
   eal: z
     .strictObject({
-      /** Runtime-directory prefix; defaults to fastpath-<pid>. Unique per process. */
-      filePrefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -').optional(),
+      /** Runtime-directory prefix (letters, digits, _ . -); defaults to fastpath-<pid>. Unique per process. */
+      filePrefix: z.string().optional(),
       /** Force an IOVA mode. */
       iovaMode: z.enum(['PA', 'VA']).optional(),
       /** EAL --log-level, e.g. "notice" or "lib.eal:debug". */
-      logLevel: z.string().min(1).optional(),
+      logLevel: z.string().optional(),
       /** Echo DPDK's log to stderr (default true). */
       logToStderr: z.boolean().optional(),
       /** Extra EAL arguments, appended last. */
@@ -210,14 +183,14 @@ export const engineConfigSchema = z.strictObject({
     .strictObject({
       /** true requires hugepages, false runs without them (--no-huge, IOVA as VA), absent uses them when free. */
       hugepages: z.boolean().optional(),
-      /** Mbufs in the packet pool (default 8191; best as 2^k - 1). */
-      mbufs: z.number().int().min(1).max(2 ** 30 - 1).optional(),
+      /** Mbufs in the packet pool (default 8191, at most 2^30 - 1; best as 2^k - 1). */
+      mbufs: u32.optional(),
       /** Per-lcore mbuf cache (default 256, at most 512). */
-      mbufCache: z.number().int().min(0).max(512).optional(),
+      mbufCache: u32.optional(),
     })
     .optional(),
-  /** Ports by name, in port-id order. */
-  ports: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'port names start with a letter, then letters, digits, _ or -'), portSchema),
+  /** Ports by name (a letter, then letters, digits, _ or -), in port-id order. */
+  ports: z.record(z.string(), portSchema),
   /** Which CPUs run what. */
   lcores: z.strictObject({
     /** The main (control) lcore; defaults to the lowest lcore id no worker uses. */
@@ -225,7 +198,7 @@ export const engineConfigSchema = z.strictObject({
     /** CPU of the main lcore (default: numbered like it). */
     mainCpu: cpuId.optional(),
     /** Worker lcores that run the poll loops; at least one. */
-    workers: z.array(workerSchema).min(1, 'no worker lcores: the poll loops need at least one, e.g. workers: [1]'),
+    workers: z.array(workerSchema),
   }),
   /** Input port(s) → stages → output port(s). */
   pipelines: z.array(pipelineSchema),
@@ -235,7 +208,7 @@ export const engineConfigSchema = z.strictObject({
       /** Per-lcore software counters (default true). Off, port counts come from the drivers alone. */
       counters: z.boolean().optional(),
       /** Group (name or id) given the segment file, mode 0640, so that its members can read it. */
-      group: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'is not a group name'), z.number().int().min(0)]).optional(),
+      group: z.union([z.string(), u32]).optional(),
     })
     .optional(),
 });
@@ -323,90 +296,33 @@ function schemaProblems(input: unknown, issues: readonly z.core.$ZodIssue[]): Pr
   });
 }
 
-/** Checks what a schema cannot: names that must refer to ports, and queue ownership. */
-function referenceProblems(config: z.output<typeof engineConfigSchema>): Problem[] {
-  const problems: Problem[] = [];
-  const ports = Object.keys(config.ports);
-  const known = (name: string, path: PropertyKey[]) => {
-    if (!ports.includes(name)) problems.push({ path, message: `${JSON.stringify(name)} is not a port (ports: ${ports.join(', ')})` });
-  };
-  const list = (v: string | string[] | undefined) => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
-  const inputOf = new Map<string, number>();
-  const names = new Map<string, number>();
-  config.pipelines.forEach((p, i) => {
-    const name = p.name ?? `pipeline${i}`;
-    if (names.has(name)) problems.push({ path: ['pipelines', i, 'name'], message: `${JSON.stringify(name)} is already pipelines[${names.get(name)}]` });
-    names.set(name, i);
-    if (p.input === undefined && p.generator === undefined) {
-      problems.push({ path: ['pipelines', i], message: 'needs an input port or a generator' });
-    }
-    const inputPath = (k: number): PropertyKey[] => (typeof p.input === 'string' ? ['pipelines', i, 'input'] : ['pipelines', i, 'input', k]);
-    list(p.input).forEach((port, k) => {
-      known(port, inputPath(k));
-      const other = inputOf.get(port);
-      if (other !== undefined) problems.push({ path: inputPath(k), message: `port ${JSON.stringify(port)} is already the input of pipelines[${other}]; a port feeds one pipeline` });
-      inputOf.set(port, i);
-    });
-    const outputs = list(p.output);
-    outputs.forEach((port, k) => known(port, typeof p.output === 'string' ? ['pipelines', i, 'output'] : ['pipelines', i, 'output', k]));
-    if (p.generator && outputs.length === 0) problems.push({ path: ['pipelines', i, 'output'], message: 'a generator needs an output port' });
-    const matchNames = new Map<string, number>();
-    (p.stages ?? []).forEach((stage, s) => {
-      if (typeof stage === 'string') return;
-      if (stage.kind === 'match') {
-        const ruleName = stage.name ?? `stage${s}`;
-        const other = matchNames.get(ruleName);
-        if (other !== undefined) problems.push({ path: ['pipelines', i, 'stages', s, 'name'], message: `${JSON.stringify(ruleName)} already names stages[${other}]; counters are kept by name` });
-        matchNames.set(ruleName, s);
-      }
-      if (stage.kind === 'match' && typeof stage.action === 'object') {
-        const [verb, port] = Object.entries(stage.action)[0]!;
-        known(port, ['pipelines', i, 'stages', s, 'action', verb]);
-      }
-      if (stage.kind === 'bridge') {
-        if (outputs.length < 2) problems.push({ path: ['pipelines', i, 'stages', s], message: "a bridge forwards between the pipeline's output ports; give at least two" });
-        list(p.input).forEach((port, k) => {
-          if (!outputs.includes(port)) problems.push({ path: inputPath(k), message: `port ${JSON.stringify(port)} is bridged, so it must be an output too` });
-        });
-      }
-    });
-  });
-  const owner = new Map<string, number>();
-  config.lcores.workers.forEach((w, wi) => {
-    if (typeof w === 'number' || !w.rx) return;
-    w.rx.forEach((q, k) => {
-      const path = ['lcores', 'workers', wi, 'rx', k];
-      known(q.port, [...path, 'port']);
-      const queues = config.ports[q.port]?.queues ?? 1;
-      if (ports.includes(q.port) && q.queue >= queues) {
-        problems.push({ path: [...path, 'queue'], message: `port ${JSON.stringify(q.port)} has ${queues} rx queue(s), so queue ${q.queue} does not exist` });
-      }
-      const key = `${q.port}:${q.queue}`;
-      const other = owner.get(key);
-      if (other !== undefined) {
-        const lcore = config.lcores.workers[other];
-        problems.push({ path, message: `queue ${q.queue} of port ${JSON.stringify(q.port)} is already polled by lcore ${typeof lcore === 'number' ? lcore : lcore?.lcore}; a queue has one owner` });
-      }
-      owner.set(key, wi);
-    });
-  });
-  const lcores = config.lcores.workers.map((w) => (typeof w === 'number' ? w : w.lcore));
-  lcores.forEach((l, i) => {
-    if (lcores.indexOf(l) !== i) problems.push({ path: ['lcores', 'workers', i], message: `lcore ${l} is listed twice` });
-    if (l === config.lcores.main) problems.push({ path: ['lcores', 'workers', i], message: `lcore ${l} is the main lcore; workers need lcores of their own` });
-  });
-  return problems;
+/** `undefined` members dropped (an absent field, as the engine reads it; see codec.ts). */
+export function defined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(defined) as T;
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, defined(v)]),
+    ) as T;
+  }
+  return value;
 }
 
 /**
- * Checks `input` against the schema and its cross-references. Returns the config, or
- * throws a FastpathError with code ERR_CONFIG whose message lists every problem as
- * `path: reason`, separated by `; `.
+ * Checks the shape of `input` against the schema: its objects, fields, types and kinds.
+ * Returns the config, or throws a FastpathError with code ERR_CONFIG whose message lists
+ * every shape problem as `path: reason`, separated by `; ` (and `problems`, one each).
+ *
+ * The shape only: a config that passes may still break the engine's rules (an unknown
+ * port, a bad MAC, 65 queues), which `@fastpath/control` checks next through the binding
+ * (`Engine.validate`). Those rules need a well-formed config, so a config with shape
+ * problems is reported for its shape problems alone.
  */
 export function validateConfig(input: unknown): EngineConfig {
-  const result = engineConfigSchema.safeParse(input);
-  const problems = result.success ? referenceProblems(result.data) : schemaProblems(input, result.error.issues);
-  if (problems.length === 0) return input as EngineConfig;
+  const result = engineConfigSchema.safeParse(defined(input));
+  if (result.success) return input as EngineConfig;
+  const problems = schemaProblems(input, result.error.issues);
   const lines = [...new Set(problems.map((p) => `${formatPath(p.path) || 'config'}: ${p.message}`))];
   throw new FastpathError(ErrorCode.Config, lines.join('; '), { problems: lines });
 }

@@ -4,14 +4,13 @@ export {
   defineConfig,
   engineConfigSchema,
   formatPath,
-  prefixProblem,
   validateConfig,
   type EngineConfig,
   type PipelineConfig,
   type PortConfig,
   type StageConfig,
 } from './config.js';
-export { decodeConfig, encodeConfig, toWire } from './codec.js';
+export { decodeConfig, encodeConfig, encodeUnchecked, toWire } from './codec.js';
 export { ControlErrorCode, ErrorCode, FastpathError, isFastpathError } from './errors.js';
 export type { EngineInfo, MemoryInfo, MempoolInfo, PortSummary, WorkerInfo } from './stats.js';
 export * as segmentLayout from './segment-layout.js';

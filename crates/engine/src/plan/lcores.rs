@@ -7,20 +7,15 @@ use super::{PortPlan, WorkerPlan};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 
-/// Picks the main lcore and its CPU, and checks the workers' lcores and CPUs against the
-/// ones this process may use: (main lcore, its CPU, the workers without queues yet).
+/// Picks the main lcore and its CPU, and checks the lcores' CPUs against the ones this
+/// process may use (the machine's part; the config's own lcore rules are
+/// [`crate::validate`]'s): (main lcore, its CPU, the workers without queues yet).
 pub(super) fn plan_lcores(
     config: &EngineConfig,
     cpus: &[u32],
 ) -> Result<(u32, u32, Vec<WorkerPlan>), EngineError> {
     let allowed = cpu_list(cpus);
     let workers = &config.lcores.workers;
-    if workers.is_empty() {
-        return Err(EngineError::config(
-            "lcores.workers",
-            format!("no worker lcores: the poll loops need at least one, e.g. workers: [1] (this process may use CPUs {allowed})"),
-        ));
-    }
     let lcores: Vec<u32> = workers.iter().map(|w| w.lcore).collect();
     // By default the first CPU this process may use that no worker runs on (or at least no
     // worker's lcore id), so that `taskset -c 2,3` with `workers: [3]` picks 2.
@@ -52,26 +47,16 @@ pub(super) fn plan_lcores(
         },
         main_cpu,
     )?;
-    if main >= 128 {
-        return Err(EngineError::config("lcores.main", "lcore ids go up to 127"));
-    }
     let mut plans = Vec::with_capacity(workers.len());
     for (i, w) in workers.iter().enumerate() {
         let path = format!("lcores.workers[{i}]");
-        if w.lcore == main {
+        // A main lcore the config names is checked against the workers by validate; the one
+        // picked here from the allowed CPUs may still be a worker's when every CPU is one.
+        if config.lcores.main.is_none() && w.lcore == main {
             return Err(EngineError::config(
                 &path,
                 format!("lcore {main} is the main lcore; workers need lcores of their own"),
             ));
-        }
-        if lcores[..i].contains(&w.lcore) {
-            return Err(EngineError::config(
-                &path,
-                format!("lcore {} is listed twice", w.lcore),
-            ));
-        }
-        if w.lcore >= 128 {
-            return Err(EngineError::config(&path, "lcore ids go up to 127"));
         }
         let cpu = w.cpu.unwrap_or(w.lcore);
         check_cpu(
@@ -92,46 +77,31 @@ pub(super) fn plan_lcores(
 }
 
 /// Gives every rx queue of every input port one owner: the worker that lists it, else the
-/// workers without a list, round-robin.
+/// workers without a list, round-robin. The config's queue rules (known ports, queues that
+/// exist, one owner each, every input queue polled) are [`crate::validate`]'s.
 pub(super) fn assign_rx_queues(
     config: &EngineConfig,
     ports: &[PortPlan],
     names: &HashMap<&str, usize>,
     workers: &mut [WorkerPlan],
-) -> Result<(), EngineError> {
-    let mut owner: HashMap<(usize, u16), usize> = HashMap::new();
+) {
+    let mut owned: BTreeSet<(usize, u16)> = BTreeSet::new();
     for (w, wc) in config.lcores.workers.iter().enumerate() {
-        for (k, q) in wc.rx.iter().flatten().enumerate() {
-            let path = format!("lcores.workers[{w}].rx[{k}]");
-            let port = *names.get(q.port.as_str()).ok_or_else(|| {
-                EngineError::config(
-                    &format!("{path}.port"),
-                    format!("{:?} is not a port", q.port),
-                )
-            })?;
-            if q.queue >= ports[port].rx_queues {
-                return Err(EngineError::config(
-                    &format!("{path}.queue"),
-                    format!(
-                        "port {:?} has {} rx queue(s), so queue {} does not exist",
-                        q.port, ports[port].rx_queues, q.queue
-                    ),
-                ));
+        for q in wc.rx.iter().flatten() {
+            if let Some(&port) = names.get(q.port.as_str()) {
+                owned.insert((port, q.queue));
+                workers[w].rx.push((port, q.queue));
             }
-            if let Some(other) = owner.insert((port, q.queue), w) {
-                return Err(EngineError::config(
-                    &path,
-                    format!("queue {} of port {:?} is already polled by lcore {}; a queue has one owner", q.queue, q.port, workers[other].lcore),
-                ));
-            }
-            workers[w].rx.push((port, q.queue));
         }
     }
-    // Every queue of every input port needs an owner; auto workers share the rest round-robin.
     let inputs: BTreeSet<usize> = config
         .pipelines
         .iter()
-        .flat_map(|p| p.input.iter().map(|n| names[n.as_str()]))
+        .flat_map(|p| {
+            p.input
+                .iter()
+                .filter_map(|n| names.get(n.as_str()).copied())
+        })
         .collect();
     let auto: Vec<usize> = config
         .lcores
@@ -141,38 +111,20 @@ pub(super) fn assign_rx_queues(
         .filter(|(_, w)| w.rx.is_none())
         .map(|(i, _)| i)
         .collect();
+    if auto.is_empty() {
+        return;
+    }
     let mut next = 0;
     for &port in &inputs {
         for queue in 0..ports[port].rx_queues {
-            if owner.contains_key(&(port, queue)) {
+            if owned.contains(&(port, queue)) {
                 continue;
             }
-            let Some(&w) = auto
-                .get(next % auto.len().max(1))
-                .filter(|_| !auto.is_empty())
-            else {
-                return Err(EngineError::config(
-                    "lcores.workers",
-                    format!("queue {queue} of port {:?} (an input of a pipeline) is polled by no worker; list it in a worker's rx", ports[port].name),
-                ));
-            };
+            let w = auto[next % auto.len()];
             next += 1;
-            owner.insert((port, queue), w);
             workers[w].rx.push((port, queue));
         }
     }
-    for (&(port, queue), &w) in &owner {
-        if !inputs.contains(&port) {
-            return Err(EngineError::config(
-                &format!("lcores.workers[{w}].rx"),
-                format!(
-                    "queue {queue} of port {:?} is polled but the port is no pipeline's input",
-                    ports[port].name
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `[0, 1, 2, 5]` → `"0-2,5"`.

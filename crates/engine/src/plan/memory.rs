@@ -1,7 +1,7 @@
 //! Memory: the packet pool sized against the rings and caches it must fill, hugepages or
 //! not, and the heap EAL is given up front (`--socket-mem` / `-m`), counted page by page.
 
-use dpdk::{EalMemory, BURST_SIZE};
+use dpdk::EalMemory;
 use probe::Hugepages;
 
 use super::{PortPlan, PortSpec};
@@ -46,52 +46,17 @@ pub struct MemoryPlan {
     pub pages: u64,
 }
 
-/// Sizes the packet pool and picks hugepages or not: (use hugepages, why not, EAL memory,
-/// the memory plan).
+/// Picks hugepages or not for the packet pool and the heap: (use hugepages, why not, EAL
+/// memory, the memory plan).
 pub(super) fn plan_memory(
     config: &EngineConfig,
     ports: &[PortPlan],
     workers: usize,
     hugepages: &Hugepages,
 ) -> Result<(bool, Option<String>, EalMemory, MemoryPlan), EngineError> {
+    // The pool's size and cache were checked against the rings by validate.
     let memory = &config.memory;
     let workers = workers as u64;
-    let rings: u64 = ports
-        .iter()
-        .map(|p| {
-            u64::from(p.rx_queues) * u64::from(p.rx_descriptors)
-                + workers * u64::from(p.tx_descriptors)
-        })
-        .sum();
-    // Each worker caches mbufs and holds up to a burst per port in its tx buffers.
-    let needed_mbufs = rings
-        + workers * (u64::from(memory.mbuf_cache) + BURST_SIZE as u64 * (ports.len() as u64 + 2))
-        + u64::from(memory.mbuf_cache);
-    if u64::from(memory.mbufs) < needed_mbufs {
-        return Err(EngineError::config(
-            "memory.mbufs",
-            format!(
-                "{} mbufs cannot fill every rx/tx ring and lcore cache; raise it to at least {needed_mbufs} \
-                 (or shrink rxDescriptors/txDescriptors)",
-                memory.mbufs
-            ),
-        ));
-    }
-    if memory.mbufs >= 1 << 30 {
-        return Err(EngineError::config(
-            "memory.mbufs",
-            format!(
-                "{} is more than a pool can hold here: at most 1073741823 (2^30 - 1)",
-                memory.mbufs
-            ),
-        ));
-    }
-    if memory.mbuf_cache > 512 {
-        return Err(EngineError::config(
-            "memory.mbufCache",
-            "DPDK caps the per-lcore cache at 512",
-        ));
-    }
     // A page size of 0 (an odd mount option) reads as unknown: DPDK's default 2 MiB.
     let huge_page = hugepages
         .mounts

@@ -2,17 +2,19 @@
 //! (port, queue), memory, EAL's argv.
 //!
 //! Planning is pure (no DPDK calls), so impossible layouts are refused while the process can
-//! still start an EAL, and the rules are unit-tested without one.
+//! still start an EAL, and the rules are unit-tested without one. A config is planned only
+//! once [`crate::validate`] found no problem with it; what is checked here is what depends on
+//! the machine: the CPUs this process may use and the hugepages it has.
 
 use std::collections::HashMap;
 
 use dpdk::{EalArgs, IovaMode};
 use probe::Hugepages;
 
-use crate::config::{ActionConfig, EngineConfig, StageConfig};
+use crate::config::{EngineConfig, IovaChoice};
 use crate::error::EngineError;
 use crate::net::Mac;
-use crate::stages::RuleConfig;
+use crate::validate;
 
 mod lcores;
 mod memory;
@@ -25,7 +27,7 @@ use lcores::{assign_rx_queues, plan_lcores};
 use memory::plan_memory;
 pub use memory::{memory_plan, MemoryPlan};
 use ports::plan_ports;
-pub use ports::{valid_iface, valid_vdev_path};
+pub(crate) use ports::spec_and_device;
 
 /// How a port is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,35 +94,29 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans `config` for a process allowed to run on `cpus`, with `hugepages` as the machine has them.
+    /// Plans `config` for a process allowed to run on `cpus`, with `hugepages` as the machine
+    /// has them. Refuses a config with problems ([`validate::problems`], all of them) first.
     pub fn new(
         config: &EngineConfig,
         cpus: &[u32],
         hugepages: &Hugepages,
     ) -> Result<Self, EngineError> {
+        validate::check(config)?;
         let ports = plan_ports(&config.ports)?;
         let names: HashMap<&str, usize> = ports
             .iter()
             .enumerate()
             .map(|(i, p)| (p.name.as_str(), i))
             .collect();
-        check_pipeline_refs(config, &names)?;
         let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
-        assign_rx_queues(config, &ports, &names, &mut workers)?;
+        assign_rx_queues(config, &ports, &names, &mut workers);
         let (use_huge, note, eal_memory, memory) =
             plan_memory(config, &ports, workers.len(), hugepages)?;
 
-        let iova_mode = match config.eal.iova_mode.as_deref() {
-            None => None,
-            Some("PA" | "pa") => Some(IovaMode::Pa),
-            Some("VA" | "va") => Some(IovaMode::Va),
-            Some(other) => {
-                return Err(EngineError::config(
-                    "eal.iovaMode",
-                    format!("{other:?} is not \"PA\" or \"VA\""),
-                ))
-            }
-        };
+        let iova_mode = config.eal.iova_mode.map(|mode| match mode {
+            IovaChoice::Pa => IovaMode::Pa,
+            IovaChoice::Va => IovaMode::Va,
+        });
         if iova_mode == Some(IovaMode::Pa) && !use_huge {
             return Err(EngineError::config(
                 "eal.iovaMode",
@@ -180,82 +176,10 @@ impl Plan {
         })
     }
 
-    /// Checks `config`'s pipelines against this plan's ports (names, references, one
-    /// pipeline per input port), as `apply` needs before compiling them.
-    pub fn check_pipelines(&self, config: &EngineConfig) -> Result<(), EngineError> {
-        let names: HashMap<&str, usize> = self
-            .ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.name.as_str(), i))
-            .collect();
-        check_pipeline_refs(config, &names)
-    }
-
     /// Which worker polls (port, queue), if any.
     pub fn owner(&self, port: usize, queue: u16) -> Option<usize> {
         self.workers
             .iter()
             .position(|w| w.rx.contains(&(port, queue)))
     }
-}
-
-/// Checks that every port a pipeline names exists, that pipeline names are unique, and that
-/// each port feeds at most one pipeline.
-fn check_pipeline_refs(
-    config: &EngineConfig,
-    names: &HashMap<&str, usize>,
-) -> Result<(), EngineError> {
-    let known = || {
-        let mut n: Vec<&str> = names.keys().copied().collect();
-        n.sort_unstable();
-        n.join(", ")
-    };
-    let resolve = |path: String, name: &str| -> Result<usize, EngineError> {
-        names.get(name).copied().ok_or_else(|| {
-            EngineError::config(
-                &path,
-                format!("{name:?} is not a port (ports: {})", known()),
-            )
-        })
-    };
-    let mut input_of: HashMap<usize, usize> = HashMap::new();
-    let mut seen_names: HashMap<String, usize> = HashMap::new();
-    for (i, p) in config.pipelines.iter().enumerate() {
-        let name = config.pipeline_name(i);
-        if let Some(j) = seen_names.insert(name.clone(), i) {
-            return Err(EngineError::config(
-                &format!("pipelines[{i}].name"),
-                format!("{name:?} is already pipelines[{j}]"),
-            ));
-        }
-        if p.input.is_empty() && p.generator.is_none() {
-            return Err(EngineError::config(
-                &format!("pipelines[{i}]"),
-                "needs an input port or a generator",
-            ));
-        }
-        for (k, input) in p.input.iter().enumerate() {
-            let port = resolve(format!("pipelines[{i}].input[{k}]"), input)?;
-            if let Some(j) = input_of.insert(port, i) {
-                return Err(EngineError::config(
-                    &format!("pipelines[{i}].input[{k}]"),
-                    format!("port {input:?} is already the input of pipelines[{j}]; a port feeds one pipeline"),
-                ));
-            }
-        }
-        for (k, output) in p.output.iter().enumerate() {
-            resolve(format!("pipelines[{i}].output[{k}]"), output)?;
-        }
-        for (s, stage) in p.stages.iter().enumerate() {
-            if let StageConfig::Match(RuleConfig {
-                action: ActionConfig::Forward { port } | ActionConfig::Mirror { port },
-                ..
-            }) = stage
-            {
-                resolve(format!("pipelines[{i}].stages[{s}].action.port"), port)?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,5 +1,6 @@
-//! The planner's rules, checked without EAL: exact error messages, the memory arithmetic, and
-//! the queue and lcore layouts.
+//! The planner, checked without EAL: the machine's rules (CPUs, hugepages) with exact error
+//! messages, the memory arithmetic, and the queue and lcore layouts. The config's own rules
+//! are `validate`'s (and its tests'); a config with problems is refused before planning.
 
 use super::memory::PCI_DESCRIPTOR_BYTES;
 use super::*;
@@ -34,24 +35,19 @@ fn null(name: &str, queues: u16) -> PortConfig {
 fn pipe(input: &[&str], output: &[&str]) -> PipelineConfig {
     PipelineConfig {
         name: None,
-        input: input.iter().map(|s| (*s).to_owned()).collect(),
+        input: input.iter().copied().collect(),
         generator: None,
         stages: vec![],
-        output: output.iter().map(|s| (*s).to_owned()).collect(),
+        output: output.iter().copied().collect(),
     }
 }
 
 fn worker(lcore: u32) -> WorkerConfig {
-    WorkerConfig {
-        lcore,
-        cpu: None,
-        rx: None,
-    }
+    WorkerConfig::on(lcore)
 }
 
 fn config(workers: Vec<WorkerConfig>, hugepages: Option<bool>) -> EngineConfig {
     EngineConfig {
-        version: crate::SCHEMA_VERSION,
         ports: vec![null("a", 1), null("b", 1)],
         lcores: LcoreConfig {
             main: None,
@@ -161,9 +157,8 @@ fn auto_workers_share_queues_round_robin_and_lcores_may_share_a_cpu() {
         vec![
             worker(1),
             WorkerConfig {
-                lcore: 2,
                 cpu: Some(1),
-                rx: None,
+                ..worker(2)
             },
         ],
         Some(false),
@@ -181,82 +176,25 @@ fn auto_workers_share_queues_round_robin_and_lcores_may_share_a_cpu() {
 }
 
 #[test]
-fn a_queue_owned_twice_is_refused_with_its_path() {
-    let q = |port: &str| {
-        Some(vec![QueueRef {
-            port: port.into(),
-            queue: 0,
-        }])
-    };
-    let c = config(
-        vec![
-            WorkerConfig {
-                lcore: 1,
-                cpu: None,
-                rx: q("a"),
-            },
-            WorkerConfig {
-                lcore: 2,
-                cpu: Some(1),
-                rx: q("a"),
-            },
-        ],
-        Some(false),
-    );
-    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-    assert_eq!(err.message, "lcores.workers[1].rx[0]: queue 0 of port \"a\" is already polled by lcore 1; a queue has one owner");
-}
-
-#[test]
-fn an_input_queue_nobody_polls_is_refused() {
-    let c = config(
-        vec![WorkerConfig {
-            lcore: 1,
-            cpu: None,
-            rx: Some(vec![QueueRef {
-                port: "a".into(),
-                queue: 0,
-            }]),
-        }],
-        Some(false),
-    );
-    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-    assert!(
-        err.message
-            .contains("queue 0 of port \"b\" (an input of a pipeline) is polled by no worker"),
-        "{}",
-        err.message
-    );
-}
-
-#[test]
-fn zero_workers_and_foreign_cpus_are_refused_with_the_fix() {
-    let err = Plan::new(&config(vec![], None), &[0, 1], &huge(512)).unwrap_err();
+fn a_config_with_problems_is_refused_before_planning_with_all_of_them() {
+    let mut c = config(vec![], None);
+    c.pipelines[1].output = ["c"].into_iter().collect();
+    let err = Plan::new(&c, &[0, 1], &huge(512)).unwrap_err();
     assert_eq!(err.code, ErrorCode::Config);
-    assert!(
-        err.message.starts_with("lcores.workers: no worker lcores"),
-        "{}",
-        err.message
+    assert_eq!(
+        err.message,
+        "lcores.workers: no worker lcores: the poll loops need at least one, e.g. workers: [1]; \
+         pipelines[1].output[0]: \"c\" is not a port (ports: a, b)"
     );
+}
+
+#[test]
+fn foreign_cpus_are_refused_with_the_fix() {
     let err = Plan::new(&config(vec![worker(7)], None), &[0, 1], &huge(512)).unwrap_err();
     assert_eq!(
         err.message,
         "lcores.workers[0]: CPU 7 is not one this process may run on (allowed: 0-1)"
     );
-}
-
-#[test]
-fn undefined_ports_and_double_inputs_are_refused() {
-    let mut c = config(vec![worker(1)], Some(false));
-    c.pipelines[1].output = vec!["c".into()];
-    assert_eq!(
-        Plan::new(&c, &[0, 1], &huge(0)).unwrap_err().message,
-        "pipelines[1].output[0]: \"c\" is not a port (ports: a, b)"
-    );
-    let mut c = config(vec![worker(1)], Some(false));
-    c.pipelines[1].input = vec!["a".into()];
-    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-    assert_eq!(err.message, "pipelines[1].input[0]: port \"a\" is already the input of pipelines[0]; a port feeds one pipeline");
 }
 
 #[test]
@@ -289,21 +227,42 @@ fn hugepages_required_but_missing_fail_with_their_code_and_optional_ones_fall_ba
 }
 
 #[test]
-fn a_pool_too_small_for_the_rings_is_refused() {
-    let mut c = config(vec![worker(1)], Some(false));
-    c.memory.mbufs = 1023;
+fn the_automatic_main_lcore_comes_from_the_allowed_cpus() {
+    let plan = Plan::new(&config(vec![worker(3)], Some(false)), &[2, 3], &huge(0)).unwrap();
+    assert_eq!((plan.eal.main_lcore, plan.workers[0].lcore), (2, 3));
+    // When every allowed CPU is a worker's lcore, the main lcore it falls back to clashes.
+    let c = config(vec![worker(0), worker(1)], Some(false));
     let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
-    assert!(
-        err.message.starts_with("memory.mbufs: 1023 mbufs"),
-        "{}",
-        err.message
+    assert_eq!(
+        err.message,
+        "lcores.workers[0]: lcore 0 is the main lcore; workers need lcores of their own"
     );
 }
 
 #[test]
-fn the_automatic_main_lcore_comes_from_the_allowed_cpus() {
-    let plan = Plan::new(&config(vec![worker(3)], Some(false)), &[2, 3], &huge(0)).unwrap();
-    assert_eq!((plan.eal.main_lcore, plan.workers[0].lcore), (2, 3));
+fn listed_queues_keep_their_owner_and_the_rest_go_round_robin() {
+    let mut c = config(
+        vec![
+            WorkerConfig {
+                rx: Some(vec![QueueRef {
+                    port: "b".into(),
+                    queue: 0,
+                }]),
+                ..worker(1)
+            },
+            WorkerConfig {
+                cpu: Some(1),
+                ..worker(2)
+            },
+        ],
+        Some(false),
+    );
+    c.ports[0].queues = 2;
+    c.memory.mbufs = 16383;
+    let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
+    assert_eq!(plan.workers[0].rx, vec![(1, 0)]);
+    assert_eq!(plan.workers[1].rx, vec![(0, 0), (0, 1)]);
+    assert_eq!(plan.owner(1, 0), Some(0));
 }
 
 #[test]

@@ -8,9 +8,8 @@ use crate::error::EngineError;
 use crate::net::Mac;
 
 /// Drop everything (testpmd `rxonly`): `{ kind: 'drop' }`, no fields.
-// Not `deny_unknown_fields`: this was a unit variant of `StageConfig`, which serde decodes
-// ignoring other fields; an empty struct without it keeps that (and every error) exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DropConfig {}
 
 /// The compiled `drop` stage.

@@ -9,9 +9,8 @@ use crate::net::{self, Mac};
 
 /// Swap MACs, IP addresses and L4 ports (testpmd `5tswap`): `{ kind: 'fiveTupleSwap' }`, no
 /// fields.
-// Not `deny_unknown_fields`: this was a unit variant of `StageConfig`, which serde decodes
-// ignoring other fields; an empty struct without it keeps that (and every error) exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FiveTupleSwapConfig {}
 
 /// The compiled `fiveTupleSwap` stage.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{mac_field, DROP};
-use crate::compile::PortFacts;
+use crate::compile::{unvalidated, PortFacts};
 use crate::error::EngineError;
 use crate::net;
 
@@ -102,49 +102,26 @@ impl Generator {
     }
 }
 
-/// Compiles pipeline `path`'s generator, sending out of port `out`, run by worker `worker`,
-/// counting against the budget `made`.
+/// Compiles a validated generator (its bounds, addresses and output port are
+/// [`crate::validate`]'s rules), sending out of port `out`, run by worker `worker`, counting
+/// against the budget `made`.
 pub(crate) fn compile_generator(
-    path: &str,
     g: &GeneratorConfig,
     out: u16,
     facts: &PortFacts,
     worker: usize,
     made: Arc<AtomicU64>,
 ) -> Result<Generator, EngineError> {
-    if !(60..=2048).contains(&g.packet_size) {
-        return Err(EngineError::config(
-            &format!("{path}.packetSize"),
-            format!("{} is outside 60..2048 bytes", g.packet_size),
-        ));
-    }
-    if g.flows == 0 || g.flows > 65536 {
-        return Err(EngineError::config(
-            &format!("{path}.flows"),
-            format!("{} is outside 1..65536", g.flows),
-        ));
-    }
-    if g.burst == 0 || usize::from(g.burst) > dpdk::BURST_SIZE {
-        return Err(EngineError::config(
-            &format!("{path}.burst"),
-            format!("{} is outside 1..{}", g.burst, dpdk::BURST_SIZE),
-        ));
-    }
     if out == DROP {
-        return Err(EngineError::config(
-            path,
-            "a generator needs an output port",
-        ));
+        return Err(unvalidated("a generator without an output port"));
     }
     let src_mac = match &g.src_mac {
-        Some(text) => mac_field(&format!("{path}.srcMac"), text)?,
+        Some(text) => mac_field(text)?,
         None => facts.macs[usize::from(out)],
     };
-    let dst_mac = mac_field(&format!("{path}.dstMac"), &g.dst_mac)?;
-    let src_ip =
-        net::parse_ipv4(&g.src_ip).map_err(|e| EngineError::config(&format!("{path}.srcIp"), e))?;
-    let dst_ip =
-        net::parse_ipv4(&g.dst_ip).map_err(|e| EngineError::config(&format!("{path}.dstIp"), e))?;
+    let dst_mac = mac_field(&g.dst_mac)?;
+    let src_ip = net::parse_ipv4(&g.src_ip).map_err(|e| unvalidated(&e))?;
+    let dst_ip = net::parse_ipv4(&g.dst_ip).map_err(|e| unvalidated(&e))?;
     let frames = (0..g.flows)
         .map(|f| {
             let src = std::net::Ipv4Addr::from(u32::from(src_ip).wrapping_add(f / 256));

@@ -13,9 +13,8 @@ use crate::error::EngineError;
 use crate::net::Mac;
 
 /// Pass packets unchanged (testpmd `io`): `{ kind: 'io' }`, no fields.
-// Not `deny_unknown_fields`: this was a unit variant of `StageConfig`, which serde decodes
-// ignoring other fields; an empty struct without it keeps that (and every error) exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IoConfig {}
 
 /// The compiled `io` stage, which never exists: `io` compiles to nothing. Uninhabited (it

@@ -10,12 +10,7 @@ use crate::net::Mac;
 /// Set the destination MAC, and the source MAC to `src` or the output port's (testpmd `mac`):
 /// `{ kind: 'macRewrite', dst, src? }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-// `expecting` keeps serde's messages what they were when this was a struct variant of
-// `StageConfig` (they name the variant and its field count).
-#[serde(
-    deny_unknown_fields,
-    expecting = "struct variant StageConfig::MacRewrite with 2 elements"
-)]
+#[serde(deny_unknown_fields)]
 pub struct MacRewriteConfig {
     /// New destination MAC.
     pub dst: String,
@@ -38,16 +33,11 @@ impl StageRun for MacRewrite {
 
     fn compile(
         config: &MacRewriteConfig,
-        cx: &mut CompileContext<'_>,
+        _: &mut CompileContext<'_>,
     ) -> Result<Option<Self>, EngineError> {
-        let spath = &cx.path;
         Ok(Some(Self {
-            dst: mac_field(&format!("{spath}.dst"), &config.dst)?,
-            src: config
-                .src
-                .as_deref()
-                .map(|t| mac_field(&format!("{spath}.src"), t))
-                .transpose()?,
+            dst: mac_field(&config.dst)?,
+            src: config.src.as_deref().map(mac_field).transpose()?,
         }))
     }
 

@@ -7,9 +7,8 @@ use crate::error::EngineError;
 use crate::net::{self, Mac};
 
 /// Swap source and destination MAC (testpmd `macswap`): `{ kind: 'macSwap' }`, no fields.
-// Not `deny_unknown_fields`: this was a unit variant of `StageConfig`, which serde decodes
-// ignoring other fields; an empty struct without it keeps that (and every error) exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MacSwapConfig {}
 
 /// The compiled `macSwap` stage.

@@ -1,24 +1,22 @@
 //! `match`: a header match and what to do with the packets it matches (drop, count, forward
 //! or mirror), counted per stage under a name kept across programs.
 //!
-//! The match is compiled once (prefixes parsed, ranges checked) so that the hot path compares
-//! integers; packet headers are parsed only when a field needs them.
+//! The match is compiled once (prefixes parsed) so that the hot path compares integers;
+//! packet headers are parsed only when a field needs them. Its rules (VLAN ids, prefixes,
+//! ranges, unique names, known ports) are [`crate::validate`]'s.
 
 use serde::Deserialize;
 
 use super::{bump, CompileContext, StageContext, StageRun, DROP};
+use crate::compile::unvalidated;
+use crate::config::forms;
 use crate::error::EngineError;
 use crate::net::{self, Headers, Mac, Prefix};
 
 /// A header match and what to do with matching packets (counted per stage):
 /// `{ kind: 'match', name?, match, action }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-// `expecting` keeps serde's messages what they were when this was a struct variant of
-// `StageConfig` (they name the variant and its field count).
-#[serde(
-    deny_unknown_fields,
-    expecting = "struct variant StageConfig::Match with 3 elements"
-)]
+#[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// A name for stats; defaults to `stage<i>`.
     #[serde(default)]
@@ -46,35 +44,29 @@ pub struct MatchConfig {
     /// Destination prefix.
     #[serde(default)]
     pub dst: Option<String>,
-    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 `ICMPv6`).
-    #[serde(default)]
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 `ICMPv6`), given by name or number.
+    #[serde(default, deserialize_with = "forms::protocol")]
     pub proto: Option<u8>,
-    /// Source L4 port range, inclusive.
-    #[serde(default)]
+    /// Source L4 port range, inclusive (one port `p` is the range `[p, p]`).
+    #[serde(default, deserialize_with = "forms::l4_range")]
     pub src_port: Option<[u16; 2]>,
     /// Destination L4 port range, inclusive.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "forms::l4_range")]
     pub dst_port: Option<[u16; 2]>,
 }
 
-/// What a matching rule does.
+/// What a matching rule does: `'drop'`, `'count'`, `{ forward: port }` or `{ mirror: port }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub enum ActionConfig {
     /// Drop the packet (counted).
     Drop,
     /// Count it and go on to the next stage.
     Count,
-    /// Send it out of `port` (and go on to the next stage).
-    Forward {
-        /// Port name.
-        port: String,
-    },
-    /// Send a copy out of `port` and go on with the original.
-    Mirror {
-        /// Port name.
-        port: String,
-    },
+    /// Send it out of this port (and go on to the next stage).
+    Forward(String),
+    /// Send a copy out of this port and go on with the original.
+    Mirror(String),
 }
 
 /// A compiled header match.
@@ -156,35 +148,22 @@ pub struct Rules {
     pub rules: Vec<Rule>,
 }
 
-fn compile_match(path: &str, m: &MatchConfig) -> Result<Match, EngineError> {
-    let prefix = |field: &str, text: &Option<String>| {
+/// Compiles a validated match: prefixes parsed, ranges as pairs.
+fn compile_match(m: &MatchConfig) -> Result<Match, EngineError> {
+    let prefix = |text: &Option<String>| {
         text.as_deref()
             .map(Prefix::parse)
             .transpose()
-            .map_err(|e| EngineError::config(&format!("{path}.{field}"), e))
+            .map_err(|e| unvalidated(&e))
     };
-    let range = |field: &str, r: Option<[u16; 2]>| match r {
-        Some([lo, hi]) if lo > hi => Err(EngineError::config(
-            &format!("{path}.{field}"),
-            format!("[{lo}, {hi}] is an empty range (low above high)"),
-        )),
-        Some([lo, hi]) => Ok(Some((lo, hi))),
-        None => Ok(None),
-    };
-    if let Some(vlan) = m.vlan.filter(|v| *v > 4095) {
-        return Err(EngineError::config(
-            &format!("{path}.vlan"),
-            format!("{vlan} is not a VLAN id (0-4095)"),
-        ));
-    }
     Ok(Match {
         ethertype: m.ethertype,
         vlan: m.vlan,
-        src: prefix("src", &m.src)?,
-        dst: prefix("dst", &m.dst)?,
+        src: prefix(&m.src)?,
+        dst: prefix(&m.dst)?,
         proto: m.proto,
-        src_port: range("srcPort", m.src_port)?,
-        dst_port: range("dstPort", m.dst_port)?,
+        src_port: m.src_port.map(|[lo, hi]| (lo, hi)),
+        dst_port: m.dst_port.map(|[lo, hi]| (lo, hi)),
     })
 }
 
@@ -204,33 +183,24 @@ impl StageRun for Rules {
         let action = match action {
             ActionConfig::Drop => Action::Drop,
             ActionConfig::Count => Action::Count,
-            ActionConfig::Forward { port: p } | ActionConfig::Mirror { port: p } => {
-                let pi = cx.port(&format!("{spath}.action.port"), p)?;
-                cx.sends_to.push((pi, format!("{spath}.action.port")));
-                if matches!(action, ActionConfig::Forward { .. }) {
-                    Action::Forward(pi)
-                } else {
-                    Action::Mirror(pi)
-                }
+            ActionConfig::Forward(p) => {
+                let pi = cx.port(p)?;
+                cx.sends_to.push((pi, format!("{spath}.action.forward")));
+                Action::Forward(pi)
+            }
+            ActionConfig::Mirror(p) => {
+                let pi = cx.port(p)?;
+                cx.sends_to.push((pi, format!("{spath}.action.mirror")));
+                Action::Mirror(pi)
             }
         };
         let name = name.clone().unwrap_or_else(|| format!("stage{}", cx.stage));
-        if cx
-            .rule_names
-            .iter()
-            .any(|(p, n, _)| *p == cx.pipeline && *n == name)
-        {
-            return Err(EngineError::config(
-                &format!("{spath}.name"),
-                format!("{name:?} already names another match stage of this pipeline; counters are kept by name"),
-            ));
-        }
         let slot = cx.segment.rule_slot(cx.pipeline_slot, &name).ok_or_else(|| {
             EngineError::config(spath, format!("the stats segment has room for {} match stages over the engine's life; restart the engine", stats::RULE_SLOTS))
         })?;
         let rule = Rule {
             name: name.clone(),
-            matches: compile_match(&format!("{spath}.match"), matches)?,
+            matches: compile_match(matches)?,
             action,
             slot,
         };

@@ -3,8 +3,10 @@
 //!
 //! Each stage is one file holding its config (the fields of its `kind`), its compile step and
 //! its hot-path run, side by side. A new stage is that file, a `mod` line and a line in the
-//! `stages!` registry below. The registry generates [`StageConfig`] (the serde shape,
-//! tagged by `kind`) and [`Stage`] (the compiled form) with its dispatch.
+//! `stages!` registry below. The registry generates [`StageConfig`] (the serde shape: an
+//! object tagged by `kind`, or the kind's name alone for a stage without fields) and
+//! [`Stage`] (the compiled form) with its dispatch. The rules a stage's config must follow
+//! live in [`crate::validate`]; compiling a validated config cannot fail on them.
 //!
 //! Dispatch is static: [`Stage`] is an enum whose methods `match` on the variant and call the
 //! stage's `#[inline]` [`StageRun`] methods, so every stage's code inlines into one function,
@@ -14,9 +16,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::compile::{self, BridgeTables};
+use crate::config::wire::{self, Value};
 use crate::config::PipelineConfig;
 use crate::error::EngineError;
 use crate::net::{parse_mac, Mac};
@@ -102,18 +106,19 @@ pub trait StageRun: Sized {
     }
 }
 
-/// The registry: one line per stage, `Variant => module::{Config, Compiled}`. The variant
-/// names the stage's `kind` (camelCase: `MacRewrite` is `"macRewrite"`).
+/// The registry: one line per stage, `Variant("kind"[, shorthand]) => module::{Config,
+/// Compiled}`. `kind` is the name configs use; `shorthand` marks a stage without fields,
+/// which may be written as its name alone (`'macSwap'` for `{ kind: 'macSwap' }`).
 ///
-/// Generates [`StageConfig`] (serde, internally tagged by `kind`), [`Stage`] (the compiled
-/// stages, an enum) and the `match`es that dispatch each to its stage's code.
+/// Generates [`StageConfig`] (read from `{ kind, ...fields }` or the shorthand name),
+/// [`Stage`] (the compiled stages, an enum) and the `match`es that dispatch each to its
+/// stage's code.
 macro_rules! stages {
-    ($($Variant:ident => $module:ident::{$Config:ident, $Compiled:ident},)*) => {
+    ($($Variant:ident($kind:literal $(, $shorthand:ident)?) => $module:ident::{$Config:ident, $Compiled:ident},)*) => {
         $(pub use $module::{$Config, $Compiled};)*
 
         /// One stage of a pipeline, as configured: `kind` names it, its fields follow.
-        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-        #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum StageConfig {
             $(
                 #[doc = concat!("See [`", stringify!($Config), "`].")]
@@ -131,6 +136,23 @@ macro_rules! stages {
         }
 
         impl StageConfig {
+            /// Every stage kind, in registry order.
+            pub const KINDS: &'static [&'static str] = &[$($kind),*];
+
+            /// The kinds that may be written as their name alone.
+            pub const SHORTHANDS: &'static [&'static str] = &[$($(stages!(@shorthand $shorthand $kind),)?)*];
+
+            /// The stage of `kind` with `fields` (a map without `kind`).
+            fn from_fields(kind: &str, fields: Value) -> Result<Self, wire::WireError> {
+                match kind {
+                    $($kind => Ok(Self::$Variant(wire::from_value(fields)?)),)*
+                    other => Err(de::Error::custom(format!(
+                        "unknown stage {other:?} (stages: {})",
+                        Self::KINDS.join(", ")
+                    ))),
+                }
+            }
+
             /// Compiles this stage; `None` for stages that compile to nothing (`io`).
             pub fn compile(
                 &self,
@@ -189,16 +211,57 @@ macro_rules! stages {
             }
         }
     };
+    (@shorthand shorthand $kind:literal) => { $kind };
 }
 
 stages! {
-    Io => io::{IoConfig, Io},
-    MacRewrite => mac_rewrite::{MacRewriteConfig, MacRewrite},
-    MacSwap => mac_swap::{MacSwapConfig, MacSwap},
-    FiveTupleSwap => five_tuple_swap::{FiveTupleSwapConfig, FiveTupleSwap},
-    Drop => drop::{DropConfig, DropAll},
-    Match => r#match::{RuleConfig, Rules},
-    Bridge => bridge::{BridgeConfig, Bridge},
+    Io("io", shorthand) => io::{IoConfig, Io},
+    MacRewrite("macRewrite") => mac_rewrite::{MacRewriteConfig, MacRewrite},
+    MacSwap("macSwap", shorthand) => mac_swap::{MacSwapConfig, MacSwap},
+    FiveTupleSwap("fiveTupleSwap", shorthand) => five_tuple_swap::{FiveTupleSwapConfig, FiveTupleSwap},
+    Drop("drop", shorthand) => drop::{DropConfig, DropAll},
+    Match("match") => r#match::{RuleConfig, Rules},
+    Bridge("bridge") => bridge::{BridgeConfig, Bridge},
+}
+
+/// A stage is read whole first (its `kind` may come after its fields), then as its kind.
+impl<'de> Deserialize<'de> for StageConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Stage;
+        impl<'de> Visitor<'de> for Stage {
+            type Value = StageConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a stage: { kind, ... } or the name of a stage without fields")
+            }
+            fn visit_str<E: de::Error>(self, kind: &str) -> Result<StageConfig, E> {
+                if !StageConfig::SHORTHANDS.contains(&kind) {
+                    return Err(E::custom(format!(
+                        "{kind:?} is not a stage written by name alone (those are: {})",
+                        StageConfig::SHORTHANDS.join(", ")
+                    )));
+                }
+                StageConfig::from_fields(kind, Value::Map(Vec::new())).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StageConfig, A::Error> {
+                let (mut kind, mut fields) = (None, Vec::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: Value = map.next_value()?;
+                    match (key.as_str(), value) {
+                        ("kind", Value::Str(k)) if kind.is_none() => kind = Some(k),
+                        ("kind", _) => {
+                            return Err(de::Error::custom(
+                                "`kind` must be a stage name, given once",
+                            ))
+                        }
+                        (_, value) => fields.push((Value::Str(key), value)),
+                    }
+                }
+                let kind = kind.ok_or_else(|| de::Error::missing_field("kind"))?;
+                StageConfig::from_fields(&kind, Value::Map(fields)).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(Stage)
+    }
 }
 
 /// What a stage's compile step sees: where it sits, the pipeline around it, and the state the
@@ -236,15 +299,15 @@ pub struct CompileContext<'a> {
 }
 
 impl CompileContext<'_> {
-    /// The index of port `name`, or an error at `path`.
-    pub fn port(&self, path: &str, name: &str) -> Result<u16, EngineError> {
-        compile::port_index(self.ports, path, name)
+    /// The index of port `name` (validated: an unknown one is a bug).
+    pub fn port(&self, name: &str) -> Result<u16, EngineError> {
+        compile::port_index(self.ports, name)
     }
 }
 
-/// Parses a MAC address from the config, or an error at `path`.
-fn mac_field(path: &str, text: &str) -> Result<Mac, EngineError> {
-    parse_mac(text).map_err(|e| EngineError::config(path, e))
+/// A MAC address from a validated config (an unparsable one is a bug).
+fn mac_field(text: &str) -> Result<Mac, EngineError> {
+    parse_mac(text).map_err(|e| compile::unvalidated(&e))
 }
 
 /// Per-burst scratch a worker lends to the stages.

@@ -12,7 +12,7 @@ import { formatSize } from '../live.js';
 import { loadConfig } from '../load-config.js';
 import { planMemory } from '../platform.js';
 import { StatsReader } from '../stats-reader.js';
-import { defineCommand, type CommandGroup } from './command.js';
+import { defineCommand, reportConfigProblems, type CommandGroup } from './command.js';
 
 const MISSING = 'mem takes map [NAME] or plan CONFIG';
 
@@ -67,7 +67,8 @@ const memPlan = defineCommand({
   positionals: { min: 1, max: 1, problem: (positionals) => (positionals.length === 0 ? MISSING : unexpected(positionals)) },
   async run(flags, positionals) {
     const file = positionals[0]!;
-    const plan = planMemory((await loadConfig(file)) as EngineConfig);
+    // Planned once the config passes its shape check and the engine's rules (every problem listed).
+    const plan = await reportConfigProblems(file, async () => planMemory((await loadConfig(file)) as EngineConfig));
     if (flags.json) {
       console.log(JSON.stringify(plan));
     } else {

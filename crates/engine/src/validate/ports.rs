@@ -1,0 +1,216 @@
+//! Ports: a name, exactly one source, one device each, and the strings that reach a driver
+//! (vdev specs, PCI addresses, interface names, file paths) in a form it takes as given.
+
+use super::{key, Report};
+use crate::config::{EngineConfig, PortConfig};
+use crate::net::{parse_mac, quote};
+use crate::plan::spec_and_device;
+
+/// The sources a port may have, in the schema's order.
+const SOURCES: [&str; 7] = ["vdev", "pci", "pcap", "afPacket", "tap", "ring", "null"];
+
+fn sources(p: &PortConfig) -> Vec<&'static str> {
+    let given = [
+        p.vdev.is_some(),
+        p.pci.is_some(),
+        p.pcap.is_some(),
+        p.af_packet.is_some(),
+        p.tap.is_some(),
+        p.ring.is_some(),
+        p.null.is_some(),
+    ];
+    SOURCES
+        .iter()
+        .zip(given)
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// `^[A-Za-z][A-Za-z0-9_-]*$`.
+fn port_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+/// A device name (letters, digits, `_`), then optional `,key=value` arguments on one line.
+fn vdev(spec: &str) -> bool {
+    let (name, args) = match spec.split_once(',') {
+        Some((name, args)) => (name, Some(args)),
+        None => (spec, None),
+    };
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && args.is_none_or(|a| !a.contains(['\n', '\r', '\u{2028}', '\u{2029}']))
+}
+
+/// `[DDDD:]BB:DD.F` in hex, the function 0-7.
+fn pci(address: &str) -> bool {
+    let hex = |s: &[u8]| s.iter().all(u8::is_ascii_hexdigit);
+    let b = address.as_bytes();
+    let rest = match b.len() {
+        12 if hex(&b[..4]) && b[4] == b':' => &b[5..],
+        7 => b,
+        _ => return false,
+    };
+    hex(&rest[..2])
+        && rest[2] == b':'
+        && hex(&rest[3..5])
+        && rest[5] == b'.'
+        && (b'0'..=b'7').contains(&rest[6])
+}
+
+/// A Linux interface name as the engine passes it on: 1 to 15 (`IFNAMSIZ` − 1) letters,
+/// digits, `_`, `.` or `-`, so nothing that could end a vdev argument (`,`, `=`) or a path.
+fn iface(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A file path that goes into a vdev argument: not empty, and no `,` or `=` (they would
+/// start another argument: `rx_pcap=a.pcap,iface=eth0`) or control characters.
+fn vdev_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path
+            .bytes()
+            .any(|b| b == b',' || b == b'=' || b.is_ascii_control())
+}
+
+const IFACE: &str = "is not an interface name (1 to 15 letters, digits, _, . or -)";
+const VDEV_PATH: &str =
+    "cannot be passed to the driver: a path may not be empty or hold ',', '=' or control characters";
+
+pub(super) fn check(report: &mut Report, config: &EngineConfig) {
+    if config.ports.is_empty() {
+        report.push(
+            "ports",
+            "no ports: give at least one (e.g. a: { vdev: \"net_null0\" })",
+        );
+    }
+    // (device, port name) of the ports seen so far.
+    let mut devices: Vec<(String, &str)> = Vec::new();
+    for (i, p) in config.ports.iter().enumerate() {
+        let path = key("ports", &p.name);
+        report.format(
+            &path,
+            &p.name,
+            port_name(&p.name),
+            "port names start with a letter, then letters, digits, _ or -",
+        );
+        if let Some(j) = config.ports[..i].iter().position(|q| q.name == p.name) {
+            report.push(&path, format!("the name is already used by port {j}"));
+        }
+        let given = sources(p);
+        match given.len() {
+            0 => report.push(
+                &path,
+                format!("needs a source: one of {}", SOURCES.join(", ")),
+            ),
+            1 => {}
+            _ => report.push(
+                &path,
+                format!("has {}; give exactly one source", given.join(" and ")),
+            ),
+        }
+        let vdev_ok = p.vdev.as_deref().is_none_or(|v| {
+            report.format(
+                &format!("{path}.vdev"),
+                v,
+                vdev(v),
+                "must start with a device name such as net_null0, then optional ,key=value arguments",
+            )
+        });
+        if given.len() == 1 && vdev_ok {
+            if let Some((_, device)) = spec_and_device(p, i) {
+                if let Some((_, other)) = devices.iter().find(|(d, _)| *d == device) {
+                    report.push(
+                        &path,
+                        format!(
+                            "device {} is already port {}; each port needs its own device",
+                            quote(&device),
+                            quote(other)
+                        ),
+                    );
+                }
+                devices.push((device, &p.name));
+            }
+        }
+        fields(report, &path, p);
+    }
+}
+
+/// A port's fields after its vdev, in the schema's order.
+fn fields(report: &mut Report, path: &str, p: &PortConfig) {
+    let field = |name: &str| format!("{path}.{name}");
+    if let Some(address) = &p.pci {
+        report.format(
+            &field("pci"),
+            address,
+            pci(address),
+            "must be a PCI address like 0000:03:00.0",
+        );
+    }
+    if let Some(pcap) = &p.pcap {
+        for (name, file) in [("rx", &pcap.rx), ("tx", &pcap.tx)] {
+            if let Some(file) = file {
+                report.format(
+                    &field(&format!("pcap.{name}")),
+                    file,
+                    vdev_path(file),
+                    VDEV_PATH,
+                );
+            }
+        }
+    }
+    if let Some(af) = &p.af_packet {
+        report.format(&field("afPacket.iface"), &af.iface, iface(&af.iface), IFACE);
+    }
+    if let Some(name) = p.tap.as_ref().and_then(|t| t.iface.as_deref()) {
+        report.format(&field("tap.iface"), name, iface(name), IFACE);
+    }
+    if let Some(size) = p.null.as_ref().and_then(|n| n.size) {
+        report.range(&field("null.size"), size, 14, 9000);
+    }
+    report.range(&field("queues"), p.queues, 1, MAX_QUEUES);
+    report.range(
+        &field("rxDescriptors"),
+        p.rx_descriptors,
+        1,
+        u16::MAX.into(),
+    );
+    report.range(
+        &field("txDescriptors"),
+        p.tx_descriptors,
+        1,
+        u16::MAX.into(),
+    );
+    if let Some(mtu) = p.mtu {
+        report.range(&field("mtu"), mtu, 68, u16::MAX.into());
+    }
+    if let Err(why) = p.mac.as_deref().map(parse_mac).transpose() {
+        report.push(field("mac"), why);
+    }
+}
+
+/// The most rx queues a port may have.
+pub(super) const MAX_QUEUES: u64 = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_what_they_say() {
+        assert!(vdev("net_null0") && vdev("net_memif0,role=server") && vdev("a,"));
+        assert!(!vdev(",x") && !vdev("net null") && !vdev("net_null0,a\nb") && !vdev(""));
+        assert!(pci("0000:03:00.0") && pci("03:00.7") && pci("abcd:ef:01.2"));
+        assert!(!pci("03:00.8") && !pci("0000:03:00") && !pci("0000-03:00.0") && !pci("zz"));
+        assert!(iface("veth0") && iface("a.b-c_d") && !iface("") && !iface("sixteen-chars-xx"));
+        assert!(vdev_path("/tmp/é.pcap") && !vdev_path("a,b") && !vdev_path("a\u{7f}"));
+        assert!(port_name("a-b_1") && !port_name("1a") && !port_name("") && !port_name("a b"));
+    }
+}
