@@ -223,7 +223,6 @@ function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32Array):
     }
     for (const key of childKeys[i]!) fields.push(`${q(key)}: []`);
     const to = staticObject[i] ? once : lines;
-    to.push(`const idx${i} = P.objects[${i}].index, names${i} = P.objects[${i}].names;`);
     to.push(`const rows${i} = new Array(idx${i}.length);`);
     to.push(`for (let k = 0; k < idx${i}.length; k++) { const i = idx${i}[k]; rows${i}[k] = { ${fields.join(', ')} }; }`);
     if (staticObject[i]) lines.push(`const rows${i} = S.rows${i};`);
@@ -279,7 +278,9 @@ function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32Array):
       return total;
     },
   ] as const;
-  const compile = (params: string, body: string) => new Function('sumCopies', 'byWorker', `return (${params}) => {\n${body}\n};`)(...helpers) as (...args: unknown[]) => unknown;
+  // Every object's element list first: a row may sum over another object's elements.
+  const prelude = plan.objects.map((_, i) => `const idx${i} = P.objects[${i}].index, names${i} = P.objects[${i}].names;`).join('\n');
+  const compile = (params: string, body: string) => new Function('sumCopies', 'byWorker', `return (${params}) => {\n${prelude}\n${body}\n};`)(...helpers) as (...args: unknown[]) => unknown;
   // The static part, decoded now and shared (frozen) by every snapshot until the next plan.
   const S = deepFreeze(compile('w, P', `${once.join('\n')}\nreturn { ${staticOut.join(', ')} };`)(words, plan));
   const decode = compile('w, P, name, pid, alive, failed, uptimeNs, S', `${lines.join('\n')}\nreturn { ${top.join(', ')} };`);
@@ -659,10 +660,12 @@ export class StatsReader {
   /** EAL's memory, as `fastpath mem map` shows it: the `memory` scalars and the runs. */
   memoryMap(): MemoryMap {
     const snap = this.snapshot();
-    const m = snap.memory;
-    const runs = snap.memoryRuns.map((r) => ({
+    // A segment that lacks these entries (another engine version, a damaged file) reads as
+    // no memory published yet.
+    const m: Partial<EngineStats['memory']> = snap.memory ?? {};
+    const runs = (snap.memoryRuns ?? []).map((r) => ({
       va: r.name,
-      iova: r.iova === null ? 'unknown' : `0x${r.iova.toString(16)}`,
+      iova: typeof r.iova === 'number' ? `0x${r.iova.toString(16)}` : 'unknown',
       bytes: r.bytes ?? 0,
       segments: r.segments ?? 0,
       // DPDK's SOCKET_ID_ANY.
