@@ -16,7 +16,8 @@ use serde::Deserialize;
 
 use super::{CompileContext, StageContext, StageRun, DROP, FLOOD};
 use crate::error::EngineError;
-use crate::net::Mac;
+use crate::net::{quote, Mac};
+use crate::validate::StageCheck;
 
 /// An L2 MAC-learning bridge over the pipeline's output ports: `{ kind: 'bridge', agingS? }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -44,6 +45,34 @@ pub struct Bridge {
 
 impl StageRun for Bridge {
     type Config = BridgeConfig;
+
+    fn check(config: &Self::Config, cx: &mut StageCheck<'_>) {
+        let (pipeline, path) = (cx.pipeline, cx.pipeline_path);
+        // The pipeline's inputs once, at its first bridge: bridged ports must be outputs.
+        let first = !pipeline.stages[..cx.stage]
+            .iter()
+            .any(|s| matches!(s, super::StageConfig::Bridge(_)));
+        for (k, port) in pipeline.input.iter().enumerate() {
+            if first && !pipeline.output.contains(port) {
+                let at = pipeline.input.path(&format!("{path}.input"), k);
+                cx.report.push(
+                    at,
+                    format!(
+                        "port {} is bridged, so it must be an output too",
+                        quote(port)
+                    ),
+                );
+            }
+        }
+        let at = cx.at("agingS");
+        cx.report.range(&at, config.aging_s, 1, 86_400);
+        if pipeline.output.len() < 2 {
+            cx.push(
+                "",
+                "a bridge forwards between the pipeline's output ports; give at least two",
+            );
+        }
+    }
 
     fn compile(
         config: &BridgeConfig,

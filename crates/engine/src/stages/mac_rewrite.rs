@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::{each_prefetched, mac_field, CompileContext, StageContext, StageRun, DROP, FLOOD};
 use crate::error::EngineError;
 use crate::net::Mac;
+use crate::validate::StageCheck;
 
 /// Set the destination MAC, and the source MAC to `src` or the output port's (testpmd `mac`):
 /// `{ kind: 'macRewrite', dst, src? }`.
@@ -30,6 +31,13 @@ pub struct MacRewrite {
 
 impl StageRun for MacRewrite {
     type Config = MacRewriteConfig;
+
+    fn check(config: &Self::Config, cx: &mut StageCheck<'_>) {
+        cx.mac("dst", &config.dst);
+        if let Some(src) = &config.src {
+            cx.mac("src", src);
+        }
+    }
 
     fn compile(
         config: &MacRewriteConfig,

@@ -12,6 +12,7 @@ use crate::compile::unvalidated;
 use crate::config::forms;
 use crate::error::EngineError;
 use crate::net::{self, Headers, Mac, Prefix};
+use crate::validate::{Report, StageCheck};
 
 /// A header match and what to do with matching packets (counted per stage):
 /// `{ kind: 'match', name?, match, action }`.
@@ -167,8 +168,47 @@ fn compile_match(m: &MatchConfig) -> Result<Match, EngineError> {
     })
 }
 
+/// A match's fields: the VLAN id, the prefixes, the port ranges.
+fn check_match(report: &mut Report, path: &str, m: &MatchConfig) {
+    if let Some(vlan) = m.vlan {
+        report.range(&format!("{path}.vlan"), vlan, 0, 4095);
+    }
+    for (field, prefix) in [("src", &m.src), ("dst", &m.dst)] {
+        if let Some(Err(why)) = prefix.as_deref().map(Prefix::parse) {
+            report.push(format!("{path}.{field}"), why);
+        }
+    }
+    for (field, range) in [("srcPort", m.src_port), ("dstPort", m.dst_port)] {
+        if let Some([lo, hi]) = range.filter(|[lo, hi]| lo > hi) {
+            report.push(
+                format!("{path}.{field}"),
+                format!("[{lo}, {hi}] is an empty range (low above high)"),
+            );
+        }
+    }
+}
+
 impl StageRun for Rules {
     type Config = RuleConfig;
+
+    fn check(config: &Self::Config, cx: &mut StageCheck<'_>) {
+        if let Some(name) = &config.name {
+            let path = cx.at("name");
+            cx.report.filled(&path, name);
+        }
+        let name = config
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage{}", cx.stage));
+        cx.counter_name("name", name);
+        let path = cx.at("match");
+        check_match(cx.report, &path, &config.matches);
+        match &config.action {
+            ActionConfig::Forward(port) => cx.port("action.forward", port),
+            ActionConfig::Mirror(port) => cx.port("action.mirror", port),
+            ActionConfig::Drop | ActionConfig::Count => {}
+        }
+    }
 
     fn compile(
         config: &RuleConfig,

@@ -24,6 +24,7 @@ use crate::config::wire::{self, Value};
 use crate::config::PipelineConfig;
 use crate::error::EngineError;
 use crate::net::{parse_mac, Mac};
+use crate::validate::StageCheck;
 
 pub mod bridge;
 pub mod drop;
@@ -65,6 +66,11 @@ pub mod counter {
 pub trait StageRun: Sized {
     /// The stage's config: the fields of its [`StageConfig`] variant.
     type Config;
+
+    /// Checks the config's own rules (formats, bounds, the ports it names), reporting every
+    /// problem in `cx` (`crate::validate` calls it for each stage; a config whose stages all
+    /// pass compiles). Stages without fields have none.
+    fn check(_config: &Self::Config, _cx: &mut StageCheck<'_>) {}
 
     /// Compiles the config (resolving ports, parsing addresses, taking counter slots and
     /// carried state from `cx`); `None` when the stage compiles to nothing.
@@ -150,6 +156,13 @@ macro_rules! stages {
                         "unknown stage {other:?} (stages: {})",
                         Self::KINDS.join(", ")
                     ))),
+                }
+            }
+
+            /// Checks this stage's own rules ([`StageRun::check`]).
+            pub(crate) fn check(&self, cx: &mut StageCheck<'_>) {
+                match self {
+                    $(Self::$Variant(config) => <$Compiled as StageRun>::check(config, cx),)*
                 }
             }
 

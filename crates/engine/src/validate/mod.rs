@@ -21,6 +21,7 @@
 mod lcores;
 mod pipelines;
 mod ports;
+mod stage;
 #[cfg(test)]
 mod tests;
 
@@ -85,12 +86,15 @@ pub fn check(config: &EngineConfig) -> Result<(), EngineError> {
     }
 }
 
+pub use stage::StageCheck;
+
 /// The problems found so far, in order.
 #[derive(Debug, Default)]
-struct Report(Vec<Problem>);
+pub struct Report(Vec<Problem>);
 
 impl Report {
-    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// Records a problem at `path`.
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
             path: path.into(),
             message: message.into(),
@@ -98,7 +102,7 @@ impl Report {
     }
 
     /// Checks `min <= value <= max` (zod's words); true when it holds.
-    fn range(&mut self, path: &str, value: impl Into<u64>, min: u64, max: u64) -> bool {
+    pub fn range(&mut self, path: &str, value: impl Into<u64>, min: u64, max: u64) -> bool {
         let value = value.into();
         if value < min {
             self.push(
@@ -115,7 +119,7 @@ impl Report {
     }
 
     /// Checks that a name is not empty (zod's words); true when it is not.
-    fn filled(&mut self, path: &str, text: &str) -> bool {
+    pub fn filled(&mut self, path: &str, text: &str) -> bool {
         if text.is_empty() {
             self.push(
                 path,

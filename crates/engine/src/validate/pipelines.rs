@@ -1,13 +1,10 @@
 //! Pipelines: unique names, an input or a generator, ports that exist (one pipeline per
-//! input), a generator's sizes and addresses, and each stage's fields: MACs, a match's VLAN
-//! id, prefixes and ranges, unique match names, and a bridge's ports.
+//! input), a generator's sizes and addresses; each stage's own fields are checked in the
+//! stage's file (`StageRun::check`, through the registry).
 
-use super::{is_port, not_a_port, Report};
-use crate::config::{
-    ActionConfig, EngineConfig, GeneratorConfig, MatchConfig, PipelineConfig, PortNames,
-    StageConfig,
-};
-use crate::net::{parse_ipv4, parse_mac, quote, Prefix};
+use super::{is_port, not_a_port, Report, StageCheck};
+use crate::config::{EngineConfig, GeneratorConfig, PipelineConfig, PortNames};
+use crate::net::{parse_ipv4, parse_mac, quote};
 
 pub(super) fn check(report: &mut Report, config: &EngineConfig) {
     // (port, pipeline) of the inputs seen so far.
@@ -30,7 +27,6 @@ pub(super) fn check(report: &mut Report, config: &EngineConfig) {
                 );
             }
         }
-        let bridged = p.stages.iter().any(|s| matches!(s, StageConfig::Bridge(_)));
         for (k, port) in p.input.iter().enumerate() {
             let at = p.input.path(&format!("{path}.input"), k);
             port_ref(report, config, &at, port);
@@ -44,15 +40,6 @@ pub(super) fn check(report: &mut Report, config: &EngineConfig) {
                 );
             }
             inputs.push((port, i));
-            if bridged && !p.output.contains(port) {
-                report.push(
-                    &at,
-                    format!(
-                        "port {} is bridged, so it must be an output too",
-                        quote(port)
-                    ),
-                );
-            }
         }
         if let Some(g) = &p.generator {
             generator(report, &format!("{path}.generator"), g);
@@ -108,77 +95,17 @@ fn generator(report: &mut Report, path: &str, g: &GeneratorConfig) {
 }
 
 fn stages(report: &mut Report, config: &EngineConfig, path: &str, p: &PipelineConfig) {
-    // (name, stage) of the match stages seen so far: their counters are kept by name.
-    let mut rules: Vec<(String, usize)> = Vec::new();
+    // Counter names the pipeline's stages take (match stages): kept by name, so unique.
+    let mut counter_names = Vec::new();
     for (s, stage) in p.stages.iter().enumerate() {
-        let path = format!("{path}.stages[{s}]");
-        match stage {
-            StageConfig::MacRewrite(m) => {
-                mac(report, &format!("{path}.dst"), &m.dst);
-                if let Some(src) = &m.src {
-                    mac(report, &format!("{path}.src"), src);
-                }
-            }
-            StageConfig::Match(rule) => {
-                if let Some(name) = &rule.name {
-                    report.filled(&format!("{path}.name"), name);
-                }
-                let name = rule.name.clone().unwrap_or_else(|| format!("stage{s}"));
-                if !name.is_empty() {
-                    if let Some((_, j)) = rules.iter().rev().find(|(n, _)| *n == name) {
-                        report.push(
-                            format!("{path}.name"),
-                            format!(
-                                "{} already names stages[{j}]; counters are kept by name",
-                                quote(&name)
-                            ),
-                        );
-                    }
-                    rules.push((name, s));
-                }
-                matches(report, &format!("{path}.match"), &rule.matches);
-                match &rule.action {
-                    ActionConfig::Forward(port) => {
-                        port_ref(report, config, &format!("{path}.action.forward"), port);
-                    }
-                    ActionConfig::Mirror(port) => {
-                        port_ref(report, config, &format!("{path}.action.mirror"), port);
-                    }
-                    ActionConfig::Drop | ActionConfig::Count => {}
-                }
-            }
-            StageConfig::Bridge(b) => {
-                report.range(&format!("{path}.agingS"), b.aging_s, 1, 86_400);
-                if p.output.len() < 2 {
-                    report.push(
-                        &path,
-                        "a bridge forwards between the pipeline's output ports; give at least two",
-                    );
-                }
-            }
-            StageConfig::Io(_)
-            | StageConfig::MacSwap(_)
-            | StageConfig::FiveTupleSwap(_)
-            | StageConfig::Drop(_) => {}
-        }
-    }
-}
-
-fn matches(report: &mut Report, path: &str, m: &MatchConfig) {
-    if let Some(vlan) = m.vlan {
-        report.range(&format!("{path}.vlan"), vlan, 0, 4095);
-    }
-    for (field, prefix) in [("src", &m.src), ("dst", &m.dst)] {
-        if let Some(Err(why)) = prefix.as_deref().map(Prefix::parse) {
-            report.push(format!("{path}.{field}"), why);
-        }
-    }
-    for (field, range) in [("srcPort", m.src_port), ("dstPort", m.dst_port)] {
-        if let Some([lo, hi]) = range.filter(|[lo, hi]| lo > hi) {
-            report.push(
-                format!("{path}.{field}"),
-                format!("[{lo}, {hi}] is an empty range (low above high)"),
-            );
-        }
+        stage.check(&mut StageCheck {
+            report,
+            config,
+            pipeline: p,
+            pipeline_path: path,
+            path: format!("{path}.stages[{s}]"),
+            stage: s,
+            counter_names: &mut counter_names,
+        });
     }
 }
