@@ -12,7 +12,7 @@
 import { segmentLayout } from '@fastpath/types';
 import { Counter, Gauge, Registry } from 'prom-client';
 
-import { StatsReader, type SegmentEntry } from './stats-reader.js';
+import { StatsReader } from './stats-reader.js';
 
 /** Where the metrics come from: a reader, or a function that finds one (or throws). */
 export type ReaderSource = StatsReader | (() => StatsReader);
@@ -89,8 +89,8 @@ function series(snap: Record<string, unknown>, family: Family): [Record<string, 
 
 /**
  * Registers Fastpath's metrics in `registry` (a new one by default) and returns it:
- * `fastpath_up`; one family per segment entry (the catalogue's, plus any extra entry the
- * reader's engine has when it is known here); `fastpath_port_{rx,tx}_packets_per_second` and
+ * `fastpath_up`; one family per segment entry (the catalogue's, plus any other entry the
+ * engine's directory has: from the next scrape on when the engine is found at scrape time); `fastpath_port_{rx,tx}_packets_per_second` and
  * `fastpath_port_drops_per_second` (over the last second of samples); per worker lcore
  * `fastpath_lcore_{busy,idle}_seconds_total` (poll-loop time that found work, or none).
  */
@@ -113,30 +113,40 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
     }
     return cached;
   };
+  // Families are registered from the catalogue (or the reader's directory) now, and from the
+  // directory of whichever engine a scrape finds: an entry that engine has and this process
+  // has never seen is exported from the next scrape on.
+  const registered = new Set<string>();
+  const register = (entries: readonly { name: string; kind: number; flags: number; link: string; help: string }[]) => {
+    for (const [name, family] of families(entries)) {
+      if (registered.has(name)) continue;
+      registered.add(name);
+      const labelNames = ['engine', ...(family.scalar ? [] : family.path.map(snake))];
+      const collect = function (this: Counter | Gauge) {
+        this.reset();
+        const now = snapshot();
+        if (!now) return;
+        for (const [labels, value] of series(now.snap, family)) {
+          const all = { engine: now.reader.name, ...labels };
+          if (this instanceof Counter) this.inc(all, value);
+          else this.set(all, value);
+        }
+      };
+      if (family.gauge) new Gauge({ name, help: family.help, labelNames, registers: [registry], collect });
+      else new Counter({ name, help: family.help, labelNames, registers: [registry], collect });
+    }
+  };
   new Gauge({
     name: 'fastpath_up',
     help: 'Whether the engine is running (1) or not (0).',
     registers: [registry],
     collect() {
-      this.set(current() ? 1 : 0);
+      const reader = current();
+      if (reader) register(reader.entries);
+      this.set(reader ? 1 : 0);
     },
   });
-  const known: readonly SegmentEntry[] | readonly (typeof CATALOGUE)[number][] = typeof source === 'function' ? CATALOGUE : source.entries;
-  for (const [name, family] of families(known)) {
-    const labelNames = ['engine', ...(family.scalar ? [] : family.path.map(snake))];
-    const collect = function (this: Counter | Gauge) {
-      this.reset();
-      const now = snapshot();
-      if (!now) return;
-      for (const [labels, value] of series(now.snap, family)) {
-        const all = { engine: now.reader.name, ...labels };
-        if (this instanceof Counter) this.inc(all, value);
-        else this.set(all, value);
-      }
-    };
-    if (family.gauge) new Gauge({ name, help: family.help, labelNames, registers: [registry], collect });
-    else new Counter({ name, help: family.help, labelNames, registers: [registry], collect });
-  }
+  register(typeof source === 'function' ? CATALOGUE : source.entries);
   const rate = (name: string, help: string, pick: (r: ReturnType<StatsReader['rates']>[number]) => number) =>
     new Gauge({
       name,
