@@ -57,6 +57,23 @@ describe('least privilege', () => {
     expect(summary.ports[0]!.rxPackets).toBeGreaterThan(0);
   });
 
+  it('reliability: unprivileged, the default config sees hugepages it may not write and runs without them, saying why', (ctx) => {
+    if (!root) {
+      console.warn('skipped: switching to an unprivileged user needs root (CI runs as root)');
+      ctx.skip();
+    }
+    // No --no-huge: the engine decides. Root's hugetlbfs mount is not nobody's to write.
+    const r = asUser(NOBODY, nogroup(), ['--import', 'tsx', 'examples/l2fwd.ts', '--duration', '1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('IOVA mode: VA (no hugepages, --no-huge)');
+    expect(r.stdout).toMatch(/hugepages not used: .* is not writable by this user: run as root, give this user the mount/);
+    expect((JSON.parse(lastLine(r.stdout)) as { ports: { rxPackets: number }[] }).ports[0]!.rxPackets).toBeGreaterThan(0);
+    // Required, they are refused with a permission code and what to do, before EAL starts.
+    const required = asUser(NOBODY, nogroup(), ['packages/control/bin/fastpath.js', 'mem', 'plan', 'test/fixtures/hugepages-required.config.json']);
+    expect(required.status).toBe(1);
+    expect(required.stderr).toMatch(/is not writable by this user.*\[ERR_PERMISSION\]/);
+  });
+
   it('reliability: the stats segment is 0640, given to stats.group, readable by its members only', async (ctx) => {
     if (!root) {
       console.warn('skipped: giving the segment to another group and reading it as another user needs root');

@@ -121,13 +121,23 @@ pub(crate) fn create_segment(
         extra: test_counter().into_iter().collect(),
     };
     let segment = stats::Segment::create(&dir, page, &spec).map_err(|e| {
-        EngineError::new(
-            ErrorCode::Internal,
-            format!(
-                "could not create the stats segment in {}: {e}",
-                dir.display()
-            ),
-        )
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            EngineError::new(
+                ErrorCode::Permission,
+                format!(
+                    "could not create the stats segment in {}: {e}; run as a user that may write there, or without hugepages (memory.hugepages: false: the segment then lives in /dev/shm)",
+                    dir.display()
+                ),
+            )
+        } else {
+            EngineError::new(
+                ErrorCode::Internal,
+                format!(
+                    "could not create the stats segment in {}: {e}",
+                    dir.display()
+                ),
+            )
+        }
     })?;
     if let Some(group) = group {
         set_group(segment.path(), group)?;
@@ -309,6 +319,15 @@ pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
     Ok((pool, ports, summaries))
 }
 
+/// This machine's hugepages as this process may use them: mounts it cannot write are set
+/// aside, so the plan runs without hugepages (or refuses, when they are required) and says
+/// why, instead of EAL or the stats segment failing on a permission.
+pub(crate) fn usable_hugepages() -> probe::Hugepages {
+    probe::Hugepages::read(std::path::Path::new("/"))
+        .unwrap_or_default()
+        .writable_only()
+}
+
 /// Checks msgpack config bytes as far as is possible without starting DPDK: decoding, the
 /// lcore/port/memory plan on this machine, and the pipelines' references.
 pub fn check(bytes: &[u8]) -> Result<(), EngineError> {
@@ -319,6 +338,6 @@ pub fn check(bytes: &[u8]) -> Result<(), EngineError> {
 /// starting DPDK: what `fastpath mem plan` prints.
 pub fn plan_config(bytes: &[u8]) -> Result<Plan, EngineError> {
     let config = EngineConfig::from_msgpack(bytes)?;
-    let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+    let hugepages = usable_hugepages();
     Plan::new(&config, &allowed_cpus()?, &hugepages)
 }

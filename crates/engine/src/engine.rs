@@ -13,7 +13,9 @@ use stats::Scalar;
 
 use dpdk::{lcore, Eal, Port};
 
-use crate::bring_up::{allowed_cpus, create_segment, eal_init_error, set_up, test_counter};
+use crate::bring_up::{
+    allowed_cpus, create_segment, eal_init_error, set_up, test_counter, usable_hugepages,
+};
 use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ErrorCode};
@@ -62,7 +64,7 @@ impl Engine {
     /// anything starts), starts EAL, the ports and the workers.
     pub fn start(config: &EngineConfig) -> Result<Self, EngineError> {
         let cpus = allowed_cpus()?;
-        let hugepages = probe::Hugepages::read(std::path::Path::new("/")).unwrap_or_default();
+        let hugepages = usable_hugepages();
         let plan = Plan::new(config, &cpus, &hugepages)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.

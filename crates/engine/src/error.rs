@@ -27,6 +27,9 @@ pub enum ErrorCode {
     Probe,
     /// `devbind` refused a device or could not write the binding.
     Devbind,
+    /// This user may not do what the config asks (hugepages it cannot write, a directory it
+    /// cannot create the stats segment in): not a bug, a permission to grant or a setting.
+    Permission,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -47,12 +50,13 @@ impl ErrorCode {
             Self::Stats => "ERR_STATS",
             Self::Probe => "ERR_PROBE",
             Self::Devbind => "ERR_DEVBIND",
+            Self::Permission => "ERR_PERMISSION",
             Self::Internal => "ERR_INTERNAL",
         }
     }
 
     /// Every code, for documentation and for the TypeScript constants' test.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Config,
         Self::EalInit,
         Self::EalAlready,
@@ -65,6 +69,7 @@ impl ErrorCode {
         Self::Stats,
         Self::Probe,
         Self::Devbind,
+        Self::Permission,
         Self::Internal,
     ];
 }

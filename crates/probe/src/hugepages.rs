@@ -39,6 +39,9 @@ pub struct Hugepages {
     pub pools: Vec<HugepagePool>,
     /// hugetlbfs mounts.
     pub mounts: Vec<HugetlbfsMount>,
+    /// Mounts this process may not create files in, taken out of `mounts` by
+    /// [`Hugepages::writable_only`] (so that [`Hugepages::shortfall`] can say why).
+    pub unwritable: Vec<PathBuf>,
 }
 
 /// One pool's counters, global (`numa_node: None`) or on one NUMA node.
@@ -76,7 +79,11 @@ impl Hugepages {
         let mounts = read_opt(&root.join("proc/mounts"))?
             .map(|text| parse_mounts(&text))
             .unwrap_or_default();
-        Ok(Self { pools, mounts })
+        Ok(Self {
+            pools,
+            mounts,
+            unwritable: Vec::new(),
+        })
     }
 
     /// Free hugepage memory in bytes, over every size that has a hugetlbfs mount DPDK can use.
@@ -95,11 +102,33 @@ impl Hugepages {
             .sum()
     }
 
+    /// Keeps in `mounts` only the hugetlbfs mounts this process may create files in (checked
+    /// at their paths on this machine, with access(2)); the others move to `unwritable`. An
+    /// unprivileged user cannot use a root-owned /dev/hugepages: better to know before EAL
+    /// (and the stats segment) try.
+    #[must_use]
+    pub fn writable_only(mut self) -> Self {
+        let (writable, unwritable): (Vec<_>, Vec<_>) =
+            self.mounts.into_iter().partition(|m| writable(&m.path));
+        self.mounts = writable;
+        self.unwritable = unwritable.into_iter().map(|m| m.path).collect();
+        self
+    }
+
+    /// Whether every mount there was is unwritable by this process (hugepages reserved and
+    /// mounted, but not for this user).
+    pub fn only_unwritable(&self) -> bool {
+        self.mounts.is_empty() && !self.unwritable.is_empty()
+    }
+
     /// Why DPDK cannot use hugepages here, or `None` when at least `needed_bytes` are usable.
     pub fn shortfall(&self, needed_bytes: u64) -> Option<String> {
         let reserved: u64 = self.pools.iter().map(|p| p.total).sum();
         if reserved == 0 {
             return Some("no hugepages are reserved (echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages as root)".into());
+        }
+        if let (true, Some(path)) = (self.mounts.is_empty(), self.unwritable.first()) {
+            return Some(format!("{} {}", path.display(), UNWRITABLE));
         }
         if self.mounts.is_empty() {
             return Some("hugepages are reserved but no hugetlbfs is mounted (mount -t hugetlbfs nodev /dev/hugepages as root)".into());
@@ -114,6 +143,18 @@ impl Hugepages {
         }
         None
     }
+}
+
+/// Why a hugetlbfs mount cannot be used, after its path.
+const UNWRITABLE: &str = "is not writable by this user: run as root, give this user the mount (mount -t hugetlbfs -o uid=UID,gid=GID nodev DIR), or run without hugepages (memory.hugepages: false, --no-huge)";
+
+/// Whether this process may create files in directory `path`.
+fn writable(path: &Path) -> bool {
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) on a NUL-terminated path; it only reads the path.
+    unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
 }
 
 /// Every pool's counters under `root`: the global pools first (smallest size first), then each

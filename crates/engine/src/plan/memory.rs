@@ -72,6 +72,12 @@ pub(super) fn plan_memory(
         Some(false) => (false, None),
         Some(true) => match hugepages.shortfall(needed_bytes) {
             None => (true, None),
+            Some(why) if hugepages.only_unwritable() => {
+                return Err(EngineError::new(
+                    ErrorCode::Permission,
+                    format!("hugepages were required (memory.hugepages: true) but {why}"),
+                ))
+            }
             Some(why) => {
                 return Err(EngineError::new(
                     ErrorCode::NoHugepages,

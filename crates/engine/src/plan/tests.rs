@@ -75,7 +75,28 @@ fn huge(free: u64) -> Hugepages {
             path: "/dev/hugepages".into(),
             page_size_kb: None,
         }],
+        unwritable: Vec::new(),
     }
+}
+
+#[test]
+fn hugepages_this_user_cannot_write_are_not_used_and_refused_with_a_permission_code() {
+    // What `writable_only` leaves for an unprivileged user and a root-owned mount.
+    let mut hugepages = huge(512);
+    hugepages.unwritable = std::mem::take(&mut hugepages.mounts)
+        .into_iter()
+        .map(|m| m.path)
+        .collect();
+    let cpus = [0, 1];
+    let plan = Plan::new(&config(vec![worker(1)], None), &cpus, &hugepages).unwrap();
+    assert!(!plan.hugepages);
+    assert_eq!(
+        plan.hugepages_note.as_deref(),
+        Some("/dev/hugepages is not writable by this user: run as root, give this user the mount (mount -t hugetlbfs -o uid=UID,gid=GID nodev DIR), or run without hugepages (memory.hugepages: false, --no-huge)")
+    );
+    let e = Plan::new(&config(vec![worker(1)], Some(true)), &cpus, &hugepages).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Permission);
+    assert!(e.message.starts_with("hugepages were required (memory.hugepages: true) but /dev/hugepages is not writable by this user"), "{e}");
 }
 
 #[test]
