@@ -1,7 +1,11 @@
 /** The `fastpath` CLI: validate and run, good configs and bad ones, as a user types them. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { lastLine, runCli } from './helpers.js';
+import { lastLine, repoRoot, runCli } from './helpers.js';
 
 // test/fixtures/bad.config.json: a well-formed config that breaks the engine's rules.
 const BAD_PROBLEMS = [
@@ -18,6 +22,19 @@ const BAD_SHAPE_PROBLEMS = [
 ];
 
 describe('fastpath validate', () => {
+  it('never runs a program it is given: no EAL, no file written, the program untouched', () => {
+    const digest = (file: string) => createHash('sha256').update(readFileSync(join(repoRoot, file))).digest('hex');
+    for (const program of ['examples/pcap-replay.ts', 'examples/generator.ts', 'examples/macswap.ts']) {
+      const before = digest(program);
+      const run = runCli(['validate', program]);
+      expect(digest(program), program).toBe(before);
+      expect(run.stderr, program).not.toContain('EAL:');
+      // A program is no config: it says what a config module exports, not the program's own usage.
+      expect(run.status, program).toBe(1);
+      expect(run.stderr.trim(), program).toBe(`fastpath: ${program}: export the config as the default export (export default defineConfig({ ... })) [ERR_CONFIG]`);
+    }
+  });
+
   it('accepts a good TypeScript config', () => {
     const run = runCli(['validate', 'examples/configs/generator.config.ts']);
     expect(run.stderr).toBe('');

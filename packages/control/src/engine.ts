@@ -23,6 +23,7 @@ import {
   type EngineStats,
 } from '@fastpath/types';
 
+import { isLoadingConfig } from './load-config.js';
 import { native, type NativeEngine } from './native.js';
 import { StatsReader } from './stats-reader.js';
 
@@ -69,6 +70,9 @@ export class Engine implements AsyncDisposable {
    * exited.
    */
   static async start(config: EngineConfig): Promise<Engine> {
+    if (isLoadingConfig()) {
+      throw new FastpathError(ErrorCode.Config, 'a module being loaded as a config tried to start an engine; run its main code only when it is the program (runExample does so), and export the config');
+    }
     const bytes = wire(config);
     const binding = native();
     try {

@@ -2,7 +2,7 @@ export { allowedCpus, parseCpuList } from './cpus.js';
 export { Engine } from './engine.js';
 export { otherCounters } from './counters.js';
 export { describeEngine, portDrops, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
-export { loadConfig } from './load-config.js';
+export { isLoadingConfig, loadConfig } from './load-config.js';
 export { native } from './native.js';
 export {
   devbind,
