@@ -1,6 +1,7 @@
 /** The `fastpath` CLI: validate and run, good configs and bad ones, as a user types them. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,29 @@ const BAD_SHAPE_PROBLEMS = [
 ];
 
 describe('fastpath validate', () => {
+  it('loads .ts, .cts and .js configs from anywhere, and shows a syntax error at its line and column', () => {
+    // A directory with no package.json: TypeScript there compiles as CommonJS.
+    const dir = mkdtempSync(join(tmpdir(), 'fastpath-configs-'));
+    try {
+      const body = "{ ports: { a: { null: {} }, b: { null: {} } }, lcores: { workers: [1] }, pipelines: [{ input: 'a', output: 'b' }] }";
+      for (const [file, text] of [['plain.ts', `export default ${body};`], ['common.cts', `export default ${body};`], ['named.ts', `export const config = ${body};`], ['module.mjs', `export default ${body};`]] as const) {
+        writeFileSync(join(dir, file), text);
+        const run = runCli(['validate', join(dir, file)]);
+        expect(run.stderr, file).toBe('');
+        expect(run.stdout.trim(), file).toBe(`${join(dir, file)}: valid (2 ports, 1 pipeline, 1 worker lcore)`);
+      }
+      const broken = `export default { ports: {}, lcores: { workers: [1] }, pipelines: [{ input: 'a' output: 'b' }] };\n`;
+      writeFileSync(join(dir, 'broken.ts'), broken);
+      const run = runCli(['validate', join(dir, 'broken.ts')]);
+      expect(run.status).toBe(1);
+      // Columns count from 1, as editors do: where `output` starts, a comma missing before it.
+      const column = broken.indexOf('output') + 1;
+      expect(run.stderr.trim()).toBe(`fastpath: cannot load config ${join(dir, 'broken.ts')}: ${join(dir, 'broken.ts')}:1:${column}: Expected "}" but found "output" [ERR_CONFIG]`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never runs a program it is given: no EAL, no file written, the program untouched', () => {
     const digest = (file: string) => createHash('sha256').update(readFileSync(join(repoRoot, file))).digest('hex');
     for (const program of ['examples/pcap-replay.ts', 'examples/generator.ts', 'examples/macswap.ts']) {
