@@ -7,11 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 
-import { allowedCpus, defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
+import { allowedCpus, defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
 import { fail, runExample } from './lib/run.js';
 
-runExample('bridge', async () => {
+runExample('bridge', async (signals) => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { duration: { type: 'string', default: '3600' }, json: { type: 'boolean', default: false } },
@@ -27,10 +27,11 @@ runExample('bridge', async () => {
     pipelines: [{ name: 'bridge', input: ['a', 'b'], stages: [{ kind: 'bridge', agingS: 300 }], output: ['a', 'b'] }],
   });
 
-  const engine = await Engine.start(config);
+  const engine = await startUnlessStopped(config, signals);
+  if (!engine) return;
   console.log(`bridging ${ifaceA} <-> ${ifaceB}`);
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration) });
+  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

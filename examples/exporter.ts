@@ -15,7 +15,7 @@ import { prometheusRegistry, StatsReader } from '@fastpath/control';
 
 import { runExample } from './lib/run.js';
 
-runExample('exporter', async () => {
+runExample('exporter', async (signals) => {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { port: { type: 'string', default: '9464' } } });
   const name = positionals[0];
 
@@ -38,6 +38,8 @@ runExample('exporter', async () => {
     );
   });
   server.listen(Number(values.port), '127.0.0.1', () => console.log(`serving http://127.0.0.1:${values.port}/metrics for ${name ?? 'the running engine'}`));
-  const stop = () => server.close();
-  process.once('SIGINT', stop).once('SIGTERM', stop);
+  // Serve until a signal; then stop taking connections and end those open.
+  await signals.stopped;
+  server.close();
+  server.closeAllConnections();
 });

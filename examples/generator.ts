@@ -7,11 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 
-import { defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
+import { defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
 import { runExample } from './lib/run.js';
 
-runExample('generator', async () => {
+runExample('generator', async (signals) => {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '5' },
@@ -30,9 +30,10 @@ runExample('generator', async () => {
     ],
   });
 
-  const engine = await Engine.start(config);
+  const engine = await startUnlessStopped(config, signals);
+  if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration) });
+  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
 
   const [make, , arrive] = last.pipelines;

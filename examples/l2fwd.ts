@@ -16,7 +16,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { allowedCpus, defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
+import { allowedCpus, defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
 import { fail, runExample } from './lib/run.js';
 
@@ -70,16 +70,18 @@ export default l2fwdConfig(DEFAULT_VDEVS, allowedCpus().slice(0, 2), undefined);
 // Compared as real paths: a checkout reached through a symlink must still run.
 const runAsScript = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 
-if (runAsScript) runExample('l2fwd', async () => {
+if (runAsScript) runExample('l2fwd', async (signals) => {
   const opts = options();
   const config = l2fwdConfig(opts.vdevs, opts.lcores, opts.hugepages);
 
-  const engine = await Engine.start(config);
+  // A signal while EAL starts: the engine is stopped as soon as it is up, and nothing runs.
+  const engine = await startUnlessStopped(config, signals);
+  if (!engine) return;
   console.log(`Fastpath l2fwd`);
   for (const line of describeEngine(engine.info)) console.log(line);
 
-  // Main loop: a table per second until --duration ends or SIGINT/SIGTERM; then shutdown.
-  const { last, seconds } = await runLive(engine, { durationS: opts.duration });
+  // Main loop: a table per second until --duration ends or a signal (Ctrl-C); then shutdown.
+  const { last, seconds } = await runLive(engine, { durationS: opts.duration, signals });
   console.log('');
   for (const line of summaryLines(last, seconds)) console.log(line);
   if (opts.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));

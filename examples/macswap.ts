@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 
-import { defineConfig, describeEngine, Engine, runLive, summaryJson, summaryLines } from '@fastpath/control';
+import { defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
 import { runExample } from './lib/run.js';
 
@@ -19,11 +19,12 @@ const config = defineConfig({
   ],
 });
 
-runExample('macswap', async () => {
+runExample('macswap', async (signals) => {
   const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
-  const engine = await Engine.start(config);
+  const engine = await startUnlessStopped(config, signals);
+  if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration) });
+  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -7,11 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 
-import { defineConfig, Engine, type StageConfig } from '@fastpath/control';
+import { defineConfig, startUnlessStopped, type StageConfig } from '@fastpath/control';
 
 import { fail, runExample } from './lib/run.js';
 
-runExample('pcap-replay', async () => {
+runExample('pcap-replay', async (signals) => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { 'drop-dst': { type: 'string' }, 'drop-proto': { type: 'string' }, json: { type: 'boolean', default: false } },
@@ -31,11 +31,11 @@ runExample('pcap-replay', async () => {
     pipelines: [{ name: 'filter', input: 'in', stages, output: 'out' }],
   });
 
-  const engine = await Engine.start(config);
-  // The pcap port stops receiving at the end of the file: wait until nothing moves.
+  const engine = await startUnlessStopped(config, signals);
+  if (!engine) return;
+  // The pcap port stops receiving at the end of the file: wait until nothing moves (or a signal).
   let seen = -1;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  while (!(await signals.sleep(100))) {
     const { inPackets } = engine.stats().pipelines[0]!;
     if (inPackets === seen) break;
     seen = inPackets;

@@ -1,6 +1,6 @@
 /** Shared helpers for the end-to-end tests: pcap files, the demo as a child process. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,73 @@ export function runCli(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEn
     env,
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+// ---------------------------------------------------------------------------------------
+// What an engine leaves behind, and the processes that ran it.
+
+/** Where the stats segment may live: every hugetlbfs mount, and /dev/shm. */
+export function segmentDirs(): string[] {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f[2] === 'hugetlbfs')
+    .map((f) => f[1]!);
+  return [...new Set([...mounts, '/dev/shm'])];
+}
+
+/** Where EAL keeps an engine's runtime directory: /var/run/dpdk as root, else $XDG_RUNTIME_DIR/dpdk or /tmp/dpdk. */
+export function ealRuntimeDirs(prefix: string): string[] {
+  const bases = ['/var/run/dpdk', process.env.XDG_RUNTIME_DIR ? join(process.env.XDG_RUNTIME_DIR, 'dpdk') : '/tmp/dpdk'];
+  return bases.map((base) => join(base, prefix));
+}
+
+/**
+ * What an engine named `prefix` (its EAL file prefix) could leave behind: its stats segment in
+ * hugetlbfs or /dev/shm, hugepage files (`rtemap_*`, `<prefix>map_*`: none should ever stay,
+ * they are unlinked as soon as mapped), EAL's runtime directory.
+ */
+export function leftovers(prefix: string): string[] {
+  const found: string[] = [];
+  for (const d of segmentDirs()) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d)) if (f.startsWith('rtemap_') || f === `fastpath-stats.${prefix}` || f.startsWith(`${prefix}map_`)) found.push(join(d, f));
+  }
+  for (const d of ealRuntimeDirs(prefix)) if (existsSync(d)) found.push(d);
+  return found;
+}
+
+/** Free hugepages of every size, as `size: count` (compare two readings with toEqual). */
+export function freeHugepages(): Record<string, number> {
+  const root = '/sys/kernel/mm/hugepages';
+  if (!existsSync(root)) return {};
+  return Object.fromEntries(readdirSync(root).map((size) => [size, Number(readFileSync(join(root, size, 'free_hugepages'), 'utf8'))]));
+}
+
+/** A process of a group: its pid, parent and command line. */
+export interface GroupMember {
+  pid: number;
+  ppid: number;
+  cmdline: string[];
+}
+
+/** The processes whose process group is `pgid` (read from /proc; those that end meanwhile are skipped). */
+export function groupMembers(pgid: number): GroupMember[] {
+  const members: GroupMember[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) !== pgid) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      members.push({ pid: Number(entry), ppid: Number(ppid), cmdline });
+    } catch {
+      // Gone between readdir and read.
+    }
+  }
+  return members;
 }
 
 /** Polls `ready` every 20 ms until it holds or `timeoutMs` passes; returns whether it held. */

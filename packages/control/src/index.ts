@@ -20,6 +20,7 @@ export {
   type MemoryPlan,
 } from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';
+export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal } from './signals.js';
 export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
 export {
   ControlErrorCode,

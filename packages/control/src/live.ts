@@ -5,6 +5,7 @@
 import type { EngineInfo, EngineStats, PortStats } from '@fastpath/types';
 
 import type { Engine } from './engine.js';
+import { watchSignals, type SignalWatch } from './signals.js';
 
 /** Lines describing a started engine: DPDK, IOVA mode, lcore → queue map, mempool, ports. */
 /** Bytes as MiB (one decimal), or KiB below a MiB: page sizes read as 4 KiB, not 0.0 MiB. */
@@ -69,33 +70,37 @@ export function statsRows(now: EngineStats, before: EngineStats): string[] {
 }
 
 export interface LiveOptions {
-  /** Seconds to run (stops early on SIGINT/SIGTERM). */
+  /** Seconds to run (stops early on SIGINT/SIGTERM/SIGHUP). */
   durationS: number;
   /** Where lines go (default console.log). */
   print?: (line: string) => void;
   /** Milliseconds between table refreshes (default 1000). */
   intervalMs?: number;
+  /**
+   * The program's signal watch, opened before Engine.start (see signals.ts). Without one,
+   * runLive opens its own for the run and closes it once the engine has stopped.
+   */
+  signals?: SignalWatch;
 }
 
 /**
- * Prints the table every interval for `durationS` seconds (or until SIGINT/SIGTERM, which
- * only set a flag here, or a worker fails), then stops the engine. Returns the final counters and how long the
- * workers ran while watched.
+ * Prints the table every interval for `durationS` seconds, or until a signal (which only
+ * sets a flag; the run ends at once, not at the next refresh) or a worker fails, then stops
+ * the engine. Returns the final counters and how long the workers ran while watched. The
+ * engine is stopped on every way out, an error included.
  */
 export async function runLive(engine: Engine, options: LiveOptions): Promise<{ last: EngineStats; seconds: number }> {
   const print = options.print ?? ((line: string) => console.log(line));
   const interval = options.intervalMs ?? 1000;
-  let stopRequested = false;
-  const onSignal = () => (stopRequested = true);
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const signals = options.signals ?? watchSignals();
   try {
     print('');
     print(STATS_HEADER);
     const first = engine.stats();
     let before = first;
     const deadline = Date.now() + options.durationS * 1000;
-    while (!stopRequested && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, deadline - Date.now())));
+    while (!signals.requested && Date.now() < deadline) {
+      await signals.sleep(Math.min(interval, deadline - Date.now()));
       const now = engine.stats();
       for (const row of statsRows(now, before)) print(row);
       before = now;
@@ -105,8 +110,12 @@ export async function runLive(engine: Engine, options: LiveOptions): Promise<{ l
     }
     const last = await engine.stop();
     return { last, seconds: (last.uptimeNs - first.uptimeNs) / 1e9 };
+  } catch (error) {
+    // Whatever went wrong here, the engine's files and EAL must not outlive the run.
+    if (!engine.stopped) await engine.stop().catch(() => undefined);
+    throw error;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    if (options.signals === undefined) signals.close();
   }
 }
 

@@ -8,7 +8,8 @@
  *
  * CONFIG is a .ts/.js module exporting a config (export default defineConfig({...})) or a
  * .json file. Errors print one line each (`fastpath: ...`) and exit 1; a command line that
- * does not make sense prints the usage and exits 2. No stack traces.
+ * does not make sense prints the usage and exits 2. No stack traces. `run` and `top` stopped
+ * by SIGINT/SIGTERM/SIGHUP exit 128 + the signal's number after a clean stop (signals.ts).
  */
 import { dispatch, type CommandGroup } from './command.js';
 import { devbindCommand } from './devbind.js';

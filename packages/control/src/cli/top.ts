@@ -1,5 +1,6 @@
-/** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until SIGINT. */
+/** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until a signal (or --frames). */
 import { otherCounters } from '../counters.js';
+import { type SignalWatch, watchSignals } from '../signals.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand } from './command.js';
 
@@ -11,15 +12,12 @@ function sparkline(values: number[]): string {
 }
 
 /** A live view: rates, totals, drops and a sparkline of each port's recent rx rate. */
-async function top(name: string | undefined, frames: number): Promise<void> {
+async function top(name: string | undefined, frames: number, signals: SignalWatch): Promise<void> {
   const reader = StatsReader.attach(name);
   const tty = process.stdout.isTTY;
-  let stopRequested = false;
-  const onSignal = () => (stopRequested = true);
-  process.once('SIGINT', onSignal);
   let previous = reader.snapshot();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  for (let frame = 0; !stopRequested && reader.alive && (frames === 0 || frame < frames); frame++) {
+  await signals.sleep(200);
+  for (let frame = 0; !signals.requested && reader.alive && (frames === 0 || frame < frames); frame++) {
     const snap = reader.snapshot();
     const rates = reader.rates(1000);
     // Rx rate per 200 ms over the last 8 s, from the sample ring.
@@ -52,9 +50,8 @@ async function top(name: string | undefined, frames: number): Promise<void> {
     if (others.length > 0) lines.push('', 'counters', ...others);
     previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await signals.sleep(500);
   }
-  process.off('SIGINT', onSignal);
   if (!reader.alive) console.log(`${reader.name} stopped`);
 }
 
@@ -66,6 +63,9 @@ export const topCommand = defineCommand({
   },
   positionals: { min: 0, max: 1 },
   async run(flags, [name]) {
-    await top(name, Number(flags.frames) || 0);
+    // Until the process exits: SIGINT/SIGTERM/SIGHUP end the view (exit 128 + the signal's number).
+    const signals = watchSignals();
+    await top(name, Number(flags.frames) || 0, signals);
+    return signals.exitCode;
   },
 });
