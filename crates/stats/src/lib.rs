@@ -8,6 +8,7 @@
 //! the [`CATALOGUE`] reaches every reader without a change to any of them.
 
 mod catalogue;
+mod directory;
 mod layout;
 mod mapping;
 mod reader;
@@ -15,7 +16,8 @@ mod segment;
 pub mod typescript;
 
 pub use catalogue::{find, EntryDef, CATALOGUE};
+pub use directory::segment_size;
 pub use layout::*;
 pub use mapping::Mapping;
 pub use reader::{plural, EngineListing, Entry, Reader, ReaderError, Sample};
-pub use segment::{file_name, now_ns, segment_size, MemorySummary, Scalar, Segment, SegmentSpec};
+pub use segment::{file_name, now_ns, MemorySummary, Scalar, Segment, SegmentSpec};

@@ -15,15 +15,16 @@ import { join } from 'node:path';
 import { ErrorCode, FastpathError, segmentLayout, type EngineStats } from '@fastpath/types';
 
 import { native } from './native.js';
+import { compileDecoder, planOf, type Plan, type SegmentEntry } from './snapshot-decoder.js';
+
+export type { SegmentEntry };
 
 const {
-  ELEMENT_NAME_LEN,
   ELEMENT_PARENT,
   ENGINE_NAME_LEN,
   entry: E,
   FLAG_FAILED,
   FLAG_STOPPED,
-  flags,
   header: H,
   HEADER_SIZE,
   Kind,
@@ -46,20 +47,6 @@ export interface EngineListing {
   /** The pid lives, the heartbeat is under 2 s old and the engine has not stopped. */
   alive: boolean;
   path: string;
-}
-
-/** A directory entry, checked against the segment's size. */
-export interface SegmentEntry {
-  name: string;
-  kind: number;
-  flags: number;
-  count: number;
-  stride: number;
-  copies: number;
-  offset: number;
-  copyStride: number;
-  link: string;
-  help: string;
 }
 
 /** One sample from the segment's ring: every port's totals at one moment. */
@@ -119,181 +106,6 @@ function processExists(pid: number): boolean {
 const fail = (message: string): never => {
   throw new FastpathError(ErrorCode.Stats, message);
 };
-
-/** An object's live elements (by names entry), re-read when the engine renames things. */
-interface ObjectPlan {
-  name: string;
-  /** Where its rows go: `snapshot[key]`, or each parent row's `[key]`. */
-  key: string;
-  /** The parent object (a linked names entry), or -1. */
-  parent: number;
-  /** Element index in the entries, its name. */
-  index: number[];
-  names: string[];
-  /** Per element: the position of its parent's row among the parent's rows (-1: none). */
-  parentRow: number[];
-}
-
-/** A counter entry bound to its object (and, for references, the object it names). */
-interface CounterPlan {
-  entry: SegmentEntry;
-  object: number;
-  field: string;
-  /** For a reference: the target's element names by element index (sparse). */
-  refNames: (string | undefined)[] | undefined;
-  optional: boolean;
-  byWorker: boolean;
-}
-
-/** A scalar entry, its name split once. */
-interface ScalarPlan {
-  entry: SegmentEntry;
-  group: string | undefined;
-  field: string;
-  optional: boolean;
-}
-
-/** What a snapshot walks: decided once per structure sequence, not once per read. */
-interface Plan {
-  seq: number;
-  objects: ObjectPlan[];
-  counters: CounterPlan[];
-  scalars: ScalarPlan[];
-  histograms: SegmentEntry[];
-  texts: { entry: SegmentEntry; value: string }[];
-  workers: number;
-  /** The snapshot decoder compiled for this plan (see {@link compileDecoder}). */
-  decode: Decoder;
-}
-
-type Decoder = (words: Uint32Array, plan: Omit<Plan, 'seq' | 'decode'>, name: string, pid: number, alive: boolean, failed: boolean, uptimeNs: number) => unknown;
-
-/** Most copies summed inline; beyond, a loop (worker lcores are rarely more). */
-const UNROLL = 16;
-
-/**
- * Compiles the snapshot decoder for a plan: one function whose object literals have the
- * directory's field names as fixed keys, so that V8 builds every row with one hidden class
- * and no keyed store (decoding with a loop of `row[field] = value` cost 10 µs a snapshot;
- * this costs well under 2). Names from the segment only ever appear as JSON string literals
- * in the generated code, and offsets as numbers, so a hostile segment cannot inject code.
- * The plan is rebuilt (and the decoder recompiled) only when the engine renames something.
- */
-function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32Array): Decoder {
-  const q = (text: string) => JSON.stringify(text);
-  const n = (value: number) => (Number.isSafeInteger(value) ? String(value) : '0');
-  /** Σ over copies of the u64 at `at` (a JS expression), `at + copyStride`, … */
-  const sum = (e: SegmentEntry, at: string) => {
-    const one = (offset: string) => `(w[(${offset}) >>> 2] + w[((${offset}) >>> 2) + 1] * 4294967296)`;
-    if (e.copies === 1) return one(at);
-    if (e.copies <= UNROLL) return Array.from({ length: e.copies }, (_, c) => one(`${at} + ${n(c * e.copyStride)}`)).join(' + ');
-    return `sumCopies(w, ${at}, ${n(e.copies)}, ${n(e.copyStride)})`;
-  };
-  const none = (at: string) => `(w[(${at}) >>> 2] === 4294967295 && w[((${at}) >>> 2) + 1] === 4294967295)`;
-  const isStatic = (e: SegmentEntry) => (e.flags & flags.STATIC) !== 0;
-  const childKeys = plan.objects.map((_, i) => plan.objects.filter((o) => o.parent === i).map((o) => o.key));
-  // Objects and scalar groups whose every entry is static are decoded once per plan.
-  const staticObject = plan.objects.map((o, i) => {
-    const counters = plan.counters.filter((c) => c.object === i);
-    return o.parent < 0 && childKeys[i]!.length === 0 && i !== plan.workers && counters.length > 0 && counters.every((c) => isStatic(c.entry));
-  });
-  const groups = new Map<string, { fields: string[]; static: boolean }>();
-  const lines: string[] = [];
-  const once: string[] = [];
-  plan.objects.forEach((o, i) => {
-    const fields: string[] = [`name: names${i}[k]`];
-    const highest = Math.max(-1, ...o.index);
-    plan.counters.forEach((c, ci) => {
-      if (c.object !== i) return;
-      const e = c.entry;
-      const at = `${n(e.offset)} + i * ${n(e.stride)}`;
-      let value = sum(e, at);
-      if (c.refNames) value = `(P.counters[${ci}].refNames[${value}] ?? null)`;
-      else if (c.optional && e.copies === 1) value = `(${none(at)} ? null : ${value})`;
-      // Every live element within the entry (the usual case): no per-row check.
-      fields.push(`${q(c.field)}: ${highest < e.count ? value : `i < ${n(e.count)} ? ${value} : undefined`}`);
-    });
-    if (i === plan.workers) {
-      // By-worker counters: copy k of each belongs to this worker (element k of the object).
-      for (const c of plan.counters) {
-        if (!c.byWorker) continue;
-        const e = c.entry;
-        fields.push(`${q(c.field)}: i < ${n(e.copies)} ? byWorker(w, idx${c.object}, ${n(e.offset)} + i * ${n(e.copyStride)}, ${n(e.stride)}, ${n(e.count)}) : undefined`);
-      }
-    }
-    for (const key of childKeys[i]!) fields.push(`${q(key)}: []`);
-    const to = staticObject[i] ? once : lines;
-    to.push(`const rows${i} = new Array(idx${i}.length);`);
-    to.push(`for (let k = 0; k < idx${i}.length; k++) { const i = idx${i}[k]; rows${i}[k] = { ${fields.join(', ')} }; }`);
-    if (staticObject[i]) lines.push(`const rows${i} = S.rows${i};`);
-  });
-  // Children into their parents' arrays, deepest first.
-  for (let i = plan.objects.length - 1; i >= 0; i--) {
-    const o = plan.objects[i]!;
-    if (o.parent < 0) continue;
-    lines.push(`for (let k = 0; k < rows${i}.length; k++) { const at = P.objects[${i}].parentRow[k]; if (at >= 0) rows${o.parent}[at][${q(o.key)}].push(rows${i}[k]); }`);
-  }
-  const top: string[] = ['name', 'pid', 'alive', 'failed', 'uptimeNs'];
-  for (const sc of plan.scalars) {
-    const e = sc.entry;
-    const value = sc.optional && e.copies === 1 ? `(${none(n(e.offset))} ? null : ${sum(e, n(e.offset))})` : sum(e, n(e.offset));
-    if (sc.group === undefined) {
-      top.push(`${q(sc.field)}: ${value}`);
-      continue;
-    }
-    const g = groups.get(sc.group) ?? { fields: [], static: true };
-    g.fields.push(`${q(sc.field)}: ${value}`);
-    g.static &&= isStatic(e);
-    groups.set(sc.group, g);
-  }
-  const staticOut: string[] = [];
-  [...groups].forEach(([group, g], gi) => {
-    if (g.static) {
-      staticOut.push(`group${gi}: { ${g.fields.join(', ')} }`);
-      top.push(`${q(group)}: S.group${gi}`);
-    } else {
-      top.push(`${q(group)}: { ${g.fields.join(', ')} }`);
-    }
-  });
-  plan.texts.forEach((t, ti) => {
-    if (t.value !== '') top.push(`${q(t.entry.name)}: P.texts[${ti}].value`);
-  });
-  if (plan.histograms.length > 0) {
-    const h = plan.histograms.map((e) => `${q(e.name)}: Array.from({ length: ${n(e.count)} }, (_, b) => ${sum(e, `${n(e.offset)} + b * ${n(e.stride)}`)})`);
-    top.push(`histograms: { ${h.join(', ')} }`);
-  }
-  plan.objects.forEach((o, i) => {
-    if (o.parent < 0) top.push(`${q(o.key)}: rows${i}`);
-    if (staticObject[i]) staticOut.push(`rows${i}`);
-  });
-  const helpers = [
-    (w: Uint32Array, at: number, copies: number, stride: number) => {
-      let total = 0;
-      for (let c = 0; c < copies; c++) total += w[(at + c * stride) >>> 2]! + w[((at + c * stride) >>> 2) + 1]! * 4294967296;
-      return total;
-    },
-    (w: Uint32Array, index: number[], at: number, stride: number, count: number) => {
-      let total = 0;
-      for (const i of index) if (i < count) total += w[(at + i * stride) >>> 2]! + w[((at + i * stride) >>> 2) + 1]! * 4294967296;
-      return total;
-    },
-  ] as const;
-  // Every object's element list first: a row may sum over another object's elements.
-  const prelude = plan.objects.map((_, i) => `const idx${i} = P.objects[${i}].index, names${i} = P.objects[${i}].names;`).join('\n');
-  const compile = (params: string, body: string) => new Function('sumCopies', 'byWorker', `return (${params}) => {\n${prelude}\n${body}\n};`)(...helpers) as (...args: unknown[]) => unknown;
-  // The static part, decoded now and shared (frozen) by every snapshot until the next plan.
-  const S = deepFreeze(compile('w, P', `${once.join('\n')}\nreturn { ${staticOut.join(', ')} };`)(words, plan));
-  const decode = compile('w, P, name, pid, alive, failed, uptimeNs, S', `${lines.join('\n')}\nreturn { ${top.join(', ')} };`);
-  return (w, P, name, pid, alive, failed, uptimeNs) => decode(w, P, name, pid, alive, failed, uptimeNs, S);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 const decoder = new TextDecoder();
 
@@ -439,62 +251,8 @@ export class StatsReader {
       const seq = this.#u64(H.STRUCTURE_SEQ);
       if (this.#plan?.seq === seq) return this.#plan;
       if (seq % 2 === 1) continue; // being written: try again
-      const objects: ObjectPlan[] = [];
-      const links: string[] = [];
-      const parents: number[][] = [];
-      for (const e of this.#entries) {
-        if (e.kind !== Kind.Names) continue;
-        const o: ObjectPlan = { name: e.name, key: `${e.name}s`, parent: -1, index: [], names: [], parentRow: [] };
-        const parentIndex: number[] = [];
-        for (let i = 0; i < e.count; i++) {
-          const at = e.offset + i * e.stride;
-          const name = this.#text(at, Math.min(ELEMENT_NAME_LEN, e.stride));
-          if (name === '') continue;
-          o.index.push(i);
-          o.names.push(name);
-          parentIndex.push(e.link === '' ? -1 : this.#view.getUint32(at + ELEMENT_PARENT, true));
-        }
-        objects.push(o);
-        links.push(e.link);
-        parents.push(parentIndex);
-      }
-      const find = (name: string) => objects.findIndex((o) => o.name === name);
-      objects.forEach((o, i) => {
-        o.parent = links[i] === '' ? -1 : find(links[i]!);
-        const p = objects[o.parent];
-        o.parentRow = parents[i]!.map((index) => (p ? p.index.indexOf(index) : -1));
-      });
-      const counters: CounterPlan[] = [];
-      const scalars: ScalarPlan[] = [];
-      for (const e of this.#entries) {
-        if (e.kind !== Kind.Counter) continue;
-        const slash = e.name.indexOf('/');
-        const object = find(e.name.slice(0, slash));
-        if (slash < 0 || object < 0) continue;
-        const target = (e.flags & flags.REF) !== 0 ? objects[find(e.link)] : undefined;
-        let refNames: (string | undefined)[] | undefined;
-        if ((e.flags & flags.REF) !== 0) {
-          refNames = [];
-          if (target) target.index.forEach((index, k) => (refNames![index] = target.names[k]));
-        }
-        counters.push({
-          entry: e,
-          object,
-          field: e.name.slice(slash + 1),
-          refNames,
-          optional: (e.flags & (flags.OPTIONAL | flags.REF)) !== 0,
-          byWorker: (e.flags & flags.BY_WORKER) !== 0,
-        });
-      }
-      for (const e of this.#entries) {
-        if (e.kind !== Kind.Scalar) continue;
-        const slash = e.name.indexOf('/');
-        scalars.push({ entry: e, group: slash < 0 ? undefined : e.name.slice(0, slash), field: e.name.slice(slash + 1), optional: (e.flags & flags.OPTIONAL) !== 0 });
-      }
-      const histograms = this.#entries.filter((e) => e.kind === Kind.Histogram);
-      const texts = this.#entries.filter((e) => e.kind === Kind.Text).map((entry) => ({ entry, value: this.#text(entry.offset, entry.count) }));
+      const parts = planOf(this.#entries, (at, len) => this.#text(at, len), (at) => this.#view.getUint32(at, true));
       if (this.#u64(H.STRUCTURE_SEQ) !== seq) continue;
-      const parts = { objects, counters, scalars, histograms, texts, workers: find(WORKER_OBJECT) };
       this.#plan = { seq, ...parts, decode: compileDecoder(parts, this.#words) };
       return this.#plan;
     }
