@@ -78,8 +78,14 @@ describe('stats segment', () => {
     // The segment also carries the driver's own counters, refreshed every 10 ms.
     expect(await waitFor(() => reader.snapshot().ports[0]!.driverRxPackets >= ipackets)).toBe(true);
     // ...and per queue: one queue pair per port, rx polled by lcore 1, bytes as the driver
-    // counts them (net_null makes 64-byte packets), the queue's count the port's count.
-    const queues = reader.snapshot().ports[0]!;
+    // counts them (net_null makes 64-byte packets), the queue's count the port's count. The
+    // sampler copies a port's counters then its queues', so a read between the two sees
+    // them a sample apart: take a snapshot from between two samples.
+    let queues = reader.snapshot().ports[0]!;
+    await waitFor(() => {
+      queues = reader.snapshot().ports[0]!;
+      return queues.queues[0]?.rxPackets === queues.driverRxPackets && queues.queues[0]?.txPackets === queues.driverTxPackets;
+    });
     expect(queues.queues.map((q) => [q.name, q.rxLcore])).toEqual([['0', '1']]);
     expect(queues.queues[0]!.rxPackets).toBe(queues.driverRxPackets);
     expect(queues.queues[0]!.rxBytes).toBe(queues.rxBytes);
