@@ -9,7 +9,7 @@ use napi::{Env, Result, Task};
 use napi_derive::napi;
 
 use crate::error::{guarded, stopped, to_js};
-use crate::info::{EngineInfo, MemoryPlan};
+use crate::info::{EngineInfo, HugepageReservation, MemoryPlan};
 
 /// A running engine, as JavaScript holds it.
 #[napi]
@@ -157,5 +157,15 @@ pub fn plan_memory(config: Buffer) -> Result<MemoryPlan> {
             plan.hugepages_note.clone(),
             plan.eal.memory_argv(),
         ))
+    })
+}
+
+/// Raises this machine's hugepage pool until the pages a config needs on hugepages are free,
+/// and mounts hugetlbfs where none is (`fastpath mem plan --reserve`; needs root).
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn reserve_hugepages(config: Buffer) -> Result<HugepageReservation> {
+    guarded("reserveHugepages", || {
+        engine::reserve_hugepages(&config).map(|r| HugepageReservation::from(&r))
     })
 }

@@ -242,3 +242,37 @@ impl MemoryPlan {
         }
     }
 }
+
+/// What `fastpath mem plan --reserve` did to the hugepage pool the config's plan uses.
+#[napi(object)]
+#[derive(Debug)]
+pub struct HugepageReservation {
+    /// The pool's page size in KiB.
+    pub size_kb: f64,
+    /// Free pages the config needs.
+    pub wanted: f64,
+    /// Free pages before.
+    pub free_before: f64,
+    /// `nr_hugepages` before.
+    pub total_before: f64,
+    /// Free pages after.
+    pub free_after: f64,
+    /// `nr_hugepages` after.
+    pub total_after: f64,
+    /// Where hugetlbfs was mounted, when no mount was there.
+    pub mounted: Option<String>,
+}
+
+impl From<&engine::HugepageReservation> for HugepageReservation {
+    fn from(r: &engine::HugepageReservation) -> Self {
+        Self {
+            size_kb: r.pool.size_kb as f64,
+            wanted: r.pool.wanted as f64,
+            free_before: r.pool.free_before as f64,
+            total_before: r.pool.total_before as f64,
+            free_after: r.pool.free_after as f64,
+            total_after: r.pool.total_after as f64,
+            mounted: r.mounted.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+}

@@ -145,6 +145,71 @@ impl Hugepages {
     }
 }
 
+/// What raising a pool to `wanted` free pages did ([`reserve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The pool's page size.
+    pub size_kb: u64,
+    /// Free pages asked for.
+    pub wanted: u64,
+    /// Free pages before.
+    pub free_before: u64,
+    /// Reserved pages (`nr_hugepages`) before.
+    pub total_before: u64,
+    /// Free pages after: fewer than wanted when the kernel found too little contiguous memory.
+    pub free_after: u64,
+    /// Reserved pages after.
+    pub total_after: u64,
+}
+
+/// Raises the `size_kb` pool under `root` (normally `/`, which needs root) until `wanted`
+/// pages are free, never lowering it: pages other programs hold stay theirs.
+pub fn reserve(root: &Path, size_kb: u64, wanted: u64) -> io::Result<Reservation> {
+    let dir = root.join(format!("sys/kernel/mm/hugepages/hugepages-{size_kb}kB"));
+    let free_before = read_number(&dir.join("free_hugepages"))?;
+    let total_before = read_number(&dir.join("nr_hugepages"))?;
+    if free_before < wanted {
+        std::fs::write(
+            dir.join("nr_hugepages"),
+            (total_before + wanted - free_before).to_string(),
+        )?;
+    }
+    Ok(Reservation {
+        size_kb,
+        wanted,
+        free_before,
+        total_before,
+        free_after: read_number(&dir.join("free_hugepages"))?,
+        total_after: read_number(&dir.join("nr_hugepages"))?,
+    })
+}
+
+/// Mounts hugetlbfs for pages of `size_kb` at `path` (created if missing), as
+/// `mount -t hugetlbfs -o pagesize=<size>k nodev <path>` does; needs root.
+pub fn mount_hugetlbfs(path: &Path, size_kb: u64) -> io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    let c = |s: &[u8]| {
+        std::ffi::CString::new(s).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let target = c(path.as_os_str().as_encoded_bytes())?;
+    let options = c(format!("pagesize={size_kb}k").as_bytes())?;
+    // SAFETY: mount(2) with NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::mount(
+            c"nodev".as_ptr(),
+            target.as_ptr(),
+            c"hugetlbfs".as_ptr(),
+            0,
+            options.as_ptr().cast(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Why a hugetlbfs mount cannot be used, after its path.
 const UNWRITABLE: &str = "is not writable by this user: run as root, give this user the mount (mount -t hugetlbfs -o uid=UID,gid=GID nodev DIR), or run without hugepages (memory.hugepages: false, --no-huge)";
 
@@ -271,6 +336,23 @@ fn parse_size_kb(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserve_raises_the_pool_by_the_shortfall_only() {
+        let root = std::env::temp_dir().join(format!("fastpath-reserve-{}", std::process::id()));
+        let dir = root.join("sys/kernel/mm/hugepages/hugepages-2048kB");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("nr_hugepages"), "10\n").unwrap();
+        std::fs::write(dir.join("free_hugepages"), "4\n").unwrap();
+        // 4 free, 9 wanted: 5 more reserved (a plain file keeps what is written; the kernel
+        // would also raise free_hugepages).
+        let r = reserve(&root, 2048, 9).unwrap();
+        assert_eq!((r.free_before, r.total_before, r.total_after), (4, 10, 15));
+        // Enough free: nothing written, nothing lowered.
+        let r = reserve(&root, 2048, 3).unwrap();
+        assert_eq!((r.total_before, r.total_after), (15, 15));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn sizes_parse_in_kib() {

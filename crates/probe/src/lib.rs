@@ -25,7 +25,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use devbind::{apply, plan_bind, plan_unbind, status, DeviceStatus, Refusal, Write};
-pub use hugepages::{read_hugepage_stats, HugepagePool, HugepageStats, Hugepages, HugetlbfsMount};
+pub use hugepages::{
+    mount_hugetlbfs, read_hugepage_stats, reserve, HugepagePool, HugepageStats, Hugepages,
+    HugetlbfsMount, Reservation,
+};
 pub use iommu::{Iommu, IommuGroup, IommuKind, IommuUnit, KernelCmdline};
 pub use modules::Modules;
 pub use pci::{parse_pci_address, NetInterface, PciDevice};

@@ -108,6 +108,24 @@ export interface HeapStats {
   largestFreeBytes: number
 }
 
+/** What `fastpath mem plan --reserve` did to the hugepage pool the config's plan uses. */
+export interface HugepageReservation {
+  /** The pool's page size in KiB. */
+  sizeKb: number
+  /** Free pages the config needs. */
+  wanted: number
+  /** Free pages before. */
+  freeBefore: number
+  /** `nr_hugepages` before. */
+  totalBefore: number
+  /** Free pages after. */
+  freeAfter: number
+  /** `nr_hugepages` after. */
+  totalAfter: number
+  /** Where hugetlbfs was mounted, when no mount was there. */
+  mounted?: string
+}
+
 /** A run of memory contiguous in virtual and IO address space. Addresses are hex strings. */
 export interface IovaRun {
   va: string
@@ -187,6 +205,12 @@ export interface PortSummary {
  * its segment's hugepage is free the moment `stop()` resolves.
  */
 export declare function releaseStats(buffer: ArrayBuffer): void
+
+/**
+ * Raises this machine's hugepage pool until the pages a config needs on hugepages are free,
+ * and mounts hugetlbfs where none is (`fastpath mem plan --reserve`; needs root).
+ */
+export declare function reserveHugepages(config: Buffer): HugepageReservation
 
 /** The config schema version this binding reads. */
 export declare function schemaVersion(): number

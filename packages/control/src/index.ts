@@ -10,6 +10,7 @@ export {
   devunbind,
   doctor,
   planMemory,
+  reserveHugepages,
   type DevbindOptions,
   type DevbindStatus,
   type DevbindWrite,
@@ -17,6 +18,7 @@ export {
   type DoctorDevice,
   type DoctorOptions,
   type DoctorReport,
+  type HugepageReservation,
   type MemoryPlan,
 } from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';

@@ -99,6 +99,18 @@ export function planMemory(config: EngineConfig): MemoryPlan {
   return call(() => native().planMemory(bytes));
 }
 
+export type { HugepageReservation } from '../native/binding.js';
+
+/**
+ * Raises this machine's hugepage pool until the pages `config` needs on hugepages are free
+ * (however many are free now; never lowering it), and mounts hugetlbfs where none is. Needs
+ * root (ERR_PERMISSION otherwise); ERR_NO_HUGEPAGES when the kernel cannot make them free.
+ */
+export function reserveHugepages(config: EngineConfig) {
+  const bytes = wire(config);
+  return call(() => native().reserveHugepages(bytes));
+}
+
 /** A file devbind writes (or, in a dry run, would write). */
 export interface DevbindWrite {
   path: string;

@@ -57,16 +57,7 @@ pub(super) fn plan_memory(
     // The pool's size and cache were checked against the rings by validate.
     let memory = &config.memory;
     let workers = workers as u64;
-    // A page size of 0 (an odd mount option) reads as unknown: DPDK's default 2 MiB.
-    let huge_page = hugepages
-        .mounts
-        .first()
-        .and_then(|m| m.page_size_kb)
-        .or_else(|| hugepages.pools.first().map(|p| p.size_kb))
-        .filter(|&kb| kb > 0)
-        .unwrap_or(2048)
-        * 1024;
-    let huge_plan = memory_plan(config, ports, workers, huge_page);
+    let huge_plan = memory_plan(config, ports, workers, hugepage_size(hugepages));
     let needed_bytes = huge_plan.pages * huge_plan.page_size;
     let (use_huge, note) = match memory.hugepages {
         Some(false) => (false, None),
@@ -104,6 +95,20 @@ pub(super) fn plan_memory(
         };
         (false, note, eal, plan)
     })
+}
+
+/// The size in bytes of the hugepages EAL would use: the first hugetlbfs mount's, else the
+/// smallest pool's. A page size of 0 (an odd mount option) reads as unknown: DPDK's default
+/// 2 MiB.
+pub(super) fn hugepage_size(hugepages: &Hugepages) -> u64 {
+    hugepages
+        .mounts
+        .first()
+        .and_then(|m| m.page_size_kb)
+        .or_else(|| hugepages.pools.first().map(|p| p.size_kb))
+        .filter(|&kb| kb > 0)
+        .unwrap_or(2048)
+        * 1024
 }
 
 /// The memory `config` needs in pages of `page_size` (4096: no hugepages, the stats segment

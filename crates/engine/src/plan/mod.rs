@@ -24,7 +24,7 @@ mod tests;
 
 pub use lcores::cpu_list;
 use lcores::{assign_rx_queues, plan_lcores};
-use memory::plan_memory;
+use memory::{hugepage_size, plan_memory};
 pub use memory::{memory_plan, MemoryPlan};
 use ports::plan_ports;
 pub(crate) use ports::spec_and_device;
@@ -174,6 +174,24 @@ impl Plan {
             mbuf_cache: config.memory.mbuf_cache,
             memory,
         })
+    }
+
+    /// The memory `config` needs on this machine's hugepages, however many are free now: what
+    /// reserving hugepages for it must make free. Refuses a config with problems first.
+    pub fn hugepage_memory(
+        config: &EngineConfig,
+        cpus: &[u32],
+        hugepages: &Hugepages,
+    ) -> Result<MemoryPlan, EngineError> {
+        validate::check(config)?;
+        let ports = plan_ports(&config.ports)?;
+        let (_, _, workers) = plan_lcores(config, cpus)?;
+        Ok(memory_plan(
+            config,
+            &ports,
+            workers.len() as u64,
+            hugepage_size(hugepages),
+        ))
     }
 
     /// Which worker polls (port, queue), if any.

@@ -2,15 +2,13 @@
  * `fastpath mem`: two commands, each with flags of its own.
  *
  *   fastpath mem map [NAME]   a running engine's IOVA mode and IOVA-contiguous memory runs
- *   fastpath mem plan CONFIG  the hugepages a config needs (--reserve raises nr_hugepages, as root)
+ *   fastpath mem plan CONFIG  the memory a config needs (--reserve makes its hugepages free, as root)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-
-import { ErrorCode, FastpathError, type EngineConfig } from '@fastpath/types';
+import type { EngineConfig } from '@fastpath/types';
 
 import { formatSize } from '../live.js';
 import { loadConfig } from '../load-config.js';
-import { planMemory } from '../platform.js';
+import { planMemory, reserveHugepages, type HugepageReservation } from '../platform.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand, reportConfigProblems, type CommandGroup } from './command.js';
 
@@ -47,16 +45,6 @@ const memMap = defineCommand({
   },
 });
 
-/** Raises nr_hugepages so that `pages` pages of `sizeKb` are free; returns the new total. */
-function reserve(pages: number, sizeKb: number): number {
-  const dir = `/sys/kernel/mm/hugepages/hugepages-${sizeKb}kB`;
-  const free = Number(readFileSync(`${dir}/free_hugepages`, 'utf8'));
-  const total = Number(readFileSync(`${dir}/nr_hugepages`, 'utf8'));
-  if (free >= pages) return total;
-  writeFileSync(`${dir}/nr_hugepages`, String(total + pages - free));
-  return Number(readFileSync(`${dir}/nr_hugepages`, 'utf8'));
-}
-
 const memPlan = defineCommand({
   name: 'plan',
   usage: 'fastpath mem plan CONFIG [--json] [--reserve]',
@@ -67,29 +55,43 @@ const memPlan = defineCommand({
   positionals: { min: 1, max: 1, problem: (positionals) => (positionals.length === 0 ? MISSING : unexpected(positionals)) },
   async run(flags, positionals) {
     const file = positionals[0]!;
-    // Planned once the config passes its shape check and the engine's rules (every problem listed).
-    const plan = await reportConfigProblems(file, async () => planMemory((await loadConfig(file)) as EngineConfig));
+    // Once the config passes its shape check and the engine's rules (every problem listed):
+    // reserved first, so that a config requiring hugepages is planned once they are free.
+    const { plan, reservation } = await reportConfigProblems(file, async () => {
+      const config = (await loadConfig(file)) as EngineConfig;
+      const reservation = flags.reserve ? reserveHugepages(config) : undefined;
+      return { plan: planMemory(config), reservation };
+    });
     if (flags.json) {
-      console.log(JSON.stringify(plan));
-    } else {
-      const size = plan.pageSize >= 2 ** 20 ? `${plan.pageSize / 2 ** 20} MiB` : `${plan.pageSize / 1024} KiB`;
-      console.log(`${file}: memory plan (${plan.hugepages ? 'hugepages' : `no hugepages: ${plan.hugepagesNote ?? 'memory.hugepages is false'}`})`);
-      console.log(`  packet pool   ${formatSize(plan.mempoolBytes)}  (mbufs packed page by page, ring, lcore caches)`);
-      console.log(`  ports         ${formatSize(plan.portBytes)}`);
-      console.log(`  EAL           ${formatSize(plan.ealBytes)}  (measured)`);
-      console.log(`  heap          ${formatSize(plan.heapBytes)} = ${plan.heapPages} page(s) of ${size}`);
-      if (plan.statsPages > 0) console.log(`  stats segment ${plan.statsPages} page(s)`);
-      console.log(`  EAL memory arguments: ${plan.ealArgs.join(' ')}`);
-      if (plan.pageSize > 4096) console.log(`reserve ${plan.pages} page(s) of ${size} (nr_hugepages in hugepages-${plan.pageSize / 1024}kB)`);
+      console.log(JSON.stringify(reservation === undefined ? plan : { ...plan, reservation }));
+      return 0;
     }
-    if (flags.reserve) {
-      if (plan.pageSize <= 4096) throw new FastpathError(ErrorCode.NoHugepages, 'this plan uses no hugepages (memory.hugepages is false, or none are set up): nothing to reserve');
-      if (process.getuid?.() !== 0) throw new FastpathError(ErrorCode.NoHugepages, 'reserving hugepages needs root: run `fastpath mem plan CONFIG --reserve` as root');
-      const total = reserve(plan.pages, plan.pageSize / 1024);
-      console.log(`nr_hugepages is now ${total}`);
+    const size = plan.pageSize >= 2 ** 20 ? `${plan.pageSize / 2 ** 20} MiB` : `${plan.pageSize / 1024} KiB`;
+    console.log(`${file}: memory plan (${plan.hugepages ? 'hugepages' : `no hugepages: ${plan.hugepagesNote ?? 'memory.hugepages is false'}`})`);
+    console.log(`  packet pool   ${formatSize(plan.mempoolBytes)}  (mbufs packed page by page, ring, lcore caches)`);
+    console.log(`  ports         ${formatSize(plan.portBytes)}`);
+    console.log(`  EAL           ${formatSize(plan.ealBytes)}  (measured)`);
+    console.log(`  heap          ${formatSize(plan.heapBytes)} = ${plan.heapPages} page(s) of ${size}`);
+    if (plan.statsPages > 0) console.log(`  stats segment ${plan.statsPages} page(s)`);
+    console.log(`  EAL memory arguments: ${plan.ealArgs.join(' ')}`);
+    if (reservation !== undefined) {
+      for (const line of reservationLines(reservation)) console.log(line);
+    } else if (plan.pageSize > 4096) {
+      console.log(`needs ${plan.pages} free page(s) of ${size} (fastpath mem plan CONFIG --reserve makes them free, as root)`);
     }
     return 0;
   },
 });
+
+/** What `--reserve` did, in a line or two. */
+function reservationLines(r: HugepageReservation): string[] {
+  const size = r.sizeKb >= 1024 ? `${r.sizeKb / 1024} MiB` : `${r.sizeKb} KiB`;
+  const lines =
+    r.totalAfter > r.totalBefore
+      ? [`reserved ${r.totalAfter - r.totalBefore} more page(s) of ${size}: nr_hugepages ${r.totalBefore} -> ${r.totalAfter}, free ${r.freeBefore} -> ${r.freeAfter} (this config needs ${r.wanted})`]
+      : [`${r.freeBefore} page(s) of ${size} already free, this config needs ${r.wanted}: nothing to reserve`];
+  if (r.mounted) lines.push(`mounted hugetlbfs on ${r.mounted}`);
+  return lines;
+}
 
 export const memCommand: CommandGroup = { name: 'mem', commands: [memMap, memPlan], missing: MISSING };
