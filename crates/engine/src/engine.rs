@@ -19,6 +19,7 @@ use crate::bring_up::{
 use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ErrorCode};
+use crate::neighbours;
 use crate::net;
 use crate::plan::Plan;
 use crate::rcu::{self, Publisher};
@@ -66,6 +67,7 @@ impl Engine {
         let cpus = allowed_cpus()?;
         let hugepages = usable_hugepages();
         let plan = Plan::new(config, &cpus, &hugepages)?;
+        neighbours::refuse_shared_cpus(&plan, config.lcores.share_cpus)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.
         let (segment, notes) = create_segment(

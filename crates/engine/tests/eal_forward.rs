@@ -79,6 +79,8 @@ fn config(tag: &str, a: &str, b: &str) -> EngineConfig {
             main: Some(0),
             main_cpu: None,
             workers: vec![worker(1)],
+            // The tests of this file run side by side, each engine in a process of its own.
+            share_cpus: true,
         },
         memory: MemoryConfig {
             hugepages: Some(false),

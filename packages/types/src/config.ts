@@ -199,6 +199,11 @@ export const engineConfigSchema = z.strictObject({
     mainCpu: cpuId.optional(),
     /** Worker lcores that run the poll loops; at least one. */
     workers: z.array(workerSchema),
+    /**
+     * Start even when another live engine's worker polls a CPU a worker of this one would
+     * (each poll loop then gets about half of it). Default false: such a start is refused.
+     */
+    shareCpus: z.boolean().optional(),
   }),
   /** Input port(s) → stages → output port(s). */
   pipelines: z.array(pipelineSchema),

@@ -188,6 +188,10 @@ pub struct LcoreConfig {
     pub main_cpu: Option<u32>,
     /// Worker lcores that run the poll loops. At least one.
     pub workers: Vec<WorkerConfig>,
+    /// Start even when another live engine's worker polls a CPU a worker of this one would
+    /// (each poll loop then gets about half of it); refused by default.
+    #[serde(default)]
+    pub share_cpus: bool,
 }
 
 /// One worker lcore: a bare lcore id (`workers: [1]`) or `{ lcore, cpu?, rx? }`.

@@ -53,6 +53,7 @@ fn config(workers: Vec<WorkerConfig>, hugepages: Option<bool>) -> EngineConfig {
             main: None,
             main_cpu: None,
             workers,
+            share_cpus: false,
         },
         memory: MemoryConfig {
             hugepages,
