@@ -61,6 +61,21 @@ describe('configs refused before EAL starts', () => {
     expect(e.problems).toEqual(['pipelines[0].stages[2].kind: unknown stage "nat" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge)']);
   });
 
+  it('a value a field does not take: what it does take is listed', async () => {
+    const e = await rejection({
+      ports: nulls,
+      lcores: { workers: [1, 'two'] },
+      memory: { mbufs: Number('lots') },
+      pipelines: [{ input: 'a', stages: [{ kind: 'match', match: { proto: 'gre', srcPort: [1024, 70000] }, action: 'drop' }], output: 'b' }],
+    });
+    expect(e.problems).toEqual([
+      'memory.mbufs: expected number, got NaN',
+      'lcores.workers[1]: "two" is not valid here (expected a number or an object)',
+      'pipelines[0].stages[0].match.proto: "gre" is not valid here (expected one of "tcp", "udp", "icmp", "icmpv6", "sctp" or a number)',
+      'pipelines[0].stages[0].match.srcPort[1]: number 70000 Too big: expected number to be <=65535',
+    ]);
+  });
+
   it('a queue owned twice', async () => {
     const e = await rejection({
       ports: nulls,

@@ -247,7 +247,24 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/** What a union takes, from each alternative's complaint about the value: `one of "tcp", "udp" or a number`. */
+function alternatives(errors: readonly (readonly z.core.$ZodIssue[])[]): string {
+  const values: string[] = [];
+  const kinds: string[] = [];
+  for (const alternative of errors) {
+    const issue = alternative.find((i) => i.path.length === 0) ?? alternative[0];
+    if (issue?.code === 'invalid_value') values.push(...issue.values.map((v) => JSON.stringify(v)));
+    if (issue?.code === 'invalid_type') kinds.push({ array: 'an array', object: 'an object', tuple: 'an array' }[issue.expected as string] ?? `a ${issue.expected}`);
+    if (issue?.code === 'too_big') kinds.push(`a ${issue.origin} <= ${String(issue.maximum)}`);
+    if (issue?.code === 'too_small') kinds.push(`a ${issue.origin} >= ${String(issue.minimum)}`);
+  }
+  const listed = [...(values.length > 0 ? [`${values.length > 1 ? 'one of ' : ''}${values.join(', ')}`] : []), ...kinds];
+  if (listed.length === 0) return 'another value';
+  return listed.length === 1 ? listed[0]! : `${listed.slice(0, -1).join(', ')} or ${listed.at(-1)!}`;
+}
+
 function describe(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -291,7 +308,10 @@ function schemaProblems(input: unknown, issues: readonly z.core.$ZodIssue[]): Pr
           }
         }
         if (path.at(-1) === 'action') return [{ path, message: `${describe(got)} is not an action (use "drop", "count", { forward: port } or { mirror: port })` }];
-        return [{ path, message: `${describe(got)} is not valid here` }];
+        // One alternative of the value's own type: its problems are the ones inside it.
+        const inside = issue.errors.filter((alternative) => alternative.length > 0 && alternative.every((i) => i.path.length > 0));
+        if (inside.length === 1) return schemaProblems(input, inside[0]!.map((i) => ({ ...i, path: [...path, ...i.path] })));
+        return [{ path, message: `${describe(got)} is not valid here (expected ${alternatives(issue.errors)})` }];
       }
       default: {
         const shown = (typeof got === 'string' || typeof got === 'number') && !issue.message.includes(JSON.stringify(got)) ? `${describe(got)} ` : '';
