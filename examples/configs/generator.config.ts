@@ -1,6 +1,7 @@
 /**
  * A config for `fastpath run`: a generator feeding ring r0, forwarded to ring r1 through a
- * filter that drops one flow range and counts DNS-looking traffic, then counted and dropped.
+ * filter that drops the flows of source ports 1024-1039 and counts what goes to UDP port 9
+ * (every generated frame does: the discard port), then counted and dropped.
  *
  *   npx fastpath run examples/configs/generator.config.ts --duration 5
  */
