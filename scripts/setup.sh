@@ -15,9 +15,11 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, tools for traffic tests.
+# One dpkg-query for all: a package it does not know is missing too.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null | awk '/ install ok installed$/ { print $1 }' || true)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  grep -qx "$pkg" <<<"$installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if is_root && command -v apt-get >/dev/null; then
@@ -32,20 +34,32 @@ fi
 pkg-config --exists 'libdpdk >= 22.11' || die "pkg-config finds no libdpdk >= 22.11; install libdpdk-dev"
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) and re-run"
 
-# 2. pnpm, pinned by packageManager (corepack is not used: it rejects this registry's signatures).
-if [ "$(pnpm --version 2>/dev/null || true)" = "$PNPM_VERSION" ]; then
-  PNPM=(pnpm)
-elif npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
-  say "installed pnpm $PNPM_VERSION"
-  PNPM=(pnpm)
-else
-  say "cannot install pnpm globally; using npx pnpm@$PNPM_VERSION"
-  PNPM=(npx --yes "pnpm@$PNPM_VERSION")
-fi
+# 2. pnpm, pinned by packageManager (corepack is not used: it rejects this registry's signatures),
+# looked for only when something needs it: a set-up checkout re-runs in about a second.
+PNPM=()
+pnpm_cmd() {
+  [ ${#PNPM[@]} -gt 0 ] && return
+  if [ "$(pnpm --version 2>/dev/null || true)" = "$PNPM_VERSION" ]; then
+    PNPM=(pnpm)
+  elif npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
+    say "installed pnpm $PNPM_VERSION"
+    PNPM=(pnpm)
+  else
+    say "cannot install pnpm globally; using npx pnpm@$PNPM_VERSION"
+    PNPM=(npx --yes "pnpm@$PNPM_VERSION")
+  fi
+}
 
-# 3. JS dependencies, exactly as locked.
-say "installing JS dependencies"
-"${PNPM[@]}" install --frozen-lockfile --reporter=silent >&2
+# 3. JS dependencies, exactly as locked: installed unless the last install was of this very
+# lockfile (pnpm keeps a copy of it in node_modules/.pnpm) and no workspace manifest changed since.
+manifests=(package.json pnpm-workspace.yaml packages/*/package.json examples/package.json test/package.json bench/package.json)
+if cmp -s pnpm-lock.yaml node_modules/.pnpm/lock.yaml && [ -z "$(find "${manifests[@]}" -newer node_modules/.modules.yaml -print -quit 2>/dev/null)" ]; then
+  say "JS dependencies are up to date"
+else
+  say "installing JS dependencies"
+  pnpm_cmd
+  "${PNPM[@]}" install --frozen-lockfile --reporter=silent >&2
+fi
 
 # 4. The native binding, then TypeScript. napi's build is never a no-op (it hands cargo a fresh
 # NAPI_TYPE_DEF_TMP_FOLDER each time, so the binding crate recompiles: ~8 s on every
@@ -58,11 +72,12 @@ if [ -f "$binding" ] && [ -f "$stamp" ] && [ -z "$(find crates Cargo.toml Cargo.
 else
   say "building the native binding (the first build takes a few minutes)"
   mkdir -p target && : > "$stamp.next"
+  pnpm_cmd
   "${PNPM[@]}" --filter @fastpath/control run build:native >&2
   mv "$stamp.next" "$stamp"
 fi
 say "building the TypeScript packages"
-"${PNPM[@]}" exec tsc -b packages/types packages/control >&2
+node_modules/.bin/tsc -b packages/types packages/control >&2
 
 # 5. Hugepages: reserve and mount when root and none are free; otherwise say what happens.
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB
