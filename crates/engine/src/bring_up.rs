@@ -10,8 +10,9 @@ use dpdk::{lcore, Mempool, Port, PortConfig as DpdkPortConfig};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ErrorCode};
 use crate::net;
-use crate::plan::{Plan, PortSpec};
+use crate::plan::{senders, too_many_rx_queues, Plan, PortSpec};
 use crate::report::PortSummary;
+use crate::validate;
 
 /// The CPUs this process may run on (its affinity mask), ascending.
 pub(crate) fn allowed_cpus() -> Result<Vec<u32>, EngineError> {
@@ -181,23 +182,8 @@ fn eal_runtime_base() -> std::path::PathBuf {
 /// Gives the stats segment to `group` (a name or a numeric id), so that its members can
 /// read it (it is 0640).
 fn set_group(path: &std::path::Path, group: &str) -> Result<(), EngineError> {
-    let gid = if let Ok(gid) = group.parse::<u32>() {
-        gid
-    } else {
-        let c_name = std::ffi::CString::new(group)
-            .map_err(|_| EngineError::config("stats.group", "a group name has no NUL byte"))?;
-        // SAFETY: getgrnam reads the group database; the pointer it returns is read at
-        // once, before any other call could reuse its static storage.
-        let entry = unsafe { libc::getgrnam(c_name.as_ptr()) };
-        if entry.is_null() {
-            return Err(EngineError::config(
-                "stats.group",
-                format!("there is no group named {group:?} on this machine"),
-            ));
-        }
-        // SAFETY: non-null, as checked.
-        unsafe { (*entry).gr_gid }
-    };
+    // Validate found the group; it may have gone since.
+    let gid = validate::group_id(group).map_err(|why| EngineError::config("stats.group", why))?;
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| EngineError::new(ErrorCode::Stats, "the segment path has a NUL byte"))?;
     // SAFETY: chown(2) on a NUL-terminated path; u32::MAX keeps the owner.
@@ -260,7 +246,6 @@ pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
         })?;
     let mut ports = Vec::with_capacity(plan.ports.len());
     let mut summaries = Vec::with_capacity(plan.ports.len());
-    let workers = plan.workers.len() as u16;
     for pp in &plan.ports {
         let path = format!("ports.{}", pp.name);
         let mut port = Port::by_name(&pp.device).map_err(|_| {
@@ -276,16 +261,14 @@ pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
         let port_error =
             |e: dpdk::DpdkError| EngineError::new(ErrorCode::Port, format!("{path}: {e}"));
         let info = port.info().map_err(port_error)?;
+        // Validate checked this for the drivers whose queues the config decides.
         if pp.rx_queues > info.max_rx_queues {
             return Err(EngineError::config(
                 &format!("{path}.queues"),
-                format!(
-                    "driver {} offers at most {} rx queue(s) here; {} were asked for",
-                    info.driver, info.max_rx_queues, pp.rx_queues
-                ),
+                too_many_rx_queues(&info.driver, info.max_rx_queues, pp.rx_queues),
             ));
         }
-        let tx_queues = workers.min(info.max_tx_queues).max(1);
+        let tx_queues = senders::tx_queues(plan.workers.len(), info.max_tx_queues);
         let rss = pp.rx_queues > 1 && info.rss_flow_types != 0;
         let conf = DpdkPortConfig {
             rx_queues: pp.rx_queues,

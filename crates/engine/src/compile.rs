@@ -5,7 +5,8 @@
 //! to indexes, compiles each stage through the registry in [`crate::stages`] (addresses and
 //! prefixes parsed, counter slots taken, bridge tables carried over), compiles generators,
 //! and checks what only the running engine knows: which workers may send on which port's tx
-//! queues, whether a new input port has a worker polling it, and the stats segment's room.
+//! queues (for every driver: the plan checked those whose queues the config decides), whether
+//! a new input port has a worker polling it, and the stats segment's room over the engine's life.
 //! It also decides, once per pipeline, how bursts leave it ([`Flow`]), so that the worker's
 //! hot path for the common shapes is as short as testpmd's.
 //! A new program replaces the old one through [`crate::rcu`] without pausing any worker.
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{EngineConfig, PipelineConfig};
 use crate::error::{EngineError, ErrorCode};
 use crate::net::Mac;
-use crate::plan::Plan;
+use crate::plan::{senders, Plan};
 use crate::stages::bridge::MacTable;
 use crate::stages::generator::{compile_generator, Generator};
 use crate::stages::{CompileContext, Stage, DROP};
@@ -98,40 +99,11 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    /// Marks pipeline `i`'s input ports and returns the workers that poll them.
-    fn inputs(
-        &self,
-        plan: &Plan,
-        pc: &PipelineConfig,
-        i: usize,
-        input_pipeline: &mut [Option<u16>],
-    ) -> Result<Vec<usize>, EngineError> {
-        let mut runners = Vec::new();
-        for (k, input) in pc.input.iter().enumerate() {
-            let path = pc.input.path(&format!("pipelines[{i}].input"), k);
-            let p = self.port(input)?;
-            input_pipeline[usize::from(p)] = Some(i as u16);
-            for q in 0..plan.ports[usize::from(p)].rx_queues {
-                let owner = plan.owner(usize::from(p), q).ok_or_else(|| {
-                    EngineError::new(
-                        ErrorCode::NeedsRestart,
-                        format!("{path}: no worker polls port {input:?} (it was no pipeline's input at start); restart the engine with this config"),
-                    )
-                })?;
-                if !runners.contains(&owner) {
-                    runners.push(owner);
-                }
-            }
-        }
-        Ok(runners)
-    }
-
     fn port(&self, name: &str) -> Result<u16, EngineError> {
         port_index(&self.names, name)
     }
 
-    /// Pipeline `i`'s stages, in order (`io` stages compile to nothing). Ports they can send
-    /// to are added to `sends_to` for the tx-queue check.
+    /// Pipeline `i`'s stages, in order (`io` stages compile to nothing).
     fn stages(
         &mut self,
         pc: &PipelineConfig,
@@ -139,7 +111,6 @@ impl Compiler<'_> {
         name: &str,
         slot: usize,
         outputs: &[u16],
-        sends_to: &mut Vec<(u16, String)>,
     ) -> Result<Vec<Stage>, EngineError> {
         let mut stages = Vec::with_capacity(pc.stages.len());
         for (s, sc) in pc.stages.iter().enumerate() {
@@ -152,7 +123,6 @@ impl Compiler<'_> {
                 pipeline_config: pc,
                 outputs,
                 ports: &self.names,
-                sends_to,
                 segment: self.segment,
                 rule_names: &mut self.rule_names,
                 bridges: self.bridges,
@@ -180,32 +150,6 @@ pub(crate) fn unvalidated(what: &str) -> EngineError {
         ErrorCode::Internal,
         format!("compiling a validated config found {what}; this is a bug: please report it"),
     )
-}
-
-/// Only the engine knows each driver's tx queue count: every worker running a pipeline
-/// must own a tx queue on every port the pipeline can send to.
-fn check_tx_queues(
-    plan: &Plan,
-    facts: &PortFacts,
-    runners: &[usize],
-    sends_to: &[(u16, String)],
-) -> Result<(), EngineError> {
-    for (p, site) in sends_to {
-        let queues = facts.tx_queues[usize::from(*p)];
-        if let Some(&w) = runners.iter().find(|&&w| w >= usize::from(queues)) {
-            return Err(EngineError::config(
-                site,
-                format!(
-                    "port {:?} ({}) has {queues} tx queue(s), so only the first {queues} worker(s) can send to it, \
-                     but this pipeline also runs on lcore {}; use fewer workers or poll its inputs from the first ones",
-                    plan.ports[usize::from(*p)].name,
-                    facts.drivers[usize::from(*p)],
-                    plan.workers[w].lcore
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// How bursts leave a pipeline with these stages.
@@ -241,48 +185,49 @@ pub fn compile(
         bridges,
         next_bridges: BridgeTables::new(),
     };
+    // The workers each pipeline runs on, as the running layout has them.
+    let runs = senders::runs(config, &plan.ports, &plan.workers).map_err(|(path, port)| {
+        EngineError::new(
+            ErrorCode::NeedsRestart,
+            format!("{path}: no worker polls port {port:?} (it was no pipeline's input at start); restart the engine with this config"),
+        )
+    })?;
     let mut input_pipeline = vec![None; plan.ports.len()];
     let mut pipelines = Vec::with_capacity(config.pipelines.len());
-    let mut generators = 0usize;
-    for (i, pc) in config.pipelines.iter().enumerate() {
+    for ((i, pc), runs) in config.pipelines.iter().enumerate().zip(&runs) {
         let path = format!("pipelines[{i}]");
         let name = config.pipeline_name(i);
         let slot = segment.pipeline_slot(&name).ok_or_else(|| {
             EngineError::config(&format!("{path}.name"), format!("the stats segment has room for {} pipeline names over the engine's life; restart the engine", stats::PIPELINE_SLOTS))
         })?;
-        // The workers this pipeline runs on: the owners of its input queues, and its generator's.
-        let mut runners = compiler.inputs(plan, pc, i, &mut input_pipeline)?;
+        for input in pc.input.iter() {
+            input_pipeline[usize::from(compiler.port(input)?)] = Some(i as u16);
+        }
         let outputs: Vec<u16> = pc
             .output
             .iter()
             .map(|o| compiler.port(o))
             .collect::<Result<_, _>>()?;
         let default_out = outputs.first().copied().unwrap_or(DROP);
-        let generator = match &pc.generator {
-            None => None,
-            Some(g) => {
-                let worker = generators % plan.workers.len();
-                generators += 1;
-                if !runners.contains(&worker) {
-                    runners.push(worker);
-                }
-                Some(compile_generator(
-                    g,
-                    default_out,
-                    facts,
-                    worker,
-                    Arc::clone(generated.entry(name.clone()).or_default()),
-                )?)
-            }
+        let generator = match (&pc.generator, runs.generator) {
+            (Some(g), Some(worker)) => Some(compile_generator(
+                g,
+                default_out,
+                facts,
+                worker,
+                Arc::clone(generated.entry(name.clone()).or_default()),
+            )?),
+            _ => None,
         };
-        let mut sends_to: Vec<(u16, String)> = outputs
-            .iter()
-            .enumerate()
-            .map(|(k, &o)| (o, pc.output.path(&format!("{path}.output"), k)))
-            .collect();
-        let stages = compiler.stages(pc, i, &name, slot, &outputs, &mut sends_to)?;
+        let stages = compiler.stages(pc, i, &name, slot, &outputs)?;
         let needs_clock = stages.iter().any(Stage::needs_clock);
-        check_tx_queues(plan, facts, &runners, &sends_to)?;
+        // Every port's tx queues are known now, PCI devices' and other vdevs' too.
+        let tx = |p: usize| Some((facts.tx_queues[p], facts.drivers[p].as_str()));
+        if let Some((path, message)) =
+            senders::tx_queue_problem(config, i, runs, &plan.ports, &plan.workers, tx)
+        {
+            return Err(EngineError::config(&path, message));
+        }
         let flow = flow_of(&stages, default_out);
         let flood_ports = if needs_clock { outputs } else { Vec::new() };
         pipelines.push(Pipeline {

@@ -4,7 +4,10 @@
 //! Planning is pure (no DPDK calls), so impossible layouts are refused while the process can
 //! still start an EAL, and the rules are unit-tested without one. A config is planned only
 //! once [`crate::validate`] found no problem with it; what is checked here is what depends on
-//! the machine: the CPUs this process may use and the hugepages it has.
+//! the machine (the CPUs this process may use, the hugepages it has) or on the rx queue
+//! layout: a tx queue for every worker that sends on a port whose driver's queues the config
+//! decides ([`senders`], [`drivers`]). A live change keeps the start's layout, so compile
+//! checks it again there.
 
 use std::collections::HashMap;
 
@@ -12,16 +15,19 @@ use dpdk::{EalArgs, IovaMode};
 use probe::Hugepages;
 
 use crate::config::{EngineConfig, IovaChoice};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorCode};
 use crate::net::Mac;
 use crate::validate;
 
+mod drivers;
 mod lcores;
 mod memory;
 mod ports;
+pub mod senders;
 #[cfg(test)]
 mod tests;
 
+pub use drivers::{too_many_rx_queues, Driver};
 pub use lcores::cpu_list;
 use lcores::{assign_rx_queues, plan_lcores};
 use memory::{hugepage_size, plan_memory};
@@ -110,6 +116,7 @@ impl Plan {
             .collect();
         let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
         assign_rx_queues(config, &ports, &names, &mut workers);
+        check_tx_queues(config, &ports, &workers)?;
         let (use_huge, note, eal_memory, memory) =
             plan_memory(config, &ports, workers.len(), hugepages)?;
 
@@ -196,8 +203,41 @@ impl Plan {
 
     /// Which worker polls (port, queue), if any.
     pub fn owner(&self, port: usize, queue: u16) -> Option<usize> {
-        self.workers
-            .iter()
-            .position(|w| w.rx.contains(&(port, queue)))
+        senders::owner(&self.workers, port, queue)
     }
+}
+
+/// Refuses, before EAL, a worker that would send on a port without a tx queue of its own,
+/// for the ports whose driver's queues the config decides; compile checks every port once
+/// they are up, with the same arithmetic and message.
+fn check_tx_queues(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: &[WorkerPlan],
+) -> Result<(), EngineError> {
+    let bug = |(path, port): senders::Unpolled| {
+        EngineError::new(
+            ErrorCode::Internal,
+            format!("{path}: no worker polls port {port:?} in a validated config; this is a bug: please report it"),
+        )
+    };
+    let tx = |p: usize| {
+        let driver = ports[p].spec.driver()?;
+        Some((
+            senders::tx_queues(workers.len(), driver.max_tx_queues),
+            driver.name,
+        ))
+    };
+    for (i, runs) in senders::runs(config, ports, workers)
+        .map_err(bug)?
+        .iter()
+        .enumerate()
+    {
+        if let Some((path, message)) =
+            senders::tx_queue_problem(config, i, runs, ports, workers, tx)
+        {
+            return Err(EngineError::config(&path, message));
+        }
+    }
+    Ok(())
 }

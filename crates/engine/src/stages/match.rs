@@ -210,6 +210,14 @@ impl StageRun for Rules {
         }
     }
 
+    fn sends_to(config: &RuleConfig) -> Vec<(&str, &'static str)> {
+        match &config.action {
+            ActionConfig::Forward(port) => vec![(port.as_str(), "action.forward")],
+            ActionConfig::Mirror(port) => vec![(port.as_str(), "action.mirror")],
+            ActionConfig::Drop | ActionConfig::Count => Vec::new(),
+        }
+    }
+
     fn compile(
         config: &RuleConfig,
         cx: &mut CompileContext<'_>,
@@ -223,16 +231,8 @@ impl StageRun for Rules {
         let action = match action {
             ActionConfig::Drop => Action::Drop,
             ActionConfig::Count => Action::Count,
-            ActionConfig::Forward(p) => {
-                let pi = cx.port(p)?;
-                cx.sends_to.push((pi, format!("{spath}.action.forward")));
-                Action::Forward(pi)
-            }
-            ActionConfig::Mirror(p) => {
-                let pi = cx.port(p)?;
-                cx.sends_to.push((pi, format!("{spath}.action.mirror")));
-                Action::Mirror(pi)
-            }
+            ActionConfig::Forward(p) => Action::Forward(cx.port(p)?),
+            ActionConfig::Mirror(p) => Action::Mirror(cx.port(p)?),
         };
         let name = name.clone().unwrap_or_else(|| format!("stage{}", cx.stage));
         let slot = cx.segment.rule_slot(cx.pipeline_slot, &name).ok_or_else(|| {

@@ -72,6 +72,13 @@ pub trait StageRun: Sized {
     /// pass compiles). Stages without fields have none.
     fn check(_config: &Self::Config, _cx: &mut StageCheck<'_>) {}
 
+    /// The ports besides the pipeline's outputs that the stage sends on, each with the field
+    /// that names it (a match stage's `action.forward`): each worker running the pipeline
+    /// needs a tx queue there (`crate::plan::senders`, before EAL and at compile).
+    fn sends_to(_config: &Self::Config) -> Vec<(&str, &'static str)> {
+        Vec::new()
+    }
+
     /// Compiles the config (resolving ports, parsing addresses, taking counter slots and
     /// carried state from `cx`); `None` when the stage compiles to nothing.
     fn compile(
@@ -163,6 +170,13 @@ macro_rules! stages {
             pub(crate) fn check(&self, cx: &mut StageCheck<'_>) {
                 match self {
                     $(Self::$Variant(config) => <$Compiled as StageRun>::check(config, cx),)*
+                }
+            }
+
+            /// See [`StageRun::sends_to`].
+            pub(crate) fn sends_to(&self) -> Vec<(&str, &'static str)> {
+                match self {
+                    $(Self::$Variant(config) => <$Compiled as StageRun>::sends_to(config),)*
                 }
             }
 
@@ -298,9 +312,6 @@ pub struct CompileContext<'a> {
     pub outputs: &'a [u16],
     /// Port index by name.
     pub ports: &'a HashMap<&'a str, u16>,
-    /// Ports the pipeline can send to, with the config path that says so (for the tx-queue
-    /// check once the pipeline is compiled).
-    pub sends_to: &'a mut Vec<(u16, String)>,
     /// Where pipelines and rules count.
     pub segment: &'a stats::Segment,
     /// Match stages compiled so far: (pipeline index, name, counter slot), in config order.

@@ -1,16 +1,19 @@
 //! Every rule a well-formed config must follow, in one place: references (every port a
 //! pipeline or a worker names exists), bounds (queues 1-64, lcore ids up to 127, packet
 //! sizes 60-2048, ...), formats (MACs, prefixes, IPv4 addresses, vdev specs, PCI addresses,
-//! interface names, file paths a driver is given, names), and the layout rules (one source
-//! per port, one pipeline per input port, one owner per rx queue, enough mbufs for the rings).
+//! interface names, file paths a driver is given, names), the layout rules (one source
+//! per port, one pipeline per input port, one owner per rx queue, enough mbufs for the rings,
+//! room in the stats segment), what DPDK's software drivers refuse of a port's fields (rx
+//! queues, MTU, MAC: [`crate::plan::Driver`]), and that a `stats.group` name is a group.
 //!
 //! [`problems`] checks them all and returns every problem, never just the first, each at the
 //! path the user wrote (`ports.b.mac`, `pipelines[0].stages[2].match.dst`,
 //! `lcores.workers[1].rx[0]`), in config order: eal, memory, ports, lcores, pipelines,
-//! stats, and within each in the order of its fields. It starts nothing and reads nothing of
-//! the machine: what depends on the machine (the CPUs this process may use, hugepages, a
-//! driver's queue limits) is checked where it is known ([`crate::plan`], [`crate::compile`],
-//! bring-up).
+//! stats, and within each in the order of its fields. It starts nothing, and of the machine
+//! reads only its group database: what else depends on the machine (the CPUs this process
+//! may use, hugepages) or on the rx queue layout (a tx queue for each sending worker) is
+//! checked by the plan ([`crate::plan`], still before EAL); what only a probed device tells
+//! (a PCI device's or another vdev's queue limits) at start ([`crate::compile`], bring-up).
 //!
 //! `Engine::start`, `Engine::apply` and `engine::check` refuse a config with problems
 //! ([`check`]: `ERR_CONFIG`, the `path: reason` lines joined by `; `), and `@fastpath/control`
@@ -18,14 +21,17 @@
 //! shape, with zod). Messages quote strings as JavaScript's `JSON.stringify` does, and the
 //! bounds that zod used to check keep zod's words, so that users read what they read before.
 
+#[cfg(test)]
+mod before_eal_tests;
 mod lcores;
 mod pipelines;
 mod ports;
 mod stage;
+mod stats;
 #[cfg(test)]
 mod tests;
 
-use crate::config::{EngineConfig, StatsConfig};
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::net::quote;
 
@@ -59,7 +65,7 @@ pub fn problems(config: &EngineConfig) -> Vec<Problem> {
     ports::check(&mut report, config);
     lcores::check(&mut report, config);
     pipelines::check(&mut report, config);
-    stats(&mut report, &config.stats);
+    stats::check(&mut report, &config.stats);
     report.0
 }
 
@@ -87,6 +93,7 @@ pub fn check(config: &EngineConfig) -> Result<(), EngineError> {
 }
 
 pub use stage::StageCheck;
+pub(crate) use stats::group_id;
 
 /// The problems found so far, in order.
 #[derive(Debug, Default)]
@@ -219,22 +226,5 @@ fn memory(report: &mut Report, config: &EngineConfig) {
                 memory.mbufs
             ),
         );
-    }
-}
-
-fn stats(report: &mut Report, stats: &StatsConfig) {
-    if let Some(group) = &stats.group {
-        // A name as groupadd takes it, or a gid (a number in the config arrives as its digits).
-        let name = group
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && group
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        let gid = !group.is_empty()
-            && group.bytes().all(|b| b.is_ascii_digit())
-            && group.parse::<u32>().is_ok();
-        report.format("stats.group", group, name || gid, "is not a group name");
     }
 }

@@ -1,6 +1,7 @@
 //! Pipelines: unique names, an input or a generator, ports that exist (one pipeline per
-//! input), a generator's sizes and addresses; each stage's own fields are checked in the
-//! stage's file (`StageRun::check`, through the registry).
+//! input), a generator's sizes and addresses, and room for their counters in the stats
+//! segment; each stage's own fields are checked in the stage's file (`StageRun::check`,
+//! through the registry).
 
 use super::{is_port, not_a_port, Report, StageCheck};
 use crate::config::{EngineConfig, GeneratorConfig, PipelineConfig, PortNames};
@@ -9,8 +10,13 @@ use crate::net::{parse_ipv4, parse_mac, quote};
 pub(super) fn check(report: &mut Report, config: &EngineConfig) {
     // (port, pipeline) of the inputs seen so far.
     let mut inputs: Vec<(&str, usize)> = Vec::new();
+    // Counters the stages of the pipelines so far take (match stages), each a segment slot.
+    let mut counters = 0;
     for (i, p) in config.pipelines.iter().enumerate() {
         let path = format!("pipelines[{i}]");
+        if i == stats::PIPELINE_SLOTS {
+            report.push(&path, format!("the stats segment counts at most {} pipelines, and this is one more; merge some, or run them in another engine", stats::PIPELINE_SLOTS));
+        }
         if p.input.is_empty() && p.generator.is_none() {
             report.push(&path, "needs an input port or a generator");
         }
@@ -44,7 +50,12 @@ pub(super) fn check(report: &mut Report, config: &EngineConfig) {
         if let Some(g) = &p.generator {
             generator(report, &format!("{path}.generator"), g);
         }
-        stages(report, config, &path, p);
+        for (_, s) in stages(report, config, &path, p) {
+            counters += 1;
+            if counters == stats::RULE_SLOTS + 1 {
+                report.push(format!("{path}.stages[{s}]"), format!("the stats segment counts at most {} match stages in all, and this is one more; merge some, or run them in another engine", stats::RULE_SLOTS));
+            }
+        }
         if p.generator.is_some() && p.output.is_empty() {
             report.push(format!("{path}.output"), "a generator needs an output port");
         }
@@ -94,8 +105,15 @@ fn generator(report: &mut Report, path: &str, g: &GeneratorConfig) {
     }
 }
 
-fn stages(report: &mut Report, config: &EngineConfig, path: &str, p: &PipelineConfig) {
-    // Counter names the pipeline's stages take (match stages): kept by name, so unique.
+/// Checks pipeline `p`'s stages; returns the counter names they take (match stages), each
+/// with its stage.
+fn stages(
+    report: &mut Report,
+    config: &EngineConfig,
+    path: &str,
+    p: &PipelineConfig,
+) -> Vec<(String, usize)> {
+    // Counter names the pipeline's stages take: kept by name, so unique.
     let mut counter_names = Vec::new();
     for (s, stage) in p.stages.iter().enumerate() {
         stage.check(&mut StageCheck {
@@ -108,4 +126,5 @@ fn stages(report: &mut Report, config: &EngineConfig, path: &str, p: &PipelineCo
             counter_names: &mut counter_names,
         });
     }
+    counter_names
 }

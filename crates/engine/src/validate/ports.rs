@@ -1,10 +1,12 @@
-//! Ports: a name, exactly one source, one device each, and the strings that reach a driver
-//! (vdev specs, PCI addresses, interface names, file paths) in a form it takes as given.
+//! Ports: a name, exactly one source, one device each, the strings that reach a driver
+//! (vdev specs, PCI addresses, interface names, file paths) in a form it takes as given, and
+//! what the driver would refuse at start when the config decides it ([`Driver`]: rx queues,
+//! MTU, MAC) or ethdev refuses of any driver (a MAC that is not a unicast address).
 
 use super::{key, Report};
 use crate::config::{EngineConfig, PortConfig};
 use crate::net::{parse_mac, quote};
-use crate::plan::spec_and_device;
+use crate::plan::{senders, spec_and_device, too_many_rx_queues, Driver};
 
 /// The sources a port may have, in the schema's order.
 const SOURCES: [&str; 7] = ["vdev", "pci", "pcap", "afPacket", "tap", "ring", "null"];
@@ -124,8 +126,10 @@ pub(super) fn check(report: &mut Report, config: &EngineConfig) {
                 "must start with a device name such as net_null0, then optional ,key=value arguments",
             )
         });
+        let mut driver = None;
         if given.len() == 1 && vdev_ok {
-            if let Some((_, device)) = spec_and_device(p, i) {
+            if let Some((spec, device)) = spec_and_device(p, i) {
+                driver = spec.driver();
                 if let Some((_, other)) = devices.iter().find(|(d, _)| *d == device) {
                     report.push(
                         &path,
@@ -139,12 +143,13 @@ pub(super) fn check(report: &mut Report, config: &EngineConfig) {
                 devices.push((device, &p.name));
             }
         }
-        fields(report, &path, p);
+        fields(report, &path, p, driver, config.lcores.workers.len());
     }
 }
 
-/// A port's fields after its vdev, in the schema's order.
-fn fields(report: &mut Report, path: &str, p: &PortConfig) {
+/// A port's fields after its vdev, in the schema's order; `driver` is what is known of its
+/// driver before it is probed, `workers` how many tx queues the engine asks of it.
+fn fields(report: &mut Report, path: &str, p: &PortConfig, driver: Option<Driver>, workers: usize) {
     let field = |name: &str| format!("{path}.{name}");
     if let Some(address) = &p.pci {
         report.format(
@@ -155,6 +160,12 @@ fn fields(report: &mut Report, path: &str, p: &PortConfig) {
         );
     }
     if let Some(pcap) = &p.pcap {
+        if pcap.rx.is_none() && pcap.tx.is_none() {
+            report.push(
+                field("pcap"),
+                "needs rx, tx or both: without a file the driver has no queue to open",
+            );
+        }
         for (name, file) in [("rx", &pcap.rx), ("tx", &pcap.tx)] {
             if let Some(file) = file {
                 report.format(
@@ -175,7 +186,11 @@ fn fields(report: &mut Report, path: &str, p: &PortConfig) {
     if let Some(size) = p.null.as_ref().and_then(|n| n.size) {
         report.range(&field("null.size"), size, 14, 9000);
     }
-    report.range(&field("queues"), p.queues, 1, MAX_QUEUES);
+    if report.range(&field("queues"), p.queues, 1, MAX_QUEUES) {
+        if let Some(d) = driver {
+            queues(report, &field("queues"), p.queues, d, workers);
+        }
+    }
     report.range(
         &field("rxDescriptors"),
         p.rx_descriptors,
@@ -189,11 +204,71 @@ fn fields(report: &mut Report, path: &str, p: &PortConfig) {
         u16::MAX.into(),
     );
     if let Some(mtu) = p.mtu {
-        report.range(&field("mtu"), mtu, 68, u16::MAX.into());
+        if report.range(&field("mtu"), mtu, 68, u16::MAX.into()) {
+            match driver.map(|d| (d.name, d.max_mtu)) {
+                Some((name, None)) => report.push(
+                    field("mtu"),
+                    format!("driver {name} cannot set an MTU; remove mtu from this port"),
+                ),
+                Some((name, Some(max))) if mtu > max => report.push(
+                    field("mtu"),
+                    format!("driver {name} takes an MTU of at most {max}; lower it"),
+                ),
+                _ => {}
+            }
+        }
     }
-    if let Err(why) = p.mac.as_deref().map(parse_mac).transpose() {
-        report.push(field("mac"), why);
+    if let Some(text) = &p.mac {
+        match parse_mac(text) {
+            Err(why) => report.push(field("mac"), why),
+            Ok(mac) => self::mac(report, &field("mac"), text, mac, driver),
+        }
     }
+}
+
+/// The rx queues a known driver offers, and the tx queues it gets (one per worker, up to its
+/// limit), which `net_tap` needs to be as many.
+fn queues(report: &mut Report, path: &str, asked: u16, d: Driver, workers: usize) {
+    if asked > d.max_rx_queues {
+        report.push(path, too_many_rx_queues(d.name, d.max_rx_queues, asked));
+    } else if d.same_rx_tx && workers > 0 {
+        let tx = senders::tx_queues(workers, d.max_tx_queues);
+        if asked != tx {
+            report.push(
+                path,
+                format!(
+                    "driver {} needs as many rx queues as tx queues, and the engine gives this port {tx} tx queue(s) \
+                     (one per worker, up to {}); set queues to {tx}",
+                    d.name, d.max_tx_queues
+                ),
+            );
+        }
+    }
+}
+
+/// A port's MAC: ethdev sets only a unicast address other than zero, and only on a driver
+/// that can set one.
+fn mac(report: &mut Report, path: &str, text: &str, mac: [u8; 6], driver: Option<Driver>) {
+    let why = if mac[0] & 1 == 1 {
+        "is a multicast address"
+    } else if mac == [0; 6] {
+        "is all zeros"
+    } else {
+        if let Some(d) = driver.filter(|d| !d.sets_mac) {
+            report.push(
+                path,
+                format!(
+                    "driver {} cannot set its MAC address; remove mac from this port",
+                    d.name
+                ),
+            );
+        }
+        return;
+    };
+    report.push(
+        path,
+        format!("{} {why}, which a port cannot take; give a unicast one (first byte even) such as 02:00:00:00:00:01", quote(text)),
+    );
 }
 
 /// The most rx queues a port may have.

@@ -48,10 +48,11 @@ fn good_configs_have_no_problems() {
         "eal": { "filePrefix": "fp-1.x", "iovaMode": "VA", "logLevel": "notice", "extraArgs": ["--no-telemetry"] },
         "memory": { "mbufs": 65535, "mbufCache": 512 },
         "ports": {
-            "wan": { "pcap": { "rx": "/tmp/in.pcap", "tx": "/tmp/out.pcap", "infiniteRx": true }, "queues": 2, "mac": "02:00:00:00:00:0A" },
-            "lan": { "afPacket": { "iface": "veth0" }, "mtu": 9000 },
-            "t": { "tap": {} }, "r": { "ring": {} }, "v": { "vdev": "net_memif0,role=server" }, "p": { "pci": "0000:03:00.0" },
-            "g": { "null": { "size": 64 } }
+            "wan": { "pcap": { "rx": "/tmp/in.pcap", "tx": "/tmp/out.pcap", "infiniteRx": true } },
+            "lan": { "afPacket": { "iface": "veth0" }, "mtu": 1500, "mac": "02:00:00:00:00:0A" },
+            "t": { "tap": {}, "queues": 2 }, "r": { "ring": {} }, "v": { "vdev": "net_memif0,role=server" },
+            "p": { "pci": "0000:03:00.0", "queues": 4, "mtu": 9000, "mac": "02:00:00:00:00:0B" },
+            "g": { "null": { "size": 64 }, "queues": 2 }
         },
         "lcores": { "main": 0, "workers": [{ "lcore": 1, "rx": [{ "port": "wan", "queue": 0 }] }, { "lcore": 2, "cpu": 1 }] },
         "pipelines": [
@@ -59,7 +60,7 @@ fn good_configs_have_no_problems() {
             { "name": "make", "generator": { "packetSize": 2048, "flows": 65536, "burst": 32, "srcMac": "02-00-00-00-00-01", "srcIp": "10.0.0.1", "count": 1 }, "stages": [{ "kind": "macRewrite", "dst": "02:00:00:00:00:02" }], "output": "t" },
             { "input": ["lan", "r"], "stages": [{ "kind": "bridge", "agingS": 86400 }], "output": ["lan", "r", "v"] }
         ],
-        "stats": { "counters": false, "group": "monitoring" }
+        "stats": { "counters": false, "group": "root" }
     });
     assert_eq!(lines(&rich), Vec::<String>::new());
     assert_eq!(
