@@ -5,19 +5,24 @@
  *
  *   npx tsx examples/bridge.ts IFACE_A IFACE_B [--duration S] [--json]
  */
-import { parseArgs } from 'node:util';
+import { allowedCpus, defineConfig, describeEngine, positiveNumber, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
-import { allowedCpus, defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
+import { defineExample, runExample } from './lib/run.js';
 
-import { fail, runExample } from './lib/run.js';
+const BRIDGE = defineExample({
+  name: 'bridge',
+  usage: 'npx tsx examples/bridge.ts IFACE_A IFACE_B [--duration S] [--json]',
+  summary: 'An L2 MAC-learning bridge between two kernel interfaces, over AF_PACKET sockets (needs root)',
+  options: {
+    duration: { type: 'string', default: '3600', value: 'S', help: 'stop after S seconds, or at Ctrl-C' },
+    json: { type: 'boolean', default: false, help: 'end with the summary as one line of JSON' },
+  },
+  positionals: { min: 2, max: 2 },
+});
 
-runExample('bridge', async (signals) => {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { duration: { type: 'string', default: '3600' }, json: { type: 'boolean', default: false } },
-  });
-  const [ifaceA, ifaceB] = positionals;
-  if (!ifaceA || !ifaceB || positionals.length !== 2) fail('bridge', 'usage: bridge IFACE_A IFACE_B [--duration S] [--json]');
+runExample(BRIDGE, async (signals, { values, positionals }) => {
+  const [ifaceA, ifaceB] = positionals as [string, string];
+  const durationS = positiveNumber('--duration', values.duration, 'seconds');
   const [main = 0, worker = 1] = allowedCpus();
 
   const config = defineConfig({
@@ -31,7 +36,7 @@ runExample('bridge', async (signals) => {
   if (!engine) return;
   console.log(`bridging ${ifaceA} <-> ${ifaceB}`);
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
+  const { last, seconds } = await runLive(engine, { durationS, signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -2,22 +2,32 @@
  * exporter: serve Prometheus metrics for an engine this process does not own, read from its
  * shared-memory stats segment.
  *
- *   npx tsx examples/exporter.ts [NAME] [--port 9464]
+ *   npx tsx examples/exporter.ts [NAME] [--port PORT]
  *
  * NAME is the engine's EAL file prefix (`fastpath ls` lists them); without it, the only
  * running engine. If the engine stops and another of that name starts, the next scrape
  * finds the new one.
  */
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
 
-import { prometheusRegistry, StatsReader } from '@fastpath/control';
+import { positiveInteger, prometheusRegistry, StatsReader } from '@fastpath/control';
 
-import { runExample } from './lib/run.js';
+import { defineExample, runExample } from './lib/run.js';
 
-runExample('exporter', async (signals) => {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { port: { type: 'string', default: '9464' } } });
+const EXPORTER = defineExample({
+  name: 'exporter',
+  usage: 'npx tsx examples/exporter.ts [NAME] [--port PORT]',
+  summary: 'Serve Prometheus metrics for an engine this process does not own, read from its stats segment',
+  options: {
+    port: { type: 'string', default: '9464', value: 'PORT', help: 'serve http://127.0.0.1:PORT/metrics' },
+  },
+  positionals: { min: 0, max: 1 },
+  notes: ["NAME: the engine's EAL file prefix, as `fastpath ls` lists it; without it, the only running engine."],
+});
+
+runExample(EXPORTER, async (signals, { values, positionals }) => {
   const name = positionals[0];
+  const port = positiveInteger('--port', values.port, 65535);
 
   // Re-attach whenever the engine we read is gone (stopped, restarted, killed).
   let reader: StatsReader | undefined;
@@ -37,7 +47,7 @@ runExample('exporter', async (signals) => {
       (error: unknown) => res.writeHead(500).end(`${String(error)}\n`),
     );
   });
-  server.listen(Number(values.port), '127.0.0.1', () => console.log(`serving http://127.0.0.1:${values.port}/metrics for ${name ?? 'the running engine'}`));
+  server.listen(port, '127.0.0.1', () => console.log(`serving http://127.0.0.1:${port}/metrics for ${name ?? 'the running engine'}`));
   // Serve until a signal; then stop taking connections and end those open.
   await signals.stopped;
   server.close();

@@ -5,26 +5,32 @@
  *
  *   npx tsx examples/generator.ts [--duration S] [--size BYTES] [--flows N] [--json]
  */
-import { parseArgs } from 'node:util';
+import { defineConfig, describeEngine, positiveInteger, positiveNumber, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
-import { defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
+import { defineExample, runExample } from './lib/run.js';
 
-import { runExample } from './lib/run.js';
+const GENERATOR = defineExample({
+  name: 'generator',
+  usage: 'npx tsx examples/generator.ts [--duration S] [--size BYTES] [--flows N] [--json]',
+  summary: 'Generate UDP packets into a ring, forward them into another and count them: made = arrived + dropped',
+  options: {
+    duration: { type: 'string', default: '5', value: 'S', help: 'stop after S seconds, or at Ctrl-C' },
+    size: { type: 'string', default: '64', value: 'BYTES', help: 'size of each packet made' },
+    flows: { type: 'string', default: '16', value: 'N', help: 'how many UDP flows to make packets of' },
+    json: { type: 'boolean', default: false, help: 'end with the summary as one line of JSON' },
+  },
+  positionals: { min: 0, max: 0 },
+});
 
-runExample('generator', async (signals) => {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '5' },
-      size: { type: 'string', default: '64' },
-      flows: { type: 'string', default: '16' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+runExample(GENERATOR, async (signals, { values }) => {
+  const durationS = positiveNumber('--duration', values.duration, 'seconds');
+  const packetSize = positiveInteger('--size', values.size);
+  const flows = positiveInteger('--flows', values.flows);
   const config = defineConfig({
     ports: { r0: { ring: {} }, r1: { ring: {} } },
     lcores: { workers: [1] },
     pipelines: [
-      { name: 'make', generator: { packetSize: Number(values.size), flows: Number(values.flows) }, output: 'r0' },
+      { name: 'make', generator: { packetSize, flows }, output: 'r0' },
       { name: 'carry', input: 'r0', output: 'r1' },
       { name: 'arrive', input: 'r1', stages: ['drop'] },
     ],
@@ -33,7 +39,7 @@ runExample('generator', async (signals) => {
   const engine = await startUnlessStopped(config, signals);
   if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
+  const { last, seconds } = await runLive(engine, { durationS, signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
 
   const [make, , arrive] = last.pipelines;

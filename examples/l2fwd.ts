@@ -14,32 +14,35 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { allowedCpus, defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
+import { allowedCpus, defineConfig, describeEngine, positiveNumber, runLive, startUnlessStopped, summaryJson, summaryLines, type Flags } from '@fastpath/control';
 
-import { fail, runExample } from './lib/run.js';
+import { defineExample, fail, runExample } from './lib/run.js';
 
 // Tunables.
 const DEFAULT_VDEVS = ['net_null0', 'net_null1'];
 const DEFAULT_DURATION_S = 10;
 const MBUFS = 8191;
 
-function options() {
-  const { values } = parseArgs({
-    options: {
-      vdev: { type: 'string', multiple: true },
-      duration: { type: 'string', default: String(DEFAULT_DURATION_S) },
-      lcores: { type: 'string' },
-      'no-huge': { type: 'boolean', default: false },
-      huge: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
+const L2FWD = defineExample({
+  name: 'l2fwd',
+  usage: 'npx tsx examples/l2fwd.ts [--vdev SPEC --vdev SPEC] [--duration S] [--lcores MAIN,WORKER...] [--no-huge | --huge] [--json]',
+  summary: "Forward between two ports (0↔1) on a poll-mode worker lcore, rewriting MACs like DPDK's l2fwd, with live stats",
+  options: {
+    vdev: { type: 'string', multiple: true, value: 'SPEC', help: `a port, as EAL's --vdev; give it twice (default ${DEFAULT_VDEVS.join(' and ')})` },
+    duration: { type: 'string', default: String(DEFAULT_DURATION_S), value: 'S', help: 'stop after S seconds, or at Ctrl-C' },
+    lcores: { type: 'string', value: 'MAIN,WORKER...', help: 'CPU ids, main lcore first (default: the first two this process may use)' },
+    'no-huge': { type: 'boolean', default: false, help: 'run without hugepages (IOVA as VA)' },
+    huge: { type: 'boolean', default: false, help: 'require hugepages (default: hugepages when the planned pages are free)' },
+    json: { type: 'boolean', default: false, help: 'end with the summary as one line of JSON' },
+  },
+  positionals: { min: 0, max: 0 },
+});
+
+function options(values: Flags<typeof L2FWD.options>) {
   const vdevs = values.vdev ?? DEFAULT_VDEVS;
   if (vdevs.length !== 2) fail('l2fwd', `give --vdev exactly twice (got ${vdevs.length}), e.g. --vdev net_ring0 --vdev net_ring1`);
-  const duration = Number(values.duration);
-  if (!(duration > 0)) fail('l2fwd', `--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
+  const duration = positiveNumber('--duration', values.duration, 'seconds');
   if (values.huge && values['no-huge']) fail('l2fwd', '--huge and --no-huge contradict each other; give one');
   // Main lcore first, then workers, as DPDK's -l: default is the first two CPUs we may use.
   const lcores = values.lcores
@@ -70,8 +73,8 @@ export default l2fwdConfig(DEFAULT_VDEVS, allowedCpus().slice(0, 2), undefined);
 // Compared as real paths: a checkout reached through a symlink must still run.
 const runAsScript = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 
-if (runAsScript) runExample('l2fwd', async (signals) => {
-  const opts = options();
+if (runAsScript) runExample(L2FWD, async (signals, { values }) => {
+  const opts = options(values);
   const config = l2fwdConfig(opts.vdevs, opts.lcores, opts.hugepages);
 
   // A signal while EAL starts: the engine is stopped as soon as it is up, and nothing runs.

@@ -4,11 +4,9 @@
  *
  *   npx tsx examples/macswap.ts [--duration S] [--json]
  */
-import { parseArgs } from 'node:util';
+import { defineConfig, describeEngine, positiveNumber, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
 
-import { defineConfig, describeEngine, runLive, startUnlessStopped, summaryJson, summaryLines } from '@fastpath/control';
-
-import { runExample } from './lib/run.js';
+import { defineExample, runExample } from './lib/run.js';
 
 const config = defineConfig({
   ports: { a: { null: {} }, b: { null: {} } },
@@ -19,12 +17,23 @@ const config = defineConfig({
   ],
 });
 
-runExample('macswap', async (signals) => {
-  const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
+const MACSWAP = defineExample({
+  name: 'macswap',
+  usage: 'npx tsx examples/macswap.ts [--duration S] [--json]',
+  summary: "Reflect packets between two ports, swapping source and destination MAC (testpmd's macswap mode)",
+  options: {
+    duration: { type: 'string', default: '5', value: 'S', help: 'stop after S seconds, or at Ctrl-C' },
+    json: { type: 'boolean', default: false, help: 'end with the summary as one line of JSON' },
+  },
+  positionals: { min: 0, max: 0 },
+});
+
+runExample(MACSWAP, async (signals, { values }) => {
+  const durationS = positiveNumber('--duration', values.duration, 'seconds');
   const engine = await startUnlessStopped(config, signals);
   if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
-  const { last, seconds } = await runLive(engine, { durationS: Number(values.duration), signals });
+  const { last, seconds } = await runLive(engine, { durationS, signals });
   for (const line of summaryLines(last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -1,23 +1,28 @@
 /**
  * pcap-replay: read IN.pcap, drop what a filter matches, write the rest to OUT.pcap.
  *
- *   npx tsx examples/pcap-replay.ts IN.pcap OUT.pcap [--drop-dst PREFIX] [--drop-proto udp|tcp|icmp]
+ *   npx tsx examples/pcap-replay.ts IN.pcap OUT.pcap [--drop-dst PREFIX] [--drop-proto udp|tcp|icmp] [--json]
  *
  * Stops once every packet of IN.pcap has gone through, then prints what each stage did.
  */
-import { parseArgs } from 'node:util';
-
 import { defineConfig, startUnlessStopped, type StageConfig } from '@fastpath/control';
 
-import { fail, runExample } from './lib/run.js';
+import { defineExample, runExample } from './lib/run.js';
 
-runExample('pcap-replay', async (signals) => {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { 'drop-dst': { type: 'string' }, 'drop-proto': { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  const [input, output] = positionals;
-  if (!input || !output) fail('pcap-replay', 'usage: pcap-replay IN.pcap OUT.pcap [--drop-dst PREFIX] [--drop-proto udp|tcp|icmp]');
+const PCAP_REPLAY = defineExample({
+  name: 'pcap-replay',
+  usage: 'npx tsx examples/pcap-replay.ts IN.pcap OUT.pcap [--drop-dst PREFIX] [--drop-proto udp|tcp|icmp] [--json]',
+  summary: 'Read IN.pcap, drop what a filter matches, write the rest to OUT.pcap; stops at the end of IN.pcap',
+  options: {
+    'drop-dst': { type: 'string', value: 'PREFIX', help: 'drop IPv4 packets to PREFIX (like 198.51.100.0/24)' },
+    'drop-proto': { type: 'string', value: 'PROTO', help: 'drop packets of PROTO: udp, tcp or icmp' },
+    json: { type: 'boolean', default: false, help: 'end with the counts as one line of JSON' },
+  },
+  positionals: { min: 2, max: 2 },
+});
+
+runExample(PCAP_REPLAY, async (signals, { values, positionals }) => {
+  const [input, output] = positionals as [string, string];
 
   const stages: StageConfig[] = [];
   if (values['drop-dst']) stages.push({ kind: 'match', name: 'drop-dst', match: { dst: values['drop-dst'] }, action: 'drop' });

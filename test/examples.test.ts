@@ -50,6 +50,6 @@ describe('examples', () => {
   it('bridge.ts says how to call it', () => {
     const run = runScript('examples/bridge.ts', ['onlyone']);
     expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toBe('bridge: usage: bridge IFACE_A IFACE_B [--duration S] [--json]');
+    expect(run.stderr.trim()).toBe('bridge: usage: npx tsx examples/bridge.ts IFACE_A IFACE_B [--duration S] [--json]');
   });
 });

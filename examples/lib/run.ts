@@ -1,9 +1,32 @@
 /**
- * What every example shares: run `body` under a signal watch, print bad input as one line,
- * exit non-zero on failure, and 128 + the signal's number after a stop by signal (130 for
- * Ctrl-C), 0 after a run that ended on its own.
+ * What every example shares: its command line, declared once (`--help` prints it, a flag it
+ * does not take is refused with its usage), `body` run under a signal watch, bad input printed
+ * as one line, a non-zero exit on failure, and 128 + the signal's number after a stop by signal
+ * (130 for Ctrl-C), 0 after a run that ended on its own.
  */
-import { FastpathError, isLoadingConfig, watchSignals, type SignalWatch } from '@fastpath/control';
+import {
+  FastpathError,
+  helpOf,
+  isLoadingConfig,
+  parseCommandLine,
+  UsageError,
+  watchSignals,
+  type CommandLine,
+  type Flags,
+  type Options,
+  type SignalWatch,
+} from '@fastpath/control';
+
+/** An example's command line (the usage as typed: `npx tsx examples/<name>.ts ...`). */
+export interface Example<O extends Options> extends CommandLine<O> {
+  /** Starts each line it prints about bad input: `l2fwd: ...`. */
+  name: string;
+}
+
+/** Gives `runExample`'s body its flags' types from `options` (no runtime effect). */
+export function defineExample<const O extends Options>(example: Example<O>): Example<O> {
+  return example;
+}
 
 export function fail(name: string, message: string): never {
   console.error(`${name}: ${message}`);
@@ -11,23 +34,44 @@ export function fail(name: string, message: string): never {
 }
 
 /**
- * Runs `body` with the program's signal watch: opened before `body` starts anything and kept
- * until the process exits, so any number of SIGINT/SIGTERM/SIGHUP, at any moment, only set
- * the flag `body` stops by (start the engine with `startUnlessStopped`, run it with
- * `runLive(engine, { signals })`).
+ * Runs `body` with this process's flags and positionals, and the program's signal watch: opened
+ * before `body` starts anything and kept until the process exits, so any number of
+ * SIGINT/SIGTERM/SIGHUP, at any moment, only set the flag `body` stops by (start the engine
+ * with `startUnlessStopped`, run it with `runLive(engine, { signals })`). A flag's value that
+ * `body` refuses (positiveNumber, positiveInteger) is printed as one line.
  */
-export function runExample(name: string, body: (signals: SignalWatch) => Promise<void>): void {
+export function runExample<const O extends Options>(
+  example: Example<O>,
+  body: (signals: SignalWatch, args: { values: Flags<O>; positionals: string[] }) => Promise<void>,
+): void {
   // Imported as a config (`fastpath validate examples/x.ts`): a program's main never runs.
   if (isLoadingConfig()) return;
+  const args = commandLine(example);
+  if (args === undefined) return;
   const signals = watchSignals();
-  body(signals).then(
+  body(signals, args).then(
     () => {
       process.exitCode = signals.exitCode;
     },
     (error: unknown) => {
-      if (error instanceof FastpathError) fail(name, `${error.message} [${error.code}]`);
-      if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) fail(name, error.message);
+      if (error instanceof FastpathError) fail(example.name, `${error.message} [${error.code}]`);
+      if (error instanceof UsageError) fail(example.name, error.message);
       throw error;
     },
   );
+}
+
+/** The flags and positionals given; undefined after printing the help for --help. */
+function commandLine<O extends Options>(example: Example<O>): { values: Flags<O>; positionals: string[] } | undefined {
+  try {
+    const parsed = parseCommandLine(example, process.argv.slice(2));
+    if (!parsed.help) return parsed;
+    console.log(helpOf(example));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    // An empty message: the usage alone says what is missing.
+    if (error.message !== '') console.error(`${example.name}: ${error.message}`);
+    return fail(example.name, `usage: ${example.usage}`);
+  }
 }

@@ -1,4 +1,5 @@
 export { allowedCpus, parseCpuList } from './cpus.js';
+export { helpOf, parseCommandLine, positiveInteger, positiveNumber, UsageError, type CommandLine, type Flags, type Option, type Options } from './command-line.js';
 export { Engine } from './engine.js';
 export { otherCounters } from './counters.js';
 export { describeEngine, portDrops, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';

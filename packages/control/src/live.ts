@@ -70,7 +70,7 @@ export function statsRows(now: EngineStats, before: EngineStats): string[] {
 }
 
 export interface LiveOptions {
-  /** Seconds to run (stops early on SIGINT/SIGTERM/SIGHUP). */
+  /** Seconds to run (stops early on SIGINT/SIGTERM/SIGHUP); Infinity runs until a signal. */
   durationS: number;
   /** Where lines go (default console.log). */
   print?: (line: string) => void;

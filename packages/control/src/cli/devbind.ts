@@ -7,13 +7,14 @@ import { defineCommand, UsageError } from './command.js';
 export const devbindCommand = defineCommand({
   name: 'devbind',
   usage: 'fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]',
+  summary: 'Show PCI devices and their drivers; bind or unbind them through driver_override',
   options: {
-    status: { type: 'boolean', default: false },
-    bind: { type: 'string' },
-    unbind: { type: 'boolean', default: false },
-    yes: { type: 'boolean', default: false },
-    root: { type: 'string' },
-    json: { type: 'boolean', default: false },
+    status: { type: 'boolean', default: false, help: 'list the network devices, their drivers and interfaces' },
+    bind: { type: 'string', value: 'DRIVER', help: 'bind the PCI devices given (like 0000:01:00.0) to DRIVER (vfio-pci, uio_pci_generic)' },
+    unbind: { type: 'boolean', default: false, help: 'unbind the PCI devices given from their driver' },
+    yes: { type: 'boolean', default: false, help: 'write to /sys (as root); without it, print what would be written' },
+    root: { type: 'string', value: 'DIR', help: 'work on a fixture tree under DIR instead of /' },
+    json: { type: 'boolean', default: false, help: 'print the result as one line of JSON' },
   },
   positionals: { min: 0, max: Infinity },
   async run(flags, devices) {

@@ -1,17 +1,14 @@
 /**
- * The `fastpath` command: a thin dispatcher over one module per command, each with its own flags.
+ * The `fastpath` command: a thin dispatcher over one module per command, each with its own
+ * flags, summary and help (`fastpath --help`, `fastpath help COMMAND`, `fastpath COMMAND --help`).
  *
- *   fastpath run CONFIG [--duration S] [--json]   start the engine, live table, summary
- *   fastpath validate CONFIG                      check a config without starting DPDK
- *   fastpath ls | stats | top                     engines on this machine and their counters
- *   fastpath doctor | devbind | mem               the platform
- *
- * CONFIG is a .ts/.js module exporting a config (export default defineConfig({...})) or a
- * .json file. Errors print one line each (`fastpath: ...`) and exit 1; a command line that
- * does not make sense prints the usage and exits 2. No stack traces. `run` and `top` stopped
- * by SIGINT/SIGTERM/SIGHUP exit 128 + the signal's number after a clean stop (signals.ts).
+ * Errors print one line each (`fastpath: ...`) and exit 1; a command line that does not make
+ * sense says why, then the usage, and exits 2. No stack traces. `run` and `top` stopped by
+ * SIGINT/SIGTERM/SIGHUP exit 128 + the signal's number after a clean stop (signals.ts).
  */
-import { dispatch, type CommandGroup } from './command.js';
+import { readFileSync } from 'node:fs';
+
+import { CONFIG_NOTE, dispatch, NAME_NOTE, type CommandGroup } from './command.js';
 import { devbindCommand } from './devbind.js';
 import { doctorCommand } from './doctor.js';
 import { lsCommand } from './ls.js';
@@ -21,10 +18,21 @@ import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 import { validateCommand } from './validate.js';
 
-/** In the order `fastpath --help` lists them. */
+/** This package's version, from its package.json (src/cli and dist/cli are both two levels down). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 const FASTPATH: CommandGroup = {
   name: 'fastpath',
+  summary: 'Run and check Fastpath engines, read their counters from any process, look at the platform',
   commands: [runCommand, validateCommand, lsCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
+  notes: [
+    CONFIG_NOTE,
+    NAME_NOTE,
+    'Exit code: 0 done, 1 an error, 2 a command line that does not make sense, 128 + N stopped by signal N (130: Ctrl-C).',
+  ],
+  version,
 };
 
 export async function main(argv: string[]): Promise<void> {

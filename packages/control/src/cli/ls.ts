@@ -5,8 +5,9 @@ import { defineCommand } from './command.js';
 export const lsCommand = defineCommand({
   name: 'ls',
   usage: 'fastpath ls [--json]',
+  summary: 'List the engines on this machine (their stats segments), alive or stale',
   options: {
-    json: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false, help: 'print them as one line of JSON' },
   },
   positionals: { min: 0, max: 0 },
   async run(flags) {

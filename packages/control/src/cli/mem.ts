@@ -10,20 +10,17 @@ import { formatSize } from '../live.js';
 import { loadConfig } from '../load-config.js';
 import { planMemory, reserveHugepages, type HugepageReservation } from '../platform.js';
 import { StatsReader } from '../stats-reader.js';
-import { defineCommand, reportConfigProblems, type CommandGroup } from './command.js';
-
-const MISSING = 'mem takes map [NAME] or plan CONFIG';
-
-/** Both commands take at most one positional: name what follows it. */
-const unexpected = (positionals: readonly string[]) => `unexpected ${positionals.slice(1).join(' ')}`;
+import { CONFIG_NOTE, defineCommand, NAME_NOTE, reportConfigProblems, type CommandGroup } from './command.js';
 
 const memMap = defineCommand({
   name: 'map',
   usage: 'fastpath mem map [NAME] [--json]',
+  summary: "Show a running engine's IOVA mode and IOVA-contiguous memory runs",
   options: {
-    json: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false, help: 'print the map as one line of JSON' },
   },
-  positionals: { min: 0, max: 1, problem: unexpected },
+  positionals: { min: 0, max: 1 },
+  notes: [NAME_NOTE],
   async run(flags, [name]) {
     const reader = StatsReader.attach(name);
     const map = reader.memoryMap();
@@ -48,11 +45,13 @@ const memMap = defineCommand({
 const memPlan = defineCommand({
   name: 'plan',
   usage: 'fastpath mem plan CONFIG [--json] [--reserve]',
+  summary: 'Print the hugepages a config needs and the EAL memory arguments it gets',
   options: {
-    json: { type: 'boolean', default: false },
-    reserve: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false, help: 'print the plan as one line of JSON' },
+    reserve: { type: 'boolean', default: false, help: 'first make the pages it needs free: raise nr_hugepages, mount hugetlbfs if none is (as root)' },
   },
-  positionals: { min: 1, max: 1, problem: (positionals) => (positionals.length === 0 ? MISSING : unexpected(positionals)) },
+  positionals: { min: 1, max: 1, missing: 'mem plan needs a CONFIG' },
+  notes: [CONFIG_NOTE],
   async run(flags, positionals) {
     const file = positionals[0]!;
     // Once the config passes its shape check and the engine's rules (every problem listed):
@@ -94,4 +93,9 @@ function reservationLines(r: HugepageReservation): string[] {
   return lines;
 }
 
-export const memCommand: CommandGroup = { name: 'mem', commands: [memMap, memPlan], missing: MISSING };
+export const memCommand: CommandGroup = {
+  name: 'mem',
+  summary: 'Memory: the hugepages a config needs, the memory a running engine has',
+  commands: [memMap, memPlan],
+  missing: 'mem takes map [NAME] or plan CONFIG',
+};

@@ -1,29 +1,34 @@
 /**
- * `fastpath run CONFIG`: start the engine, show the live table, end with the summary. Stopped
- * by --duration (exit 0) or a signal (exit 128 + its number, after the same clean stop).
+ * `fastpath run CONFIG`: start the engine, show the live table, end with the summary. Runs until
+ * a signal (exit 128 + its number, after a clean stop), as a command that runs a service does,
+ * or for --duration seconds (exit 0).
  */
 import type { EngineConfig } from '@fastpath/types';
 
 import { describeEngine, runLive, summaryJson, summaryLines } from '../live.js';
 import { loadConfig } from '../load-config.js';
 import { startUnlessStopped, watchSignals } from '../signals.js';
-import { defineCommand, fail, reportConfigProblems } from './command.js';
+import { CONFIG_NOTE, defineCommand, positiveNumber, reportConfigProblems } from './command.js';
 
 export const runCommand = defineCommand({
   name: 'run',
   usage: 'fastpath run CONFIG [--duration S] [--json]',
+  summary: 'Start the engine on CONFIG, print its counters every second, then a summary',
   options: {
-    duration: { type: 'string', default: '10' },
-    json: { type: 'boolean', default: false },
+    duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: run until Ctrl-C, SIGTERM or SIGHUP)' },
+    json: { type: 'boolean', default: false, help: 'end with the summary as one line of JSON' },
   },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 1, max: 1, missing: 'run needs a CONFIG' },
+  notes: [
+    CONFIG_NOTE,
+    "Exit code: 0 after --duration, 1 on an error, 128 + the signal's number after a stop by signal (130: Ctrl-C).",
+  ],
   async run(flags, positionals) {
+    const durationS = flags.duration === undefined ? Infinity : positiveNumber('--duration', flags.duration, 'seconds');
     // Before anything starts, and until the process exits: a signal at any moment, any
     // number of them, only sets the flag this run stops by (see signals.ts).
     const signals = watchSignals();
     const file = positionals[0]!;
-    const durationS = Number(flags.duration);
-    if (!(durationS > 0)) fail([`--duration must be a positive number of seconds, got ${JSON.stringify(flags.duration)}`], 2);
     await reportConfigProblems(file, async () => {
       // Engine.start validates before EAL starts: a bad config is refused with every path.
       const engine = await startUnlessStopped((await loadConfig(file)) as EngineConfig, signals);

@@ -1,15 +1,17 @@
 /** `fastpath stats [NAME]`: one snapshot of an engine's counters. */
 import { otherCounters } from '../counters.js';
 import { StatsReader } from '../stats-reader.js';
-import { defineCommand } from './command.js';
+import { defineCommand, NAME_NOTE } from './command.js';
 
 export const statsCommand = defineCommand({
   name: 'stats',
   usage: 'fastpath stats [NAME] [--json]',
+  summary: "Print one snapshot of an engine's counters",
   options: {
-    json: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false, help: 'print it as one line of JSON' },
   },
   positionals: { min: 0, max: 1 },
+  notes: [NAME_NOTE],
   async run(flags, [name]) {
     const snap = StatsReader.attach(name).snapshot();
     if (flags.json) {

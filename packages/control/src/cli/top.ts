@@ -1,8 +1,8 @@
-/** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until a signal (or --frames). */
+/** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until a signal (or --frames N). */
 import { otherCounters } from '../counters.js';
 import { type SignalWatch, watchSignals } from '../signals.js';
 import { StatsReader } from '../stats-reader.js';
-import { defineCommand } from './command.js';
+import { defineCommand, NAME_NOTE, positiveInteger } from './command.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -17,7 +17,7 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
   const tty = process.stdout.isTTY;
   let previous = reader.snapshot();
   await signals.sleep(200);
-  for (let frame = 0; !signals.requested && reader.alive && (frames === 0 || frame < frames); frame++) {
+  for (let frame = 0; !signals.requested && reader.alive && frame < frames; frame++) {
     const snap = reader.snapshot();
     const rates = reader.rates(1000);
     // Rx rate per 200 ms over the last 8 s, from the sample ring.
@@ -58,14 +58,17 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
 export const topCommand = defineCommand({
   name: 'top',
   usage: 'fastpath top [NAME] [--frames N]',
+  summary: 'Show an engine live: rates, totals, drops, lcore load, redrawn every half second',
   options: {
-    frames: { type: 'string', default: '0' },
+    frames: { type: 'string', value: 'N', help: 'draw N frames, then exit (default: until Ctrl-C, or the engine stops)' },
   },
   positionals: { min: 0, max: 1 },
+  notes: [NAME_NOTE],
   async run(flags, [name]) {
+    const frames = flags.frames === undefined ? Infinity : positiveInteger('--frames', flags.frames);
     // Until the process exits: SIGINT/SIGTERM/SIGHUP end the view (exit 128 + the signal's number).
     const signals = watchSignals();
-    await top(name, Number(flags.frames) || 0, signals);
+    await top(name, frames, signals);
     return signals.exitCode;
   },
 });

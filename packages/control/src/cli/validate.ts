@@ -1,13 +1,15 @@
 /** `fastpath validate CONFIG`: check a config without starting DPDK. */
 import { Engine } from '../engine.js';
 import { loadConfig } from '../load-config.js';
-import { defineCommand, reportConfigProblems } from './command.js';
+import { CONFIG_NOTE, defineCommand, reportConfigProblems } from './command.js';
 
 export const validateCommand = defineCommand({
   name: 'validate',
   usage: 'fastpath validate CONFIG',
+  summary: 'Check a config without starting DPDK: every problem, with its path',
   options: {},
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 1, max: 1, missing: 'validate needs a CONFIG' },
+  notes: [CONFIG_NOTE, 'Exit code: 0 when valid, 1 when not.'],
   async run(_flags, positionals) {
     const file = positionals[0]!;
     await reportConfigProblems(file, async () => {
