@@ -79,6 +79,8 @@ pub struct Port {
     name: String,
     started: bool,
     closed: bool,
+    /// Promiscuous mode to leave the device in when it closes, if any.
+    promiscuous_at_close: Option<bool>,
     /// Which configured queues have been handed out (each at most once).
     rx_taken: Vec<bool>,
     tx_taken: Vec<bool>,
@@ -109,6 +111,7 @@ impl Port {
             name: name.to_owned(),
             started: false,
             closed: false,
+            promiscuous_at_close: None,
             rx_taken: Vec::new(),
             tx_taken: Vec::new(),
         })
@@ -218,6 +221,13 @@ impl Port {
             .map(drop)
     }
 
+    /// Leaves promiscuous mode `on` when the port closes: for a driver over a kernel interface
+    /// (`net_af_packet`), what the interface had before [`Port::set_promiscuous`] changed it, since
+    /// closing the port does not put it back.
+    pub fn restore_promiscuous_at_close(&mut self, on: bool) {
+        self.promiscuous_at_close = Some(on);
+    }
+
     /// Sets the MTU (the port must support it; drivers that cannot report ENOTSUP).
     pub fn set_mtu(&mut self, mtu: u16) -> Result<(), DpdkError> {
         // SAFETY: a plain call on a valid port id.
@@ -264,6 +274,10 @@ impl Port {
     fn close_in_place(&mut self) -> Result<(), DpdkError> {
         if self.closed {
             return Ok(());
+        }
+        // Best effort: the close goes on whatever the driver says.
+        if let Some(on) = self.promiscuous_at_close.take() {
+            let _ = self.set_promiscuous(on);
         }
         let stopped = self.stop();
         self.closed = true;

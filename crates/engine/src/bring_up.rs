@@ -277,6 +277,11 @@ pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
             tx_descriptors: pp.tx_descriptors,
             rss_flow_types: if rss { info.rss_flow_types } else { 0 },
         };
+        // Read before the start: starting replays ethdev's promiscuous setting (off, so far)
+        // onto the interface.
+        if let Some(iface) = pp.spec.af_packet_interface() {
+            port.restore_promiscuous_at_close(interface_promiscuous(iface));
+        }
         port.configure(conf, &pool).map_err(port_error)?;
         if let Some(mtu) = pp.mtu {
             port.set_mtu(mtu).map_err(port_error)?;
@@ -300,6 +305,15 @@ pub(crate) fn set_up(plan: &Plan) -> Result<SetUp, EngineError> {
         ports.push(port);
     }
     Ok((pool, ports, summaries))
+}
+
+/// Whether kernel interface `iface` is in promiscuous mode now (`IFF_PROMISC` in its sysfs
+/// flags; an interface that cannot be read counts as not).
+fn interface_promiscuous(iface: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{iface}/flags"))
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|flags| flags & libc::IFF_PROMISC as u32 != 0)
 }
 
 /// This machine's hugepages as this process may use them: mounts it cannot write are set

@@ -93,6 +93,24 @@ impl PortSpec {
     }
 }
 
+impl PortSpec {
+    /// The kernel interface a `net_af_packet` port sits on (its last `iface`): the driver
+    /// changes its flags in place (promiscuous mode), and closing the port does not put them
+    /// back.
+    pub fn af_packet_interface(&self) -> Option<&str> {
+        let PortSpec::Vdev(spec) = self else {
+            return None;
+        };
+        let (device, args) = spec.split_once(',')?;
+        if !(device.starts_with("net_af_packet") || device.starts_with("eth_af_packet")) {
+            return None;
+        }
+        args.split(',')
+            .filter_map(|a| a.strip_prefix("iface="))
+            .next_back()
+    }
+}
+
 /// A vdev's `key[=value]` arguments, as DPDK's kvargs splits them (a `[list]` is not read
 /// here: such a port is left to the driver).
 struct Args<'a>(Vec<(&'a str, Option<&'a str>)>);
@@ -196,6 +214,16 @@ mod tests {
     #[test]
     fn other_software_drivers() {
         assert_eq!(queues("net_af_packet0,iface=veth0"), Some((1, 1)));
+        let af = |spec: &str| {
+            PortSpec::Vdev(spec.into())
+                .af_packet_interface()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            af("net_af_packet0,iface=veth0,qpairs=2"),
+            Some("veth0".into())
+        );
+        assert_eq!(af("net_pcap0,iface=veth0"), None);
         assert_eq!(queues("net_af_packet0,iface=veth0,qpairs=4"), Some((4, 4)));
         assert_eq!(queues("net_af_packet0,iface=veth0,qpairs=0"), None);
         assert_eq!(
