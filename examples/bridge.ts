@@ -37,6 +37,6 @@ runExample(BRIDGE, async (signals, { values, positionals }) => {
   console.log(`bridging ${ifaceA} <-> ${ifaceB}`);
   for (const line of describeEngine(engine.info)) console.log(line);
   const { last, seconds } = await runLive(engine, { durationS, signals });
-  for (const line of summaryLines(last, seconds)) console.log(line);
+  for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -40,7 +40,7 @@ runExample(GENERATOR, async (signals, { values }) => {
   if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
   const { last, seconds } = await runLive(engine, { durationS, signals });
-  for (const line of summaryLines(last, seconds)) console.log(line);
+  for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
 
   const [make, , arrive] = last.pipelines;
   const dropped = last.ports.reduce((sum, p) => sum + p.txDropped, 0);

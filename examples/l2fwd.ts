@@ -41,7 +41,7 @@ const L2FWD = defineExample({
 
 function options(values: Flags<typeof L2FWD.options>) {
   const vdevs = values.vdev ?? DEFAULT_VDEVS;
-  if (vdevs.length !== 2) fail('l2fwd', `give --vdev exactly twice (got ${vdevs.length}), e.g. --vdev net_ring0 --vdev net_ring1`);
+  if (vdevs.length !== 2) fail('l2fwd', `give --vdev exactly twice (got ${vdevs.length}), e.g. --vdev net_null0 --vdev net_null1`);
   const duration = positiveNumber('--duration', values.duration, 'seconds');
   if (values.huge && values['no-huge']) fail('l2fwd', '--huge and --no-huge contradict each other; give one');
   // Main lcore first, then workers, as DPDK's -l: default is the first two CPUs we may use.
@@ -86,6 +86,6 @@ if (runAsScript) runExample(L2FWD, async (signals, { values }) => {
   // Main loop: a table per second until --duration ends or a signal (Ctrl-C); then shutdown.
   const { last, seconds } = await runLive(engine, { durationS: opts.duration, signals });
   console.log('');
-  for (const line of summaryLines(last, seconds)) console.log(line);
+  for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
   if (opts.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -34,6 +34,6 @@ runExample(MACSWAP, async (signals, { values }) => {
   if (!engine) return;
   for (const line of describeEngine(engine.info)) console.log(line);
   const { last, seconds } = await runLive(engine, { durationS, signals });
-  for (const line of summaryLines(last, seconds)) console.log(line);
+  for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
   if (values.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
 });

@@ -36,6 +36,14 @@ describe('examples/l2fwd.ts', () => {
     expect(run.stdout).toMatch(/net_null0 +\d+\.\d\d +\d+\.\d\d/);
     expect(run.stderr).toContain("EAL: Selected IOVA mode 'VA'");
     expect(run.stderr).not.toMatch(/PCI|pci_/);
+    expect(run.stdout).not.toContain('no port received a packet');
+  });
+
+  it('on two ring ports, which return only what was sent into them, says why nothing moved', () => {
+    const run = runDemo(['--duration', '1', '--vdev', 'net_ring0', '--vdev', 'net_ring1', '--no-huge']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^ {2}net_ring0: rx 0 /m);
+    expect(run.stdout).toContain('  no port received a packet: a ring port (net_ring) returns only what is sent into it: feed it from a generator pipeline');
   });
 
   it('says in one line what is wrong with an unknown vdev, and exits non-zero', () => {

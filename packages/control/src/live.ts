@@ -7,12 +7,12 @@ import type { EngineInfo, EngineStats, PortStats } from '@fastpath/types';
 import type { Engine } from './engine.js';
 import { watchSignals, type SignalWatch } from './signals.js';
 
-/** Lines describing a started engine: DPDK, IOVA mode, lcore → queue map, mempool, ports. */
 /** Bytes as MiB (one decimal), or KiB below a MiB: page sizes read as 4 KiB, not 0.0 MiB. */
 export function formatSize(bytes: number): string {
   return bytes >= 2 ** 20 || bytes === 0 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes / 1024} KiB`;
 }
 
+/** Lines describing a started engine: DPDK, IOVA mode, lcore → queue map, mempool, ports. */
 export function describeEngine(info: EngineInfo): string[] {
   const lines = [
     `DPDK: ${info.dpdkVersion}`,
@@ -120,7 +120,19 @@ export async function runLive(engine: Engine, options: LiveOptions): Promise<{ l
 }
 
 /** Summary lines after a run. */
-export function summaryLines(last: EngineStats, seconds: number): string[] {
+/** Why ports of a driver may receive nothing, by driver name as DPDK reports it. */
+const SILENT_DRIVERS: Record<string, string> = {
+  net_ring: 'a ring port (net_ring) returns only what is sent into it: feed it from a generator pipeline (examples/generator.ts) or use null ports (--vdev net_null0), which always have packets',
+  net_pcap: 'a pcap port replays its rx file once: check that the file has packets',
+  net_af_packet: 'an af_packet port sees what reaches its interface: send traffic to it (ping, iperf3)',
+  net_tap: 'a tap port sees what the kernel sends to its interface: bring it up and send traffic to it',
+};
+
+/**
+ * The summary of a run. A run in which no port received a packet and nothing was generated
+ * says why that may be, by the ports' drivers.
+ */
+export function summaryLines(info: EngineInfo, last: EngineStats, seconds: number): string[] {
   const lines = [`summary over ${seconds.toFixed(1)} s:`];
   for (const p of last.ports) {
     lines.push(
@@ -134,6 +146,12 @@ export function summaryLines(last: EngineStats, seconds: number): string[] {
   }
   if (last.mempool.drySamples > 0) {
     lines.push(`  the packet pool ran dry in ${last.mempool.drySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
+  }
+  const quiet = last.ports.every((p) => p.rxPackets === 0) && last.pipelines.every((p) => !p.generated);
+  if (quiet) {
+    const drivers = [...new Set(info.ports.map((p) => p.driver))];
+    const why = drivers.map((d) => SILENT_DRIVERS[d] ?? `check that traffic reaches the ${d} port(s)`);
+    lines.push(`  no port received a packet: ${why.join('; ')}`);
   }
   return lines;
 }

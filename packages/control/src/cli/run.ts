@@ -37,7 +37,7 @@ export const runCommand = defineCommand({
       for (const line of describeEngine(engine.info)) console.log(line);
       const { last, seconds } = await runLive(engine, { durationS, signals });
       console.log('');
-      for (const line of summaryLines(last, seconds)) console.log(line);
+      for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
       if (flags.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
     });
     // 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP) after a stop by signal; 0 after --duration.
