@@ -2,7 +2,7 @@
  * The examples as users run them (each in its own process): they start, report, and end
  * cleanly; pcap-replay's output is checked frame by frame.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,16 @@ describe('examples', () => {
         { name: 'drop-proto', matched: 2 },
       ],
     });
+  });
+
+  it('pcap-replay.ts with an input that is not there refuses before anything starts, and leaves the output as it was', () => {
+    const output = join(dir, 'kept.pcap');
+    writeFileSync(output, 'what was there');
+    const run = runScript('examples/pcap-replay.ts', [join(dir, 'nothing.pcap'), output]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^pcap-replay: ports\.in\.pcap\.rx: cannot read ".*nothing\.pcap" \(No such file or directory.*\[ERR_CONFIG\]$/m);
+    expect(run.stderr).not.toContain('EAL:');
+    expect(readFileSync(output, 'utf8')).toBe('what was there');
   });
 
   it('bridge.ts says how to call it', () => {

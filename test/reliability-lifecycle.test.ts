@@ -116,10 +116,10 @@ describe('faults', () => {
 
   it('reliability: a port that fails to start is named (ERR_PORT)', () => {
     const prefix = `fp-badport-${process.pid}`;
-    // Whether a file is there is known only when the driver opens it: after EAL started.
-    const r = runCli(['run', config(prefix, { ports: { a: { null: {} }, b: { pcap: { rx: join(dir, 'missing.pcap') } } } }), '--duration', '1']);
+    // A driver the plan knows nothing about, whose probe fails: found out after EAL started.
+    const r = runCli(['run', config(prefix, { ports: { a: { null: {} }, b: { vdev: 'net_bonding1,mode=9' } } }), '--duration', '1']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/ports\.b: DPDK created no port for "net_pcap1".*\[ERR_PORT\]/);
+    expect(r.stderr).toMatch(/ports\.b: DPDK created no port for "net_bonding1".*\[ERR_PORT\]/);
     expect(leftovers(prefix)).toEqual([]);
   });
 

@@ -65,6 +65,29 @@ pub(crate) fn spec_and_device(p: &PortConfig, index: usize) -> Option<(PortSpec,
     Some((spec, device))
 }
 
+/// A pcap port's rx files must be there to read before EAL starts: the driver creates (or
+/// empties) the port's tx file even when an rx file is missing, so finding out at its probe
+/// would cost that file.
+fn readable_rx_files(p: &PortConfig, spec: &PortSpec) -> Result<(), EngineError> {
+    let PortSpec::Vdev(v) = spec else {
+        return Ok(());
+    };
+    let (device, args) = v.split_once(',').unwrap_or((v, ""));
+    if !(device.starts_with("net_pcap") || device.starts_with("eth_pcap")) {
+        return Ok(());
+    }
+    for file in args.split(',').filter_map(|a| a.strip_prefix("rx_pcap=")) {
+        if let Err(e) = std::fs::File::open(file) {
+            let field = if p.vdev.is_some() { "vdev" } else { "pcap.rx" };
+            return Err(EngineError::config(
+                &format!("ports.{}.{field}", p.name),
+                format!("cannot read {file:?} ({e}): give a pcap file to read; nothing was started, created or emptied"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves a validated config's ports, in id order.
 pub(super) fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, EngineError> {
     let mut ports: Vec<PortPlan> = Vec::with_capacity(configs.len());
@@ -79,6 +102,7 @@ pub(super) fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, Engine
             )
         };
         let (spec, device) = spec_and_device(p, i).ok_or_else(|| bug("no source".into()))?;
+        readable_rx_files(p, &spec)?;
         let mac = p.mac.as_deref().map(parse_mac).transpose().map_err(bug)?;
         ports.push(PortPlan {
             name: p.name.clone(),

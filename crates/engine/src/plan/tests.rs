@@ -102,10 +102,13 @@ fn hugepages_this_user_cannot_write_are_not_used_and_refused_with_a_permission_c
 
 #[test]
 fn sources_become_vdev_specs_named_by_port_index() {
+    let rx = std::env::temp_dir().join(format!("fastpath-plan-{}.pcap", std::process::id()));
+    std::fs::write(&rx, b"").unwrap();
+    let rx = rx.display().to_string();
     let mut c = config(vec![worker(1)], Some(false));
     c.ports[0].null = None;
     c.ports[0].pcap = Some(crate::config::PcapSource {
-        rx: Some("in.pcap".into()),
+        rx: Some(rx.clone()),
         tx: None,
         infinite_rx: true,
     });
@@ -114,10 +117,16 @@ fn sources_become_vdev_specs_named_by_port_index() {
     let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
     assert_eq!(
         plan.eal.vdevs,
-        ["net_pcap0,rx_pcap=in.pcap,infinite_rx=1", "net_ring1"]
+        [format!("net_pcap0,rx_pcap={rx},infinite_rx=1"), "net_ring1".into()]
     );
     assert_eq!(plan.ports[0].device, "net_pcap0");
     assert!(plan.eal.to_argv().contains(&"--no-pci".to_owned()));
+
+    // A missing rx file is refused before EAL, which would create or empty the tx file.
+    std::fs::remove_file(&rx).unwrap();
+    let e = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config);
+    assert!(e.message.starts_with(&format!("ports.a.pcap.rx: cannot read {rx:?} (No such file")), "{e}");
 }
 
 #[test]
