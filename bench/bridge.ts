@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { cannotUseNamespaces, createNamespaces, iperf, ping, removeNamespaces, type Namespaces } from '../test/netns.js';
+import { spawnTestpmd } from './lib/forward.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -53,10 +54,11 @@ async function fastpath(n: Namespaces): Promise<number> {
 }
 
 async function testpmd(n: Namespaces): Promise<number> {
-  const args = ['-oL', 'dpdk-testpmd', '-l', '0,1', '--no-pci', '--no-huge', '-m', '512', '--no-shconf', '--file-prefix', `bench-bridge-${process.pid}`,
+  const args = ['-l', '0,1', '--no-pci', '--no-huge', '-m', '512', '--no-shconf', '--file-prefix', `bench-bridge-${process.pid}`,
     '--vdev', `net_af_packet0,iface=${n.hostA}`, '--vdev', `net_af_packet1,iface=${n.hostB}`,
     '--', '-i', '--no-mlockall', '--total-num-mbufs=8191', '--forward-mode=io'];
-  const child = spawn('stdbuf', args, { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawnTestpmd(args);
+  child.stderr.resume(); // read and let go: EAL's log is not what is measured
   const send = (line: string) => child.stdin?.write(`${line}\n`);
   let started = false;
   child.stdout?.on('data', (d: Buffer) => {

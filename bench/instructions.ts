@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/instructions.ts [--modes io,macswap] [--short 2] [--long 6] [--json]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 
 import { toWire, validateConfig } from '@fastpath/types';
 
-import { fastpathConfig, root, testpmdArgs, type Mode } from './lib/forward.js';
+import { fastpathConfig, root, spawnTestpmd, testpmdArgs, type Mode } from './lib/forward.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,8 +49,7 @@ function callgrind(out: string): string[] {
 async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[number, number]> {
   const out = join(scratch, `testpmd-${mode}-${tag}.out`);
   const args = testpmdArgs(mode, { noHuge: true, mbufs: 8191, prefix: `bench-cg-${process.pid}-${tag}` });
-  const [cmd, ...rest] = callgrind(out);
-  const child = spawn(cmd!, [...rest, 'dpdk-testpmd', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnTestpmd(args, callgrind(out));
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr.on('data', (d: Buffer) => (text += d.toString()));

@@ -6,13 +6,12 @@
  *
  *   npx tsx bench/memory.ts [--json]
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { Engine } from '@fastpath/control';
 
-import { fastpathConfig, testpmdArgs } from './lib/forward.js';
+import { fastpathConfig, spawnTestpmd, testpmdArgs } from './lib/forward.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 const PAGES = '/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages';
@@ -20,7 +19,7 @@ const free = () => Number(readFileSync(PAGES, 'utf8'));
 
 async function testpmdPages(): Promise<{ pages: number; mbufs: number }> {
   const before = free();
-  const child = spawn('stdbuf', ['-oL', 'dpdk-testpmd', ...testpmdArgs('io', { noHuge: false, prefix: `bench-mem-${process.pid}` })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnTestpmd(testpmdArgs('io', { noHuge: false, prefix: `bench-mem-${process.pid}` }));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

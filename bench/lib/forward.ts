@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { EngineConfig, PipelineConfig } from '@fastpath/control';
+import { ealRuntimeDir, type EngineConfig, type PipelineConfig } from '@fastpath/control';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -56,11 +56,25 @@ export function testpmdArgs(mode: Mode, opts: Pick<ForwardOptions, 'noHuge'> & {
   return ['-l', '0,1', '--no-pci', '--file-prefix', opts.prefix, ...memory, ...vdevs, '--', '-i', '--no-mlockall', ...pool, `--forward-mode=${mode === 'ring' ? 'io' : mode}`];
 }
 
+/**
+ * Starts dpdk-testpmd with `args` (its EAL `--file-prefix` among them) under `wrapper`
+ * (`stdbuf -oL`, valgrind), every stream piped. EAL leaves its runtime directory behind
+ * even after `quit`: it is removed when testpmd exits.
+ */
+export function spawnTestpmd(args: readonly string[], wrapper: readonly string[] = ['stdbuf', '-oL']) {
+  const [cmd, ...rest] = [...wrapper, 'dpdk-testpmd'];
+  const child = spawn(cmd!, [...rest, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const at = args.indexOf('--file-prefix');
+  if (at === -1) throw new Error('testpmd needs its own --file-prefix, so that its runtime directory can be removed');
+  child.on('close', () => rmSync(ealRuntimeDir(args[at + 1]!), { recursive: true, force: true }));
+  return child;
+}
+
 /** testpmd in `mode`; returns the mean per-port Mpps it reports over the run. */
 export async function testpmd(mode: Mode, opts: ForwardOptions): Promise<number> {
   const args = testpmdArgs(mode, { ...opts, prefix: `bench-testpmd-${process.pid}` });
-  // Line-buffered: testpmd's printf output would otherwise sit in a pipe buffer.
-  const child = spawn('stdbuf', ['-oL', 'dpdk-testpmd', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Line-buffered (the default wrapper): testpmd's printf output would otherwise sit in a pipe buffer.
+  const child = spawnTestpmd(args);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const send = (line: string) => child.stdin.write(`${line}\n`);

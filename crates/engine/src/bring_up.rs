@@ -89,7 +89,7 @@ pub(crate) fn create_segment(
             }
         }
     }
-    let runtime = eal_runtime_base().join(&name);
+    let runtime = eal_runtime_dir(&name);
     if runtime.exists() {
         notes.push(format!(
             "found {} left by a killed engine of this name; EAL takes it over and it is removed at stop",
@@ -163,6 +163,12 @@ pub(crate) fn test_counter() -> Option<(String, String)> {
             "A test-only counter (FASTPATH_TEST_COUNTER).".to_owned(),
         )
     })
+}
+
+/// The runtime directory EAL keeps for file prefix `prefix` (sockets, its config): the
+/// engine's, or another DPDK program's, such as testpmd's, which EAL leaves behind.
+pub fn eal_runtime_dir(prefix: &str) -> std::path::PathBuf {
+    eal_runtime_base().join(prefix)
 }
 
 /// Where EAL keeps its runtime directories (`<base>/<file-prefix>`), as DPDK 22.11 picks it:

@@ -26,7 +26,7 @@ pub mod stages;
 pub mod validate;
 pub mod worker;
 
-pub use bring_up::{check, plan_config, stats_dirs};
+pub use bring_up::{check, eal_runtime_dir, plan_config, stats_dirs};
 pub use config::{EngineConfig, SCHEMA_VERSION};
 pub use engine::Engine;
 pub use error::{EngineError, ErrorCode};

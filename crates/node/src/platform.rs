@@ -135,3 +135,11 @@ pub fn devbind(
         })
     })
 }
+
+/// The runtime directory EAL keeps for file prefix `prefix` (`/var/run/dpdk/<prefix>` as
+/// root): where an engine's, or another DPDK program's, sockets and config live.
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn eal_runtime_dir(prefix: String) -> String {
+    engine::eal_runtime_dir(&prefix).display().to_string()
+}

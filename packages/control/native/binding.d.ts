@@ -69,6 +69,12 @@ export interface DoctorReport {
   text: string
 }
 
+/**
+ * The runtime directory EAL keeps for file prefix `prefix` (`/var/run/dpdk/<prefix>` as
+ * root): where an engine's, or another DPDK program's, sockets and config live.
+ */
+export declare function ealRuntimeDir(prefix: string): string
+
 /** Facts fixed at start. */
 export interface EngineInfo {
   iovaMode: string

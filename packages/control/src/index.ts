@@ -10,6 +10,7 @@ export {
   devbindStatus,
   devunbind,
   doctor,
+  ealRuntimeDir,
   planMemory,
   reserveHugepages,
   type DevbindOptions,

@@ -111,6 +111,15 @@ export function reserveHugepages(config: EngineConfig) {
   return call(() => native().reserveHugepages(bytes));
 }
 
+/**
+ * The runtime directory EAL keeps for file prefix `prefix` (`/var/run/dpdk/<prefix>` as
+ * root, else under $XDG_RUNTIME_DIR or /tmp): an engine's, or another DPDK program's, such
+ * as testpmd's, which EAL leaves behind when it exits.
+ */
+export function ealRuntimeDir(prefix: string): string {
+  return native().ealRuntimeDir(prefix);
+}
+
 /** A file devbind writes (or, in a dry run, would write). */
 export interface DevbindWrite {
   path: string;
