@@ -117,7 +117,10 @@ fn sources_become_vdev_specs_named_by_port_index() {
     let plan = Plan::new(&c, &[0, 1], &huge(0)).unwrap();
     assert_eq!(
         plan.eal.vdevs,
-        [format!("net_pcap0,rx_pcap={rx},infinite_rx=1"), "net_ring1".into()]
+        [
+            format!("net_pcap0,rx_pcap={rx},infinite_rx=1"),
+            "net_ring1".into()
+        ]
     );
     assert_eq!(plan.ports[0].device, "net_pcap0");
     assert!(plan.eal.to_argv().contains(&"--no-pci".to_owned()));
@@ -126,7 +129,12 @@ fn sources_become_vdev_specs_named_by_port_index() {
     std::fs::remove_file(&rx).unwrap();
     let e = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
     assert_eq!(e.code, ErrorCode::Config);
-    assert!(e.message.starts_with(&format!("ports.a.pcap.rx: cannot read {rx:?} (No such file")), "{e}");
+    assert!(
+        e.message.starts_with(&format!(
+            "ports.a.pcap.rx: cannot read {rx:?} (No such file"
+        )),
+        "{e}"
+    );
 }
 
 #[test]
