@@ -149,6 +149,8 @@ export function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32
   /** Σ over copies of the u64 at `at` (a JS expression), `at + copyStride`, … */
   const sum = (e: SegmentEntry, at: string) => {
     const one = (offset: string) => `(w[(${offset}) >>> 2] + w[((${offset}) >>> 2) + 1] * 4294967296)`;
+    // No copies (only a corrupt directory says so): nothing to sum.
+    if (e.copies === 0) return '0';
     if (e.copies === 1) return one(at);
     if (e.copies <= UNROLL) return Array.from({ length: e.copies }, (_, c) => one(`${at} + ${n(c * e.copyStride)}`)).join(' + ');
     return `sumCopies(w, ${at}, ${n(e.copies)}, ${n(e.copyStride)})`;
