@@ -51,6 +51,13 @@ it('reserves what a plan left to the engine needs, and the plan then uses hugepa
   const before = planOf(runCli(['mem', 'plan', file, '--json']));
   expect(before.hugepages).toBe(false);
   expect(before.hugepagesNote).toMatch(/MiB of hugepages are free but \d+ MiB are needed/);
+  // The plan on hugepages and its shortfall are shown, not only the plan without them.
+  const short = before.onHugepages!;
+  expect(short.pageSize).toBe(2 << 20);
+  expect(short.freePages).toBe(read('free_hugepages'));
+  expect(short.pages).toBeGreaterThan(short.freePages);
+  const text = runCli(['mem', 'plan', file]);
+  expect(text.stdout).toContain(`on hugepages it needs ${short.pages} page(s) of 2.0 MiB; ${short.freePages} free, ${short.pages - short.freePages} short`);
 
   const after = planOf(runCli(['mem', 'plan', file, '--json', '--reserve']));
   const r = after.reservation!;
@@ -58,6 +65,8 @@ it('reserves what a plan left to the engine needs, and the plan then uses hugepa
   expect(r.totalAfter - r.totalBefore).toBe(r.wanted - r.freeBefore);
   expect(r.freeAfter).toBeGreaterThanOrEqual(r.wanted);
   expect(after).toMatchObject({ hugepages: true, pageSize: 2 << 20, pages: r.wanted });
+  expect(after.onHugepages).toBeUndefined();
+  expect(r.wanted).toBe(short.pages);
   expect(read('nr_hugepages')).toBe(r.totalAfter);
 
   // Enough free now: a second --reserve changes nothing and says so.

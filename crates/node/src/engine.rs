@@ -151,12 +151,15 @@ pub fn check_config(config: Buffer) -> Result<()> {
 pub fn plan_memory(config: Buffer) -> Result<MemoryPlan> {
     guarded("planMemory", || {
         let plan = engine::plan_config(&config)?;
-        Ok(MemoryPlan::new(
-            &plan.memory,
-            plan.hugepages,
-            plan.hugepages_note.clone(),
-            plan.eal.memory_argv(),
-        ))
+        Ok(MemoryPlan {
+            on_hugepages: plan.hugepage_shortfall.as_ref().map(Into::into),
+            ..MemoryPlan::new(
+                &plan.memory,
+                plan.hugepages,
+                plan.hugepages_note.clone(),
+                plan.eal.memory_argv(),
+            )
+        })
     })
 }
 

@@ -217,6 +217,31 @@ pub struct MemoryPlan {
     pub hugepages_note: Option<String>,
     /// The EAL memory arguments it would start with.
     pub eal_args: Vec<String>,
+    /// The plan on hugepages, when the config left them to the engine and too few are
+    /// usable (`--reserve` makes them free).
+    pub on_hugepages: Option<HugepageShortfall>,
+}
+
+/// A plan on hugepages that too few free pages cannot take.
+#[napi(object)]
+#[derive(Debug)]
+pub struct HugepageShortfall {
+    /// Pages it needs.
+    pub pages: f64,
+    /// Their size in bytes.
+    pub page_size: f64,
+    /// Pages of that size free and usable now.
+    pub free_pages: f64,
+}
+
+impl From<&engine::plan::HugepageShortfall> for HugepageShortfall {
+    fn from(s: &engine::plan::HugepageShortfall) -> Self {
+        Self {
+            pages: s.plan.pages as f64,
+            page_size: s.plan.page_size as f64,
+            free_pages: s.free_pages as f64,
+        }
+    }
 }
 
 impl MemoryPlan {
@@ -239,6 +264,7 @@ impl MemoryPlan {
             hugepages,
             hugepages_note: note,
             eal_args,
+            on_hugepages: None,
         }
     }
 }

@@ -132,6 +132,16 @@ export interface HugepageReservation {
   mounted?: string
 }
 
+/** A plan on hugepages that too few free pages cannot take. */
+export interface HugepageShortfall {
+  /** Pages it needs. */
+  pages: number
+  /** Their size in bytes. */
+  pageSize: number
+  /** Pages of that size free and usable now. */
+  freePages: number
+}
+
 /** A run of memory contiguous in virtual and IO address space. Addresses are hex strings. */
 export interface IovaRun {
   va: string
@@ -179,6 +189,11 @@ export interface MemoryPlan {
   hugepagesNote?: string
   /** The EAL memory arguments it would start with. */
   ealArgs: Array<string>
+  /**
+   * The plan on hugepages, when the config left them to the engine and too few are
+   * usable (`--reserve` makes them free).
+   */
+  onHugepages?: HugepageShortfall
 }
 
 /** The packet pool. */

@@ -91,6 +91,8 @@ export interface MemoryPlan {
   hugepagesNote?: string | null;
   /** The EAL memory arguments it would start with. */
   ealArgs: string[];
+  /** The plan on hugepages, when the config left them to the engine and too few are usable. */
+  onHugepages?: { pages: number; pageSize: number; freePages: number } | null;
 }
 
 /** Plans `config`'s memory without starting DPDK. Throws ERR_CONFIG for a bad config. */

@@ -46,14 +46,37 @@ pub struct MemoryPlan {
     pub pages: u64,
 }
 
-/// Picks hugepages or not for the packet pool and the heap: (use hugepages, why not, EAL
-/// memory, the memory plan).
+/// The plan on hugepages of a config that left the choice to the engine, when too few are
+/// usable for it: what `fastpath mem plan` shows, and `--reserve` makes free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugepageShortfall {
+    /// The memory on hugepages.
+    pub plan: MemoryPlan,
+    /// Hugepages of its size free and usable now.
+    pub free_pages: u64,
+}
+
+/// How the engine's memory comes up.
+pub(super) struct MemoryChoice {
+    /// Whether hugepages back packet memory.
+    pub hugepages: bool,
+    /// Why not, when the config left the choice to the engine.
+    pub note: Option<String>,
+    /// EAL's memory arguments.
+    pub eal: EalMemory,
+    /// The memory it needs, in the pages it gets.
+    pub plan: MemoryPlan,
+    /// Its plan on hugepages, when it was left the choice and they fall short.
+    pub shortfall: Option<HugepageShortfall>,
+}
+
+/// Picks hugepages or not for the packet pool and the heap.
 pub(super) fn plan_memory(
     config: &EngineConfig,
     ports: &[PortPlan],
     workers: usize,
     hugepages: &Hugepages,
-) -> Result<(bool, Option<String>, EalMemory, MemoryPlan), EngineError> {
+) -> Result<MemoryChoice, EngineError> {
     // The pool's size and cache were checked against the rings by validate.
     let memory = &config.memory;
     let workers = workers as u64;
@@ -83,17 +106,31 @@ pub(super) fn plan_memory(
     };
     Ok(if use_huge {
         let mb = (huge_plan.heap_pages * huge_plan.page_size).div_ceil(1 << 20);
-        let eal = EalMemory::Hugepages {
-            socket_mb: vec![u32::try_from(mb).unwrap_or(u32::MAX)],
-        };
-        (true, note, eal, huge_plan)
+        MemoryChoice {
+            hugepages: true,
+            note,
+            eal: EalMemory::Hugepages {
+                socket_mb: vec![u32::try_from(mb).unwrap_or(u32::MAX)],
+            },
+            plan: huge_plan,
+            shortfall: None,
+        }
     } else {
         let plan = memory_plan(config, ports, workers, 4096);
         let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
-        let eal = EalMemory::NoHuge {
-            megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
-        };
-        (false, note, eal, plan)
+        let shortfall = note.is_some().then(|| HugepageShortfall {
+            free_pages: hugepages.usable_free_bytes() / huge_plan.page_size,
+            plan: huge_plan,
+        });
+        MemoryChoice {
+            hugepages: false,
+            note,
+            eal: EalMemory::NoHuge {
+                megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
+            },
+            plan,
+            shortfall,
+        }
     })
 }
 

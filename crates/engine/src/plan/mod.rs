@@ -30,8 +30,8 @@ mod tests;
 pub use drivers::{too_many_rx_queues, Driver};
 pub use lcores::cpu_list;
 use lcores::{assign_rx_queues, plan_lcores};
-use memory::{hugepage_size, plan_memory};
-pub use memory::{memory_plan, MemoryPlan};
+use memory::{hugepage_size, plan_memory, MemoryChoice};
+pub use memory::{memory_plan, HugepageShortfall, MemoryPlan};
 use ports::plan_ports;
 pub(crate) use ports::spec_and_device;
 
@@ -97,6 +97,8 @@ pub struct Plan {
     pub mbuf_cache: u32,
     /// The memory it needs.
     pub memory: MemoryPlan,
+    /// Its plan on hugepages, when the config left them to the engine and too few are usable.
+    pub hugepage_shortfall: Option<HugepageShortfall>,
 }
 
 impl Plan {
@@ -117,8 +119,13 @@ impl Plan {
         let (main, main_cpu, mut workers) = plan_lcores(config, cpus)?;
         assign_rx_queues(config, &ports, &names, &mut workers);
         check_tx_queues(config, &ports, &workers)?;
-        let (use_huge, note, eal_memory, memory) =
-            plan_memory(config, &ports, workers.len(), hugepages)?;
+        let MemoryChoice {
+            hugepages: use_huge,
+            note,
+            eal: eal_memory,
+            plan: memory,
+            shortfall,
+        } = plan_memory(config, &ports, workers.len(), hugepages)?;
 
         let iova_mode = config.eal.iova_mode.map(|mode| match mode {
             IovaChoice::Pa => IovaMode::Pa,
@@ -180,6 +187,7 @@ impl Plan {
             mbufs: config.memory.mbufs,
             mbuf_cache: config.memory.mbuf_cache,
             memory,
+            hugepage_shortfall: shortfall,
         })
     }
 

@@ -75,6 +75,9 @@ const memPlan = defineCommand({
     console.log(`  EAL memory arguments: ${plan.ealArgs.join(' ')}`);
     if (reservation !== undefined) {
       for (const line of reservationLines(reservation)) console.log(line);
+    } else if (plan.onHugepages) {
+      const h = plan.onHugepages;
+      console.log(`on hugepages it needs ${h.pages} page(s) of ${formatSize(h.pageSize)}; ${h.freePages} free, ${h.pages - h.freePages} short (fastpath mem plan CONFIG --reserve makes them free, as root)`);
     } else if (plan.pageSize > 4096) {
       console.log(`needs ${plan.pages} free page(s) of ${size} (fastpath mem plan CONFIG --reserve makes them free, as root)`);
     }
