@@ -20,6 +20,8 @@ pub struct HugepageReservation {
     pub plan: MemoryPlan,
     /// The pool before and after.
     pub pool: probe::Reservation,
+    /// The NUMA node whose share of the pool was raised (on a machine of several nodes).
+    pub node: Option<u32>,
     /// Where hugetlbfs was mounted, when no mount was there.
     pub mounted: Option<PathBuf>,
 }
@@ -47,9 +49,11 @@ pub fn reserve_hugepages(bytes: &[u8]) -> Result<HugepageReservation, EngineErro
             "this kernel has no hugepage pools (/sys/kernel/mm/hugepages is empty): run without hugepages (memory.hugepages: false)",
         ));
     }
-    let plan = Plan::hugepage_memory(&config, &allowed_cpus()?, &hugepages)?;
+    let (plan, node) = Plan::hugepage_memory(&config, &allowed_cpus()?, &hugepages)?;
     let size_kb = plan.page_size / 1024;
-    let pool = probe::reserve(root, size_kb, plan.pages).map_err(|e| {
+    // The main lcore's node's share, where EAL takes the memory, on a machine of several.
+    let node = node.filter(|_| hugepages.nodes.len() > 1);
+    let pool = probe::reserve(root, node, size_kb, plan.pages).map_err(|e| {
         needs_root(
             &e,
             &format!(
@@ -84,6 +88,7 @@ pub fn reserve_hugepages(bytes: &[u8]) -> Result<HugepageReservation, EngineErro
     Ok(HugepageReservation {
         plan,
         pool,
+        node,
         mounted,
     })
 }

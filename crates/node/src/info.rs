@@ -287,6 +287,9 @@ pub struct HugepageReservation {
     pub total_after: f64,
     /// Where hugetlbfs was mounted, when no mount was there.
     pub mounted: Option<String>,
+    /// The NUMA node whose share of the pool was raised (the main lcore's), on a machine of
+    /// several nodes.
+    pub node: Option<u32>,
 }
 
 impl From<&engine::HugepageReservation> for HugepageReservation {
@@ -299,6 +302,7 @@ impl From<&engine::HugepageReservation> for HugepageReservation {
             free_after: r.pool.free_after as f64,
             total_after: r.pool.total_after as f64,
             mounted: r.mounted.as_ref().map(|p| p.display().to_string()),
+            node: r.node,
         }
     }
 }

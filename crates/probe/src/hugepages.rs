@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::fsutil::{dir_names, invalid, read_opt};
+use crate::numa::{read_nodes, NumaNode};
 
 /// One hugepage size's pool, from `/sys/kernel/mm/hugepages/hugepages-<size>kB/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Hugepages {
     /// Mounts this process may not create files in, taken out of `mounts` by
     /// [`Hugepages::writable_only`] (so that [`Hugepages::shortfall`] can say why).
     pub unwritable: Vec<PathBuf>,
+    /// NUMA nodes with their CPUs and their share of each pool (none without NUMA support).
+    pub nodes: Vec<NumaNode>,
 }
 
 /// One pool's counters, global (`numa_node: None`) or on one NUMA node.
@@ -67,13 +70,7 @@ impl Hugepages {
     pub fn read(root: &Path) -> io::Result<Self> {
         let mut pools: Vec<HugepagePool> = read_pool_dirs(&root.join("sys/kernel/mm/hugepages"))?
             .into_iter()
-            .map(|(size_kb, dir)| {
-                Ok(HugepagePool {
-                    size_kb,
-                    total: read_number(&dir.join("nr_hugepages"))?,
-                    free: read_number(&dir.join("free_hugepages"))?,
-                })
-            })
+            .map(|(size_kb, dir)| read_pool(&dir, size_kb))
             .collect::<io::Result<_>>()?;
         pools.sort_by_key(|p| p.size_kb);
         let mounts = read_opt(&root.join("proc/mounts"))?
@@ -83,15 +80,42 @@ impl Hugepages {
             pools,
             mounts,
             unwritable: Vec::new(),
+            nodes: read_nodes(root)?,
         })
+    }
+
+    /// The NUMA node of `cpu`, when the machine says.
+    pub fn node_of_cpu(&self, cpu: u32) -> Option<u32> {
+        self.nodes
+            .iter()
+            .find(|n| n.cpus.contains(&cpu))
+            .map(|n| n.id)
+    }
+
+    /// The pools memory on `node` comes from: that node's share on a machine of several
+    /// nodes, else the machine's.
+    fn pools_on(&self, node: Option<u32>) -> &[HugepagePool] {
+        match node {
+            Some(id) if self.nodes.len() > 1 => self
+                .nodes
+                .iter()
+                .find(|n| n.id == id)
+                .map_or(&[][..], |n| &n.pools[..]),
+            _ => &self.pools,
+        }
     }
 
     /// Free hugepage memory in bytes, over every size that has a hugetlbfs mount DPDK can use.
     pub fn usable_free_bytes(&self) -> u64 {
+        self.usable_free_bytes_on(None)
+    }
+
+    /// [`Hugepages::usable_free_bytes`] on NUMA node `node` (the machine's, for `None`).
+    pub fn usable_free_bytes_on(&self, node: Option<u32>) -> u64 {
         if self.mounts.is_empty() {
             return 0;
         }
-        self.pools
+        self.pools_on(node)
             .iter()
             .filter(|p| {
                 self.mounts
@@ -123,6 +147,11 @@ impl Hugepages {
 
     /// Why DPDK cannot use hugepages here, or `None` when at least `needed_bytes` are usable.
     pub fn shortfall(&self, needed_bytes: u64) -> Option<String> {
+        self.shortfall_on(needed_bytes, None)
+    }
+
+    /// [`Hugepages::shortfall`] for memory on NUMA node `node` (the machine's, for `None`).
+    pub fn shortfall_on(&self, needed_bytes: u64, node: Option<u32>) -> Option<String> {
         let reserved: u64 = self.pools.iter().map(|p| p.total).sum();
         if reserved == 0 {
             return Some("no hugepages are reserved (echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages as root)".into());
@@ -133,10 +162,14 @@ impl Hugepages {
         if self.mounts.is_empty() {
             return Some("hugepages are reserved but no hugetlbfs is mounted (mount -t hugetlbfs nodev /dev/hugepages as root)".into());
         }
-        let usable = self.usable_free_bytes();
+        let usable = self.usable_free_bytes_on(node);
         if usable < needed_bytes {
+            let on = match node {
+                Some(id) if self.nodes.len() > 1 => format!(" on NUMA node {id}"),
+                _ => String::new(),
+            };
             return Some(format!(
-                "{} MiB of hugepages are free but {} MiB are needed (reserve more, or stop what holds them)",
+                "{} MiB of hugepages are free{on} but {} MiB are needed (reserve more, or stop what holds them)",
                 usable >> 20,
                 needed_bytes.div_ceil(1 << 20)
             ));
@@ -163,9 +196,19 @@ pub struct Reservation {
 }
 
 /// Raises the `size_kb` pool under `root` (normally `/`, which needs root) until `wanted`
-/// pages are free, never lowering it: pages other programs hold stay theirs.
-pub fn reserve(root: &Path, size_kb: u64, wanted: u64) -> io::Result<Reservation> {
-    let dir = root.join(format!("sys/kernel/mm/hugepages/hugepages-{size_kb}kB"));
+/// pages are free, never lowering it: pages other programs hold stay theirs. With `node`,
+/// that NUMA node's share of the pool (where EAL takes the main lcore's memory).
+pub fn reserve(
+    root: &Path,
+    node: Option<u32>,
+    size_kb: u64,
+    wanted: u64,
+) -> io::Result<Reservation> {
+    let pool = format!("hugepages-{size_kb}kB");
+    let dir = match node {
+        Some(id) => root.join(format!("sys/devices/system/node/node{id}/hugepages/{pool}")),
+        None => root.join("sys/kernel/mm/hugepages").join(pool),
+    };
     let free_before = read_number(&dir.join("free_hugepages"))?;
     let total_before = read_number(&dir.join("nr_hugepages"))?;
     if free_before < wanted {
@@ -208,6 +251,15 @@ pub fn mount_hugetlbfs(path: &Path, size_kb: u64) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The pool of `size_kb` pages in `dir` (a `hugepages-<size>kB` directory).
+pub(crate) fn read_pool(dir: &Path, size_kb: u64) -> io::Result<HugepagePool> {
+    Ok(HugepagePool {
+        size_kb,
+        total: read_number(&dir.join("nr_hugepages"))?,
+        free: read_number(&dir.join("free_hugepages"))?,
+    })
 }
 
 /// Why a hugetlbfs mount cannot be used, after its path.
@@ -346,10 +398,10 @@ mod tests {
         std::fs::write(dir.join("free_hugepages"), "4\n").unwrap();
         // 4 free, 9 wanted: 5 more reserved (a plain file keeps what is written; the kernel
         // would also raise free_hugepages).
-        let r = reserve(&root, 2048, 9).unwrap();
+        let r = reserve(&root, None, 2048, 9).unwrap();
         assert_eq!((r.free_before, r.total_before, r.total_after), (4, 10, 15));
         // Enough free: nothing written, nothing lowered.
-        let r = reserve(&root, 2048, 3).unwrap();
+        let r = reserve(&root, None, 2048, 3).unwrap();
         assert_eq!((r.total_before, r.total_after), (15, 15));
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -16,6 +16,7 @@ mod fsutil;
 pub mod hugepages;
 pub mod iommu;
 pub mod modules;
+pub mod numa;
 pub mod pci;
 pub mod privileges;
 pub mod recommend;
@@ -31,6 +32,7 @@ pub use hugepages::{
 };
 pub use iommu::{Iommu, IommuGroup, IommuKind, IommuUnit, KernelCmdline};
 pub use modules::Modules;
+pub use numa::NumaNode;
 pub use pci::{parse_pci_address, NetInterface, PciDevice};
 pub use privileges::Privileges;
 pub use recommend::{

@@ -130,6 +130,11 @@ export interface HugepageReservation {
   totalAfter: number
   /** Where hugetlbfs was mounted, when no mount was there. */
   mounted?: string
+  /**
+   * The NUMA node whose share of the pool was raised (the main lcore's), on a machine of
+   * several nodes.
+   */
+  node?: number
 }
 
 /** A plan on hugepages that too few free pages cannot take. */

@@ -70,13 +70,16 @@ pub(super) struct MemoryChoice {
     pub shortfall: Option<HugepageShortfall>,
 }
 
-/// Picks hugepages or not for the packet pool and the heap.
+/// Picks hugepages or not for the packet pool and the heap, which EAL puts on the NUMA node
+/// of the main lcore's CPU `main_cpu` (where the pool is created).
 pub(super) fn plan_memory(
     config: &EngineConfig,
     ports: &[PortPlan],
     workers: usize,
+    main_cpu: u32,
     hugepages: &Hugepages,
 ) -> Result<MemoryChoice, EngineError> {
+    let node = hugepages.node_of_cpu(main_cpu);
     // The pool's size and cache were checked against the rings by validate.
     let memory = &config.memory;
     let workers = workers as u64;
@@ -84,7 +87,7 @@ pub(super) fn plan_memory(
     let needed_bytes = huge_plan.pages * huge_plan.page_size;
     let (use_huge, note) = match memory.hugepages {
         Some(false) => (false, None),
-        Some(true) => match hugepages.shortfall(needed_bytes) {
+        Some(true) => match hugepages.shortfall_on(needed_bytes, node) {
             None => (true, None),
             Some(why) if hugepages.only_unwritable() => {
                 return Err(EngineError::new(
@@ -99,7 +102,7 @@ pub(super) fn plan_memory(
                 ))
             }
         },
-        None => match hugepages.shortfall(needed_bytes) {
+        None => match hugepages.shortfall_on(needed_bytes, node) {
             None => (true, None),
             Some(why) => (false, Some(why)),
         },
@@ -110,7 +113,11 @@ pub(super) fn plan_memory(
             hugepages: true,
             note,
             eal: EalMemory::Hugepages {
-                socket_mb: vec![u32::try_from(mb).unwrap_or(u32::MAX)],
+                // Nothing on the nodes before the main lcore's (`--socket-mem 0,…,MB`).
+                socket_mb: (0..node.unwrap_or(0))
+                    .map(|_| 0)
+                    .chain([u32::try_from(mb).unwrap_or(u32::MAX)])
+                    .collect(),
             },
             plan: huge_plan,
             shortfall: None,
@@ -119,7 +126,7 @@ pub(super) fn plan_memory(
         let plan = memory_plan(config, ports, workers, 4096);
         let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
         let shortfall = note.is_some().then(|| HugepageShortfall {
-            free_pages: hugepages.usable_free_bytes() / huge_plan.page_size,
+            free_pages: hugepages.usable_free_bytes_on(node) / huge_plan.page_size,
             plan: huge_plan,
         });
         MemoryChoice {

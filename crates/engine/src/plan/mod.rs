@@ -125,7 +125,7 @@ impl Plan {
             eal: eal_memory,
             plan: memory,
             shortfall,
-        } = plan_memory(config, &ports, workers.len(), hugepages)?;
+        } = plan_memory(config, &ports, workers.len(), main_cpu, hugepages)?;
 
         let iova_mode = config.eal.iova_mode.map(|mode| match mode {
             IovaChoice::Pa => IovaMode::Pa,
@@ -191,22 +191,24 @@ impl Plan {
         })
     }
 
-    /// The memory `config` needs on this machine's hugepages, however many are free now: what
-    /// reserving hugepages for it must make free. Refuses a config with problems first.
+    /// The memory `config` needs on this machine's hugepages, however many are free now, and
+    /// the NUMA node it goes on (the main lcore's, when the machine says): what reserving
+    /// hugepages for it must make free, and where. Refuses a config with problems first.
     pub fn hugepage_memory(
         config: &EngineConfig,
         cpus: &[u32],
         hugepages: &Hugepages,
-    ) -> Result<MemoryPlan, EngineError> {
+    ) -> Result<(MemoryPlan, Option<u32>), EngineError> {
         validate::check(config)?;
         let ports = plan_ports(&config.ports)?;
-        let (_, _, workers) = plan_lcores(config, cpus)?;
-        Ok(memory_plan(
+        let (_, main_cpu, workers) = plan_lcores(config, cpus)?;
+        let plan = memory_plan(
             config,
             &ports,
             workers.len() as u64,
             hugepage_size(hugepages),
-        ))
+        );
+        Ok((plan, hugepages.node_of_cpu(main_cpu)))
     }
 
     /// Which worker polls (port, queue), if any.

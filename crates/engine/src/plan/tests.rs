@@ -11,7 +11,7 @@ use crate::config::{
 };
 use crate::error::ErrorCode;
 use dpdk::EalMemory;
-use probe::{HugepagePool, HugetlbfsMount};
+use probe::{HugepagePool, HugetlbfsMount, NumaNode};
 
 fn null(name: &str, queues: u16) -> PortConfig {
     PortConfig {
@@ -77,6 +77,7 @@ fn huge(free: u64) -> Hugepages {
             page_size_kb: None,
         }],
         unwritable: Vec::new(),
+        nodes: Vec::new(),
     }
 }
 
@@ -308,4 +309,54 @@ fn listed_queues_keep_their_owner_and_the_rest_go_round_robin() {
 fn cpu_lists_are_compact() {
     assert_eq!(cpu_list(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
     assert_eq!(cpu_list(&[3]), "3");
+}
+
+#[test]
+fn hugepages_are_counted_and_asked_for_on_the_main_lcores_numa_node() {
+    // Two nodes: CPUs 0-1 on node 0 with every free page, CPUs 2-3 on node 1 with `free1`.
+    let two_nodes = |free1: u64| Hugepages {
+        nodes: vec![
+            NumaNode {
+                id: 0,
+                cpus: vec![0, 1],
+                pools: huge(512).pools,
+            },
+            NumaNode {
+                id: 1,
+                cpus: vec![2, 3],
+                pools: huge(free1).pools,
+            },
+        ],
+        ..huge(512 + free1)
+    };
+    let cpus = [0, 1, 2, 3];
+    let mut c = config(vec![worker(3)], None);
+    c.lcores.main = Some(2);
+    // The machine has 512 pages free, but none on the main lcore's node.
+    let plan = Plan::new(&c, &cpus, &two_nodes(0)).unwrap();
+    assert!(!plan.hugepages);
+    let note = plan.hugepages_note.as_deref().unwrap();
+    assert!(
+        note.starts_with("0 MiB of hugepages are free on NUMA node 1 but"),
+        "{note}"
+    );
+    assert_eq!(plan.hugepage_shortfall.as_ref().unwrap().free_pages, 0);
+    // With pages there, EAL is given them on node 1 and nothing on node 0.
+    let plan = Plan::new(&c, &cpus, &two_nodes(512)).unwrap();
+    let mb = (plan.memory.heap_pages * 2) as u32;
+    assert_eq!(
+        plan.eal.memory,
+        EalMemory::Hugepages {
+            socket_mb: vec![0, mb]
+        }
+    );
+    // The main lcore on node 0: as on a machine of one node.
+    c.lcores.main = Some(0);
+    let plan = Plan::new(&c, &cpus, &two_nodes(0)).unwrap();
+    assert_eq!(
+        plan.eal.memory,
+        EalMemory::Hugepages {
+            socket_mb: vec![mb]
+        }
+    );
 }

@@ -88,10 +88,11 @@ const memPlan = defineCommand({
 /** What `--reserve` did, in a line or two. */
 function reservationLines(r: HugepageReservation): string[] {
   const size = r.sizeKb >= 1024 ? `${r.sizeKb / 1024} MiB` : `${r.sizeKb} KiB`;
+  const on = r.node === undefined || r.node === null ? '' : ` on NUMA node ${r.node} (the main lcore's)`;
   const lines =
     r.totalAfter > r.totalBefore
-      ? [`reserved ${r.totalAfter - r.totalBefore} more page(s) of ${size}: nr_hugepages ${r.totalBefore} -> ${r.totalAfter}, free ${r.freeBefore} -> ${r.freeAfter} (this config needs ${r.wanted})`]
-      : [`${r.freeBefore} page(s) of ${size} already free, this config needs ${r.wanted}: nothing to reserve`];
+      ? [`reserved ${r.totalAfter - r.totalBefore} more page(s) of ${size}${on}: nr_hugepages ${r.totalBefore} -> ${r.totalAfter}, free ${r.freeBefore} -> ${r.freeAfter} (this config needs ${r.wanted})`]
+      : [`${r.freeBefore} page(s) of ${size} already free${on}, this config needs ${r.wanted}: nothing to reserve`];
   if (r.mounted) lines.push(`mounted hugetlbfs on ${r.mounted}`);
   return lines;
 }
