@@ -298,10 +298,17 @@ impl Port {
 
     /// Link state, without waiting for autonegotiation.
     pub fn link(&self) -> Result<Link, DpdkError> {
+        Self::link_of(self.id)
+    }
+
+    /// Port `id`'s link state, without waiting; safe to call from any thread while the port
+    /// is open (the engine's sampler reads it every 10 ms). A driver that cannot tell
+    /// (no `link_update`) gives an error.
+    pub fn link_of(id: u16) -> Result<Link, DpdkError> {
         let mut link = dpdk_sys::rte_eth_link::default();
         // SAFETY: `link` is a valid out-pointer.
-        unsafe { dpdk_sys::rte_eth_link_get_nowait(self.id, &mut link) }
-            .to_result(|| format!("rte_eth_link_get_nowait(port {})", self.id))?;
+        unsafe { dpdk_sys::rte_eth_link_get_nowait(id, &mut link) }
+            .to_result(|| format!("rte_eth_link_get_nowait(port {id})"))?;
         Ok(Link {
             up: u32::from(link.link_status()) == dpdk_sys::RTE_ETH_LINK_UP,
             speed_mbps: link.link_speed,

@@ -1,6 +1,7 @@
-//! The sampler: a thread beside the workers that, every 10 ms, copies the drivers' port
-//! counters and the packet pool's levels into the stats segment, counts the samples that
-//! found the pool dry, appends a sample to the segment's rings and beats its heartbeat.
+//! The sampler: a thread beside the workers that, every 10 ms, copies the ports' link states,
+//! the drivers' port counters and the packet pool's levels into the stats segment, counts the
+//! samples that found the pool dry, appends a sample to the segment's rings and beats its
+//! heartbeat.
 //!
 //! It runs off the hot path (pinned where the mostly idle main lcore runs), so that workers
 //! never make a driver call for stats, and every reader (the engine's own `stats()`
@@ -28,9 +29,18 @@ pub(crate) struct Sampler {
     test_counter: bool,
 }
 
-/// One sample: the drivers' counters, the pool, the ring, the heartbeat.
+/// Publishes every port's link state (`rte_eth_link_get_nowait`) as `port/linkUp`: readers
+/// see it, and workers read it there instead of asking the driver on their hot path.
+fn publish_links(segment: &stats::Segment, port_ids: &[u16]) {
+    for (p, &id) in port_ids.iter().enumerate() {
+        segment.set_link_up(p, Port::link_of(id).ok().map(|l| l.up));
+    }
+}
+
+/// One sample: the links, the drivers' counters, the pool, the ring, the heartbeat.
 fn tick(shared: &Shared, port_ids: &[u16], test_counter: bool) {
     let segment = &shared.segment;
+    publish_links(segment, port_ids);
     for (p, &id) in port_ids.iter().enumerate() {
         if let Ok(d) = Port::stats_of(id) {
             let values = [
@@ -78,6 +88,8 @@ impl Sampler {
         test_counter: bool,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        // Before any worker runs: they read the links from the first loop on.
+        publish_links(&shared.segment, &port_ids);
         let port_ids: Arc<[u16]> = port_ids.into();
         let (flag, thread_shared, ids) = (
             Arc::clone(&stop),

@@ -96,6 +96,13 @@ pub const CATALOGUE: &[EntryDef] = &[
     counter("port/rxNombuf", "Rx mbuf allocation failures."),
     gauge("port/rxQueues", "Rx queues the port came up with."),
     gauge("port/txQueues", "Tx queues the port came up with."),
+    def(
+        "port/linkUp",
+        Kind::Counter,
+        GAUGE | OPTIONAL,
+        "",
+        "1 link up, 0 down (null: driver cannot tell).",
+    ),
     names("lcore", "", "Worker lcores, by lcore id."),
     gauge("lcore/cpu", "The CPU the worker runs on."),
     counter("lcore/loops", "Poll-loop iterations."),

@@ -56,6 +56,7 @@ pub(crate) struct Placed {
 pub(crate) mod port_line {
     pub(crate) const RX_QUEUES: usize = 0;
     pub(crate) const TX_QUEUES: usize = 8;
+    pub(crate) const LINK_UP: usize = 16;
 }
 
 /// Byte offsets in a `lcore` loops line beyond the worker-written [`super::LOOP_FIELDS`].
@@ -237,6 +238,7 @@ impl Layout {
             "port/rxNombuf" => driver(56),
             "port/rxQueues" => (b.port_info + port_line::RX_QUEUES, ports, LINE, 1, 0),
             "port/txQueues" => (b.port_info + port_line::TX_QUEUES, ports, LINE, 1, 0),
+            "port/linkUp" => (b.port_info + port_line::LINK_UP, ports, LINE, 1, 0),
             "lcore" => names(b.lcore_names, workers),
             "lcore/cpu" => loops(loops_line::CPU),
             "lcore/loops" => loops(0),

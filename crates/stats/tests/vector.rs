@@ -61,6 +61,8 @@ fn write_vector() {
     seg.set_tsc_hz(2_000_000_000);
     seg.set_queue_counts(0, 2, 2);
     seg.set_queue_counts(1, 1, 2);
+    // wan's link is up; lan's driver cannot tell (null).
+    seg.set_link_up(0, Some(true));
     seg.set_queues(
         0,
         &[

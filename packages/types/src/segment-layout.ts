@@ -95,6 +95,7 @@ export const CATALOGUE = [
   { name: "port/rxNombuf", kind: Kind.Counter, flags: 0, link: "", help: "Rx mbuf allocation failures." },
   { name: "port/rxQueues", kind: Kind.Counter, flags: 1, link: "", help: "Rx queues the port came up with." },
   { name: "port/txQueues", kind: Kind.Counter, flags: 1, link: "", help: "Tx queues the port came up with." },
+  { name: "port/linkUp", kind: Kind.Counter, flags: 9, link: "", help: "1 link up, 0 down (null: driver cannot tell)." },
   { name: "lcore", kind: Kind.Names, flags: 0, link: "", help: "Worker lcores, by lcore id." },
   { name: "lcore/cpu", kind: Kind.Counter, flags: 1, link: "", help: "The CPU the worker runs on." },
   { name: "lcore/loops", kind: Kind.Counter, flags: 0, link: "", help: "Poll-loop iterations." },
@@ -171,6 +172,8 @@ export interface PortStats {
   rxQueues: number;
   /** Tx queues the port came up with. */
   txQueues: number;
+  /** 1 link up, 0 down (null: driver cannot tell). */
+  linkUp: number | null;
   queues: QueueStats[];
 }
 

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 mod publish;
 
-use crate::directory::{loops_line, queue_line, round_up, Blocks, Layout, Placed};
+use crate::directory::{loops_line, port_line, queue_line, round_up, Blocks, Layout, Placed};
 use crate::layout::{
     entry, header, Lane, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN,
     ENTRY_SIZE, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, LINE, LOOP_FIELDS, MAGIC, MEMORY_RUNS,
@@ -237,6 +237,8 @@ impl Segment {
                 ELEMENT_NAME_LEN,
                 name,
             );
+            // Unknown until the engine reads it.
+            put64(b, blocks.port_info + i * LINE + port_line::LINK_UP, NONE);
         }
         for (i, (lcore, cpu)) in spec.lcores.iter().enumerate() {
             put_text(

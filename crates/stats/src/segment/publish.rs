@@ -92,6 +92,30 @@ impl Segment {
         }
     }
 
+    /// Publishes port `port`'s link state (`None`: its driver cannot tell). Written by the
+    /// sampler only when it changes: workers read the line on their hot path.
+    pub fn set_link_up(&self, port: usize, up: Option<bool>) {
+        if port < self.ports {
+            let word = self.word64(self.blocks.port_info + port * LINE + port_line::LINK_UP);
+            let value = up.map_or(NONE, u64::from);
+            if word.load(Ordering::Relaxed) != value {
+                word.store(value, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether port `port`'s link is up as last published; a link its driver cannot report
+    /// counts as up (there is nothing to wait for). Cheap enough for a worker's loop: one
+    /// load of a line that changes only with the link.
+    #[inline]
+    pub fn link_up(&self, port: usize) -> bool {
+        port >= self.ports
+            || self
+                .word64(self.blocks.port_info + port * LINE + port_line::LINK_UP)
+                .load(Ordering::Relaxed)
+                != 0
+    }
+
     /// Publishes port `port`'s per-queue driver counters, queue by queue: rx packets, rx
     /// bytes, tx packets, tx bytes, errors (the `q_*` arrays of `rte_eth_stats`).
     pub fn set_queues(&self, port: usize, values: &[[u64; 5]]) {
