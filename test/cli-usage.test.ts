@@ -17,7 +17,7 @@ const USAGE = {
   ls: 'fastpath ls [--json]',
   stats: 'fastpath stats [NAME] [--json]',
   top: 'fastpath top [NAME] [--frames N]',
-  doctor: 'fastpath doctor [--json] [--root DIR] [--no-huge]',
+  doctor: 'fastpath doctor [CONFIG] [--pci ADDR]... [--json] [--root DIR] [--no-huge]',
   devbind: 'fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]',
   'mem map': 'fastpath mem map [NAME] [--json]',
   'mem plan': 'fastpath mem plan CONFIG [--json] [--reserve]',

@@ -22,7 +22,9 @@ describe('doctor on fixture trees', () => {
 
   it.each(environments)('%s gives its expected report', (env) => {
     const expected = JSON.parse(readFileSync(join(fixtures, env, 'expected.json'), 'utf8')) as Record<string, unknown>;
-    const { text, ...report } = doctor({ root: join(fixtures, env) });
+    // The linked DPDK build is this machine's, not the tree's: expected.json leaves it out.
+    const { text, dpdk, ...report } = doctor({ root: join(fixtures, env) });
+    expect(dpdk.version).toMatch(/^22\.11\./);
     expect(report).toEqual(expected);
     // The readable report has a ✓ or ✗ line per check, and a fix for every ✗.
     for (const check of report.checks) {

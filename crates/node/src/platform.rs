@@ -31,16 +31,39 @@ pub struct DoctorReport {
     pub text: String,
 }
 
-/// Probes the machine (or the fixture tree at `root`) and reports what DPDK can use.
+/// How EAL would be started, for the doctor's prediction.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct DoctorArgs {
+    /// `--no-huge`.
+    pub no_huge: Option<bool>,
+    /// The config leaves hugepages to the engine: `--no-huge` when none is free.
+    pub huge_fallback: Option<bool>,
+    /// PCI devices EAL would be given (`-a`); none means `--no-pci`.
+    pub devices: Option<Vec<String>>,
+    /// `"pa"` or `"va"` to predict for `--iova-mode`.
+    pub iova_mode: Option<String>,
+}
+
+/// Probes the machine (or the fixture tree at `root`) and reports what DPDK can use, and
+/// which IOVA mode EAL will pick for the devices in `args`.
 #[napi]
 #[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
-pub fn doctor(root: Option<String>, no_huge: bool, devices: Vec<String>) -> Result<DoctorReport> {
+pub fn doctor(root: Option<String>, args: Option<DoctorArgs>) -> Result<DoctorReport> {
     guarded("doctor", || {
         let root = probe_root(root.as_deref())?;
+        let args = args.unwrap_or_default();
+        let iova_mode_forced = args
+            .iova_mode
+            .as_deref()
+            .map(|m| m.to_ascii_lowercase().parse::<probe::IovaMode>())
+            .transpose()
+            .map_err(|e| EngineError::new(ErrorCode::Probe, e))?;
         let opts = probe::DoctorOptions {
-            no_huge,
-            devices,
-            iova_mode_forced: None,
+            no_huge: args.no_huge.unwrap_or(false),
+            huge_fallback: args.huge_fallback.unwrap_or(false),
+            devices: args.devices.unwrap_or_default(),
+            iova_mode_forced,
         };
         let report = probe::doctor(&root, &opts).map_err(|e| {
             EngineError::new(

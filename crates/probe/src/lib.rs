@@ -3,41 +3,49 @@
 //! Everything takes the root as a parameter so tests run on fixture trees and never on the
 //! real `/sys`. [`Probe::read`] gathers it all: the IOMMU and its groups, the VFIO/UIO modules,
 //! the PCI network devices and their kernel interfaces, hugepages, and the process's
-//! privileges. [`recommend`] turns that into a driver per device and a predicted IOVA mode,
-//! [`doctor`] into a [`Report`] (JSON or text), and [`devbind`] into the sysfs writes that bind
-//! a device to a driver — planned first, applied only on request, never outside the root.
+//! privileges. [`recommend`] turns that into a driver per device, [`iova`] (with
+//! [`pci_vote`], following the [`DpdkBuild`] Fastpath links) into the IOVA mode EAL will pick
+//! for the devices it is given, [`doctor`] into a [`Report`] (JSON or text), and [`devbind`]
+//! into the sysfs writes that bind a device to a driver — planned first, applied only on
+//! request, never outside the root.
 //!
 //! Missing files and directories mean "absent", never an error; a garbled file that decides
 //! an answer (a hugepage counter, a PCI class, the uid, the no-IOMMU switch) is an error naming
 //! its path.
 
 pub mod devbind;
+pub mod dpdk_build;
 mod fsutil;
 pub mod hugepages;
 pub mod iommu;
+pub mod iova;
 pub mod modules;
 pub mod numa;
 pub mod pci;
+pub mod pci_vote;
 pub mod privileges;
 pub mod recommend;
 pub mod report;
+mod report_checks;
+mod report_text;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub use devbind::{apply, plan_bind, plan_unbind, status, DeviceStatus, Refusal, Write};
+pub use dpdk_build::DpdkBuild;
 pub use hugepages::{
     mount_hugetlbfs, read_hugepage_stats, reserve, HugepagePool, HugepageStats, Hugepages,
     HugetlbfsMount, Reservation,
 };
 pub use iommu::{Iommu, IommuGroup, IommuKind, IommuUnit, KernelCmdline};
+pub use iova::{predict_iova, predict_iova_with, DoctorOptions, IovaMode, IovaPrediction};
 pub use modules::Modules;
 pub use numa::NumaNode;
 pub use pci::{parse_pci_address, NetInterface, PciDevice};
+pub use pci_vote::{DeviceVote, Vote};
 pub use privileges::Privileges;
-pub use recommend::{
-    predict_iova, recommend_driver, DoctorOptions, Driver, DriverAdvice, IovaMode, IovaPrediction,
-};
+pub use recommend::{recommend_driver, Driver, DriverAdvice};
 pub use report::{doctor, Check, Report};
 
 /// Everything read from one root.

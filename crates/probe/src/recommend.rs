@@ -1,7 +1,5 @@
-//! What to use: a driver per network device, following the seed article's flowchart, and the
-//! IOVA mode DPDK 22.11's EAL will pick, following its source.
-//!
-//! # Driver per device
+//! The driver to use for each network device, following the seed article's flowchart. The
+//! IOVA mode EAL then picks is [`crate::iova`]'s.
 //!
 //! 1. A device whose kernel interface is active (see [`crate::pci`]) stays with the kernel:
 //!    use it through a software PMD (`af_packet`; `af_xdp` or `pcap` also work). So does a device
@@ -12,32 +10,12 @@
 //!    in no-IOMMU mode once enabled, else `uio_pci_generic` if loaded (not for VFs: they have no
 //!    legacy interrupt), else `igb_uio` if loaded, else `vfio-pci` in no-IOMMU mode with the
 //!    steps to enable it.
-//!
-//! # IOVA mode (DPDK 22.11, `lib/eal/linux/eal.c`, `rte_eal_init`)
-//!
-//! - `phys_addrs = rte_eal_using_phys_addrs()`: hugepages in use (not `--no-huge`) and
-//!   `rte_mem_virt2phy()` gets a page frame number from `/proc/self/pagemap`, which needs
-//!   `CAP_SYS_ADMIN`.
-//! - The bus preference, `rte_bus_get_iommu_class()`: the PCI bus (`rte_pci_get_iommu_class()`
-//!   in `drivers/bus/pci/pci_common.c`) asks each scanned device's `pci_device_iova_mode()`
-//!   (`drivers/bus/pci/linux/pci.c`): bound to `igb_uio`/`uio_pci_generic` → PA; `vfio-pci` in
-//!   no-IOMMU mode → PA; `vfio-pci` with an IOMMU → no preference unless the PMD is flagged
-//!   `RTE_PCI_DRV_NEED_IOVA_AS_VA`; a kernel driver or none → skipped. With `--no-pci` (vdevs
-//!   only) nothing is scanned and the preference is "don't care" (DC).
-//! - `--iova-mode` wins over the bus. Otherwise, with DC: no `phys_addrs` → VA; `rte_kni`
-//!   loaded → PA; `is_iommu_enabled()` (`/sys/kernel/iommu_groups` not empty) → VA; else PA.
-//! - Then PA without `phys_addrs` fails: "Cannot use IOVA as 'PA' since physical addresses are
-//!   not available".
-//! - On x86, `pci_device_iommu_support_va()` reads the VT-d `cap` register and sets a DMA mask of
-//!   MGAW+1 bits; memory above it cannot be used in VA mode (`rte_mem_check_dma_mask()`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::iommu::FULL_ADDRESS_WIDTH;
-use crate::pci::{parse_pci_address, PciDevice};
+use crate::pci::PciDevice;
 use crate::Probe;
 
 /// A driver DPDK can use a NIC through.
@@ -107,63 +85,6 @@ pub struct DriverAdvice {
     pub reasons: Vec<String>,
 }
 
-/// An IOVA mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IovaMode {
-    /// IOVA as virtual addresses (through an IOMMU, or no device DMA at all).
-    Va,
-    /// IOVA as physical addresses.
-    Pa,
-}
-
-impl fmt::Display for IovaMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Va => "va",
-            Self::Pa => "pa",
-        })
-    }
-}
-
-impl FromStr for IovaMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "va" => Ok(Self::Va),
-            "pa" => Ok(Self::Pa),
-            other => Err(format!("IOVA mode must be \"va\" or \"pa\", not {other:?}")),
-        }
-    }
-}
-
-/// How DPDK would be started: what the prediction and the doctor assume.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DoctorOptions {
-    /// `--no-huge`.
-    pub no_huge: bool,
-    /// PCI devices passed with `-a`; empty means `--no-pci` (vdevs only).
-    pub devices: Vec<String>,
-    /// `--iova-mode`, when given.
-    pub iova_mode_forced: Option<IovaMode>,
-}
-
-/// The IOVA mode EAL will select, and what follows from it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IovaPrediction {
-    /// The mode `rte_eal_init` selects.
-    pub predicted: IovaMode,
-    /// Whether `rte_eal_init` will fail with these options (the warnings say why).
-    pub eal_fails: bool,
-    /// How EAL gets there, step by step.
-    pub reasons: Vec<String>,
-    /// What will fail or be limited, and what to do.
-    pub warnings: Vec<String>,
-}
-
 /// The driver to use for a network device on this machine.
 pub fn recommend_driver(probe: &Probe, device: &PciDevice) -> DriverAdvice {
     if let Some(advice) = kernel_keeps(probe, device) {
@@ -210,7 +131,8 @@ fn kernel_keeps(probe: &Probe, device: &PciDevice) -> Option<DriverAdvice> {
     })
 }
 
-fn bind_step(device: &PciDevice, driver: Driver) -> String {
+/// The step that binds `device` to `driver`, saying what it is bound to now.
+pub(crate) fn bind_step(device: &PciDevice, driver: Driver) -> String {
     let pci = &device.address;
     match device.driver.as_deref() {
         Some(d) if d == driver.name() => format!("{pci} is bound to {driver} already: nothing to do."),
@@ -329,187 +251,5 @@ fn noiommu_steps(vfio_loaded: bool) -> String {
         "Enable it: echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode (this taints the kernel), then modprobe vfio-pci.".to_owned()
     } else {
         "Enable it: modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci (this taints the kernel).".to_owned()
-    }
-}
-
-/// What a named device asks of the PCI bus (`pci_device_iova_mode()`), with the sentence why.
-enum BusWish {
-    Pa(String),
-    NoPreference(String),
-    Skipped(String),
-}
-
-fn bus_wish(probe: &Probe, pci: &str) -> BusWish {
-    let Some(addr) = parse_pci_address(pci) else {
-        return BusWish::Skipped(format!("{pci:?} is not a PCI address (dddd:bb:dd.f): EAL rejects the -a argument and rte_eal_init() fails."));
-    };
-    let Some(dev) = probe.device(&addr) else {
-        return BusWish::Skipped(format!(
-            "{addr} does not exist on this machine: EAL has nothing to probe there."
-        ));
-    };
-    match dev.driver.as_deref() {
-        Some("vfio-pci") if probe.modules.vfio_noiommu => BusWish::Pa(format!("{addr} is bound to vfio-pci in no-IOMMU mode: pci_device_iova_mode() asks for PA.")),
-        Some("vfio-pci") => BusWish::NoPreference(format!("{addr} is bound to vfio-pci with an IOMMU: pci_device_iova_mode() has no preference (only PMDs flagged RTE_PCI_DRV_NEED_IOVA_AS_VA ask for VA).")),
-        Some(d @ ("igb_uio" | "uio_pci_generic")) => BusWish::Pa(format!("{addr} is bound to {d}, which cannot use an IOMMU: pci_device_iova_mode() asks for PA.")),
-        other => {
-            let advice = recommend_driver(probe, dev);
-            let now = other.map_or_else(|| "no driver".to_owned(), |d| format!("the kernel driver {d}"));
-            BusWish::Skipped(format!("{addr} is bound to {now}: rte_pci_get_iommu_class() skips it and DPDK cannot drive it (bifurcated PMDs such as mlx5 aside); recommended: {}.", advice.driver))
-        }
-    }
-}
-
-/// The IOVA mode `rte_eal_init` will select for these options, and what follows from it.
-pub fn predict_iova(probe: &Probe, opts: &DoctorOptions) -> IovaPrediction {
-    let mut reasons = Vec::new();
-    let mut warnings = Vec::new();
-    let mut eal_fails = false;
-    let privileged = probe.privileges.phys_addrs();
-    let phys_addrs = !opts.no_huge && privileged;
-    reasons.push(if opts.no_huge {
-        "With --no-huge there are no hugepages, so rte_eal_using_phys_addrs() reports no physical addresses.".to_owned()
-    } else if !probe.privileges.cap_sys_admin {
-        "This user lacks CAP_SYS_ADMIN: since Linux 4.0 /proc/self/pagemap hides page frame numbers from it, so rte_eal_using_phys_addrs() reports no physical addresses.".to_owned()
-    } else if !probe.privileges.pagemap {
-        "/proc/self/pagemap does not exist, so rte_eal_using_phys_addrs() reports no physical addresses.".to_owned()
-    } else {
-        "This user has CAP_SYS_ADMIN and EAL runs with hugepages (no --no-huge), so rte_eal_using_phys_addrs() reports physical addresses available.".to_owned()
-    });
-
-    let mut pa_devices = Vec::new();
-    if opts.devices.is_empty() {
-        reasons.push("No PCI device is named (--no-pci, vdevs only): no bus asks for a mode (DC); DPDK's software vdevs (net_null, net_ring, net_pcap, net_af_packet, net_af_xdp) have no preference.".to_owned());
-    }
-    for pci in &opts.devices {
-        match bus_wish(probe, pci) {
-            BusWish::Pa(why) => {
-                pa_devices.push(pci.clone());
-                reasons.push(why);
-            }
-            BusWish::NoPreference(why) => reasons.push(why),
-            BusWish::Skipped(why) => {
-                eal_fails |= parse_pci_address(pci).is_none();
-                warnings.push(why);
-            }
-        }
-    }
-    let bus_pa = !pa_devices.is_empty();
-    if !opts.devices.is_empty() {
-        reasons.push(if bus_pa {
-            "rte_bus_get_iommu_class(): the PCI bus asks for PA.".to_owned()
-        } else {
-            "rte_bus_get_iommu_class(): no bus asks for a mode (DC).".to_owned()
-        });
-    }
-
-    let predicted = if let Some(forced) = opts.iova_mode_forced {
-        reasons.push(format!(
-            "--iova-mode={forced} forces the mode: rte_eal_init() does not ask the buses."
-        ));
-        forced
-    } else if bus_pa {
-        IovaMode::Pa
-    } else {
-        let (mode, why) = undecided(probe, phys_addrs);
-        reasons.push(why);
-        mode
-    };
-
-    if predicted == IovaMode::Pa && !phys_addrs {
-        eal_fails = true;
-        warnings.insert(0, "PA needs CAP_SYS_ADMIN (root) and hugepages to read physical addresses: rte_eal_init() fails with \"Cannot use IOVA as 'PA' since physical addresses are not available\". Run as root without --no-huge, or use vfio-pci with an IOMMU (IOVA as VA).".to_owned());
-    }
-    if !opts.no_huge && probe.hugepages.usable_free_bytes() == 0 {
-        // eal_hugepage_info_init() runs right after the IOVA choice and needs one mounted size
-        // with free pages.
-        eal_fails = true;
-        warnings.push("No free hugepages of a mounted size: rte_eal_init() then fails with \"Cannot get hugepage information\". Reserve and mount hugepages, or run with --no-huge (IOVA as VA; memory from -m).".to_owned());
-    }
-    if predicted == IovaMode::Va {
-        va_warnings(probe, opts, privileged, &pa_devices, &mut warnings);
-    }
-    IovaPrediction {
-        predicted,
-        eal_fails,
-        reasons,
-        warnings,
-    }
-}
-
-/// `rte_eal_init`'s choice when no bus asked for a mode.
-fn undecided(probe: &Probe, phys_addrs: bool) -> (IovaMode, String) {
-    if !phys_addrs {
-        (IovaMode::Va, "No bus asked for a mode and physical addresses are unavailable, so rte_eal_init() selects IOVA as VA.".to_owned())
-    } else if probe.modules.rte_kni {
-        (
-            IovaMode::Pa,
-            "The rte_kni module is loaded, so rte_eal_init() selects IOVA as PA for KNI."
-                .to_owned(),
-        )
-    } else if probe.iommu.present() {
-        (IovaMode::Va, "An IOMMU is enabled (/sys/kernel/iommu_groups is not empty), so rte_eal_init() selects IOVA as VA.".to_owned())
-    } else if probe.iommu.dpdk_sees_groups() {
-        (IovaMode::Va, "There is no IOMMU, but /sys/kernel/iommu_groups holds VFIO no-IOMMU groups and rte_eal_init()'s is_iommu_enabled() only checks that the directory is not empty, so it selects IOVA as VA.".to_owned())
-    } else {
-        (IovaMode::Pa, "No IOMMU is enabled and physical addresses are available, so rte_eal_init() selects IOVA as PA.".to_owned())
-    }
-}
-
-fn va_warnings(
-    probe: &Probe,
-    opts: &DoctorOptions,
-    privileged: bool,
-    pa_devices: &[String],
-    warnings: &mut Vec<String>,
-) {
-    for pci in pa_devices {
-        warnings.push(format!("{pci} can only do DMA to physical addresses (no IOMMU translates for it): with --iova-mode=va it will not work. Drop --iova-mode=va, or bind it to vfio-pci with an IOMMU."));
-    }
-    if !privileged {
-        warnings.push("PA would fail: it needs CAP_SYS_ADMIN (root) to read physical addresses, so --iova-mode=pa and devices bound to igb_uio, uio_pci_generic or vfio-pci in no-IOMMU mode cannot be used by this user.".to_owned());
-    } else if opts.no_huge {
-        warnings.push("With --no-huge there are no physical addresses: IOVA as PA is impossible, so devices bound to igb_uio, uio_pci_generic or vfio-pci in no-IOMMU mode cannot be used.".to_owned());
-    }
-    if let Some(width) = probe
-        .iommu
-        .address_width()
-        .filter(|w| *w < FULL_ADDRESS_WIDTH)
-    {
-        let limit = human_bytes(1u128 << width);
-        let mut warning = format!("The IOMMU's address width is {width} bits (under {FULL_ADDRESS_WIDTH}): in IOVA as VA mode DPDK sets a {width}-bit DMA mask (pci_device_iommu_support_va()), so memory mapped above {limit} cannot be used for DMA and rte_mem_check_dma_mask() fails. EAL maps from 4 GiB up, so keep the hugepage memory well under {limit}, or run as root with --iova-mode=pa; in a QEMU guest raise the vIOMMU's width (-device intel-iommu,aw-bits=48).");
-        if opts.devices.is_empty() {
-            warning.push_str(" With vdevs only no device does DMA through the IOMMU; this matters once PCI devices are named.");
-        }
-        warnings.push(warning);
-    }
-}
-
-pub(crate) fn human_bytes(bytes: u128) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes >> 10;
-    let mut unit = 0;
-    while value >= 1024 && unit + 1 < UNITS.len() {
-        value >>= 10;
-        unit += 1;
-    }
-    format!("{value} {}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn address_limits_read_naturally() {
-        assert_eq!(human_bytes(1 << 39), "512 GiB");
-        assert_eq!(human_bytes(1 << 48), "256 TiB");
-    }
-
-    #[test]
-    fn iova_modes_parse_and_print_as_eal_spells_them() {
-        assert_eq!("va".parse::<IovaMode>(), Ok(IovaMode::Va));
-        assert_eq!(IovaMode::Pa.to_string(), "pa");
-        assert!("PA".parse::<IovaMode>().is_err());
     }
 }

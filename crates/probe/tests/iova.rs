@@ -1,19 +1,16 @@
-//! The IOVA prediction for options other than the doctor's defaults, on the fixture trees.
+//! The IOVA prediction for options other than the doctor's defaults, on the fixture trees:
+//! privileges, --no-huge, --iova-mode, and the rules the linked DPDK build compiles in or out.
+//! The PCI devices' votes are `pci_vote.rs`'s.
 
 mod common;
 
-use common::fixture;
-use probe::{predict_iova, DoctorOptions, IovaMode, IovaPrediction, Probe};
+use common::{fixture, Scratch};
+use probe::{
+    predict_iova, predict_iova_with, DoctorOptions, DpdkBuild, IovaMode, IovaPrediction, Probe,
+};
 
 fn predict(env: &str, opts: &DoctorOptions) -> IovaPrediction {
     predict_iova(&Probe::read(&fixture(env)).unwrap(), opts)
-}
-
-fn devices(pcis: &[&str]) -> DoctorOptions {
-    DoctorOptions {
-        devices: pcis.iter().map(|s| (*s).to_owned()).collect(),
-        ..DoctorOptions::default()
-    }
 }
 
 fn says(lines: &[String], needle: &str) -> bool {
@@ -21,64 +18,7 @@ fn says(lines: &[String], needle: &str) -> bool {
 }
 
 #[test]
-fn uio_devices_make_the_bus_ask_for_pa() {
-    let p = predict("noiommu-uio-generic", &devices(&["0000:00:04.0"]));
-    assert_eq!((p.predicted, p.eal_fails), (IovaMode::Pa, false));
-    assert!(
-        says(
-            &p.reasons,
-            "bound to uio_pci_generic, which cannot use an IOMMU"
-        ),
-        "{p:#?}"
-    );
-    assert!(says(&p.reasons, "the PCI bus asks for PA"), "{p:#?}");
-}
-
-#[test]
-fn uio_forbids_va() {
-    let opts = DoctorOptions {
-        iova_mode_forced: Some(IovaMode::Va),
-        ..devices(&["0000:00:04.0"])
-    };
-    let p = predict("noiommu-uio-generic", &opts);
-    assert_eq!(p.predicted, IovaMode::Va);
-    assert!(
-        says(
-            &p.warnings,
-            "0000:00:04.0 can only do DMA to physical addresses"
-        ),
-        "{p:#?}"
-    );
-}
-
-#[test]
-fn vfio_in_noiommu_mode_asks_for_pa_but_its_groups_make_eal_pick_va_for_vdevs() {
-    let named = predict("noiommu-vfio", &devices(&["0000:00:04.0"]));
-    assert_eq!(named.predicted, IovaMode::Pa);
-    assert!(
-        says(&named.reasons, "vfio-pci in no-IOMMU mode"),
-        "{named:#?}"
-    );
-    let vdevs = predict("noiommu-vfio", &DoctorOptions::default());
-    assert_eq!(vdevs.predicted, IovaMode::Va);
-    assert!(
-        says(
-            &vdevs.reasons,
-            "is_iommu_enabled() only checks that the directory is not empty"
-        ),
-        "{vdevs:#?}"
-    );
-}
-
-#[test]
-fn without_privileges_va_is_chosen_and_pa_fails() {
-    let p = predict("no-privileges", &devices(&["0000:3b:00.0"]));
-    assert_eq!((p.predicted, p.eal_fails), (IovaMode::Va, false));
-    assert!(
-        says(&p.reasons, "bound to vfio-pci with an IOMMU"),
-        "{p:#?}"
-    );
-    assert!(says(&p.warnings, "PA would fail"), "{p:#?}");
+fn without_privileges_pa_fails() {
     let forced = predict(
         "no-privileges",
         &DoctorOptions {
@@ -139,27 +79,99 @@ fn no_huge_means_no_physical_addresses() {
 }
 
 #[test]
-fn devices_dpdk_cannot_drive_are_warned_about() {
-    let p = predict("iommu-vfio", &devices(&["0000:3b:00.1", "0000:99:00.0"]));
-    assert_eq!((p.predicted, p.eal_fails), (IovaMode::Va, false));
-    assert!(
-        says(
-            &p.warnings,
-            "0000:3b:00.1 is bound to the kernel driver ixgbe"
-        ),
-        "{p:#?}"
-    );
-    assert!(says(&p.warnings, "recommended: vfio-pci"), "{p:#?}");
-    assert!(says(&p.warnings, "0000:99:00.0 does not exist"), "{p:#?}");
-    let bad = predict("iommu-vfio", &devices(&["eth0"]));
-    assert!(bad.eal_fails, "{bad:#?}");
+fn a_config_that_leaves_hugepages_to_the_engine_runs_without_when_none_are_free() {
+    let fallback = DoctorOptions {
+        huge_fallback: true,
+        ..DoctorOptions::default()
+    };
+    let p = predict("no-hugepages", &fallback);
+    assert_eq!((p.predicted, p.eal_fails), (IovaMode::Va, false), "{p:#?}");
+    assert!(says(&p.reasons, "it starts EAL with --no-huge"), "{p:#?}");
+    // With free hugepages it keeps them.
+    let p = predict("this-vm", &fallback);
+    assert_eq!(p.predicted, IovaMode::Pa, "{p:#?}");
+    assert!(!says(&p.reasons, "it starts EAL with --no-huge"), "{p:#?}");
 }
 
 #[test]
-fn a_narrow_iommu_limits_va() {
-    let p = predict("narrow-iommu", &devices(&["0000:00:03.0"]));
+fn a_narrow_iommu_is_only_a_warning_with_vdevs() {
+    let p = predict("narrow-iommu", &DoctorOptions::default());
     assert_eq!(p.predicted, IovaMode::Va);
     assert!(says(&p.warnings, "address width is 39 bits"), "{p:#?}");
-    assert!(says(&p.warnings, "512 GiB"), "{p:#?}");
-    assert!(!says(&p.warnings, "With vdevs only"), "{p:#?}");
+    assert!(says(&p.warnings, "With vdevs only"), "{p:#?}");
+    assert_eq!(p.dma_mask_bits, None, "no PCI device, no DMA mask");
+}
+
+/// `rte_kni` loaded on a root machine with an IOMMU: scratch copy of `iommu-vfio`.
+fn kni_loaded() -> Scratch {
+    let scratch = Scratch::copy_of("iommu-vfio");
+    std::fs::create_dir_all(scratch.path().join("sys/module/rte_kni")).unwrap();
+    scratch
+}
+
+#[test]
+fn kni_prefers_pa_only_in_a_build_with_kni() {
+    let scratch = kni_loaded();
+    let probe = Probe::read(scratch.path()).unwrap();
+    let opts = DoctorOptions::default();
+    // The linked build (Debian's 22.11) has no RTE_LIB_KNI: the loaded module changes nothing.
+    let linked = predict_iova_with(
+        &probe,
+        &opts,
+        &DpdkBuild {
+            kni: false,
+            ..DpdkBuild::LINKED
+        },
+    );
+    assert_eq!(linked.predicted, IovaMode::Va, "{linked:#?}");
+    assert!(
+        says(&linked.reasons, "built without KNI (RTE_LIB_KNI)"),
+        "{linked:#?}"
+    );
+    let with_kni = predict_iova_with(
+        &probe,
+        &opts,
+        &DpdkBuild {
+            kni: true,
+            ..DpdkBuild::LINKED
+        },
+    );
+    assert_eq!(with_kni.predicted, IovaMode::Pa, "{with_kni:#?}");
+    assert!(
+        says(&with_kni.reasons, "selects IOVA as PA for KNI"),
+        "{with_kni:#?}"
+    );
+}
+
+#[test]
+fn the_linked_build_decides_the_kni_rule() {
+    let probe = Probe::read(kni_loaded().path()).unwrap();
+    let p = predict_iova(&probe, &DoctorOptions::default());
+    let expected = if DpdkBuild::LINKED.kni {
+        IovaMode::Pa
+    } else {
+        IovaMode::Va
+    };
+    assert_eq!(p.predicted, expected, "{:?} {p:#?}", DpdkBuild::LINKED);
+}
+
+#[test]
+fn a_build_without_iova_as_pa_refuses_pa() {
+    let probe = Probe::read(&fixture("this-vm")).unwrap();
+    let build = DpdkBuild {
+        iova_as_pa: false,
+        ..DpdkBuild::LINKED
+    };
+    let p = predict_iova_with(&probe, &DoctorOptions::default(), &build);
+    assert_eq!((p.predicted, p.eal_fails), (IovaMode::Pa, true), "{p:#?}");
+    assert!(
+        says(
+            &p.warnings,
+            "Cannot use IOVA as 'PA' as it is disabled during build"
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        !predict_iova(&probe, &DoctorOptions::default()).eal_fails || !DpdkBuild::LINKED.iova_as_pa
+    );
 }

@@ -58,8 +58,23 @@ export interface DevbindWrite {
   value: string
 }
 
-/** Probes the machine (or the fixture tree at `root`) and reports what DPDK can use. */
-export declare function doctor(root: string | undefined | null, noHuge: boolean, devices: Array<string>): DoctorReport
+/**
+ * Probes the machine (or the fixture tree at `root`) and reports what DPDK can use, and
+ * which IOVA mode EAL will pick for the devices in `args`.
+ */
+export declare function doctor(root?: string | undefined | null, args?: DoctorArgs | undefined | null): DoctorReport
+
+/** How EAL would be started, for the doctor's prediction. */
+export interface DoctorArgs {
+  /** `--no-huge`. */
+  noHuge?: boolean
+  /** The config leaves hugepages to the engine: `--no-huge` when none is free. */
+  hugeFallback?: boolean
+  /** PCI devices EAL would be given (`-a`); none means `--no-pci`. */
+  devices?: Array<string>
+  /** `"pa"` or `"va"` to predict for `--iova-mode`. */
+  iovaMode?: string
+}
 
 /** The doctor's report for the machine under `root` (default `/`): `{ json, text }`. */
 export interface DoctorReport {

@@ -34,8 +34,28 @@ export interface DoctorDevice {
   reasons: string[];
 }
 
+/** A PCI device named to EAL (`-a`): what it asks of the PCI bus, and whether a port opens on it. */
+export interface DoctorVote {
+  pci: string;
+  /** `vendor:device`, when the device exists. */
+  ids: string | null;
+  driver: string | null;
+  iommuGroup: number | null;
+  /** What `pci_device_iova_mode()` asks for; `skipped`: not counted (kernel driver, no driver, absent). */
+  vote: 'pa' | 'va' | 'dc' | 'skipped';
+  /** Why, after DPDK's source. */
+  reason: string;
+  /** EAL will initialise it, so that a port opens on it. */
+  usable: boolean;
+  /** Why not, and what to do. */
+  problem: string | null;
+}
+
 /** The doctor's report (`fastpath doctor --json`). */
 export interface DoctorReport {
+  options: { noHuge: boolean; hugeFallback: boolean; devices: string[]; iovaModeForced: 'va' | 'pa' | null };
+  /** The DPDK build Fastpath links: the rules the prediction follows. */
+  dpdk: { version: string; iovaAsPa: boolean; vfio: boolean; kni: boolean; netCnxk: boolean; netMlx4: boolean; netMlx5: boolean; archX86: boolean };
   iommu: { present: boolean; groups: number; addressWidth: number | null };
   vfio: { loaded: boolean; pciLoaded: boolean; noiommu: boolean };
   uio: { loaded: boolean; igbUio: boolean; uioPciGeneric: boolean };
@@ -43,7 +63,19 @@ export interface DoctorReport {
   hugepages: { sizeKb: number; numaNode: number | null; total: number; free: number; reserved: number | null }[];
   hugetlbfs: { path: string; pageSizeKb: number | null }[];
   devices: DoctorDevice[];
-  iova: { predicted: 'va' | 'pa'; ealFails: boolean; reasons: string[]; warnings: string[] };
+  iova: {
+    predicted: 'va' | 'pa';
+    /** `rte_eal_init()` will fail: the warnings say why. */
+    ealFails: boolean;
+    /** What the buses ask for (`rte_bus_get_iommu_class()`). */
+    bus: 'pa' | 'va' | 'dc';
+    /** Each device named to EAL, in the order named. */
+    votes: DoctorVote[];
+    /** The DMA mask EAL keeps (the first device's IOMMU address width), in bits. */
+    dmaMaskBits: number | null;
+    reasons: string[];
+    warnings: string[];
+  };
   checks: DoctorCheck[];
   /** The readable report: one ✓ or ✗ line per check, with what to do. */
   text: string;
@@ -56,6 +88,10 @@ export interface DoctorOptions {
   noHuge?: boolean;
   /** PCI devices EAL would be given (`-a`); none means vdevs only (`--no-pci`). */
   devices?: string[];
+  /** Predict for `--iova-mode` (a config's `eal.iovaMode`). */
+  iovaMode?: 'pa' | 'va';
+  /** The config leaves hugepages to the engine (`memory.hugepages` absent): `--no-huge` when none is free. */
+  hugeFallback?: boolean;
 }
 
 const call = <T>(f: () => T): T => {
@@ -66,9 +102,13 @@ const call = <T>(f: () => T): T => {
   }
 };
 
-/** Probes the machine and says what DPDK can use, and what to do about what it cannot. */
+/**
+ * Probes the machine and says what DPDK can use, and what to do about what it cannot: the IOVA
+ * mode EAL will pick for `devices` as DPDK 22.11 (the build Fastpath links) decides it.
+ */
 export function doctor(options: DoctorOptions = {}): DoctorReport {
-  const { json, text } = call(() => native().doctor(options.root, options.noHuge ?? false, options.devices ?? []));
+  const { noHuge, hugeFallback, devices, iovaMode } = options;
+  const { json, text } = call(() => native().doctor(options.root, { noHuge, hugeFallback, devices, iovaMode }));
   return { ...(JSON.parse(json) as Omit<DoctorReport, 'text'>), text };
 }
 
