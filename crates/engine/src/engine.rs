@@ -110,11 +110,6 @@ impl Engine {
 
         let workers = worker_infos(&plan, &program);
         let summaries_ids: Vec<u16> = summaries.iter().map(|s| s.id).collect();
-        let main_cpu = plan
-            .eal
-            .cpus
-            .first()
-            .map_or(plan.eal.main_lcore, |&(_, cpu)| cpu);
         let memory = MemoryInfo::read(&plan.memory, &iova_mode, &segment);
         let info = EngineInfo {
             iova_mode,
@@ -153,7 +148,7 @@ impl Engine {
         let sampler = Sampler::start(
             Arc::clone(&shared),
             summaries_ids,
-            main_cpu,
+            &plan,
             test_counter().is_some(),
         );
         let mut engine = Self {

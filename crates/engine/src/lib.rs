@@ -15,6 +15,7 @@ pub mod compile;
 pub mod config;
 mod engine;
 mod error;
+mod links;
 mod neighbours;
 pub mod net;
 pub mod plan;

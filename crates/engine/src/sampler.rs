@@ -16,6 +16,8 @@ use dpdk::Port;
 use stats::Scalar;
 
 use crate::bring_up::pin_to;
+use crate::links::LinkSource;
+use crate::plan::Plan;
 use crate::worker::Shared;
 
 /// Samples into the stats segment every 10 ms until finished or dropped.
@@ -25,22 +27,23 @@ pub(crate) struct Sampler {
     thread: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     port_ids: Arc<[u16]>,
+    links: Arc<[LinkSource]>,
     /// Whether the segment has the test-only counter (`FASTPATH_TEST_COUNTER`).
     test_counter: bool,
 }
 
-/// Publishes every port's link state (`rte_eth_link_get_nowait`) as `port/linkUp`: readers
-/// see it, and workers read it there instead of asking the driver on their hot path.
-fn publish_links(segment: &stats::Segment, port_ids: &[u16]) {
-    for (p, &id) in port_ids.iter().enumerate() {
-        segment.set_link_up(p, Port::link_of(id).ok().map(|l| l.up));
+/// Publishes every port's link state ([`LinkSource`]) as `port/linkUp`: readers see it,
+/// and workers read it there instead of asking the driver on their hot path.
+fn publish_links(segment: &stats::Segment, links: &[LinkSource]) {
+    for (p, link) in links.iter().enumerate() {
+        segment.set_link_up(p, link.read());
     }
 }
 
 /// One sample: the links, the drivers' counters, the pool, the ring, the heartbeat.
-fn tick(shared: &Shared, port_ids: &[u16], test_counter: bool) {
+fn tick(shared: &Shared, port_ids: &[u16], links: &[LinkSource], test_counter: bool) {
     let segment = &shared.segment;
-    publish_links(segment, port_ids);
+    publish_links(segment, links);
     for (p, &id) in port_ids.iter().enumerate() {
         if let Ok(d) = Port::stats_of(id) {
             let values = [
@@ -79,22 +82,34 @@ fn tick(shared: &Shared, port_ids: &[u16], test_counter: bool) {
 }
 
 impl Sampler {
-    /// Starts the thread, pinned to `cpu`; `port_ids` are the DPDK ids of the ports, in
-    /// port-index order.
+    /// Starts the thread, pinned to the main lcore's CPU of `plan`; `port_ids` are the DPDK
+    /// ids of its ports, in port-index order (an `net_af_packet` port's link is read from its
+    /// kernel interface: [`LinkSource`]).
     pub(crate) fn start(
         shared: Arc<Shared>,
         port_ids: Vec<u16>,
-        cpu: u32,
+        plan: &Plan,
         test_counter: bool,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let cpu = plan
+            .eal
+            .cpus
+            .first()
+            .map_or(plan.eal.main_lcore, |&(_, cpu)| cpu);
+        let links: Arc<[LinkSource]> = port_ids
+            .iter()
+            .zip(&plan.ports)
+            .map(|(&id, p)| LinkSource::new(id, p.spec.af_packet_interface()))
+            .collect();
         // Before any worker runs: they read the links from the first loop on.
-        publish_links(&shared.segment, &port_ids);
+        publish_links(&shared.segment, &links);
         let port_ids: Arc<[u16]> = port_ids.into();
-        let (flag, thread_shared, ids) = (
+        let (flag, thread_shared, ids, thread_links) = (
             Arc::clone(&stop),
             Arc::clone(&shared),
             Arc::clone(&port_ids),
+            Arc::clone(&links),
         );
         let thread = std::thread::Builder::new()
             .name("fastpath-sampler".into())
@@ -102,7 +117,7 @@ impl Sampler {
                 // Keep off the workers' CPUs: run where the (mostly idle) main lcore runs.
                 pin_to(cpu);
                 while !flag.load(Relaxed) {
-                    tick(&thread_shared, &ids, test_counter);
+                    tick(&thread_shared, &ids, &thread_links, test_counter);
                     std::thread::park_timeout(Duration::from_millis(stats::SAMPLE_PERIOD_MS));
                 }
             })
@@ -112,6 +127,7 @@ impl Sampler {
             thread,
             shared,
             port_ids,
+            links,
             test_counter,
         }
     }
@@ -120,7 +136,7 @@ impl Sampler {
     /// (called once the workers have returned, while the ports are still open).
     pub(crate) fn finish(mut self) {
         self.halt();
-        tick(&self.shared, &self.port_ids, self.test_counter);
+        tick(&self.shared, &self.port_ids, &self.links, self.test_counter);
     }
 
     fn halt(&mut self) {

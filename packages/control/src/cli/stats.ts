@@ -20,8 +20,9 @@ export const statsCommand = defineCommand({
     }
     console.log(`${snap.name} (pid ${snap.pid}, ${snap.alive ? 'alive' : 'stale'})`);
     for (const p of snap.ports) {
-      console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  unrouted ${p.unrouted}  tx dropped ${p.txDropped}`);
+      const link = p.linkUp === 0 ? '  link down' : '';
+      console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  unrouted ${p.unrouted}  tx dropped ${p.txDropped}${link}`);
     }
-    for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped'] })) console.log(line);
+    for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped', 'linkUp'] })) console.log(line);
   },
 });
