@@ -15,6 +15,7 @@ const USAGE = {
   run: 'fastpath run CONFIG [--duration S] [--json]',
   validate: 'fastpath validate CONFIG',
   ls: 'fastpath ls [--json]',
+  clean: 'fastpath clean [--dry-run] [--json]',
   stats: 'fastpath stats [NAME] [--json]',
   top: 'fastpath top [NAME] [--frames N]',
   doctor: 'fastpath doctor [CONFIG] [--pci ADDR]... [--json] [--root DIR] [--no-huge]',

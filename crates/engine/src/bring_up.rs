@@ -60,39 +60,48 @@ pub fn stats_dirs() -> Vec<std::path::PathBuf> {
 }
 
 /// Creates the stats segment: in hugetlbfs when the engine uses hugepages and one is
-/// mounted, else in /dev/shm. Refuses a name a live engine uses; replaces a stale one.
-/// Also returns notes on what a killed engine of the same name left and this one cleared.
+/// mounted, else in /dev/shm. Refuses a name a live engine uses, or whose segment another
+/// user keeps unreadable (naming that user); a dead engine's of that name was reclaimed
+/// before ([`crate::reclaim`]), or is replaced. Also returns a note on an EAL runtime
+/// directory of that name that is not known to be Fastpath's.
 pub(crate) fn create_segment(
     plan: &Plan,
     hugepages: &probe::Hugepages,
-    counting: bool,
-    group: Option<&str>,
+    config: &crate::config::StatsConfig,
 ) -> Result<(stats::Segment, Vec<String>), EngineError> {
     let name = plan.eal.file_prefix.clone();
-    let mut notes = Vec::new();
+    let running = |pid: u32| {
+        EngineError::config(
+            "eal.filePrefix",
+            format!("an engine named {name:?} is running (pid {pid}); give this one another eal.filePrefix"),
+        )
+    };
     for dir in stats_dirs() {
         let path = dir.join(stats::file_name(&name));
         if let Ok(existing) = stats::Reader::open(&path) {
             if existing.alive().unwrap_or(false) {
+                return Err(running(existing.pid().unwrap_or(0)));
+            }
+        } else if let Err(e) = std::fs::File::open(&path) {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                let owner =
+                    crate::reclaim::owner_of(&path).unwrap_or_else(|| "another user".into());
                 return Err(EngineError::config(
                     "eal.filePrefix",
-                    format!("an engine named {name:?} is running (pid {}); give this one another eal.filePrefix", existing.pid().unwrap_or(0)),
-                ));
-            }
-            // A stale segment (its engine died): clear it, so that readers stop listing it.
-            if std::fs::remove_file(&path).is_ok() {
-                notes.push(format!(
-                    "cleared the stats segment {} left by a stopped or killed engine of this name (pid {})",
-                    path.display(),
-                    existing.pid().unwrap_or(0)
+                    format!(
+                        "the stats segment {} of an engine named {name:?} is {owner}'s, and this user may not read it: it cannot tell whether that engine runs, nor replace its segment. \
+                         Give this engine another eal.filePrefix, or have {owner} stop that engine (if it is dead, `fastpath clean` as {owner} removes its segment)",
+                        path.display()
+                    ),
                 ));
             }
         }
     }
+    let mut notes = Vec::new();
     let runtime = eal_runtime_dir(&name);
     if runtime.exists() {
         notes.push(format!(
-            "found {} left by a killed engine of this name; EAL takes it over and it is removed at stop",
+            "found {}, which is not known to be a Fastpath engine's; EAL takes it over and it is removed at stop",
             runtime.display()
         ));
     }
@@ -104,7 +113,7 @@ pub(crate) fn create_segment(
         None => (std::path::PathBuf::from("/dev/shm"), 4096),
     };
     let spec = stats::SegmentSpec {
-        name,
+        name: name.clone(),
         ports: plan
             .ports
             .iter()
@@ -118,11 +127,17 @@ pub(crate) fn create_segment(
             .enumerate()
             .map(|(p, pp)| (0..pp.rx_queues).map(|q| plan.owner(p, q)).collect())
             .collect(),
-        counting,
+        counting: config.counters,
         extra: test_counter().into_iter().collect(),
     };
     let segment = stats::Segment::create(&dir, page, &spec).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::PermissionDenied {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            // Started between the check above and now.
+            let pid = stats::Reader::open(&dir.join(stats::file_name(&spec.name)))
+                .and_then(|r| r.pid())
+                .unwrap_or(0);
+            running(pid)
+        } else if e.kind() == std::io::ErrorKind::PermissionDenied {
             EngineError::new(
                 ErrorCode::Permission,
                 format!(
@@ -140,10 +155,23 @@ pub(crate) fn create_segment(
             )
         }
     })?;
-    if let Some(group) = group {
+    if let Some(group) = &config.group {
         set_group(segment.path(), group)?;
     }
     Ok((segment, notes))
+}
+
+/// Claims EAL's runtime directory (its locked marker says: a live Fastpath engine's) and
+/// starts EAL in it. The claim is to be kept until EAL has cleaned up.
+pub(crate) fn start_eal(plan: &Plan) -> Result<(dpdk::Eal, std::fs::File), EngineError> {
+    let runtime_dir = eal_runtime_dir(&plan.eal.file_prefix);
+    let claim = crate::reclaim::claim_runtime_dir(&runtime_dir)?;
+    let eal = dpdk::Eal::init(&plan.eal).map_err(|e| {
+        // EAL may fail before it knows its directory: this engine made it, so it goes.
+        crate::reclaim::release_runtime_dir(&runtime_dir, &claim);
+        eal_init_error(&e, plan)
+    })?;
+    Ok((eal, claim))
 }
 
 /// The test-only counter `FASTPATH_TEST_COUNTER` names (`port/<field>` or `lcore/<field>`):
@@ -173,7 +201,7 @@ pub fn eal_runtime_dir(prefix: &str) -> std::path::PathBuf {
 
 /// Where EAL keeps its runtime directories (`<base>/<file-prefix>`), as DPDK 22.11 picks it:
 /// `/var/run/dpdk` for root, else `$XDG_RUNTIME_DIR/dpdk`, else `/tmp/dpdk`.
-fn eal_runtime_base() -> std::path::PathBuf {
+pub(crate) fn eal_runtime_base() -> std::path::PathBuf {
     if probe::is_root() {
         return std::path::PathBuf::from("/var/run/dpdk");
     }

@@ -14,7 +14,7 @@ use stats::Scalar;
 use dpdk::{lcore, Eal, Port};
 
 use crate::bring_up::{
-    allowed_cpus, create_segment, eal_init_error, set_up, test_counter, usable_hugepages,
+    allowed_cpus, create_segment, set_up, start_eal, test_counter, usable_hugepages,
 };
 use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
 use crate::config::EngineConfig;
@@ -23,6 +23,7 @@ use crate::neighbours;
 use crate::net;
 use crate::plan::Plan;
 use crate::rcu::{self, Publisher};
+use crate::reclaim;
 use crate::report::{worker_infos, EngineInfo, MemoryInfo, MempoolInfo};
 use crate::sampler::Sampler;
 use crate::validate;
@@ -45,6 +46,9 @@ pub struct Engine {
     sampler: Option<Sampler>,
     ports: Vec<Port>,
     eal: Option<Eal>,
+    /// The locked marker in EAL's runtime directory: says the directory is this live
+    /// engine's until EAL has removed it ([`crate::reclaim`]).
+    runtime_claim: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -64,21 +68,19 @@ impl Engine {
     /// Plans `config` (refusing it with every problem [`validate::problems`] finds before
     /// anything starts), starts EAL, the ports and the workers.
     pub fn start(config: &EngineConfig) -> Result<Self, EngineError> {
+        // First, so that the plan sees the hugepages dead engines held as free.
+        let mut notes = reclaim::reclaim(false).notes();
         let cpus = allowed_cpus()?;
         let hugepages = usable_hugepages();
         let plan = Plan::new(config, &cpus, &hugepages)?;
         neighbours::refuse_shared_cpus(&plan, config.lcores.share_cpus)?;
 
         // The stats segment comes first: a name clash is reported before EAL is spent.
-        let (segment, notes) = create_segment(
-            &plan,
-            &hugepages,
-            config.stats.counters,
-            config.stats.group.as_deref(),
-        )?;
+        let (segment, found) = create_segment(&plan, &hugepages, &config.stats)?;
+        notes.extend(found);
         let segment = Arc::new(segment);
         let stats_path = segment.path().display().to_string();
-        let eal = Eal::init(&plan.eal).map_err(|e| eal_init_error(&e, &plan))?;
+        let (eal, runtime_claim) = start_eal(&plan)?;
         let iova_mode = eal.iova_mode().to_string();
         segment.set_tsc_hz(dpdk::tsc_hz());
         let eal_args = eal.argv().to_vec();
@@ -163,6 +165,7 @@ impl Engine {
             shared: Some(shared),
             ports,
             eal: Some(eal),
+            runtime_claim: Some(runtime_claim),
         };
         engine.launch_workers()?;
         Ok(engine)
@@ -344,6 +347,8 @@ impl Engine {
         // workers and the sampler dropped theirs).
         self.shared = None;
         let cleaned = eal.cleanup();
+        // EAL removed its runtime directory, marker and all.
+        self.runtime_claim = None;
         if let Some(failure) = &failure {
             return Err(EngineError::new(
                 ErrorCode::Lcore,

@@ -16,7 +16,8 @@ use crate::error::to_js;
 pub struct EngineListing {
     pub name: String,
     pub pid: u32,
-    /// The pid lives, the heartbeat is recent and the engine has not stopped.
+    /// The engine holds its segment's lock (the kernel drops it when the process dies,
+    /// however it dies) and has not stopped; false: a dead engine's, which `reclaim` removes.
     pub alive: bool,
     pub path: String,
 }
@@ -35,6 +36,60 @@ pub fn list_engines() -> Vec<EngineListing> {
             path: e.path.display().to_string(),
         })
         .collect()
+}
+
+/// What one dead engine left, and what was (or would be) freed of it.
+#[napi(object)]
+#[derive(Debug)]
+pub struct DeadEngine {
+    /// Its name (EAL file prefix).
+    pub name: String,
+    /// Its pid, as its segment or runtime directory says (dead: the kernel may reuse it).
+    pub pid: Option<u32>,
+    /// Its stats segment, EAL runtime directory, `<hugetlbfs mount>/<name>map_*`.
+    pub paths: Vec<String>,
+    pub files: f64,
+    pub bytes: f64,
+    pub hugepages: f64,
+}
+
+/// What `reclaim` found: the dead engines, totals, and what it left alone and why.
+#[napi(object)]
+#[derive(Debug)]
+pub struct Reclaimed {
+    pub engines: Vec<DeadEngine>,
+    pub files: f64,
+    pub bytes: f64,
+    pub hugepages: f64,
+    /// What could not be judged or removed (another user's files), with what to do.
+    pub left_alone: Vec<String>,
+}
+
+/// Removes what dead engines of any name left (stats segments, EAL runtime directories,
+/// hugepage files), or with `dry_run` only says what it would remove. Never a live engine's
+/// files nor another DPDK program's. Every engine start does the same.
+#[napi]
+pub fn reclaim(dry_run: bool) -> Reclaimed {
+    let found = engine::reclaim(dry_run);
+    let total = found.total();
+    Reclaimed {
+        engines: found
+            .engines
+            .into_iter()
+            .map(|e| DeadEngine {
+                name: e.name,
+                pid: e.pid,
+                paths: e.paths,
+                files: e.freed.files as f64,
+                bytes: e.freed.bytes as f64,
+                hugepages: e.freed.hugepages as f64,
+            })
+            .collect(),
+        files: total.files as f64,
+        bytes: total.bytes as f64,
+        hugepages: total.hugepages as f64,
+        left_alone: found.left_alone,
+    }
 }
 
 /// Where stats segments live, in search order.

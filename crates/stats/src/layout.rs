@@ -44,7 +44,8 @@ pub mod header {
     pub const SEGMENT_SIZE: usize = 16;
     /// u32: pid of the writing engine.
     pub const PID: usize = 24;
-    /// u32: bit 0 set once the engine has stopped cleanly, bit 1 once a worker failed.
+    /// u32: bit 0 set once the engine has stopped cleanly, bit 1 once a worker failed, bit 2
+    /// while the engine holds the file's lock ([`super::FLAG_LOCKED`]).
     pub const FLAGS: usize = 28;
     /// u64: when the workers started, Unix time in nanoseconds (0 before).
     pub const START_NS: usize = 32;
@@ -71,6 +72,9 @@ pub const FLAG_STOPPED: u32 = 1;
 /// Flag: a worker's loop failed (panicked); the `failure` text says how. Set after the text
 /// is written, so a reader that sees the flag sees the whole text.
 pub const FLAG_FAILED: u32 = 2;
+/// Flag: the engine holds an exclusive flock on this file for its life, so its liveness is
+/// the lock's ([`crate::lock`]); without it (an older engine) readers judge by pid and heartbeat.
+pub const FLAG_LOCKED: u32 = 4;
 
 /// Directory entry field offsets.
 pub mod entry {

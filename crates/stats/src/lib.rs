@@ -10,6 +10,7 @@
 mod catalogue;
 mod directory;
 mod layout;
+pub mod lock;
 mod mapping;
 mod reader;
 mod segment;

@@ -135,3 +135,33 @@ fn a_counter_beyond_the_catalogue_reaches_the_reader_and_counts_off_point_at_the
     drop(seg);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn liveness_is_the_engines_lock_not_its_pid_nor_a_readers_mapping() {
+    let dir = scratch("liveness");
+    let seg = Segment::create(&dir, 4096, &spec("live")).unwrap();
+    let _mapped = stats::Mapping::open(seg.path()).unwrap();
+    assert!(Reader::open(seg.path()).unwrap().alive().unwrap());
+    let clash = Segment::create(&dir, 4096, &spec("live")).unwrap_err();
+    assert_eq!(clash.kind(), std::io::ErrorKind::AlreadyExists);
+
+    // What a killed engine leaves: the same bytes (a live pid, a fresh heartbeat), no lock.
+    let dead = dir.join(stats::file_name("dead"));
+    std::fs::copy(seg.path(), &dead).unwrap();
+    let _reader = stats::Mapping::open(&dead).unwrap();
+    let r = Reader::open(&dead).unwrap();
+    assert_eq!(r.pid().unwrap(), std::process::id());
+    assert!(
+        !r.alive().unwrap(),
+        "no one holds the lock: dead, whatever the pid says"
+    );
+    let next = Segment::create(&dir, 4096, &spec("dead")).unwrap();
+    assert!(Reader::open(next.path()).unwrap().alive().unwrap());
+
+    // Retired, the file goes; a new engine's file at that path is not the old one's to remove.
+    seg.retire();
+    let newer = Segment::create(&dir, 4096, &spec("live")).unwrap();
+    drop(seg);
+    assert!(newer.path().exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -38,6 +38,19 @@ export interface ConfigProblem {
  */
 export declare function configProblems(config: Buffer): Array<ConfigProblem>
 
+/** What one dead engine left, and what was (or would be) freed of it. */
+export interface DeadEngine {
+  /** Its name (EAL file prefix). */
+  name: string
+  /** Its pid, as its segment or runtime directory says (dead: the kernel may reuse it). */
+  pid?: number
+  /** Its stats segment, EAL runtime directory, `<hugetlbfs mount>/<name>map_*`. */
+  paths: Array<string>
+  files: number
+  bytes: number
+  hugepages: number
+}
+
 /** Plans (and with `apply`, performs) a devbind operation; see [`DevbindResult`]. */
 export declare function devbind(root: string | undefined | null, op: string, driver: string | undefined | null, devices: Array<string>, apply: boolean): DevbindResult
 
@@ -113,7 +126,10 @@ export interface EngineInfo {
 export interface EngineListing {
   name: string
   pid: number
-  /** The pid lives, the heartbeat is recent and the engine has not stopped. */
+  /**
+   * The engine holds its segment's lock (the kernel drops it when the process dies,
+   * however it dies) and has not stopped; false: a dead engine's, which `reclaim` removes.
+   */
   alive: boolean
   path: string
 }
@@ -238,6 +254,23 @@ export interface PortSummary {
   rxQueues: number
   txQueues: number
   rss: boolean
+}
+
+/**
+ * Removes what dead engines of any name left (stats segments, EAL runtime directories,
+ * hugepage files), or with `dry_run` only says what it would remove. Never a live engine's
+ * files nor another DPDK program's. Every engine start does the same.
+ */
+export declare function reclaim(dryRun: boolean): Reclaimed
+
+/** What `reclaim` found: the dead engines, totals, and what it left alone and why. */
+export interface Reclaimed {
+  engines: Array<DeadEngine>
+  files: number
+  bytes: number
+  hugepages: number
+  /** What could not be judged or removed (another user's files), with what to do. */
+  leftAlone: Array<string>
 }
 
 /**

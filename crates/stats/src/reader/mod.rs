@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::layout::{
-    entry, header, Kind, ELEMENT_PARENT, ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_STOPPED, HEADER_SIZE,
-    LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PORT,
+    entry, header, Kind, ELEMENT_PARENT, ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_LOCKED, FLAG_STOPPED,
+    HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PORT,
 };
 use crate::segment::now_ns;
 
@@ -49,7 +49,7 @@ pub struct EngineListing {
     pub name: String,
     /// Writer pid.
     pub pid: u32,
-    /// Whether the pid lives and the heartbeat is recent.
+    /// Whether its engine lives ([`Reader::alive`]).
     pub alive: bool,
     /// The file.
     pub path: PathBuf,
@@ -107,6 +107,8 @@ const ELEMENT_SIZE_MIN: usize = ELEMENT_PARENT + 4;
 #[derive(Debug)]
 pub struct Reader {
     bytes: Vec<u8>,
+    /// The file it was read from (`None` for bytes handed over): where liveness is asked.
+    path: Option<PathBuf>,
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, ReaderError> {
@@ -136,6 +138,16 @@ fn text_at(b: &[u8], at: usize, len: usize) -> Result<String, ReaderError> {
     Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
 }
 
+/// Whether process `pid` exists (`kill(pid, 0)`; EPERM: it exists, another user's).
+fn pid_exists(pid: u32) -> bool {
+    // 0 and -1 would ask about a process group or every process: never an engine's pid.
+    let plausible = pid > 1 && pid <= 0x7fff_ffff;
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    plausible
+        && (unsafe { libc::kill(pid.cast_signed(), 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
 /// `port` → `ports`: where an object's elements go in a snapshot.
 pub fn plural(object: &str) -> String {
     format!("{object}s")
@@ -148,7 +160,8 @@ impl Reader {
         let mut last = None;
         for _ in 0..20 {
             let bytes = fs::read(path).map_err(|_| ReaderError::Missing(path.to_owned()))?;
-            let reader = Self::from_bytes(bytes)?;
+            let mut reader = Self::from_bytes(bytes)?;
+            reader.path = Some(path.to_owned());
             if u64_at(&reader.bytes, header::STRUCTURE_SEQ)? % 2 == 0 {
                 return Ok(reader);
             }
@@ -181,7 +194,7 @@ impl Reader {
                 bytes.len()
             )));
         }
-        Ok(Self { bytes })
+        Ok(Self { bytes, path: None })
     }
 
     /// Engine name.
@@ -206,16 +219,32 @@ impl Reader {
         Ok(!stopped && fresh)
     }
 
-    /// Whether the writer is alive: not stopped, its pid exists, its heartbeat is under 2 s old.
+    /// Whether the writer is alive: it has not stopped and, read from a file of an engine that
+    /// holds its lock ([`FLAG_LOCKED`]), that lock is held ([`crate::lock`]: the kernel drops it
+    /// when the engine dies, whatever becomes of its pid). Otherwise (bytes handed over, an
+    /// older engine): its pid exists and its heartbeat is under 2 s old.
     pub fn alive(&self) -> Result<bool, ReaderError> {
-        let pid = self.pid()?;
-        // 0 and -1 would ask about a process group or every process: never an engine's pid.
-        let plausible = pid > 1 && pid <= 0x7fff_ffff;
-        // SAFETY: kill with signal 0 only checks that the process exists.
-        let exists = plausible
-            && (unsafe { libc::kill(pid.cast_signed(), 0) } == 0
-                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
-        Ok(self.beating()? && exists)
+        let flags = self.flags()?;
+        if flags & FLAG_STOPPED != 0 {
+            return Ok(false);
+        }
+        if let Some(path) = self.path.as_deref().filter(|_| flags & FLAG_LOCKED != 0) {
+            // A file that cannot be opened again is gone or withheld: no sign of life.
+            return Ok(crate::lock::held(path).unwrap_or(false));
+        }
+        self.alive_by_pid()
+    }
+
+    /// Whether its engine holds the file's lock for its life ([`FLAG_LOCKED`]): then the lock
+    /// alone says whether it lives.
+    pub fn locks(&self) -> Result<bool, ReaderError> {
+        Ok(self.flags()? & FLAG_LOCKED != 0)
+    }
+
+    /// Liveness as an engine that takes no lock shows it: not stopped, its pid exists, its
+    /// heartbeat is under 2 s old.
+    pub fn alive_by_pid(&self) -> Result<bool, ReaderError> {
+        Ok(self.beating()? && pid_exists(self.pid()?))
     }
 
     /// The directory, every entry checked against the segment; entries of unknown kinds are

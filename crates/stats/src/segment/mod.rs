@@ -1,9 +1,10 @@
 //! The engine's side: create the segment file, lay out the [`crate::CATALOGUE`]'s entries,
 //! hand out the counters the workers write, beat the heartbeat, remove the file on drop.
 
-use std::ffi::CString;
 use std::fs;
 use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -11,11 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 mod publish;
 
+use crate::lock;
+
 use crate::directory::{loops_line, port_line, queue_line, round_up, Blocks, Layout, Placed};
 use crate::layout::{
     entry, header, Lane, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN,
-    ENTRY_SIZE, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, LINE, LOOP_FIELDS, MAGIC, MEMORY_RUNS,
-    NONE, PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS,
+    ENTRY_SIZE, FLAG_LOCKED, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, LINE, LOOP_FIELDS, MAGIC,
+    MEMORY_RUNS, NONE, PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS,
 };
 
 /// What the segment describes.
@@ -100,6 +103,9 @@ pub fn file_name(name: &str) -> String {
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
+    /// The file, open for the engine's life: its exclusive flock is how every other process
+    /// tells this engine alive ([`crate::lock`]); the kernel releases it when the process dies.
+    file: fs::File,
     base: NonNull<u8>,
     /// Bytes mapped (whole pages).
     mapped: usize,
@@ -122,40 +128,26 @@ unsafe impl Send for Segment {}
 unsafe impl Sync for Segment {}
 
 impl Segment {
-    /// Creates (or replaces a stale) segment in `dir` whose mappings are rounded to
-    /// `page_size` (the hugepage size in hugetlbfs, else the base page size). The file is
-    /// created 0640 so that a reader needs the engine's group, not its user.
+    /// Creates (or replaces a dead engine's) segment in `dir` whose mappings are rounded to
+    /// `page_size` (the hugepage size in hugetlbfs, else the base page size), and holds its
+    /// lock until dropped. A live engine's segment of that name is `AlreadyExists`. The file
+    /// is created 0640 so that a reader needs the engine's group, not its user.
     pub fn create(dir: &Path, page_size: usize, spec: &SegmentSpec) -> io::Result<Self> {
         let path = dir.join(file_name(&spec.name));
         let (ports, workers) = (spec.ports.len(), spec.lcores.len());
         let layout = Layout::new(ports, workers, spec.counting, &spec.extra);
         let mapped = round_up(layout.size, page_size.max(4096));
 
-        let _ = fs::remove_file(&path);
-        let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, "segment path has a NUL byte")
-        })?;
-        // SAFETY: a plain open(2) of a NUL-terminated path.
-        let fd = unsafe {
-            libc::open(
-                c_path.as_ptr(),
-                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-                0o640,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+        let file = lock::create_held(&path, 0o640)?;
+        // The umask may have taken bits off: 0640 is the contract (group readers). And
+        // hugetlbfs needs the size before mmap.
+        let ready = file
+            .set_permissions(fs::Permissions::from_mode(0o640))
+            .and_then(|()| file.set_len(mapped as u64));
+        if let Err(e) = ready {
+            let _ = fs::remove_file(&path);
+            return Err(e);
         }
-        // The umask may have taken bits off: 0640 is the contract (group readers).
-        // SAFETY: `fd` is the file just opened.
-        unsafe { libc::fchmod(fd, 0o640) };
-        // SAFETY: `fd` is the file just opened; hugetlbfs needs the size before mmap.
-        let sized = unsafe {
-            libc::ftruncate(
-                fd,
-                libc::off_t::try_from(mapped).unwrap_or(libc::off_t::MAX),
-            )
-        };
         // SAFETY: maps the whole file shared read-write; checked against MAP_FAILED below.
         let base = unsafe {
             libc::mmap(
@@ -163,20 +155,19 @@ impl Segment {
                 mapped,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
-                fd,
+                file.as_raw_fd(),
                 0,
             )
         };
-        let err = io::Error::last_os_error();
-        // SAFETY: the mapping keeps the file alive; the descriptor is no longer needed.
-        unsafe { libc::close(fd) };
-        if sized != 0 || base == libc::MAP_FAILED {
+        if base == libc::MAP_FAILED {
+            let err = io::Error::last_os_error();
             let _ = fs::remove_file(&path);
             return Err(err);
         }
         let base = NonNull::new(base.cast::<u8>()).expect("mmap returned a non-null mapping");
         let mut segment = Self {
             path,
+            file,
             base,
             mapped,
             used: layout.size,
@@ -211,6 +202,7 @@ impl Segment {
         put32(b, header::HEADER_SIZE, HEADER_SIZE as u32);
         put64(b, header::SEGMENT_SIZE, used as u64);
         put32(b, header::PID, std::process::id());
+        put32(b, header::FLAGS, FLAG_LOCKED);
         put64(b, header::HEARTBEAT_NS, now_ns());
         put32(b, header::DIRECTORY_OFFSET, HEADER_SIZE as u32);
         put32(b, header::DIRECTORY_COUNT, entries.len() as u32);
@@ -460,7 +452,15 @@ impl Segment {
     /// mapping (and any reader's) stays valid until dropped.
     pub fn retire(&self) {
         self.mark_stopped();
-        let _ = fs::remove_file(&self.path);
+        self.unlink();
+    }
+
+    /// Removes the file if its path still names it: after a `retire`, a new engine of this
+    /// name may have created its own there, which is not this one's to remove.
+    fn unlink(&self) {
+        if lock::same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 
     /// Marks the engine stopped (readers stop treating it as live).
@@ -478,7 +478,7 @@ impl Segment {
 impl Drop for Segment {
     fn drop(&mut self) {
         self.mark_stopped();
-        let _ = fs::remove_file(&self.path);
+        self.unlink();
         // SAFETY: unmaps exactly the mapping made in `create`; no reference into it outlives
         // self (lanes() borrows self).
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.mapped) };

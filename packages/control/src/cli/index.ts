@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { cleanCommand } from './clean.js';
 import { CONFIG_NOTE, dispatch, NAME_NOTE, type CommandGroup } from './command.js';
 import { devbindCommand } from './devbind.js';
 import { doctorCommand } from './doctor.js';
@@ -26,7 +27,7 @@ function version(): string {
 const FASTPATH: CommandGroup = {
   name: 'fastpath',
   summary: 'Run and check Fastpath engines, read their counters from any process, look at the platform',
-  commands: [runCommand, validateCommand, lsCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
+  commands: [runCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
   notes: [
     CONFIG_NOTE,
     NAME_NOTE,
