@@ -107,6 +107,8 @@ const iface = strings('veth0', 'eth0.100', 'a-b_c', '', 'eth0,qpairs=64', 'a-nam
 
 const file = strings('/tmp/in.pcap', 'out.pcap', 'é.pcap', '', 'in.pcap,iface=eth0', 'a=b', 'tab\there');
 
+const socketPath = strings('/tmp/fastpath-rules.sock', 'memif.sock', '', '/tmp/a,b.sock', `/${'s'.repeat(107)}`);
+
 /** Unknown fields, a typo or a field from elsewhere ('version' included: it lives beside the config). */
 const unknownKey = strings('speed', 'priority', 'nme', 'version', 'kind', 'queue');
 
@@ -148,6 +150,10 @@ function configs(dirt: number): fc.Arbitrary<unknown> {
     fc.record({ pcap: val(withExtra(fc.record({ rx: opt(file), tx: opt(file), infiniteRx: opt(fc.boolean()) }))) }),
     fc.record({ afPacket: val(withExtra(fc.record({ iface: val(iface) }))) }),
     fc.record({ tap: val(withExtra(fc.record({ iface: opt(iface) }))) }),
+    fc.record({ memif: val(withExtra(fc.record({ role: val(pick(['server', 'client'], ['both'])), socket: val(socketPath), id: opt(nums(0, 7, 2 ** 32 - 1)) }))) }),
+    fc.record({ vhost: val(withExtra(fc.record({ socket: val(socketPath), client: opt(fc.boolean()) }))) }),
+    fc.record({ virtioUser: val(withExtra(fc.record({ path: val(socketPath), server: opt(fc.boolean()) }))) }),
+    fc.record({ afXdp: val(withExtra(fc.record({ iface: val(iface), queue: opt(nums(0, 3, 65535)) }))) }),
     fc.constant({}),
     fc.constant({ null: {}, ring: {} }),
   );

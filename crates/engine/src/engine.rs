@@ -78,6 +78,8 @@ impl Engine {
         // The stats segment comes first: a name clash is reported before EAL is spent.
         let (segment, found) = create_segment(&plan, &hugepages, &config.stats)?;
         notes.extend(found);
+        // Before EAL: the drivers refuse to bind a server socket over a dead one.
+        notes.extend(crate::plan::clear_stale(config));
         let segment = Arc::new(segment);
         let stats_path = segment.path().display().to_string();
         let (eal, runtime_claim) = start_eal(&plan)?;

@@ -84,6 +84,13 @@ pub const CATALOGUE: &[EntryDef] = &[
         "",
         "Packets dropped at a full tx queue.",
     ),
+    def(
+        "port/txLinkDown",
+        Kind::Counter,
+        BY_WORKER,
+        "",
+        "Packets dropped: the port's link was down.",
+    ),
     counter("port/unrouted", "Packets received that no pipeline takes."),
     counter("port/busyPolls", "Rx polls that returned packets."),
     counter("port/driverRxPackets", "Packets the driver received."),

@@ -228,6 +228,7 @@ impl Layout {
             "port/txDropped" => lanes(16),
             "port/unrouted" => lanes(24),
             "port/busyPolls" => lanes(32),
+            "port/txLinkDown" => lanes(40),
             "port/driverRxPackets" => driver(0),
             "port/driverTxPackets" => driver(8),
             "port/rxBytes" => driver(16),

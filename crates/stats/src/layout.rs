@@ -195,8 +195,11 @@ pub struct Lane {
     pub unrouted: std::sync::atomic::AtomicU64,
     /// Rx polls that returned packets.
     pub busy_polls: std::sync::atomic::AtomicU64,
+    /// Packets dropped because the port's link was down (`port/linkUp` 0) when they were to
+    /// be sent: forwarded packets (generated ones wait for the link instead).
+    pub tx_link_down: std::sync::atomic::AtomicU64,
     /// Reserved for later fields (zero).
-    pub reserved: [std::sync::atomic::AtomicU64; 3],
+    pub reserved: [std::sync::atomic::AtomicU64; 2],
 }
 
 const _: () = assert!(std::mem::size_of::<Lane>() == LINE);

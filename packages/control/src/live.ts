@@ -50,9 +50,9 @@ const mpps = (packets: number, ns: number) => (ns > 0 ? ((packets * 1e3) / ns).t
 /** The table header matching {@link statsRows}. */
 export const STATS_HEADER = `  time  port          rx Mpps   tx Mpps       rx total       tx total      drops`;
 
-/** What a port lost: tx queue full, device missed, no mbuf for rx, no pipeline takes it. */
+/** What a port lost: tx queue full, link down at tx, device missed, no mbuf for rx, no pipeline takes it. */
 export function portDrops(port: PortStats): number {
-  return port.txDropped + port.rxMissed + port.rxNombuf + port.unrouted;
+  return port.txDropped + (port.txLinkDown ?? 0) + port.rxMissed + port.rxNombuf + port.unrouted;
 }
 
 /** One row per port: rates since `before`, totals, drops ({@link portDrops}). */
@@ -137,7 +137,7 @@ export function summaryLines(info: EngineInfo, last: EngineStats, seconds: numbe
   for (const p of last.ports) {
     lines.push(
       `  ${p.name}: rx ${p.rxPackets} (${mpps(p.rxPackets, last.uptimeNs)} Mpps), tx ${p.txPackets}, ` +
-        `tx dropped ${p.txDropped}, rx missed ${p.rxMissed}, rx no mbuf ${p.rxNombuf}, unrouted ${p.unrouted}`,
+        `tx dropped ${p.txDropped}, ${p.txLinkDown ? `tx link down ${p.txLinkDown}, ` : ''}rx missed ${p.rxMissed}, rx no mbuf ${p.rxNombuf}, unrouted ${p.unrouted}`,
     );
   }
   for (const p of last.pipelines) {
@@ -172,6 +172,7 @@ export function summaryJson(info: EngineInfo, last: EngineStats, seconds: number
       rxPackets: p.rxPackets,
       txPackets: p.txPackets,
       txDropped: p.txDropped,
+      txLinkDown: p.txLinkDown ?? 0,
       unrouted: p.unrouted,
       rxMissed: p.rxMissed,
       rxNombuf: p.rxNombuf,

@@ -56,6 +56,18 @@ const portSchema = z.strictObject({
   ring: z.strictObject({}).optional(),
   /** A packet sink and endless source (net_null); `size` 14-9000. */
   null: z.strictObject({ size: u16.optional() }).optional(),
+  /**
+   * Shared-memory rings with another process through a Unix socket (net_memif): a client
+   * needs its server listening when the engine starts; `id` (default 0) picks the server's
+   * interface. Socket paths are absolute.
+   */
+  memif: z.strictObject({ role: z.enum(['server', 'client']), socket: z.string(), id: u32.optional() }).optional(),
+  /** The vhost-user backend of a virtio device (net_vhost): listens on `socket`, or connects (`client`, reconnecting). */
+  vhost: z.strictObject({ socket: z.string(), client: z.boolean().optional() }).optional(),
+  /** A virtio device whose backend is the vhost-user socket `path` (net_virtio_user): connects, or listens (`server`). */
+  virtioUser: z.strictObject({ path: z.string(), server: z.boolean().optional() }).optional(),
+  /** A kernel interface's queues `queue`.. through AF_XDP sockets (net_af_xdp); needs root. */
+  afXdp: z.strictObject({ iface: z.string(), queue: u16.optional() }).optional(),
   /** Rx queues, 1-64 (RSS spreads packets over them where the driver can hash). Default 1. */
   queues: u16.optional(),
   /** Rx ring size (default 1024). */

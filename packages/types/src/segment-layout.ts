@@ -83,6 +83,7 @@ export const CATALOGUE = [
   { name: "port/rxPackets", kind: Kind.Counter, flags: 2, link: "", help: "Packets received on the port." },
   { name: "port/txPackets", kind: Kind.Counter, flags: 2, link: "", help: "Packets sent out of the port." },
   { name: "port/txDropped", kind: Kind.Counter, flags: 2, link: "", help: "Packets dropped at a full tx queue." },
+  { name: "port/txLinkDown", kind: Kind.Counter, flags: 2, link: "", help: "Packets dropped: the port's link was down." },
   { name: "port/unrouted", kind: Kind.Counter, flags: 0, link: "", help: "Packets received that no pipeline takes." },
   { name: "port/busyPolls", kind: Kind.Counter, flags: 0, link: "", help: "Rx polls that returned packets." },
   { name: "port/driverRxPackets", kind: Kind.Counter, flags: 0, link: "", help: "Packets the driver received." },
@@ -148,6 +149,8 @@ export interface PortStats {
   txPackets: number;
   /** Packets dropped at a full tx queue. */
   txDropped: number;
+  /** Packets dropped: the port's link was down. */
+  txLinkDown: number;
   /** Packets received that no pipeline takes. */
   unrouted: number;
   /** Rx polls that returned packets. */
@@ -186,6 +189,8 @@ export interface LcoreStats {
   txPackets?: number;
   /** Packets dropped at a full tx queue (summed over this worker's ports; absent when workers do not count). */
   txDropped?: number;
+  /** Packets dropped: the port's link was down (summed over this worker's ports; absent when workers do not count). */
+  txLinkDown?: number;
   /** The CPU the worker runs on. */
   cpu: number;
   /** Poll-loop iterations. */

@@ -25,7 +25,10 @@ pub use crate::stages::r#match::{ActionConfig, MatchConfig};
 pub use crate::stages::StageConfig;
 
 pub(crate) mod forms;
+mod links;
 pub mod wire;
+
+pub use links::{AfXdpSource, MemifRole, MemifSource, VhostSource, VirtioUserSource};
 
 /// The config schema version this engine understands: the version of the wire (3: the
 /// config as the user wrote it, in an envelope beside the version).
@@ -110,6 +113,18 @@ pub struct PortConfig {
     /// A packet sink and endless source (`net_null`).
     #[serde(default)]
     pub null: Option<NullSource>,
+    /// Shared-memory rings with another process (`net_memif`).
+    #[serde(default)]
+    pub memif: Option<MemifSource>,
+    /// The vhost-user backend of a virtio device (`net_vhost`).
+    #[serde(default)]
+    pub vhost: Option<VhostSource>,
+    /// A virtio device whose backend is a vhost-user socket (`net_virtio_user`).
+    #[serde(default)]
+    pub virtio_user: Option<VirtioUserSource>,
+    /// A kernel interface through `AF_XDP` sockets (`net_af_xdp`).
+    #[serde(default)]
+    pub af_xdp: Option<AfXdpSource>,
     /// Rx queues (spread by RSS where the driver can hash).
     #[serde(default = "one")]
     pub queues: u16,

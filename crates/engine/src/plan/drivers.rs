@@ -8,6 +8,9 @@
 //! Read from DPDK 22.11's sources: each driver's `dev_infos_get`, its ops table (a missing
 //! `mtu_set` or `mac_addr_set` is ENOTSUP), how its probe counts queues from its arguments
 //! (`drivers/net/{pcap,af_packet,tap,ring,null}`), and ethdev's MTU check (`lib/ethdev`).
+//! `net_memif` and `net_vhost` as testpmd shows them (`show port info`, `port config mtu`,
+//! `mac_addr set`: both refuse an MTU and a MAC with ENOTSUP). `net_virtio_user` and
+//! `net_af_xdp` depend on their peer and their interface: known once probed.
 
 use super::PortSpec;
 
@@ -33,6 +36,8 @@ const MAX_QUEUES_PER_PORT: u16 = 1024;
 /// `RTE_PMD_RING_MAX_RX_RINGS` and `RTE_PMD_RING_MAX_TX_RINGS` (`rte_config.h`): the rings a
 /// `net_ring` vdev is made with.
 const RING_QUEUES: u16 = 16;
+/// `ETH_MEMIF_MAX_NUM_Q_PAIRS`: the queues a memif port offers each way.
+const MEMIF_QUEUES: u16 = 255;
 /// `TAP_MAX_QUEUES` (`drivers/net/tap/meson.build`).
 const TAP_QUEUES: u16 = 16;
 /// `RTE_PMD_PCAP_MAX_QUEUES`: more queue arguments than this fail the probe.
@@ -43,12 +48,14 @@ const FRAME_OVERHEAD: u16 = 18;
 
 /// The drivers known here: (name, alias), as the vdev bus matches them: a device name that
 /// starts with either.
-const NAMES: [(&str, &str); 5] = [
+const NAMES: [(&str, &str); 7] = [
     ("net_pcap", "eth_pcap"),
     ("net_af_packet", "eth_af_packet"),
     ("net_tap", "eth_tap"),
     ("net_ring", "eth_ring"),
     ("net_null", "eth_null"),
+    ("net_memif", "eth_memif"),
+    ("net_vhost", "eth_vhost"),
 ];
 
 impl PortSpec {
@@ -88,6 +95,9 @@ impl PortSpec {
                 ..driver(TAP_QUEUES, Some(1522 - FRAME_OVERHEAD), true)
             }),
             "net_ring" => Some(driver(RING_QUEUES, None, false)),
+            "net_memif" => Some(driver(MEMIF_QUEUES, None, false)),
+            // As many queue pairs as its `queues` argument (1 without one).
+            "net_vhost" => Some(driver(args.last_count("queues")?, None, false)),
             _ => Some(driver(MAX_QUEUES_PER_PORT, Some(u16::MAX), true)),
         }
     }
@@ -137,7 +147,13 @@ impl<'a> Args<'a> {
 
     /// `net_af_packet`'s queue pairs: the last `qpairs`, 1 without one.
     fn qpairs(&self) -> Option<u16> {
-        match self.0.iter().rev().find(|(k, _)| *k == "qpairs") {
+        self.last_count("qpairs")
+    }
+
+    /// The last value of a count argument, 1 without one; `None` for one that is not a
+    /// count of at least 1 (the probe refuses it).
+    fn last_count(&self, key: &str) -> Option<u16> {
+        match self.0.iter().rev().find(|(k, _)| *k == key) {
             None => Some(1),
             Some((_, value)) => value.and_then(|v| v.parse().ok()).filter(|&n| n >= 1),
         }
@@ -248,9 +264,26 @@ mod tests {
     }
 
     #[test]
+    fn drivers_whose_link_needs_a_peer() {
+        let memif = driver("net_memif0,role=server,socket=/run/m.sock").unwrap();
+        assert_eq!(
+            (
+                memif.max_rx_queues,
+                memif.max_tx_queues,
+                memif.max_mtu,
+                memif.sets_mac
+            ),
+            (255, 255, None, false)
+        );
+        assert_eq!(queues("net_vhost0,iface=/tmp/s"), Some((1, 1)));
+        assert_eq!(queues("eth_vhost1,iface=/tmp/s,queues=4"), Some((4, 4)));
+        assert_eq!(queues("net_vhost0,iface=/tmp/s,queues=0"), None);
+    }
+
+    #[test]
     fn unknown_before_probe() {
-        assert_eq!(driver("net_memif0,role=server"), None);
-        assert_eq!(driver("net_vhost0,iface=/tmp/s"), None);
+        assert_eq!(driver("net_virtio_user0,path=/tmp/s"), None);
+        assert_eq!(driver("net_af_xdp0,iface=veth0"), None);
         assert_eq!(PortSpec::Pci("0000:03:00.0".into()).driver(), None);
     }
 }

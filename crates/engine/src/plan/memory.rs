@@ -85,6 +85,12 @@ pub(super) fn plan_memory(
     let workers = workers as u64;
     let huge_plan = memory_plan(config, ports, workers, hugepage_size(hugepages));
     let needed_bytes = huge_plan.pages * huge_plan.page_size;
+    // Validate refused `memory.hugepages: true` with such a port.
+    if let (None, Some(port)) = (memory.hugepages, shares_memory(config)) {
+        let why =
+            format!("port {port:?} (virtioUser): {SHARED_MEMORY}; without them it is one memfd");
+        return Ok(no_huge(config, ports, workers, Some(why), None));
+    }
     let (use_huge, note) = match memory.hugepages {
         Some(false) => (false, None),
         Some(true) => match hugepages.shortfall_on(needed_bytes, node) {
@@ -123,22 +129,45 @@ pub(super) fn plan_memory(
             shortfall: None,
         }
     } else {
-        let plan = memory_plan(config, ports, workers, 4096);
-        let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
         let shortfall = note.is_some().then(|| HugepageShortfall {
             free_pages: hugepages.usable_free_bytes_on(node) / huge_plan.page_size,
             plan: huge_plan,
         });
-        MemoryChoice {
-            hugepages: false,
-            note,
-            eal: EalMemory::NoHuge {
-                megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
-            },
-            plan,
-            shortfall,
-        }
+        no_huge(config, ports, workers, note, shortfall)
     })
+}
+
+/// Why a `virtioUser` port cannot use the engine's hugepages.
+pub(crate) const SHARED_MEMORY: &str = "its vhost-user backend maps the engine's memory from at most 8 files, and on hugepages the engine has one file per page (each unlinked at once, so that none outlives it)";
+
+/// The first port that shares the engine's memory with another process (`virtioUser`).
+pub(crate) fn shares_memory(config: &EngineConfig) -> Option<&str> {
+    config
+        .ports
+        .iter()
+        .find(|p| p.virtio_user.is_some())
+        .map(|p| p.name.as_str())
+}
+
+/// The plan without hugepages (`--no-huge`), and why.
+fn no_huge(
+    config: &EngineConfig,
+    ports: &[PortPlan],
+    workers: u64,
+    note: Option<String>,
+    shortfall: Option<HugepageShortfall>,
+) -> MemoryChoice {
+    let plan = memory_plan(config, ports, workers, 4096);
+    let mb = (plan.heap_bytes.div_ceil(1 << 20) + 1).max(MIN_NO_HUGE_MB);
+    MemoryChoice {
+        hugepages: false,
+        note,
+        eal: EalMemory::NoHuge {
+            megabytes: u32::try_from(mb).unwrap_or(u32::MAX),
+        },
+        plan,
+        shortfall,
+    }
 }
 
 /// The size in bytes of the hugepages EAL would use: the first hugetlbfs mount's, else the

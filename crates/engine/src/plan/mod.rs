@@ -24,6 +24,7 @@ mod lcores;
 mod memory;
 mod ports;
 pub mod senders;
+mod sockets;
 #[cfg(test)]
 mod tests;
 
@@ -32,8 +33,10 @@ pub use lcores::cpu_list;
 use lcores::{assign_rx_queues, plan_lcores};
 use memory::{hugepage_size, plan_memory, MemoryChoice};
 pub use memory::{memory_plan, HugepageShortfall, MemoryPlan};
+pub(crate) use memory::{shares_memory, SHARED_MEMORY};
 use ports::plan_ports;
 pub(crate) use ports::spec_and_device;
+pub(crate) use sockets::clear_stale;
 
 /// How a port is created.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
-//! Ports: each config source (vdev, PCI, pcap, `AF_PACKET`, TAP, ring, null) resolved to how
-//! EAL creates it. The strings that reach a driver were checked by [`crate::validate`].
+//! Ports: each config source (vdev, PCI, pcap, `AF_PACKET`, TAP, ring, null, memif, vhost,
+//! `virtio_user`, `AF_XDP`) resolved to how EAL creates it. The strings that reach a driver were checked by [`crate::validate`].
 
 use std::fmt::Write as _;
 
 use super::{PortPlan, PortSpec};
-use crate::config::PortConfig;
+use crate::config::{MemifRole, PortConfig};
 use crate::error::{EngineError, ErrorCode};
 use crate::net::parse_mac;
 
@@ -46,6 +46,44 @@ fn vdev_spec(p: &PortConfig, index: usize) -> Option<String> {
             Some(size) => format!("net_null{index},size={size}"),
             None => format!("net_null{index}"),
         });
+    }
+    link_spec(p, index)
+}
+
+/// The vdev spec of a port whose link comes up with a peer (memif, vhost, `virtio_user`,
+/// `AF_XDP`).
+fn link_spec(p: &PortConfig, index: usize) -> Option<String> {
+    if let Some(m) = &p.memif {
+        let role = match m.role {
+            MemifRole::Server => "server",
+            MemifRole::Client => "client",
+        };
+        // A socket in the file system (not the abstract namespace DPDK defaults to), so
+        // that both ends name the same path and the plan can see who listens.
+        return Some(format!(
+            "net_memif{index},role={role},id={},socket={},socket-abstract=no",
+            m.id, m.socket
+        ));
+    }
+    if let Some(v) = &p.vhost {
+        let client = if v.client { ",client=1" } else { "" };
+        return Some(format!(
+            "net_vhost{index},iface={},queues={}{client}",
+            v.socket, p.queues
+        ));
+    }
+    if let Some(v) = &p.virtio_user {
+        let server = if v.server { ",server=1" } else { "" };
+        return Some(format!(
+            "net_virtio_user{index},path={},queues={}{server}",
+            v.path, p.queues
+        ));
+    }
+    if let Some(x) = &p.af_xdp {
+        return Some(format!(
+            "net_af_xdp{index},iface={},start_queue={},queue_count={}",
+            x.iface, x.queue, p.queues
+        ));
     }
     None
 }
@@ -103,6 +141,7 @@ pub(super) fn plan_ports(configs: &[PortConfig]) -> Result<Vec<PortPlan>, Engine
         };
         let (spec, device) = spec_and_device(p, i).ok_or_else(|| bug("no source".into()))?;
         readable_rx_files(p, &spec)?;
+        super::sockets::ready(p)?;
         let mac = p.mac.as_deref().map(parse_mac).transpose().map_err(bug)?;
         ports.push(PortPlan {
             name: p.name.clone(),

@@ -23,6 +23,10 @@ fn null(name: &str, queues: u16) -> PortConfig {
         tap: None,
         ring: None,
         null: Some(NullSource { size: None }),
+        memif: None,
+        vhost: None,
+        virtio_user: None,
+        af_xdp: None,
         queues,
         rx_descriptors: 1024,
         tx_descriptors: 1024,
@@ -359,4 +363,42 @@ fn hugepages_are_counted_and_asked_for_on_the_main_lcores_numa_node() {
             socket_mb: vec![mb]
         }
     );
+}
+
+#[test]
+fn a_virtio_user_port_runs_without_hugepages_and_waits_for_its_backend() {
+    let dir = std::env::temp_dir().join(format!("fastpath-plan-vu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("vhost.sock");
+    let mut c = config(vec![worker(1)], None);
+    c.ports[0] = PortConfig {
+        null: None,
+        virtio_user: Some(crate::config::VirtioUserSource {
+            path: path.to_str().unwrap().into(),
+            server: false,
+        }),
+        ..null("a", 1)
+    };
+    // No backend listening yet: refused before EAL, at the field.
+    let e = Plan::new(&c, &[0, 1], &huge(512)).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("ports.a.virtioUser.path: nothing listens on"),
+        "{e}"
+    );
+    let backend = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
+    assert!(!plan.hugepages);
+    assert!(plan.hugepages_note.unwrap().contains("(virtioUser)"));
+    assert!(plan.hugepage_shortfall.is_none());
+    c.memory.hugepages = Some(true);
+    let e = Plan::new(&c, &[0, 1], &huge(512)).unwrap_err();
+    assert!(
+        e.message.contains(
+            "memory.hugepages: port \"a\" (virtioUser) cannot run on the engine's hugepages"
+        ),
+        "{e}"
+    );
+    drop(backend);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -77,6 +77,9 @@ pub struct Generator {
     pub made: Arc<AtomicU64>,
     /// Index of the worker that runs it.
     pub worker: usize,
+    /// The port it sends out of (its pipeline's first output): it makes nothing while that
+    /// port's link is down, so that a `count` is not spent before the link comes up.
+    pub out: u16,
 }
 
 impl Generator {
@@ -143,6 +146,7 @@ pub(crate) fn compile_generator(
         count: g.count,
         made,
         worker,
+        out,
     })
 }
 
@@ -157,6 +161,7 @@ mod tests {
             count,
             made: Arc::clone(made),
             worker: 0,
+            out: 0,
         }
     }
 

@@ -76,8 +76,32 @@ fn a_port_asks_its_driver_only_what_it_can_do() {
         NONE
     );
     assert_eq!(
-        port_b(&json!({ "vdev": "net_memif0", "queues": 64, "mtu": 9000 })),
+        port_b(&json!({ "vdev": "net_virtio_user0,path=/tmp/v", "queues": 64, "mtu": 9000 })),
         NONE
+    );
+    // Socket paths both ends agree on, interface names.
+    assert_eq!(
+        port_b(&json!({ "memif": { "role": "client", "socket": "m.sock" } })),
+        ["ports.b.memif.socket: \"m.sock\" is not a socket path: give an absolute path of at most 107 bytes without ',', '=' or control characters"]
+    );
+    assert_eq!(
+        port_b(&json!({ "virtioUser": { "path": "/tmp/v.sock,server=1" } })).len(),
+        1
+    );
+    assert_eq!(
+        port_b(&json!({ "afXdp": { "iface": "eth0,queue_count=9" } })),
+        ["ports.b.afXdp.iface: \"eth0,queue_count=9\" is not an interface name (1 to 15 letters, digits, _, . or -)"]
+    );
+    // memif and vhost ports set neither (testpmd: ENOTSUP).
+    assert_eq!(
+        port_b(&json!({ "memif": { "role": "server", "socket": "/run/m.sock" }, "mtu": 9000 })),
+        ["ports.b.mtu: driver net_memif cannot set an MTU; remove mtu from this port"]
+    );
+    assert_eq!(
+        port_b(
+            &json!({ "vhost": { "socket": "/run/v.sock" }, "queues": 2, "mac": "02:00:00:00:00:01" })
+        ),
+        ["ports.b.mac: driver net_vhost cannot set its MAC address; remove mac from this port"]
     );
 }
 

@@ -198,6 +198,11 @@ const MAX_MBUF_CACHE: u64 = 512;
 
 fn memory(report: &mut Report, config: &EngineConfig) {
     let memory = &config.memory;
+    if memory.hugepages == Some(true) {
+        if let Some(port) = crate::plan::shares_memory(config) {
+            report.push("memory.hugepages", format!("port {} (virtioUser) cannot run on the engine's hugepages: {}; set memory.hugepages to false, or leave it out", quote(port), crate::plan::SHARED_MEMORY));
+        }
+    }
     let mbufs_ok = report.range("memory.mbufs", memory.mbufs, 1, MAX_MBUFS);
     let cache_ok = report.range("memory.mbufCache", memory.mbuf_cache, 0, MAX_MBUF_CACHE);
     if !(mbufs_ok && cache_ok) {

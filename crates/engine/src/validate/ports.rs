@@ -1,7 +1,7 @@
 //! Ports: a name, exactly one source, one device each, the strings that reach a driver
-//! (vdev specs, PCI addresses, interface names, file paths) in a form it takes as given, and
-//! what the driver would refuse at start when the config decides it ([`Driver`]: rx queues,
-//! MTU, MAC) or ethdev refuses of any driver (a MAC that is not a unicast address).
+//! (vdev specs, PCI addresses, interface names, file and socket paths) in a form it takes as
+//! given, and what the driver would refuse at start when the config decides it ([`Driver`]:
+//! rx queues, MTU, MAC) or ethdev refuses of any driver (a MAC that is not a unicast address).
 
 use super::{key, Report};
 use crate::config::{EngineConfig, PortConfig};
@@ -9,7 +9,19 @@ use crate::net::{parse_mac, quote};
 use crate::plan::{senders, spec_and_device, too_many_rx_queues, Driver};
 
 /// The sources a port may have, in the schema's order.
-const SOURCES: [&str; 7] = ["vdev", "pci", "pcap", "afPacket", "tap", "ring", "null"];
+const SOURCES: [&str; 11] = [
+    "vdev",
+    "pci",
+    "pcap",
+    "afPacket",
+    "tap",
+    "ring",
+    "null",
+    "memif",
+    "vhost",
+    "virtioUser",
+    "afXdp",
+];
 
 fn sources(p: &PortConfig) -> Vec<&'static str> {
     let given = [
@@ -20,6 +32,10 @@ fn sources(p: &PortConfig) -> Vec<&'static str> {
         p.tap.is_some(),
         p.ring.is_some(),
         p.null.is_some(),
+        p.memif.is_some(),
+        p.vhost.is_some(),
+        p.virtio_user.is_some(),
+        p.af_xdp.is_some(),
     ];
     SOURCES
         .iter()
@@ -82,7 +98,17 @@ fn vdev_path(path: &str) -> bool {
             .any(|b| b == b',' || b == b'=' || b.is_ascii_control())
 }
 
+/// A Unix socket path both ends of a link name: absolute (so that it does not depend on
+/// where each program runs), fit for a vdev argument, and short enough for `sun_path`.
+fn socket_path(path: &str) -> bool {
+    path.starts_with('/') && vdev_path(path) && path.len() <= SUN_PATH_MAX
+}
+
+/// The longest path a Unix socket address holds (`sun_path` is 108 bytes with its NUL).
+const SUN_PATH_MAX: usize = 107;
+
 const IFACE: &str = "is not an interface name (1 to 15 letters, digits, _, . or -)";
+const SOCKET_PATH: &str = "is not a socket path: give an absolute path of at most 107 bytes without ',', '=' or control characters";
 const VDEV_PATH: &str =
     "cannot be passed to the driver: a path may not be empty or hold ',', '=' or control characters";
 
@@ -186,6 +212,19 @@ fn fields(report: &mut Report, path: &str, p: &PortConfig, driver: Option<Driver
     if let Some(size) = p.null.as_ref().and_then(|n| n.size) {
         report.range(&field("null.size"), size, 14, 9000);
     }
+    let socket = [
+        ("memif.socket", p.memif.as_ref().map(|m| &m.socket)),
+        ("vhost.socket", p.vhost.as_ref().map(|v| &v.socket)),
+        ("virtioUser.path", p.virtio_user.as_ref().map(|v| &v.path)),
+    ];
+    for (name, path) in socket {
+        if let Some(path) = path {
+            report.format(&field(name), path, socket_path(path), SOCKET_PATH);
+        }
+    }
+    if let Some(x) = &p.af_xdp {
+        report.format(&field("afXdp.iface"), &x.iface, iface(&x.iface), IFACE);
+    }
     if report.range(&field("queues"), p.queues, 1, MAX_QUEUES) {
         if let Some(d) = driver {
             queues(report, &field("queues"), p.queues, d, workers);
@@ -286,6 +325,8 @@ mod tests {
         assert!(!pci("03:00.8") && !pci("0000:03:00") && !pci("0000-03:00.0") && !pci("zz"));
         assert!(iface("veth0") && iface("a.b-c_d") && !iface("") && !iface("sixteen-chars-xx"));
         assert!(vdev_path("/tmp/é.pcap") && !vdev_path("a,b") && !vdev_path("a\u{7f}"));
+        assert!(socket_path("/run/memif.sock") && !socket_path("memif.sock"));
+        assert!(!socket_path(&format!("/{}", "s".repeat(107))) && !socket_path("/a,b"));
         assert!(port_name("a-b_1") && !port_name("1a") && !port_name("") && !port_name("a b"));
     }
 }

@@ -117,7 +117,7 @@ fn ports_need_a_name_one_source_and_their_own_device() {
         }),
         [
             "ports[\"1a\"]: \"1a\" port names start with a letter, then letters, digits, _ or -",
-            "ports.a: needs a source: one of vdev, pci, pcap, afPacket, tap, ring, null",
+            "ports.a: needs a source: one of vdev, pci, pcap, afPacket, tap, ring, null, memif, vhost, virtioUser, afXdp",
             "ports.b: has ring and null; give exactly one source",
         ]
     );

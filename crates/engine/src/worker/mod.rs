@@ -4,7 +4,8 @@
 //! No locks, no allocation, no syscalls on the hot path. Counters are plain relaxed stores
 //! into this worker's own cache lines. The program is picked up afresh at burst boundaries
 //! (see [`crate::rcu`]), so a swap never splits a burst between two programs. The busy/idle
-//! accounting the loop publishes for `top` is in `worker/load.rs`.
+//! accounting the loop publishes for `top` is in `worker/load.rs`; sending, and what happens
+//! to packets a port cannot take (its link down, its queue full), in `worker/tx.rs`.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::rcu::{Publisher, OFFLINE};
 use crate::stages::{bump, counter, StageContext, DROP, FLOOD};
 
 mod load;
+mod tx;
 use load::Load;
 
 /// Workers forward and generate.
@@ -99,6 +101,13 @@ pub struct Worker {
     /// Its tx queue on each port, where it has one.
     pub tx: Vec<Option<TxQueue>>,
     txbufs: Vec<Burst>,
+    /// Per port: generated packets its tx queue has not taken yet (see `worker/tx.rs`).
+    held: Vec<Burst>,
+    /// Packets in `held`, all ports (0: nothing to retry).
+    held_packets: usize,
+    /// Whether the packets being sent are generated ones (held, not dropped, when they
+    /// cannot go).
+    holding: bool,
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<usize>,
@@ -124,6 +133,9 @@ impl Worker {
             tx,
             shared,
             txbufs: (0..ports).map(|_| Burst::new()).collect(),
+            held: (0..ports).map(|_| Burst::new()).collect(),
+            held_packets: 0,
+            holding: false,
             trash: Burst::new(),
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
@@ -225,11 +237,13 @@ impl Worker {
                     burst.free_all();
                 }
             }
+            if COUNT && !busy && (!self.generators.is_empty() || self.held_packets > 0) {
+                // A generator, or packets held for a port, may make this iteration busy.
+                load.work_starts();
+            }
+            // Held packets go first (also while draining), then generators may make more.
+            busy |= self.retry_held::<COUNT>();
             if state == RUN {
-                if COUNT && !busy && !self.generators.is_empty() {
-                    // A generator may make this iteration busy.
-                    load.work_starts();
-                }
                 for g in 0..self.generators.len() {
                     busy |= self.generate::<COUNT>(program, self.generators[g], &mut burst);
                 }
@@ -247,6 +261,7 @@ impl Worker {
                 load.iteration_ends(busy, loops);
             }
         }
+        self.release_held::<COUNT>();
         0
     }
 
@@ -262,6 +277,12 @@ impl Worker {
             return false;
         };
         if generator.exhausted() {
+            return false;
+        }
+        // Nothing is made for a port whose link is down or which has not taken the last
+        // burst yet: a `count` is not spent on packets that could only be dropped.
+        let out = usize::from(generator.out);
+        if !self.held[out].is_empty() || !self.shared.segment.link_up(out) {
             return false;
         }
         let allocated = burst.alloc_from(&self.shared.pool, generator.burst);
@@ -292,7 +313,9 @@ impl Worker {
                 .pipeline_counters(self.index, program.pipelines[p].slot);
             bump(&counters[counter::GENERATED], granted as u64);
         }
+        self.holding = true;
         self.process::<COUNT>(program, p, DROP, burst);
+        self.holding = false;
         true
     }
 
@@ -425,45 +448,6 @@ impl Worker {
             }
         }
         (out, dropped)
-    }
-
-    #[inline]
-    fn send_now<const COUNT: bool>(&mut self, port: u16, burst: &mut Burst) {
-        let sent = match &mut self.tx[usize::from(port)] {
-            Some(tx) => tx.send(burst),
-            None => 0,
-        };
-        let dropped = burst.free_all();
-        if COUNT {
-            let lane = self.shared.lane(self.index, usize::from(port));
-            bump(&lane.tx_packets, sent as u64);
-            if dropped > 0 {
-                bump(&lane.tx_dropped, dropped as u64);
-            }
-        }
-    }
-
-    #[inline]
-    fn enqueue<const COUNT: bool>(&mut self, port: u16, m: Mbuf) {
-        if let Err(m) = self.txbufs[usize::from(port)].push(m) {
-            self.flush_port::<COUNT>(usize::from(port));
-            let _ = self.txbufs[usize::from(port)].push(m);
-        }
-    }
-
-    #[inline]
-    fn flush<const COUNT: bool>(&mut self) {
-        for port in 0..self.txbufs.len() {
-            if !self.txbufs[port].is_empty() {
-                self.flush_port::<COUNT>(port);
-            }
-        }
-    }
-
-    fn flush_port<const COUNT: bool>(&mut self, port: usize) {
-        let mut buf = std::mem::take(&mut self.txbufs[port]);
-        self.send_now::<COUNT>(port as u16, &mut buf);
-        self.txbufs[port] = buf;
     }
 }
 

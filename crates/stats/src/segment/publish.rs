@@ -174,8 +174,9 @@ impl Segment {
                 .enumerate()
             {
                 let at = slot + SAMPLE_HEADER + p * SAMPLE_PORT;
-                let dropped =
-                    lane.tx_dropped.load(Ordering::Relaxed) + lane.unrouted.load(Ordering::Relaxed);
+                let dropped = lane.tx_dropped.load(Ordering::Relaxed)
+                    + lane.tx_link_down.load(Ordering::Relaxed)
+                    + lane.unrouted.load(Ordering::Relaxed);
                 self.word64(at)
                     .store(lane.rx_packets.load(Ordering::Relaxed), Ordering::Relaxed);
                 self.word64(at + 8)

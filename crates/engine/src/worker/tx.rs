@@ -1,0 +1,140 @@
+//! A worker's tx side: bursts out of a port's tx queue, what is dropped and why, and the
+//! generated packets a port could not take yet.
+//!
+//! A forwarded packet that cannot go is dropped and counted: `port/txLinkDown` while the
+//! port's link is down (the queue is not even tried), `port/txDropped` when its tx queue is
+//! full. Holding it instead would let one port whose peer is gone drain the packet pool every
+//! port receives into; a kernel interface drops what is sent to it while its carrier is down,
+//! and DPDK's own forwarders (testpmd, l2fwd) free what `rte_eth_tx_burst` does not take.
+//!
+//! A generated packet is held instead, per port, and offered to the queue again on the
+//! worker's next iterations, while its generator makes no more (see `Worker::generate`): a
+//! generator is the traffic's source, so waiting costs nothing upstream, and a `count`
+//! arrives whole however late the link comes up (memif, vhost, `virtio_user` ports come up
+//! when their peer connects) and however slow the receiver is. Held packets are at most a
+//! burst per port; those still held when the worker leaves are counted as dropped.
+
+use dpdk::{Burst, Mbuf};
+
+use super::Worker;
+use crate::stages::bump;
+
+impl Worker {
+    /// Sends `burst` out of `port`; what does not go is dropped and counted or, while this
+    /// worker is sending generated packets (`holding`), held.
+    #[inline]
+    pub(super) fn send_now<const COUNT: bool>(&mut self, port: u16, burst: &mut Burst) {
+        let p = usize::from(port);
+        let up = self.shared.segment.link_up(p);
+        // Generated packets queue behind those already held for the port, in order.
+        let behind = self.holding && !self.held[p].is_empty();
+        let sent = match &mut self.tx[p] {
+            Some(tx) if up && !behind => tx.send(burst),
+            _ => 0,
+        };
+        let lost = if self.holding && self.tx[p].is_some() {
+            self.hold(p, burst)
+        } else {
+            burst.free_all()
+        };
+        if COUNT {
+            let lane = self.shared.lane(self.index, p);
+            bump(&lane.tx_packets, sent as u64);
+            if lost > 0 {
+                bump(
+                    if up {
+                        &lane.tx_dropped
+                    } else {
+                        &lane.tx_link_down
+                    },
+                    lost as u64,
+                );
+            }
+        }
+    }
+
+    /// Moves what `burst` holds to port `p`'s held packets; frees (and returns the number
+    /// of) those that do not fit.
+    fn hold(&mut self, p: usize, burst: &mut Burst) -> usize {
+        let held = &mut self.held[p];
+        let mut lost = 0;
+        for m in burst.drain() {
+            match held.push(m) {
+                Ok(()) => self.held_packets += 1,
+                Err(m) => {
+                    drop(m);
+                    lost += 1;
+                }
+            }
+        }
+        lost
+    }
+
+    /// Offers the packets held for each port whose link is up to its tx queue again;
+    /// returns whether any went.
+    #[inline]
+    pub(super) fn retry_held<const COUNT: bool>(&mut self) -> bool {
+        if self.held_packets == 0 {
+            return false;
+        }
+        let mut any = false;
+        for p in 0..self.held.len() {
+            if self.held[p].is_empty() || !self.shared.segment.link_up(p) {
+                continue;
+            }
+            let Some(tx) = &mut self.tx[p] else {
+                continue;
+            };
+            let sent = tx.send(&mut self.held[p]);
+            self.held_packets -= sent;
+            if sent > 0 {
+                any = true;
+                if COUNT {
+                    bump(&self.shared.lane(self.index, p).tx_packets, sent as u64);
+                }
+            }
+        }
+        any
+    }
+
+    /// Frees what is still held as the worker leaves, counted as dropped (at a full queue,
+    /// or at a link that is down), so that every generated packet is counted somewhere.
+    pub(super) fn release_held<const COUNT: bool>(&mut self) {
+        for p in 0..self.held.len() {
+            let n = self.held[p].free_all();
+            if COUNT && n > 0 {
+                let lane = self.shared.lane(self.index, p);
+                let field = if self.shared.segment.link_up(p) {
+                    &lane.tx_dropped
+                } else {
+                    &lane.tx_link_down
+                };
+                bump(field, n as u64);
+            }
+        }
+        self.held_packets = 0;
+    }
+
+    #[inline]
+    pub(super) fn enqueue<const COUNT: bool>(&mut self, port: u16, m: Mbuf) {
+        if let Err(m) = self.txbufs[usize::from(port)].push(m) {
+            self.flush_port::<COUNT>(usize::from(port));
+            let _ = self.txbufs[usize::from(port)].push(m);
+        }
+    }
+
+    #[inline]
+    pub(super) fn flush<const COUNT: bool>(&mut self) {
+        for port in 0..self.txbufs.len() {
+            if !self.txbufs[port].is_empty() {
+                self.flush_port::<COUNT>(port);
+            }
+        }
+    }
+
+    fn flush_port<const COUNT: bool>(&mut self, port: usize) {
+        let mut buf = std::mem::take(&mut self.txbufs[port]);
+        self.send_now::<COUNT>(port as u16, &mut buf);
+        self.txbufs[port] = buf;
+    }
+}
