@@ -49,14 +49,19 @@ fn socket(p: &PortConfig) -> Option<Socket<'_>> {
     })
 }
 
-/// Unix sockets listening now, by path (`/proc/net/unix`: the `__SO_ACCEPTCON` flag).
+/// Whether a Unix socket listens on `path` now (`/proc/net/unix`: the `__SO_ACCEPTCON`
+/// flag), seen without connecting (which a server would take for a peer).
 fn listening(path: &str) -> bool {
+    let bound = format!(" {path}");
     std::fs::read_to_string("/proc/net/unix").is_ok_and(|table| {
         table.lines().skip(1).any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() >= 8
-                && u32::from_str_radix(fields[3], 16).is_ok_and(|f| f & 0x0001_0000 != 0)
-                && fields[7] == path
+            // The path comes last and may hold spaces: match it as the line's end.
+            line.ends_with(&bound)
+                && line
+                    .split_whitespace()
+                    .nth(3)
+                    .and_then(|flags| u32::from_str_radix(flags, 16).ok())
+                    .is_some_and(|f| f & 0x0001_0000 != 0)
         })
     })
 }
@@ -149,7 +154,7 @@ mod tests {
     fn a_listener_is_seen_and_a_dead_socket_cleared() {
         let dir = std::env::temp_dir().join(format!("fastpath-sockets-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.sock");
+        let path = dir.join("a socket.sock");
         let text = path.to_str().unwrap().to_owned();
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         assert!(listening(&text));
