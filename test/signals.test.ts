@@ -7,7 +7,7 @@
  *   tsx    node_modules/.bin/tsx examples/l2fwd.ts (tsx re-sends SIGINT to a child that has
  *          not acknowledged it within 30 ms, and SIGKILLs it after a second 30 ms)
  *   cli    node packages/control/bin/fastpath.js run CONFIG (its own EAL file prefix)
- *   npm    npm run demo (npm → sh → bash setup.sh, then node --import tsx examples/l2fwd.ts)
+ *   npm    npm run demo (npm → sh → bash setup.sh, then sh execs node --import tsx examples/l2fwd.ts)
  * The signal comes right after spawn, at a delay after the program's node process appears
  * (module loading, the binding, config checks), at EAL's first log line (inside Engine.start),
  * once the live table runs, and while the engine stops (a second signal 20–50 ms after the

@@ -2,7 +2,8 @@
  * What every example shares: its command line, declared once (`--help` prints it, a flag it
  * does not take is refused with its usage), `body` run under a signal watch, bad input printed
  * as one line, a non-zero exit on failure, and 128 + the signal's number after a stop by signal
- * (130 for Ctrl-C), 0 after a run that ended on its own.
+ * (130 for Ctrl-C; 129 also when the npm, npx or tsx that launched it ended), 0 after a run
+ * that ended on its own.
  */
 import {
   FastpathError,
@@ -37,8 +38,9 @@ export function fail(name: string, message: string): never {
  * Runs `body` with this process's flags and positionals, and the program's signal watch: opened
  * before `body` starts anything and kept until the process exits, so any number of
  * SIGINT/SIGTERM/SIGHUP, at any moment, only set the flag `body` stops by (start the engine
- * with `startUnlessStopped`, run it with `runLive(engine, { signals })`). A flag's value that
- * `body` refuses (positiveNumber, positiveInteger) is printed as one line.
+ * with `startUnlessStopped`, run it with `runLive(engine, { signals })`), and so does the end of
+ * a launcher (`npm run demo`, `npx tsx`: a signal to it alone never reaches this process). A
+ * flag's value that `body` refuses (positiveNumber, positiveInteger) is printed as one line.
  */
 export function runExample<const O extends Options>(
   example: Example<O>,
@@ -48,9 +50,10 @@ export function runExample<const O extends Options>(
   if (isLoadingConfig()) return;
   const args = commandLine(example);
   if (args === undefined) return;
-  const signals = watchSignals();
+  const signals = watchSignals({ launcher: true });
   body(signals, args).then(
     () => {
+      if (signals.launcher) console.error(`${example.name}: stopped because its launcher ended: ${signals.launcher.command} (pid ${signals.launcher.pid})`);
       process.exitCode = signals.exitCode;
     },
     (error: unknown) => {

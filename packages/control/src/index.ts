@@ -24,7 +24,8 @@ export {
   type MemoryPlan,
 } from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';
-export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal } from './signals.js';
+export type { Launcher } from './launcher.js';
+export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal, type WatchOptions } from './signals.js';
 export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
 export {
   ControlErrorCode,

@@ -28,22 +28,37 @@
  * stop by signal, as a shell reports a command a signal ended, so scripts and supervisors can
  * tell an interrupted run from a complete one; 0 when the program ran its course. The watch
  * only says which: exiting is the program's business (library code never exits the process).
+ *
+ * `watchSignals({ launcher: true })` also stops when a process that launched this one ends
+ * (npm, npx, tsx, a script: see launcher.ts), which a signal to that launcher alone does
+ * without reaching this process. That counts as a SIGHUP, a hang-up by what controlled the
+ * program (exit code 129), and `launcher` says which process it was. Programs a user starts
+ * opt in (`fastpath run`, `fastpath top`, the examples); a service embedding the library
+ * decides for itself, so the library never watches on its own.
  */
 import { constants } from 'node:os';
 
 import type { EngineConfig } from '@fastpath/types';
 
 import { Engine } from './engine.js';
+import { type Launcher, watchLaunchers } from './launcher.js';
 
 /** The signals that stop a program. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
+export interface WatchOptions {
+  /** Also stop (as on SIGHUP) when a process that launched this one ends. Default false. */
+  launcher?: boolean;
+}
+
 /** The stop flag, set by SIGINT/SIGTERM/SIGHUP while the watch is open. Make one with {@link watchSignals}. */
 export class SignalWatch implements Disposable {
   #signal: StopSignal | undefined;
+  #launcher: Launcher | undefined;
   #count = 0;
   #open = true;
+  #unwatchLaunchers: () => void = () => undefined;
   /** Sleepers to wake at the first signal (a set, so a long run's sleeps leave nothing behind). */
   readonly #wake = new Set<() => void>();
   readonly #stopped: Promise<StopSignal>;
@@ -51,14 +66,26 @@ export class SignalWatch implements Disposable {
   readonly #handler = (signal: NodeJS.Signals) => this.#onSignal(signal as StopSignal);
 
   /** @internal Use {@link watchSignals}. */
-  constructor() {
+  constructor(options: WatchOptions = {}) {
     this.#stopped = new Promise((resolve) => (this.#resolve = resolve));
     for (const signal of STOP_SIGNALS) process.on(signal, this.#handler);
+    if (options.launcher) this.#unwatchLaunchers = watchLaunchers((launcher) => this.#onLauncherEnded(launcher));
   }
 
   #onSignal(signal: StopSignal): void {
     this.#count += 1;
+    this.#request(signal);
+  }
+
+  #onLauncherEnded(launcher: Launcher): void {
     if (this.#signal !== undefined) return;
+    this.#launcher = launcher;
+    this.#request('SIGHUP');
+  }
+
+  #request(signal: StopSignal): void {
+    if (this.#signal !== undefined) return;
+    this.#unwatchLaunchers();
     this.#signal = signal;
     this.#resolve(signal);
     for (const wake of this.#wake) wake();
@@ -70,12 +97,17 @@ export class SignalWatch implements Disposable {
     return this.#signal !== undefined;
   }
 
-  /** The first signal, if any came. */
+  /** The first signal, if any came (SIGHUP also when a launcher ended: see {@link launcher}). */
   get signal(): StopSignal | undefined {
     return this.#signal;
   }
 
-  /** How many signals came (repeats included). */
+  /** The launcher whose end asked for the stop, if that is what did. */
+  get launcher(): Launcher | undefined {
+    return this.#launcher;
+  }
+
+  /** How many signals came (repeats included; a launcher's end is none). */
   get count(): number {
     return this.#count;
   }
@@ -106,11 +138,12 @@ export class SignalWatch implements Disposable {
     });
   }
 
-  /** Removes the handlers (later signals meet Node's default action again). Idempotent. */
+  /** Removes the handlers (later signals meet Node's default action again) and stops watching launchers. Idempotent. */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
     for (const signal of STOP_SIGNALS) process.off(signal, this.#handler);
+    this.#unwatchLaunchers();
   }
 
   [Symbol.dispose](): void {
@@ -119,11 +152,12 @@ export class SignalWatch implements Disposable {
 }
 
 /**
- * Installs the SIGINT/SIGTERM/SIGHUP handlers, persistent until `close()`. A program opens one
+ * Installs the SIGINT/SIGTERM/SIGHUP handlers, persistent until `close()`, and with
+ * `{ launcher: true }` watches the processes that launched this one. A program opens one
  * before anything it must clean up exists (before Engine.start) and keeps it until it exits.
  */
-export function watchSignals(): SignalWatch {
-  return new SignalWatch();
+export function watchSignals(options: WatchOptions = {}): SignalWatch {
+  return new SignalWatch(options);
 }
 
 /**

@@ -21,13 +21,14 @@ export const runCommand = defineCommand({
   positionals: { min: 1, max: 1, missing: 'run needs a CONFIG' },
   notes: [
     CONFIG_NOTE,
-    "Exit code: 0 after --duration, 1 on an error, 128 + the signal's number after a stop by signal (130: Ctrl-C).",
+    "Exit code: 0 after --duration, 1 on an error, 128 + the signal's number after a stop by signal (130: Ctrl-C; 129 also when the npm, npx or script that launched it ended).",
   ],
   async run(flags, positionals) {
     const durationS = flags.duration === undefined ? Infinity : positiveNumber('--duration', flags.duration, 'seconds');
     // Before anything starts, and until the process exits: a signal at any moment, any
-    // number of them, only sets the flag this run stops by (see signals.ts).
-    const signals = watchSignals();
+    // number of them, only sets the flag this run stops by (see signals.ts); so does the end
+    // of the npm, npx or script that launched this process (a signal to it alone stops here).
+    const signals = watchSignals({ launcher: true });
     const file = positionals[0]!;
     await reportConfigProblems(file, async () => {
       // Engine.start validates before EAL starts: a bad config is refused with every path.
@@ -40,7 +41,8 @@ export const runCommand = defineCommand({
       for (const line of summaryLines(engine.info, last, seconds)) console.log(line);
       if (flags.json) console.log(JSON.stringify(summaryJson(engine.info, last, seconds)));
     });
-    // 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP) after a stop by signal; 0 after --duration.
+    if (signals.launcher) console.error(`fastpath run: stopped because its launcher ended: ${signals.launcher.command} (pid ${signals.launcher.pid})`);
+    // 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP or a launcher's end) after a stop by signal; 0 after --duration.
     return signals.exitCode;
   },
 });

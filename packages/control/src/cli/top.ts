@@ -66,9 +66,11 @@ export const topCommand = defineCommand({
   notes: [NAME_NOTE],
   async run(flags, [name]) {
     const frames = flags.frames === undefined ? Infinity : positiveInteger('--frames', flags.frames);
-    // Until the process exits: SIGINT/SIGTERM/SIGHUP end the view (exit 128 + the signal's number).
-    const signals = watchSignals();
+    // Until the process exits: SIGINT/SIGTERM/SIGHUP end the view (exit 128 + the signal's
+    // number), as does the end of the npm, npx or script that launched it (129).
+    const signals = watchSignals({ launcher: true });
     await top(name, frames, signals);
+    if (signals.launcher) console.error(`fastpath top: stopped because its launcher ended: ${signals.launcher.command} (pid ${signals.launcher.pid})`);
     return signals.exitCode;
   },
 });

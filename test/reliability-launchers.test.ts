@@ -1,0 +1,109 @@
+/**
+ * Engines do not outlive their launchers (issue 13, item 1).
+ *
+ * Each README launcher runs in a process group of its own, started as a user's shell starts a
+ * command. Once its engine forwards, one signal goes to the launcher's pid alone (what a
+ * supervisor, `timeout --foreground` or `kill PID` does; Ctrl-C would signal the whole group),
+ * or kill -9. Within 5 s every process of the group has ended, the engine after a clean stop
+ * (its summary printed), nothing of it is left (stats segment, hugepage files, EAL's runtime
+ * directory) and the free hugepages are what they were.
+ *   npm run demo      npm → node (the demo script execs node): npm passes SIGINT and SIGTERM on;
+ *                     it dies of SIGHUP and kill -9, and the engine sees its launcher gone
+ *   npx fastpath run  npm → sh → node: npm passes SIGTERM to sh, which dies of it
+ *   npx tsx           npm → sh → tsx → node: the same
+ *   node --import tsx the engine's own process: the signal reaches it
+ * The shell status is 128 + the signal's number, as npm or the program reports it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { freeHugepages, groupMembers, leftovers, repoRoot, segmentDirs, waitFor } from './helpers.js';
+
+/** How the engine's stop came: its own signal, or its watch seeing a launcher gone. */
+type Stop = 'signal' | 'launcher';
+
+const demo = ['examples/l2fwd.ts', '--duration', '60'];
+/** A launcher (command, arguments), the signal its pid alone gets, and how the engine's stop should come. */
+type Try = [string, string[], NodeJS.Signals, Stop];
+
+const tries: Try[] = [
+  ['npm', ['run', 'demo', '--', '--duration', '60'], 'SIGTERM', 'signal'],
+  ['npm', ['run', 'demo', '--', '--duration', '60'], 'SIGINT', 'signal'],
+  ['npm', ['run', 'demo', '--', '--duration', '60'], 'SIGHUP', 'launcher'],
+  ['npm', ['run', 'demo', '--', '--duration', '60'], 'SIGKILL', 'launcher'],
+  ['npx', ['fastpath', 'run', 'examples/configs/generator.config.ts'], 'SIGTERM', 'launcher'],
+  ['npx', ['fastpath', 'run', 'examples/configs/generator.config.ts'], 'SIGKILL', 'launcher'],
+  ['npx', ['tsx', ...demo], 'SIGTERM', 'launcher'],
+  ['npx', ['tsx', ...demo], 'SIGHUP', 'launcher'],
+  [process.execPath, ['--import', 'tsx', ...demo], 'SIGTERM', 'signal'],
+];
+
+/** The group's processes still running (a zombie has ended, only not been reaped yet). */
+function running(pgid: number): number[] {
+  return groupMembers(pgid)
+    .map((m) => m.pid)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** The process of the group running an engine: the one whose stats segment (default name fastpath-<pid>) exists. */
+function engineOf(pgid: number): number | undefined {
+  return groupMembers(pgid).find((m) => segmentDirs().some((d) => existsSync(join(d, `fastpath-stats.fastpath-${m.pid}`))))?.pid;
+}
+
+/** Starts the launcher, waits until its engine forwards, sends `signal` to the launcher alone, checks the group's end. */
+async function tryLauncher(file: string, args: string[], signal: NodeJS.Signals, stop: Stop): Promise<void> {
+  const before = freeHugepages();
+  const launcher = spawn(file, args, { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pgid = launcher.pid!;
+  let out = '';
+  launcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  launcher.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => launcher.on('exit', (code, sig) => resolve(code ?? 128 + constants.signals[sig!])));
+  let engine: number | undefined;
+  try {
+    const up = await waitFor(() => out.includes('rx Mpps') && (engine = engineOf(pgid)) !== undefined, 30_000);
+    expect(up, `no engine forwarding within 30 s:\n${out}`).toBe(true);
+    const sentAt = Date.now();
+    process.kill(pgid, signal);
+    const ended = await waitFor(() => running(pgid).length === 0, 5000);
+    const context = `${signal} to ${file} ${args.join(' ')}, ${Date.now() - sentAt} ms ago\n${out.slice(-3000)}`;
+    expect(ended, `still running: ${running(pgid).join(', ')}\n${context}`).toBe(true);
+    expect(await exited, context).toBe(128 + constants.signals[signal]);
+    // A clean stop: the engine drained, released everything and printed its summary.
+    expect(out, context).toMatch(/summary over/);
+    expect(/stopped because its launcher ended/.test(out), context).toBe(stop === 'launcher');
+    expect(leftovers(`fastpath-${engine}`), context).toEqual([]);
+    expect(freeHugepages()).toEqual(before);
+  } finally {
+    // A failed try: stop what still runs cleanly (the whole group, as Ctrl-C would), then for good.
+    if (running(pgid).length > 0) process.kill(-pgid, 'SIGINT');
+    if (!(await waitFor(() => running(pgid).length === 0, 5000))) process.kill(-pgid, 'SIGKILL');
+  }
+}
+
+const title = 'reliability: %s, %s to the launcher alone: the engine stops cleanly within 5 s, nothing left';
+const named = (list: Try[]) => list.map(([file, args, signal, stop]) => [`${file === process.execPath ? 'node' : file} ${args.join(' ')}`, signal, file, args, stop] as const);
+
+describe('npm run demo', () => {
+  // It sets up first: a native build it needs happens here, not inside a try.
+  beforeAll(() => {
+    const setup = spawnSync('bash', ['scripts/setup.sh'], { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 });
+    expect(setup.status, setup.stderr).toBe(0);
+  }, 600_000);
+  it.each(named(tries.filter(([file]) => file === 'npm')))(title, (_, signal, file, args, stop) => tryLauncher(file, args, signal, stop));
+});
+
+describe('npx and node', () => {
+  it.each(named(tries.filter(([file]) => file !== 'npm')))(title, (_, signal, file, args, stop) => tryLauncher(file, args, signal, stop));
+});
