@@ -55,14 +55,14 @@ export function portDrops(port: PortStats): number {
   return port.txDropped + (port.txLinkDown ?? 0) + port.rxMissed + port.rxNombuf + port.unrouted;
 }
 
-/** One row per port: rates since `before`, totals, drops ({@link portDrops}). */
+/** One row per port: rates since `before`, totals, drops ({@link portDrops}); `(down)` after a port whose link is down. */
 export function statsRows(now: EngineStats, before: EngineStats): string[] {
   const ns = now.uptimeNs - before.uptimeNs;
   return now.ports.map((port, i) => {
     const prev = before.ports[i]!;
     const drops = portDrops(port);
     return (
-      `${(now.uptimeNs / 1e9).toFixed(0).padStart(5)}s  ${port.name.padEnd(12)}` +
+      `${(now.uptimeNs / 1e9).toFixed(0).padStart(5)}s  ${`${port.name}${port.linkUp === 0 ? ' (down)' : ''}`.padEnd(12)}` +
       `${mpps(port.rxPackets - prev.rxPackets, ns).padStart(9)} ${mpps(port.txPackets - prev.txPackets, ns).padStart(9)}` +
       `${String(port.rxPackets).padStart(15)}${String(port.txPackets).padStart(15)}${String(drops).padStart(11)}`
     );

@@ -27,7 +27,7 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
     snap.ports.forEach((p, i) => {
       const series = history.slice(1).map((s, k) => Math.max(0, s.ports[i]!.rxPackets - history[k]!.ports[i]!.rxPackets));
       lines.push(
-        `${p.name.padEnd(12)}${(rates[i]!.rxPps / 1e6).toFixed(2).padStart(9)} ${(rates[i]!.txPps / 1e6).toFixed(2).padStart(9)}` +
+        `${`${p.name}${p.linkUp === 0 ? ' (down)' : ''}`.padEnd(12)}${(rates[i]!.rxPps / 1e6).toFixed(2).padStart(9)} ${(rates[i]!.txPps / 1e6).toFixed(2).padStart(9)}` +
           `${rates[i]!.dropPps.toFixed(0).padStart(10)}${String(p.rxPackets).padStart(16)}${String(p.txPackets).padStart(16)}  ${sparkline(series)}`,
       );
     });
@@ -46,7 +46,7 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
       );
     });
     // Everything else the segment counts, by name (non-zero only).
-    const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
+    const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'linkUp'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
     if (others.length > 0) lines.push('', 'counters', ...others);
     previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
