@@ -15,7 +15,7 @@
  * The shell status is 128 + the signal's number, as npm or the program reports it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 
@@ -106,4 +106,17 @@ describe('npm run demo', () => {
 
 describe('npx and node', () => {
   it.each(named(tries.filter(([file]) => file !== 'npm')))(title, (_, signal, file, args, stop) => tryLauncher(file, args, signal, stop));
+});
+
+it('reliability: a group whose leader has exited but whose launcher runs on is not taken for a launcher gone', async () => {
+  // What a script started from a shell that has since exited looks like (a CI step, a
+  // backgrounded job): the group's leader (the outer sh) exits at once, the inner sh goes on
+  // running the engine and is adopted by init. The engine runs its course.
+  const out = join(repoRoot, 'node_modules/.cache', `launcher-leader-${process.pid}.log`);
+  const inner = `${JSON.stringify(process.execPath)} --import tsx examples/l2fwd.ts --duration 1 --json > ${JSON.stringify(out)} 2>&1`;
+  const outer = spawn('sh', ['-c', `sh -c '${inner.replaceAll("'", "'\\''")}' & exit 0`], { cwd: repoRoot, detached: true, stdio: 'ignore' });
+  await new Promise((resolve) => outer.on('close', resolve));
+  expect(await waitFor(() => existsSync(out) && /"durationS"/.test(readFileSync(out, 'utf8')), 30_000), existsSync(out) ? readFileSync(out, 'utf8') : 'no output').toBe(true);
+  expect(readFileSync(out, 'utf8')).not.toContain('launcher ended');
+  rmSync(out);
 });

@@ -79,10 +79,11 @@ export function watchLaunchers(onEnded: (launcher: Launcher) => void, intervalMs
     ppid = stat.ppid;
   }
   // A launcher can end while this program still loads (npm's sh dies of SIGTERM and init
-  // adopts this process before it could look): the walk then reaches init, not a shell or
-  // supervisor of another group, and the group's leader is gone.
-  if (ppid === 1 && self.pgrp !== process.pid && running(self.pgrp) === undefined) {
-    onEnded({ pid: self.pgrp, command: 'the leader of its process group, gone before the watch began' });
+  // adopts this process before it could look): its parent is then init already, though it was
+  // started inside a group. Only then: further up, a gone ancestor says nothing of the
+  // launchers that still run (a script started from a shell that has since exited).
+  if (launchers.length === 0 && self.ppid === 1 && self.pgrp !== process.pid) {
+    onEnded({ pid: self.pgrp, command: 'the process that started it, gone before the watch began' });
     return () => undefined;
   }
   if (launchers.length === 0) return () => undefined;
