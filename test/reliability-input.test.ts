@@ -184,3 +184,36 @@ it('reliability: every directory entry with a count, stride or copy field of 0 o
   // Most such entries are read (the reader bounds what it sums); none throws anything else.
   expect(read).toBeGreaterThan(0);
 });
+
+it('reliability: an entry laid out otherwise than the engine lays entries (overlapping names, copies apart) is ERR_STATS', () => {
+  const vector = readFileSync(join(repoRoot, 'test/fixtures/stats-v2.bin'));
+  const file = join(dir, 'laid-out.bin');
+  const { entry, header, Kind, ELEMENT_SIZE } = segmentLayout;
+  const directory = vector.readUInt32LE(header.DIRECTORY_OFFSET);
+  const tried = { names: 0, copies: 0 };
+  for (let i = 0; i < vector.readUInt32LE(header.DIRECTORY_COUNT); i++) {
+    const at = directory + i * entry.SIZE;
+    const [kind, count, copies] = [vector.readUInt8(at + entry.KIND), vector.readUInt32LE(at + entry.COUNT), vector.readUInt32LE(at + entry.COPIES)];
+    const broken: Buffer[] = [];
+    if (kind === Kind.Names && count > 1) {
+      // Names 8 bytes short of an element: each one's parent index would be the next's name.
+      const copy = Buffer.from(vector);
+      copy.writeUInt32LE(ELEMENT_SIZE - 8, at + entry.STRIDE);
+      broken.push(copy);
+      tried.names++;
+    }
+    if (copies > 1) {
+      // Copies 8 bytes further apart than their elements take: each lane would read its neighbour's.
+      const copy = Buffer.from(vector);
+      copy.writeBigUInt64LE(vector.readBigUInt64LE(at + entry.COPY_STRIDE) + 8n, at + entry.COPY_STRIDE);
+      broken.push(copy);
+      tried.copies++;
+    }
+    for (const bytes of broken) {
+      writeFileSync(file, bytes);
+      expect(() => StatsReader.open(file).snapshot()).toThrow(/is not laid out as the engine lays entries: corrupt/);
+    }
+  }
+  expect(tried.names).toBeGreaterThan(0);
+  expect(tried.copies).toBeGreaterThan(0);
+});

@@ -21,6 +21,7 @@ export type { SegmentEntry };
 
 const {
   ELEMENT_PARENT,
+  ELEMENT_SIZE,
   ENGINE_NAME_LEN,
   entry: E,
   FLAG_FAILED,
@@ -220,8 +221,11 @@ export class StatsReader {
       const empty = e.count === 0 || e.copies === 0;
       const aligned = kind === Kind.Text || (e.offset % 8 === 0 && e.stride % 8 === 0 && e.copyStride % 8 === 0);
       const fits = empty || (Number.isSafeInteger(end) && end <= size);
-      if (!fits || !aligned || e.copies > MAX_COPIES || e.count > size || (kind === Kind.Names && e.count > 1 && e.stride < ELEMENT_PARENT + 4)) {
-        fail(`${this.#path}: entry ${JSON.stringify(e.name)} runs past the end: corrupt`);
+      // Exact strides, as the writer lays every entry out: a names element is ELEMENT_SIZE
+      // bytes, elements do not overlap, and copies follow each other.
+      const exact = (kind !== Kind.Names || e.count <= 1 || e.stride === ELEMENT_SIZE) && (e.count <= 1 || e.stride >= element) && (e.copies <= 1 || e.copyStride === e.count * e.stride);
+      if (!fits || !aligned || !exact || e.copies > MAX_COPIES || e.count > size) {
+        fail(`${this.#path}: entry ${JSON.stringify(e.name)} runs past the end or is not laid out as the engine lays entries: corrupt`);
       }
       out.push(e);
     }

@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::layout::{
-    entry, header, Kind, ELEMENT_PARENT, ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_LOCKED, FLAG_STOPPED,
-    HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PORT,
+    entry, header, Kind, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_LOCKED,
+    FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PORT,
 };
 use crate::segment::now_ns;
 
@@ -288,12 +288,17 @@ impl Reader {
                     .checked_add(e.element_size())
             })();
             let fits = e.count == 0 || e.copies == 0 || end.is_some_and(|end| end <= size);
-            let names_fit = e.kind != Kind::Names || e.stride >= ELEMENT_SIZE_MIN || e.count <= 1;
+            // Exact strides, as the writer lays every entry out: a names element is
+            // ELEMENT_SIZE bytes, elements do not overlap, and copies follow each other.
+            let names_exact = e.kind != Kind::Names || e.stride == ELEMENT_SIZE || e.count <= 1;
+            let apart = e.count <= 1 || e.stride >= e.element_size();
+            let back_to_back =
+                e.copies <= 1 || Some(e.copy_stride) == e.count.checked_mul(e.stride);
             // Zero strides could otherwise make a corrupt count loop for billions of steps.
             let bounded = e.copies <= MAX_COPIES && e.count <= size;
-            if !fits || !names_fit || !bounded {
+            if !fits || !names_exact || !apart || !back_to_back || !bounded {
                 return Err(ReaderError::Corrupt(format!(
-                    "entry {:?} runs past the end",
+                    "entry {:?} runs past the end or is not laid out as the engine lays entries",
                     e.name
                 )));
             }
