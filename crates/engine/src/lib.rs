@@ -23,6 +23,7 @@ pub mod rcu;
 mod reclaim;
 mod report;
 mod reserve;
+pub mod route_file;
 mod sampler;
 pub mod stages;
 pub mod validate;
