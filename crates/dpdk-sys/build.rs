@@ -18,6 +18,7 @@ const LIBS: &[&str] = &[
     "rte_ring",
     "rte_kvargs",
     "rte_telemetry",
+    "rte_fib",
 ];
 
 fn pkg_config(args: &[&str]) -> Vec<String> {

@@ -171,6 +171,11 @@ enum Lifecycle {
 
 static LIFECYCLE: Mutex<Lifecycle> = Mutex::new(Lifecycle::Unused);
 
+/// Whether EAL is up in this process (memory from its heap may still be freed).
+pub(crate) fn running() -> bool {
+    *LIFECYCLE.lock().unwrap_or_else(PoisonError::into_inner) == Lifecycle::Running
+}
+
 fn set_lifecycle(to: Lifecycle) {
     *LIFECYCLE.lock().unwrap_or_else(PoisonError::into_inner) = to;
 }

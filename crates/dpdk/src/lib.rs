@@ -3,11 +3,13 @@
 //! This is the only crate that touches `dpdk-sys`. It owns the process-wide EAL lifecycle
 //! ([`Eal`]), launches work on worker lcores ([`lcore`]), creates packet pools
 //! ([`Mempool`]), moves packets in bursts ([`Burst`], [`RxQueue`], [`TxQueue`]) and
-//! drives ethdev ports ([`Port`]). Every DPDK return code becomes a [`DpdkError`].
+//! drives ethdev ports ([`Port`]) and
+//! looks up routes ([`Fib4`], [`Fib6`]). Every DPDK return code becomes a [`DpdkError`].
 
 mod cycles;
 pub mod eal;
 mod error;
+mod fib;
 pub mod lcore;
 mod log;
 mod mbuf;
@@ -18,6 +20,7 @@ mod port;
 pub use cycles::{tsc, tsc_hz};
 pub use eal::{Eal, EalArgs, EalMemory, IovaMode};
 pub use error::{DpdkError, ToResult};
+pub use fib::{Fib4, Fib6};
 pub use log::recent_log_lines;
 pub use mbuf::{Burst, Mbuf, BURST_SIZE};
 pub use mempool::Mempool;

@@ -1,0 +1,270 @@
+//! `Fib4` / `Fib6` on a real EAL: random tables against a linear longest-prefix scan.
+//!
+//! The tables allocate from EAL's heap, and EAL starts once per process, so the test re-runs
+//! this binary filtered to itself in a child with its own `--file-prefix` (no hugepages, no
+//! PCI, main lcore only) and checks the child's verdict.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::process::Command;
+
+use dpdk::{Eal, EalArgs, EalMemory, Fib4, Fib6};
+
+const CHILD_ENV: &str = "FASTPATH_FIB_TEST_CHILD";
+
+fn in_own_process(name: &str, body: impl FnOnce()) {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+        let eal = Eal::init(&EalArgs {
+            file_prefix: format!("fp-fib-test-{}", std::process::id()),
+            main_lcore: 0,
+            workers: vec![],
+            cpus: vec![],
+            memory: EalMemory::NoHuge { megabytes: 256 },
+            iova_mode: None,
+            vdevs: vec![],
+            pci_allow: vec![],
+            log_level: None,
+            log_to_stderr: false,
+            extra: vec![],
+        })
+        .expect("EAL starts with --no-huge --no-pci");
+        body();
+        eal.cleanup().expect("EAL cleans up");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, name)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child {name} failed\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "child {name} ran no test\n{stdout}"
+    );
+}
+
+/// xorshift64*: reproducible randomness without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+const DEFAULT: u64 = 0x7FF;
+
+/// The longest route covering `addr`, by a scan: (prefix as bits, depth, next hop).
+fn reference(routes: &[(u128, u8, u64)], addr: u128, bits: u32) -> u64 {
+    let mask = |depth: u8| {
+        if depth == 0 {
+            0
+        } else {
+            (u128::MAX << (bits - u32::from(depth))) & (u128::MAX >> (128 - bits))
+        }
+    };
+    routes
+        .iter()
+        .filter(|&&(p, d, _)| addr & mask(d) == p & mask(d))
+        .max_by_key(|&&(_, d, _)| d)
+        .map_or(DEFAULT, |&(_, _, nh)| nh)
+}
+
+/// Random routes of depths `depths`, each prefix once (the last add of a prefix wins in DPDK;
+/// the reference keeps one per prefix too).
+fn random_routes(rng: &mut Rng, n: usize, bits: u32, depths: &[u8]) -> Vec<(u128, u8, u64)> {
+    let mut routes: Vec<(u128, u8, u64)> = Vec::new();
+    while routes.len() < n {
+        let depth = depths[(rng.next() % depths.len() as u64) as usize];
+        let raw = (u128::from(rng.next()) << 64 | u128::from(rng.next())) >> (128 - bits);
+        let keep = if depth == 0 {
+            0
+        } else {
+            (u128::MAX << (bits - u32::from(depth))) & (u128::MAX >> (128 - bits))
+        };
+        let prefix = raw & keep;
+        if routes.iter().any(|&(p, d, _)| p == prefix && d == depth) {
+            continue;
+        }
+        routes.push((prefix, depth, rng.next() % 1000));
+    }
+    routes
+}
+
+/// An address near a route (so that deep routes get hit), or anywhere.
+fn random_addr(rng: &mut Rng, routes: &[(u128, u8, u64)], bits: u32) -> u128 {
+    let all = u128::MAX >> (128 - bits);
+    let noise = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & all;
+    if rng.next().is_multiple_of(4) {
+        return noise;
+    }
+    let (p, d, _) = routes[(rng.next() % routes.len() as u64) as usize];
+    // Keep the route's bits and a few more, so near-misses of deeper routes show up too.
+    let fixed = (u32::from(d) + (rng.next() % 8) as u32).min(bits);
+    let keep = if fixed == 0 {
+        0
+    } else {
+        (u128::MAX << (bits - fixed)) & all
+    };
+    (p & keep) | (noise & !keep)
+}
+
+#[test]
+fn fib4_agrees_with_a_linear_scan() {
+    in_own_process("fib4_agrees_with_a_linear_scan", || {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let routes = random_routes(
+            &mut rng,
+            2000,
+            32,
+            &[0, 8, 16, 20, 23, 24, 24, 24, 25, 28, 30, 32],
+        );
+        let mut fib = Fib4::new(2000, 1000, DEFAULT).unwrap();
+        for &(p, d, nh) in &routes {
+            fib.add(Ipv4Addr::from(p as u32), d, nh).unwrap();
+        }
+        let check = |fib: &Fib4, routes: &[(u128, u8, u64)], rng: &mut Rng| {
+            let addrs: Vec<u32> = (0..50_000)
+                .map(|_| random_addr(rng, routes, 32) as u32)
+                .collect();
+            let mut hops = vec![u64::MAX; addrs.len()];
+            for (a, h) in addrs.chunks(32).zip(hops.chunks_mut(32)) {
+                fib.lookup_bulk(a, h);
+            }
+            for (&a, &h) in addrs.iter().zip(&hops) {
+                let covering: Vec<_> = routes
+                    .iter()
+                    .filter(|&&(p, d, _)| d == 0 || (u128::from(a) >> (32 - d)) == p >> (32 - d))
+                    .collect();
+                assert_eq!(
+                    h,
+                    reference(routes, u128::from(a), 32),
+                    "{} {covering:?}",
+                    Ipv4Addr::from(a)
+                );
+            }
+        };
+        check(&fib, &routes, &mut rng);
+        // Delete half; the rest must still answer as the scan says.
+        let (gone, kept) = routes.split_at(1000);
+        eprintln!(
+            "DEPTH0 gone {:?} kept {:?}",
+            gone.iter().find(|r| r.1 == 0),
+            kept.iter().find(|r| r.1 == 0)
+        );
+        for &(p, d, _) in gone {
+            fib.delete(Ipv4Addr::from(p as u32), d).unwrap();
+        }
+        check(&fib, kept, &mut rng);
+        let (p, d, _) = gone[0];
+        let err = fib.delete(Ipv4Addr::from(p as u32), d).unwrap_err();
+        assert_eq!(err.errno, libc::ENOENT, "{err}");
+        let err = fib.add(Ipv4Addr::UNSPECIFIED, 33, 1).unwrap_err();
+        assert_eq!(err.errno, libc::EINVAL, "{err}");
+        let err = fib.add(Ipv4Addr::UNSPECIFIED, 8, 1 << 15).unwrap_err();
+        assert_eq!(err.errno, libc::EINVAL, "{err}");
+        drop(fib);
+    });
+}
+
+#[test]
+fn fib4_holds_its_size_and_refuses_routes_past_its_room() {
+    in_own_process(
+        "fib4_holds_its_size_and_refuses_routes_past_its_room",
+        || {
+            let mut fib = Fib4::new(64, 3, 0).unwrap();
+            // Room for 64 routes whatever their shape (the RIB's branching nodes included)...
+            let mut added = 0u32;
+            let err = loop {
+                let addr = Ipv4Addr::from(added.reverse_bits() ^ 0x0A00_0000);
+                match fib.add(addr, 32, 1 + u64::from(added % 3)) {
+                    Ok(()) => added += 1,
+                    Err(e) => break e,
+                }
+                assert!(added < 1000, "a FIB of 64 routes took {added}");
+            };
+            // ...and no room past twice that: DPDK says so.
+            assert!((64..=128).contains(&added), "{added} routes fit");
+            assert_eq!(err.errno, libc::ENOSPC, "{err}");
+            let mut hops = [9; 2];
+            fib.lookup_bulk(&[0x0A00_0000, 0x0B00_0001], &mut hops);
+            assert_eq!(hops, [1, 0]);
+        },
+    );
+}
+
+#[test]
+fn fib6_agrees_with_a_linear_scan() {
+    in_own_process("fib6_agrees_with_a_linear_scan", || {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let routes = random_routes(
+            &mut rng,
+            1000,
+            128,
+            &[0, 16, 32, 40, 48, 48, 56, 64, 64, 96, 127, 128],
+        );
+        let mut fib = Fib6::new(1000, 1000, DEFAULT).unwrap();
+        for &(p, d, nh) in &routes {
+            fib.add(Ipv6Addr::from(p), d, nh).unwrap();
+        }
+        let check = |fib: &Fib6, routes: &[(u128, u8, u64)], rng: &mut Rng| {
+            let addrs: Vec<[u8; 16]> = (0..20_000)
+                .map(|_| random_addr(rng, routes, 128).to_be_bytes())
+                .collect();
+            let mut hops = vec![u64::MAX; addrs.len()];
+            for (a, h) in addrs.chunks(32).zip(hops.chunks_mut(32)) {
+                fib.lookup_bulk(a, h);
+            }
+            for (a, &h) in addrs.iter().zip(&hops) {
+                let addr = u128::from_be_bytes(*a);
+                assert_eq!(h, reference(routes, addr, 128), "{}", Ipv6Addr::from(addr));
+            }
+        };
+        check(&fib, &routes, &mut rng);
+        let (gone, kept) = routes.split_at(500);
+        for &(p, d, _) in gone {
+            fib.delete(Ipv6Addr::from(p), d).unwrap();
+        }
+        check(&fib, kept, &mut rng);
+        let err = fib.add(Ipv6Addr::UNSPECIFIED, 129, 1).unwrap_err();
+        assert_eq!(err.errno, libc::EINVAL, "{err}");
+    });
+}
+
+#[test]
+fn routes_of_length_0_come_and_go() {
+    in_own_process("routes_of_length_0_come_and_go", || {
+        let mut fib = Fib4::new(8, 9, DEFAULT).unwrap();
+        fib.add(Ipv4Addr::new(10, 0, 0, 0), 8, 1).unwrap();
+        fib.add(Ipv4Addr::UNSPECIFIED, 0, 2).unwrap();
+        fib.add(Ipv4Addr::new(10, 1, 0, 0), 16, 3).unwrap();
+        let mut hops = [0; 3];
+        fib.lookup_bulk(&[0x0A00_0001, 0x0B00_0001, 0x0A01_0001], &mut hops);
+        assert_eq!(hops, [1, 2, 3]);
+        fib.delete(Ipv4Addr::UNSPECIFIED, 0).unwrap();
+        fib.lookup_bulk(&[0x0A00_0001, 0x0B00_0001, 0x0A01_0001], &mut hops);
+        assert_eq!(hops, [1, DEFAULT, 3]);
+        let err = fib.delete(Ipv4Addr::UNSPECIFIED, 0).unwrap_err();
+        assert_eq!(err.errno, libc::ENOENT, "{err}");
+
+        let mut fib = Fib6::new(8, 9, DEFAULT).unwrap();
+        let a = |text: &str| text.parse::<Ipv6Addr>().unwrap();
+        fib.add(a("2001:db8::"), 32, 1).unwrap();
+        fib.add(Ipv6Addr::UNSPECIFIED, 0, 2).unwrap();
+        let addrs = [a("2001:db8::1").octets(), a("2001:db9::1").octets()];
+        let mut hops = [0; 2];
+        fib.lookup_bulk(&addrs, &mut hops);
+        assert_eq!(hops, [1, 2]);
+        fib.delete(Ipv6Addr::UNSPECIFIED, 0).unwrap();
+        fib.lookup_bulk(&addrs, &mut hops);
+        assert_eq!(hops, [1, DEFAULT]);
+    });
+}
