@@ -158,6 +158,16 @@ pub const CATALOGUE: &[EntryDef] = &[
     ),
     names("rule", "pipeline", "Match stages of a pipeline, by name."),
     counter("rule/matched", "Packets the match stage matched."),
+    names("route", "pipeline", "Route stages of a pipeline, by name."),
+    counter("route/noRoute", "Packets dropped: no route, no default."),
+    counter(
+        "route/ttlExpired",
+        "Packets dropped: TTL or hop limit <= 1.",
+    ),
+    counter("route/badHeader", "Packets dropped: bad IP header."),
+    counter("route/notIp", "Packets dropped: neither IPv4 nor IPv6."),
+    names("nextHop", "route", "Next hops of a route stage, by name."),
+    counter("nextHop/forwarded", "Packets routed to the next hop."),
     names("memoryRun", "", "IOVA-contiguous memory runs, by address."),
     def(
         "memoryRun/iova",

@@ -6,7 +6,8 @@
 use crate::catalogue::{EntryDef, CATALOGUE};
 use crate::layout::{
     sample_stride, Kind, ELEMENT_SIZE, ENTRY_SIZE, FAILURE_LEN, HEADER_SIZE, LINE, MEMORY_RUNS,
-    PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
+    NEXT_HOP_SLOTS, PIPELINE_SLOTS, QUEUE_SLOTS, ROUTE_FIELDS, ROUTE_SLOTS, RULE_SLOTS,
+    SAMPLE_SLOTS,
 };
 
 pub(crate) fn round_up(n: usize, to: usize) -> usize {
@@ -28,6 +29,10 @@ pub(crate) struct Blocks {
     pub(crate) pipeline_counters: usize,
     pub(crate) rule_names: usize,
     pub(crate) rule_counters: usize,
+    pub(crate) route_names: usize,
+    pub(crate) route_counters: usize,
+    pub(crate) next_hop_names: usize,
+    pub(crate) next_hop_counters: usize,
     pub(crate) run_names: usize,
     pub(crate) runs: usize,
     pub(crate) scalars: usize,
@@ -113,6 +118,10 @@ impl Layout {
             pipeline_counters: block(workers * PIPELINE_SLOTS * 32),
             rule_names: block(RULE_SLOTS * ELEMENT_SIZE),
             rule_counters: block(workers * RULE_SLOTS * 8),
+            route_names: block(ROUTE_SLOTS * ELEMENT_SIZE),
+            route_counters: block(workers * ROUTE_SLOTS * ROUTE_FIELDS * 8),
+            next_hop_names: block(NEXT_HOP_SLOTS * ELEMENT_SIZE),
+            next_hop_counters: block(workers * NEXT_HOP_SLOTS * 8),
             run_names: block(MEMORY_RUNS * ELEMENT_SIZE),
             runs: block(MEMORY_RUNS * 32),
             scalars: block(scalars * 8),
@@ -169,6 +178,10 @@ impl Layout {
             &mut b.pipeline_counters,
             &mut b.rule_names,
             &mut b.rule_counters,
+            &mut b.route_names,
+            &mut b.route_counters,
+            &mut b.next_hop_names,
+            &mut b.next_hop_counters,
             &mut b.run_names,
             &mut b.runs,
             &mut b.scalars,
@@ -207,6 +220,16 @@ impl Layout {
                 32,
                 workers,
                 PIPELINE_SLOTS * 32,
+            )
+        };
+        let route_line = ROUTE_FIELDS * 8;
+        let routes = |field: usize| {
+            (
+                b.route_counters + field,
+                ROUTE_SLOTS,
+                route_line,
+                workers,
+                ROUTE_SLOTS * route_line,
             )
         };
         let runs = |field: usize| (b.runs + field, MEMORY_RUNS, 32, 1, 0);
@@ -261,6 +284,19 @@ impl Layout {
             "pipeline/generated" => pipelines(24),
             "rule" => names(b.rule_names, RULE_SLOTS),
             "rule/matched" => (b.rule_counters, RULE_SLOTS, 8, workers, RULE_SLOTS * 8),
+            "route" => names(b.route_names, ROUTE_SLOTS),
+            "route/noRoute" => routes(0),
+            "route/ttlExpired" => routes(8),
+            "route/badHeader" => routes(16),
+            "route/notIp" => routes(24),
+            "nextHop" => names(b.next_hop_names, NEXT_HOP_SLOTS),
+            "nextHop/forwarded" => (
+                b.next_hop_counters,
+                NEXT_HOP_SLOTS,
+                8,
+                workers,
+                NEXT_HOP_SLOTS * 8,
+            ),
             "memoryRun" => names(b.run_names, MEMORY_RUNS),
             "memoryRun/iova" => runs(0),
             "memoryRun/bytes" => runs(8),

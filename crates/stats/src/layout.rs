@@ -215,6 +215,12 @@ pub const QUEUE_SLOTS: usize = 16;
 pub const PIPELINE_SLOTS: usize = 64;
 /// Match stages (by pipeline and name) an engine can count over its life.
 pub const RULE_SLOTS: usize = 512;
+/// Route stages (by pipeline and name) an engine can count over its life.
+pub const ROUTE_SLOTS: usize = 64;
+/// `route/…` counters per route stage, in order: noRoute, ttlExpired, badHeader, notIp.
+pub const ROUTE_FIELDS: usize = 4;
+/// Next hops (by route stage and name) an engine can count over its life.
+pub const NEXT_HOP_SLOTS: usize = 1024;
 /// Runs of IOVA-contiguous memory the segment keeps.
 pub const MEMORY_RUNS: usize = 1024;
 /// Bytes of the `failure` text.

@@ -215,6 +215,7 @@ export interface MemoryPlan {
   mempoolBytes: number
   portBytes: number
   ealBytes: number
+  tableBytes: number
   heapBytes: number
   heapPages: number
   statsPages: number

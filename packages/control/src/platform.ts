@@ -119,6 +119,8 @@ export interface MemoryPlan {
   mempoolBytes: number;
   portBytes: number;
   ealBytes: number;
+  /** Route stages' tables (DPDK FIBs: 2^24 first-level entries per family with routes). */
+  tableBytes: number;
   heapBytes: number;
   /** Heap pages (what `--socket-mem` asks for). */
   heapPages: number;

@@ -108,6 +108,12 @@ const actionSchema = z.union([
   z.strictObject({ mirror: portName }),
 ]);
 
+/** One route: an IPv4 or IPv6 prefix (`198.18.0.0/24`, `2001:db8::/32`, or one address) and the name of its next hop. */
+const routeSchema = z.strictObject({ prefix: z.string(), via: z.string() });
+
+/** Where a next hop is: the port to send on, its MAC, and the source MAC (default: the port's own). */
+const nextHopSchema = z.strictObject({ port: portName, dstMac: mac, srcMac: mac.optional() });
+
 const simpleKinds = ['io', 'macSwap', 'fiveTupleSwap', 'drop'] as const;
 
 const stageObject = z.discriminatedUnion('kind', [
@@ -125,9 +131,14 @@ const stageObject = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('match'), name: z.string().optional(), match: matchSchema, action: actionSchema }),
   /** An L2 MAC-learning bridge over the pipeline's output ports; `agingS` 1-86400. */
   z.strictObject({ kind: z.literal('bridge'), agingS: u32.optional() }),
+  /**
+   * Longest-prefix-match routing (RFC 1812): TTL / hop limit − 1, the next hop's MACs, out of
+   * its port; expired, bad and unroutable packets are dropped and counted (docs/config.md).
+   */
+  z.strictObject({ kind: z.literal('route'), name: z.string().optional(), routes: z.array(routeSchema).optional(), nextHops: z.record(z.string(), nextHopSchema), default: z.string().optional() }),
 ]);
 
-export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge'] as const;
+export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge', 'route'] as const;
 
 const stageSchema = z.union([z.enum(simpleKinds), stageObject]);
 

@@ -118,6 +118,13 @@ export const CATALOGUE = [
   { name: "pipeline/generated", kind: Kind.Counter, flags: 0, link: "", help: "Packets the pipeline's generator made." },
   { name: "rule", kind: Kind.Names, flags: 0, link: "pipeline", help: "Match stages of a pipeline, by name." },
   { name: "rule/matched", kind: Kind.Counter, flags: 0, link: "", help: "Packets the match stage matched." },
+  { name: "route", kind: Kind.Names, flags: 0, link: "pipeline", help: "Route stages of a pipeline, by name." },
+  { name: "route/noRoute", kind: Kind.Counter, flags: 0, link: "", help: "Packets dropped: no route, no default." },
+  { name: "route/ttlExpired", kind: Kind.Counter, flags: 0, link: "", help: "Packets dropped: TTL or hop limit <= 1." },
+  { name: "route/badHeader", kind: Kind.Counter, flags: 0, link: "", help: "Packets dropped: bad IP header." },
+  { name: "route/notIp", kind: Kind.Counter, flags: 0, link: "", help: "Packets dropped: neither IPv4 nor IPv6." },
+  { name: "nextHop", kind: Kind.Names, flags: 0, link: "route", help: "Next hops of a route stage, by name." },
+  { name: "nextHop/forwarded", kind: Kind.Counter, flags: 0, link: "", help: "Packets routed to the next hop." },
   { name: "memoryRun", kind: Kind.Names, flags: 0, link: "", help: "IOVA-contiguous memory runs, by address." },
   { name: "memoryRun/iova", kind: Kind.Counter, flags: 25, link: "", help: "IO address of the run (null: unknown)." },
   { name: "memoryRun/bytes", kind: Kind.Counter, flags: 17, link: "", help: "Bytes in the run." },
@@ -234,6 +241,7 @@ export interface PipelineStats {
   /** Packets the pipeline's generator made. */
   generated: number;
   rules: RuleStats[];
+  routes: RouteStats[];
 }
 
 /** Match stages of a pipeline, by name. */
@@ -241,6 +249,27 @@ export interface RuleStats {
   name: string;
   /** Packets the match stage matched. */
   matched: number;
+}
+
+/** Route stages of a pipeline, by name. */
+export interface RouteStats {
+  name: string;
+  /** Packets dropped: no route, no default. */
+  noRoute: number;
+  /** Packets dropped: TTL or hop limit <= 1. */
+  ttlExpired: number;
+  /** Packets dropped: bad IP header. */
+  badHeader: number;
+  /** Packets dropped: neither IPv4 nor IPv6. */
+  notIp: number;
+  nextHops: NextHopStats[];
+}
+
+/** Next hops of a route stage, by name. */
+export interface NextHopStats {
+  name: string;
+  /** Packets routed to the next hop. */
+  forwarded: number;
 }
 
 /** IOVA-contiguous memory runs, by address. */

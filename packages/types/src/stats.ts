@@ -70,5 +70,5 @@ export interface MemoryInfo {
   /** Each NUMA socket's malloc heap. */
   heaps: { socket: number; totalBytes: number; allocatedBytes: number; largestFreeBytes: number }[];
   /** What the memory planner counted on before EAL started (`fastpath mem plan`). */
-  plan: { pageSize: number; mempoolBytes: number; portBytes: number; ealBytes: number; heapBytes: number; heapPages: number; statsPages: number; pages: number };
+  plan: { pageSize: number; mempoolBytes: number; portBytes: number; ealBytes: number; tableBytes: number; heapBytes: number; heapPages: number; statsPages: number; pages: number };
 }

@@ -7,6 +7,7 @@ use probe::Hugepages;
 use super::{PortPlan, PortSpec};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, ErrorCode};
+use crate::stages::StageConfig;
 
 /// What EAL allocates from its heap for itself (tailqs, telemetry, lcore and bus state)
 /// before any port or pool: measured on DPDK 22.11 as the heap's allocated bytes after
@@ -36,7 +37,9 @@ pub struct MemoryPlan {
     pub port_bytes: u64,
     /// EAL's own heap allocations (a measured constant).
     pub eal_bytes: u64,
-    /// Heap bytes in all (the three above).
+    /// Route stages' tables (`dpdk::Fib4::footprint`, `dpdk::Fib6::footprint`).
+    pub table_bytes: u64,
+    /// Heap bytes in all (the four above).
     pub heap_bytes: u64,
     /// Heap pages: `heap_bytes` rounded up to whole pages (what `--socket-mem` asks for).
     pub heap_pages: u64,
@@ -214,7 +217,16 @@ pub fn memory_plan(
             PORT_HEAP_BASE + descriptors * PCI_DESCRIPTOR_BYTES
         })
         .sum::<u64>();
-    let heap_bytes = mempool_bytes + port_bytes + EAL_HEAP_BASELINE;
+    let table_bytes = config
+        .pipelines
+        .iter()
+        .flat_map(|p| &p.stages)
+        .map(|stage| match stage {
+            StageConfig::Route(route) => crate::stages::route::table_bytes(route),
+            _ => 0,
+        })
+        .sum::<u64>();
+    let heap_bytes = mempool_bytes + port_bytes + EAL_HEAP_BASELINE + table_bytes;
     let heap_pages = heap_bytes.div_ceil(page_size);
     let stats_pages = if page_size > 4096 {
         let segment = stats::segment_size(ports.len(), workers as usize, page_size as usize);
@@ -227,6 +239,7 @@ pub fn memory_plan(
         mempool_bytes,
         port_bytes,
         eal_bytes: EAL_HEAP_BASELINE,
+        table_bytes,
         heap_bytes,
         heap_pages,
         stats_pages,

@@ -173,7 +173,10 @@ fn the_memory_plan_counts_the_pool_page_by_page_and_pci_rings() {
     let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
     let m = &plan.memory;
     assert_eq!(m.page_size, 2 << 20);
-    assert_eq!(m.heap_bytes, m.mempool_bytes + m.port_bytes + m.eal_bytes);
+    assert_eq!(
+        m.heap_bytes,
+        m.mempool_bytes + m.port_bytes + m.eal_bytes + m.table_bytes
+    );
     assert_eq!(m.pages, m.heap_pages + m.stats_pages);
     assert!(
         m.stats_pages >= 1,

@@ -34,6 +34,7 @@ pub mod io;
 pub mod mac_rewrite;
 pub mod mac_swap;
 pub mod r#match;
+pub mod route;
 
 /// Verdict: drop the packet.
 pub const DROP: u16 = u16::MAX;
@@ -249,6 +250,7 @@ stages! {
     Drop("drop", shorthand) => drop::{DropConfig, DropAll},
     Match("match") => r#match::{RuleConfig, Rules},
     Bridge("bridge") => bridge::{BridgeConfig, Bridge},
+    Route("route") => route::{RouteConfig, Route},
 }
 
 /// A stage is read whole first (its `kind` may come after its fields), then as its kind.

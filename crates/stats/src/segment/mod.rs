@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod publish;
+mod routes;
 
 use crate::lock;
 
@@ -116,6 +117,8 @@ pub struct Segment {
     blocks: Blocks,
     /// Names given slots so far (only the control thread names; a mutex keeps it simple).
     slots: std::sync::Mutex<SlotNames>,
+    /// Route stages and next hops given slots so far ([`routes`]).
+    route_slots: std::sync::Mutex<routes::RouteSlots>,
 }
 
 /// Names given counter slots so far: pipelines, then (pipeline slot, rule name).
@@ -175,6 +178,7 @@ impl Segment {
             workers,
             blocks: layout.blocks.clone(),
             slots: std::sync::Mutex::default(),
+            route_slots: std::sync::Mutex::default(),
         };
         segment.lay_out(spec, &layout.entries);
         Ok(segment)

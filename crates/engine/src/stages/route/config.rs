@@ -1,0 +1,308 @@
+//! The `route` stage's config and its rules: prefixes well formed and without host bits, each
+//! once, every `via` and `default` naming a next hop, every next hop a known port and MACs.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::Deserialize;
+
+use crate::net::{quote, Prefix};
+use crate::validate::StageCheck;
+
+/// Longest-prefix-match routing (RFC 1812 forwarding): `{ kind: 'route', name?, routes:
+/// [{ prefix, via }], nextHops: { name: { port, dstMac, srcMac? } }, default? }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteConfig {
+    /// A name for stats; defaults to `stage<i>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// IPv4 and IPv6 routes, in one list.
+    #[serde(default)]
+    pub routes: Vec<RouteEntryConfig>,
+    /// Next hops by name.
+    pub next_hops: BTreeMap<String, NextHopConfig>,
+    /// The next hop of packets no route covers; absent: they are dropped (`noRoute`).
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// One route: `{ prefix: '198.18.0.0/24', via: 'hopName' }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteEntryConfig {
+    /// `198.18.0.0/24`, `2001:db8::/32`, or an address alone (a host route).
+    pub prefix: String,
+    /// The next hop's name.
+    pub via: String,
+}
+
+/// Where a next hop is: the port to send on and the MACs to put on the frame.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NextHopConfig {
+    /// Output port name.
+    pub port: String,
+    /// The next hop's MAC.
+    pub dst_mac: String,
+    /// Source MAC; absent means the port's own.
+    #[serde(default)]
+    pub src_mac: Option<String>,
+}
+
+/// A route's prefix, parsed: family, address (IPv4 in the low 32 bits), length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoutePrefix {
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// The address, host bits zero.
+    pub addr: u128,
+    /// Prefix length.
+    pub len: u8,
+}
+
+impl RoutePrefix {
+    /// The IPv4 address (for an IPv4 prefix).
+    pub fn v4(self) -> Ipv4Addr {
+        Ipv4Addr::from(self.addr as u32)
+    }
+
+    /// The IPv6 address (for an IPv6 prefix).
+    pub fn v6(self) -> Ipv6Addr {
+        Ipv6Addr::from(self.addr)
+    }
+}
+
+/// Parses a route prefix: the syntax of `match`'s prefixes, and no host bits set (a route
+/// with them is almost always a typo for another route).
+pub fn parse_prefix(text: &str) -> Result<RoutePrefix, String> {
+    Prefix::parse(text)?;
+    let (addr, len) = text
+        .split_once('/')
+        .map_or((text, None), |(a, l)| (a, Some(l)));
+    let (v6, bits, value) = match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => (false, 32u8, u128::from(u32::from(a))),
+        Ok(IpAddr::V6(a)) => (true, 128u8, u128::from(a)),
+        Err(_) => return Err(format!("{} is not a valid prefix", quote(text))),
+    };
+    let len = len
+        .map_or(Ok(bits), str::parse::<u8>)
+        .map_err(|_| format!("{} is not a valid prefix", quote(text)))?;
+    let width = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+    let host = width.checked_shr(u32::from(len)).unwrap_or(0);
+    if value & host != 0 {
+        let masked = value & !host;
+        let addr = if v6 {
+            Ipv6Addr::from(masked).to_string()
+        } else {
+            Ipv4Addr::from(masked as u32).to_string()
+        };
+        return Err(format!(
+            "{} has host bits set; write {addr}/{len}",
+            quote(text)
+        ));
+    }
+    Ok(RoutePrefix {
+        v6,
+        addr: value,
+        len,
+    })
+}
+
+/// The stage's name: its own, or `stage<i>`.
+pub fn stage_name(config: &RouteConfig, stage: usize) -> String {
+    config
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("stage{stage}"))
+}
+
+/// Every rule of the stage, each problem at its path.
+pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
+    if let Some(name) = &config.name {
+        let path = cx.at("name");
+        cx.report.filled(&path, name);
+    }
+    cx.counter_name("name", stage_name(config, cx.stage));
+    if config.next_hops.is_empty() {
+        cx.push(
+            "nextHops",
+            "a route stage needs at least one next hop: { name: { port, dstMac } }",
+        );
+    }
+    for (name, hop) in &config.next_hops {
+        if name.is_empty() {
+            cx.push("nextHops", "a next hop's name must not be empty");
+        }
+        cx.port(&format!("nextHops.{name}.port"), &hop.port);
+        cx.mac(&format!("nextHops.{name}.dstMac"), &hop.dst_mac);
+        if let Some(src) = &hop.src_mac {
+            cx.mac(&format!("nextHops.{name}.srcMac"), src);
+        }
+    }
+    let known = |via: &str| config.next_hops.contains_key(via);
+    let unknown =
+        |via: &str| {
+            let names: Vec<&str> = config.next_hops.keys().map(String::as_str).collect();
+            format!(
+            "{} is not a next hop of this stage (nextHops: {}); add it to nextHops or fix the name",
+            quote(via),
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        )
+        };
+    if let Some(default) = config.default.as_deref().filter(|d| !known(d)) {
+        cx.push("default", unknown(default));
+    }
+    let mut seen: HashMap<RoutePrefix, usize> = HashMap::with_capacity(config.routes.len());
+    for (i, route) in config.routes.iter().enumerate() {
+        match parse_prefix(&route.prefix) {
+            Err(why) => cx.push(&format!("routes[{i}].prefix"), why),
+            Ok(prefix) => match seen.entry(prefix) {
+                Entry::Occupied(first) => cx.push(
+                    &format!("routes[{i}].prefix"),
+                    format!(
+                        "{} is routed already by routes[{}]; keep one of them",
+                        quote(&route.prefix),
+                        first.get()
+                    ),
+                ),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            },
+        }
+        if !known(&route.via) {
+            cx.push(&format!("routes[{i}].via"), unknown(&route.via));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value as Json};
+
+    use super::*;
+
+    /// The problems of a config whose one pipeline runs `stage`, as `path: reason` lines.
+    fn lines(stage: &Json) -> Vec<String> {
+        let config = json!({
+            "ports": { "a": { "null": {} }, "b": { "null": {} } },
+            "lcores": { "workers": [1] },
+            "memory": { "hugepages": false },
+            "pipelines": [{ "input": "a", "stages": [stage], "output": "b" }]
+        });
+        let bytes =
+            rmp_serde::to_vec_named(&json!({ "version": crate::SCHEMA_VERSION, "config": config }))
+                .unwrap();
+        crate::validate::problems_in(&bytes)
+            .iter()
+            .map(crate::validate::Problem::line)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_route_stage_has_no_problems() {
+        let stage = json!({
+            "kind": "route", "name": "core",
+            "routes": [
+                { "prefix": "0.0.0.0/0", "via": "up" },
+                { "prefix": "198.18.0.0/15", "via": "up" },
+                { "prefix": "198.18.7.0/24", "via": "side" },
+                { "prefix": "2001:db8::/32", "via": "side" },
+                { "prefix": "10.1.2.3", "via": "side" }
+            ],
+            "nextHops": {
+                "up": { "port": "b", "dstMac": "02:00:00:00:00:01" },
+                "side": { "port": "a", "dstMac": "02:00:00:00:00:02", "srcMac": "02:00:00:00:00:03" }
+            },
+            "default": "up"
+        });
+        assert_eq!(lines(&stage), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_its_path() {
+        let at = "pipelines[0].stages[0]";
+        let not_a_hop =
+            "is not a next hop of this stage (nextHops: x); add it to nextHops or fix the name";
+        let stage = json!({
+            "kind": "route", "name": "",
+            "routes": [
+                { "prefix": "198.18.0.1/24", "via": "x" },
+                { "prefix": "10.0.0.0/8", "via": "nowhere" },
+                { "prefix": "10.0.0.0/8", "via": "x" },
+                { "prefix": "10.0.0.0/40", "via": "x" },
+                { "prefix": "2001:db8::/32", "via": "x" },
+                { "prefix": "2001:0db8::/32", "via": "x" }
+            ],
+            "nextHops": { "x": { "port": "c", "dstMac": "02:00:00:00:00:0g", "srcMac": "02:00:00:00:00:01" } },
+            "default": "y"
+        });
+        let got = lines(&stage);
+        let want = [
+            format!("{at}.name: \"\" Too small: expected string to have >=1 characters"),
+            format!("{at}.nextHops.x.port: \"c\" is not a port (ports: a, b)"),
+            format!("{at}.default: \"y\" {not_a_hop}"),
+            format!("{at}.routes[0].prefix: \"198.18.0.1/24\" has host bits set; write 198.18.0.0/24"),
+            format!("{at}.routes[1].via: \"nowhere\" {not_a_hop}"),
+            format!("{at}.routes[2].prefix: \"10.0.0.0/8\" is routed already by routes[1]; keep one of them"),
+            format!("{at}.routes[3].prefix: \"10.0.0.0/40\" is not a valid IPv4 prefix"),
+            format!("{at}.routes[5].prefix: \"2001:0db8::/32\" is routed already by routes[4]; keep one of them"),
+        ];
+        for line in &want {
+            assert!(got.contains(line), "missing {line}\n{got:#?}");
+        }
+        assert!(
+            got.iter()
+                .any(|l| l.starts_with(&format!("{at}.nextHops.x.dstMac: "))),
+            "{got:#?}"
+        );
+        assert_eq!(got.len(), want.len() + 1, "{got:#?}");
+    }
+
+    #[test]
+    fn a_route_stage_needs_a_next_hop() {
+        assert_eq!(
+            lines(&json!({ "kind": "route", "nextHops": {} })),
+            ["pipelines[0].stages[0].nextHops: a route stage needs at least one next hop: { name: { port, dstMac } }"]
+        );
+    }
+
+    #[test]
+    fn prefixes_parse_with_their_family_and_length() {
+        assert_eq!(
+            parse_prefix("198.18.0.0/24"),
+            Ok(RoutePrefix {
+                v6: false,
+                addr: 0xC612_0000,
+                len: 24
+            })
+        );
+        assert_eq!(parse_prefix("0.0.0.0/0").map(|p| p.len), Ok(0));
+        assert_eq!(parse_prefix("::/0").map(|p| (p.v6, p.len)), Ok((true, 0)));
+        assert_eq!(parse_prefix("10.1.2.3").map(|p| p.len), Ok(32));
+        assert_eq!(
+            parse_prefix("2001:db8::/32").map(|p| p.v6().to_string()),
+            Ok("2001:db8::".into())
+        );
+    }
+
+    #[test]
+    fn bad_prefixes_say_what_to_write() {
+        assert_eq!(
+            parse_prefix("198.18.0.1/24").unwrap_err(),
+            "\"198.18.0.1/24\" has host bits set; write 198.18.0.0/24"
+        );
+        assert_eq!(
+            parse_prefix("2001:db8::1/64").unwrap_err(),
+            "\"2001:db8::1/64\" has host bits set; write 2001:db8::/64"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/33").unwrap_err(),
+            "\"10.0.0.0/33\" is not a valid IPv4 prefix"
+        );
+        assert!(parse_prefix("10.0.0/8").is_err());
+        assert!(parse_prefix("").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! What a router does to a packet's IP header (RFC 1812): check it, find its destination,
+//! and take one off its TTL / hop limit, patching the IPv4 checksum incrementally (RFC 1624).
+
+use crate::net::{ETH_IPV4, ETH_IPV6, ETH_QINQ, ETH_VLAN};
+
+/// What [`classify`] found in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// A valid IPv4 header at this offset with a TTL above 1, to this destination.
+    V4 { l3: usize, dst: u32 },
+    /// An IPv6 header at this offset with a hop limit above 1, to this destination.
+    V6 { l3: usize, dst: [u8; 16] },
+    /// TTL or hop limit 0 or 1: the packet may not be forwarded (RFC 1812 5.3.1).
+    Expired,
+    /// An IP header that is truncated, of the wrong version, or (IPv4) with a bad length,
+    /// header length or checksum (RFC 1812 5.2.2).
+    BadHeader,
+    /// Neither IPv4 nor IPv6.
+    NotIp,
+}
+
+#[inline]
+fn be16(p: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
+}
+
+/// Reads the Ethernet header (up to two VLAN tags) and checks the IP header after it.
+#[inline]
+pub fn classify(p: &[u8]) -> Class {
+    let Some(mut ethertype) = be16(p, 12) else {
+        return Class::NotIp;
+    };
+    let mut l3 = 14;
+    for _ in 0..2 {
+        if ethertype != ETH_VLAN && ethertype != ETH_QINQ {
+            break;
+        }
+        let Some(next) = be16(p, l3 + 2) else {
+            return Class::NotIp;
+        };
+        ethertype = next;
+        l3 += 4;
+    }
+    match ethertype {
+        ETH_IPV4 => classify_v4(p, l3),
+        ETH_IPV6 => classify_v6(p, l3),
+        _ => Class::NotIp,
+    }
+}
+
+fn classify_v4(p: &[u8], l3: usize) -> Class {
+    let Some(ip) = p.get(l3..) else {
+        return Class::BadHeader;
+    };
+    if ip.len() < 20 || ip[0] >> 4 != 4 {
+        return Class::BadHeader;
+    }
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    // The frame may carry padding past the datagram, never less than it.
+    if ihl < 20 || total < ihl || total > ip.len() || !header_sum_ok(&ip[..ihl]) {
+        return Class::BadHeader;
+    }
+    if ip[8] <= 1 {
+        return Class::Expired;
+    }
+    Class::V4 {
+        l3,
+        dst: u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]),
+    }
+}
+
+fn classify_v6(p: &[u8], l3: usize) -> Class {
+    let Some(ip) = p.get(l3..l3 + 40) else {
+        return Class::BadHeader;
+    };
+    if ip[0] >> 4 != 6 {
+        return Class::BadHeader;
+    }
+    if ip[7] <= 1 {
+        return Class::Expired;
+    }
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&ip[24..40]);
+    Class::V6 { l3, dst }
+}
+
+/// Whether an IPv4 header's one's-complement sum, checksum included, is all ones.
+#[inline]
+fn header_sum_ok(header: &[u8]) -> bool {
+    let mut sum: u32 = header
+        .chunks_exact(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+/// One's-complement 16-bit addition (end-around carry).
+#[inline]
+fn ones_add(a: u16, b: u16) -> u16 {
+    let (sum, carry) = a.overflowing_add(b);
+    sum + u16::from(carry)
+}
+
+/// The header checksum after the 16-bit word `old` became `new`: RFC 1624 eqn. 3,
+/// `HC' = ~(~HC + ~m + m')`, which unlike eqn. 2 never yields 0xFFFF for a header whose
+/// full recompute gives 0x0000.
+#[inline]
+pub fn checksum_update(checksum: u16, old: u16, new: u16) -> u16 {
+    !ones_add(ones_add(!checksum, !old), new)
+}
+
+/// Takes one off the TTL of the IPv4 header at `l3` and patches its checksum.
+#[inline]
+pub fn decrement_ttl_v4(p: &mut [u8], l3: usize) {
+    let ip = &mut p[l3..l3 + 12];
+    let old = u16::from_be_bytes([ip[8], ip[9]]);
+    ip[8] -= 1;
+    let new = u16::from_be_bytes([ip[8], ip[9]]);
+    let sum = checksum_update(u16::from_be_bytes([ip[10], ip[11]]), old, new);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Takes one off the hop limit of the IPv6 header at `l3` (IPv6 has no header checksum).
+#[inline]
+pub fn decrement_hop_limit_v6(p: &mut [u8], l3: usize) {
+    p[l3 + 7] -= 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{checksum, udp4_frame};
+
+    /// xorshift64*: reproducible randomness without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+    }
+
+    /// A 20-byte IPv4 header with a correct checksum.
+    fn header(rng: &mut Rng, ttl: u8, id: Option<u16>) -> [u8; 20] {
+        let mut h = [0u8; 20];
+        for b in &mut h {
+            *b = rng.next() as u8;
+        }
+        h[0] = 0x45;
+        h[2..4].copy_from_slice(&20u16.to_be_bytes());
+        if let Some(id) = id {
+            h[4..6].copy_from_slice(&id.to_be_bytes());
+        }
+        h[8] = ttl;
+        h[10..12].fill(0);
+        let sum = checksum(&h);
+        h[10..12].copy_from_slice(&sum.to_be_bytes());
+        h
+    }
+
+    /// Decrements incrementally and compares with a full recompute.
+    fn agrees(mut h: [u8; 20]) -> u16 {
+        decrement_ttl_v4(&mut h, 0);
+        let patched = u16::from_be_bytes([h[10], h[11]]);
+        h[10..12].fill(0);
+        assert_eq!(patched, checksum(&h), "header {h:02x?}");
+        patched
+    }
+
+    #[test]
+    fn ttl_decrement_matches_a_recompute_for_every_ttl_and_many_headers() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for ttl in 2..=255u8 {
+            for _ in 0..2000 {
+                agrees(header(&mut rng, ttl, None));
+            }
+        }
+    }
+
+    #[test]
+    fn ttl_decrement_is_right_when_either_checksum_is_zero() {
+        // Every id over a few headers runs the checksum through all of its values, before and
+        // after, 0x0000 included (0xFFFF never comes out of a correct header).
+        let mut rng = Rng(7);
+        let (mut zero_before, mut zero_after) = (0, 0);
+        for ttl in [2u8, 64, 255] {
+            let base = header(&mut rng, ttl, None);
+            for id in 0..=u16::MAX {
+                let mut h = base;
+                h[4..6].copy_from_slice(&id.to_be_bytes());
+                h[10..12].fill(0);
+                let sum = checksum(&h);
+                h[10..12].copy_from_slice(&sum.to_be_bytes());
+                zero_before += usize::from(sum == 0);
+                zero_after += usize::from(agrees(h) == 0);
+            }
+        }
+        assert!(
+            zero_before > 0 && zero_after > 0,
+            "{zero_before} {zero_after}"
+        );
+    }
+
+    #[test]
+    fn eqn_3_handles_the_negative_zero_cases() {
+        // RFC 1624 section 4's example: eqn. 2 would give 0xFFFF here, eqn. 3 gives 0x0000.
+        assert_eq!(checksum_update(0xdd2f, 0x5555, 0x3285), 0x0000);
+        assert_eq!(ones_add(0xffff, 0x0001), 0x0001);
+        assert_eq!(ones_add(0xffff, 0xffff), 0xffff);
+    }
+
+    fn v4(ttl: u8) -> Vec<u8> {
+        let mut f = udp4_frame(
+            64,
+            [2, 0, 0, 0, 0, 1],
+            [2, 0, 0, 0, 0, 2],
+            [10, 0, 0, 1].into(),
+            [198, 18, 0, 7].into(),
+            1,
+            2,
+        );
+        f[22] = ttl;
+        f[24..26].fill(0);
+        let sum = checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&sum.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn classify_checks_the_header_as_rfc_1812_asks() {
+        assert_eq!(
+            classify(&v4(64)),
+            Class::V4 {
+                l3: 14,
+                dst: 0xC612_0007
+            }
+        );
+        assert_eq!(classify(&v4(1)), Class::Expired);
+        assert_eq!(classify(&v4(0)), Class::Expired);
+        let mut bad_sum = v4(64);
+        bad_sum[25] ^= 1;
+        assert_eq!(classify(&bad_sum), Class::BadHeader);
+        let mut ihl = v4(64);
+        ihl[14] = 0x44;
+        assert_eq!(classify(&ihl), Class::BadHeader);
+        let mut version = v4(64);
+        version[14] = 0x65;
+        assert_eq!(classify(&version), Class::BadHeader);
+        let mut long = v4(64);
+        long[16..18].copy_from_slice(&51u16.to_be_bytes());
+        long[24..26].fill(0);
+        let sum = checksum(&long[14..34]);
+        long[24..26].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(
+            classify(&long),
+            Class::BadHeader,
+            "total length past the frame"
+        );
+        assert_eq!(classify(&v4(64)[..30]), Class::BadHeader);
+        let mut arp = v4(64);
+        arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        assert_eq!(classify(&arp), Class::NotIp);
+
+        let mut v6 = vec![0u8; 14 + 40];
+        v6[12..14].copy_from_slice(&ETH_IPV6.to_be_bytes());
+        v6[14] = 0x60;
+        v6[21] = 2;
+        v6[38..54].copy_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        assert!(matches!(classify(&v6), Class::V6 { l3: 14, dst } if dst[15] == 9));
+        decrement_hop_limit_v6(&mut v6, 14);
+        assert_eq!(classify(&v6), Class::Expired);
+        assert_eq!(classify(&v6[..50]), Class::BadHeader);
+
+        // Tag 0x8100, TCI (VLAN 5), the inner ethertype.
+        let mut tagged = vec![0u8; 6];
+        tagged[..2].copy_from_slice(&ETH_VLAN.to_be_bytes());
+        tagged[2..4].copy_from_slice(&5u16.to_be_bytes());
+        tagged[4..6].copy_from_slice(&ETH_IPV4.to_be_bytes());
+        let mut f = v4(64);
+        f.splice(12..14, tagged);
+        assert!(matches!(classify(&f), Class::V4 { l3: 18, .. }));
+    }
+}
