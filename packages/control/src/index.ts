@@ -24,6 +24,7 @@ export {
   type MemoryPlan,
 } from './platform.js';
 export { prometheusRegistry, type ReaderSource } from './prometheus.js';
+export { createApp, DEFAULT_LISTEN, serve, type ServeHandle, type ServeOptions, type ServeSource } from './serve/index.js';
 export type { Launcher } from './launcher.js';
 export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal, type WatchOptions } from './signals.js';
 export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';

@@ -38,6 +38,10 @@ export const ErrorCode = {
 export const ControlErrorCode = {
   /** The native binding is missing or cannot load on this platform. */
   Native: 'ERR_NATIVE',
+  /** An HTTP request to `fastpath serve` that is not one the API takes: unknown route, too large, not JSON, too deep, bad query. */
+  Request: 'ERR_REQUEST',
+  /** `fastpath serve --attach` reads another process's engine: changes go through the process that started it. */
+  ReadOnly: 'ERR_READ_ONLY',
 } as const;
 
 export type ErrorCode =

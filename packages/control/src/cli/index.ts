@@ -15,6 +15,7 @@ import { doctorCommand } from './doctor.js';
 import { lsCommand } from './ls.js';
 import { memCommand } from './mem.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 import { validateCommand } from './validate.js';
@@ -27,7 +28,7 @@ function version(): string {
 const FASTPATH: CommandGroup = {
   name: 'fastpath',
   summary: 'Run and check Fastpath engines, read their counters from any process, look at the platform',
-  commands: [runCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
+  commands: [runCommand, serveCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
   notes: [
     CONFIG_NOTE,
     NAME_NOTE,
