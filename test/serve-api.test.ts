@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +183,33 @@ describe('PUT /api/v1/config', () => {
       expect(info.ports.map((p: { name: string }) => p.name)).toEqual(['a', 'b']);
     } finally {
       await attached.close();
+    }
+  });
+});
+
+describe('hostile clients', () => {
+  it('a slowloris client is cut off after the request timeout, and others are served meanwhile', async () => {
+    const slow = await serve(engine, { listen: '127.0.0.1:0', requestTimeoutMs: 1_000 });
+    try {
+      const socket = connect(slow.port, '127.0.0.1');
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+      const started = Date.now();
+      socket.write('GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n');
+      // One header byte every 100 ms: never finishing the request, never idle.
+      const trickle = setInterval(() => socket.writable && socket.write('X'), 100);
+      try {
+        expect(await json(await get(slow, '/healthz'))).toEqual({ ok: true });
+        const at = await closed;
+        expect(at - started).toBeLessThan(4_000);
+        expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      } finally {
+        clearInterval(trickle);
+        socket.destroy();
+      }
+    } finally {
+      await slow.close();
     }
   });
 });
