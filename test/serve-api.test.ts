@@ -168,6 +168,10 @@ describe('PUT /api/v1/config', () => {
     const deep = await put(guarded, '/api/v1/config', `{"ports":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, bearer);
     expect(deep.status).toBe(400);
     expect(await json(deep)).toMatchObject({ code: 'ERR_REQUEST', message: expect.stringContaining('deeper') });
+    // Nearly 1 MiB of nesting: parsed and refused without recursion (no stack overflow, no 500).
+    const deepest = await put(guarded, '/api/v1/config', `{"ports":${'['.repeat(500_000)}${']'.repeat(500_000)}}`, bearer);
+    expect(deepest.status).toBe(400);
+    expect((await json(deepest)).code).toBe('ERR_REQUEST');
     // None of it disturbed the engine.
     expect(engine.stats().alive).toBe(true);
   });
@@ -267,5 +271,50 @@ describe('fastpath serve', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(2);
     expect(err).toMatch(/--token-file/);
+  });
+});
+
+describe('once the engine has stopped', () => {
+  it('/readyz and /stats answer 503 ERR_STOPPED, /metrics says fastpath_up 0, /healthz still answers', async () => {
+    await engine.stop();
+    const ready = await get(open, '/readyz');
+    expect(ready.status).toBe(503);
+    expect((await json(ready)).code).toBe('ERR_STOPPED');
+    const stats = await get(open, '/api/v1/stats');
+    expect(stats.status).toBe(503);
+    expect((await json(stats)).code).toBe('ERR_STOPPED');
+    expect(await (await get(open, '/metrics')).text()).toMatch(/^fastpath_up 0$/m);
+    expect((await get(open, '/healthz')).status).toBe(200);
+  });
+
+  it('fastpath serve CONFIG starts its engine, changes it live with a token, and stops it on SIGTERM', async () => {
+    const dir = scratchDir('serve-cli');
+    const own = `fp-serve-cli-${process.pid}`;
+    const file = join(dir, 'engine.json');
+    writeFileSync(file, JSON.stringify({ ...config, eal: { filePrefix: own } }));
+    const cli = join(repoRoot, 'packages/control/bin/fastpath.js');
+    const child = spawn(process.execPath, [cli, 'serve', file, '--listen', '127.0.0.1:0', '--token-file', tokenFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      expect(await waitFor(() => /on http:\/\/127\.0\.0\.1:\d+/.test(out), 30_000), err).toBe(true);
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      expect(out).not.toContain('read-only');
+      const change = { ...config, eal: { filePrefix: own }, pipelines: [config.pipelines[0]!, { name: 'ba', input: 'b', stages: ['drop'] }] };
+      const response = await fetch(`${url}/api/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json', ...bearer }, body: JSON.stringify(change) });
+      expect(response.status).toBe(200);
+      const dropped = async () => (await json(await fetch(`${url}/api/v1/stats`, { headers: bearer }))).pipelines.find((p: { name: string }) => p.name === 'ba').dropped;
+      const start = await dropped();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await dropped()).toBeGreaterThan(start);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(StatsReader.list().filter((e) => e.name === own)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
