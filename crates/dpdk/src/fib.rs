@@ -27,6 +27,10 @@ fn unique_name(family: &str) -> CString {
     CString::new(format!("fp-{family}-{n}")).expect("no NUL in a generated name")
 }
 
+/// Second-level groups an IPv4 table gets at most: as many /24s may hold longer routes (as
+/// in DPDK's l3fwd), and 2-byte entries can number them. Past that, adding is `ENOSPC`.
+const MAX_GROUPS4: u64 = (1 << 15) - 1;
+
 /// The largest next hop an entry of `bytes` bytes holds: `DIR24_8` and TRIE take the top bit
 /// to mark an entry that points to a further table.
 fn widest_next_hop(bytes: u32) -> u64 {
@@ -84,11 +88,12 @@ struct Shape {
 impl Shape {
     /// Heap bytes: 2^24 first-level entries, `groups + 1` groups of 256 (DPDK keeps one
     /// spare), and the RIB's nodes (a node, its mempool header and its address, rounded up
-    /// to 128 bytes), plus 64 KiB for headers and rounding.
+    /// to 128 bytes), plus 1 MiB: the heap must find the first-level table in one piece
+    /// (without it, a `--no-huge` engine planned to the byte could not place a second table).
     fn bytes(&self, max_routes: u32) -> u64 {
         let entry = u64::from(self.bytes);
         let nodes = u64::from(max_routes.max(1)) * 2;
-        (1 << 24) * entry + (u64::from(self.groups) + 1) * 256 * entry + nodes * 128 + (64 << 10)
+        (1 << 24) * entry + (u64::from(self.groups) + 1) * 256 * entry + nodes * 128 + (1 << 20)
     }
 }
 
@@ -160,11 +165,12 @@ impl Fib4 {
     }
 
     /// The entry width and second-level group count for a table of `max_routes` routes and
-    /// next hops up to `need`: each route longer than /24 may need a group of 256 entries,
-    /// and the group count is bounded by the entry width as next hops are.
+    /// next hops up to `need`: each route longer than /24 may need a group of 256 entries
+    /// (one per distinct /24 holding such routes), up to [`MAX_GROUPS4`]; the group count
+    /// is bounded by the entry width as next hops are.
     fn shape(max_routes: u32, need: u64) -> Result<Shape, DpdkError> {
-        let groups = u64::from(max_routes.max(1));
-        let need = need.max(groups.min(1 << 20));
+        let groups = u64::from(max_routes.max(1)).min(MAX_GROUPS4);
+        let need = need.max(groups);
         [
             (dpdk_sys::RTE_FIB_DIR24_8_1B, 1),
             (dpdk_sys::RTE_FIB_DIR24_8_2B, 2),
@@ -396,6 +402,20 @@ impl Drop for Fib6 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn footprints_follow_the_entry_width() {
+        let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+        // Few next hops: 1-byte IPv4 entries, 2-byte IPv6 ones (TRIE has no narrower).
+        let v4 = mib(Fib4::footprint(16, 4, 4));
+        assert!((17.0..17.2).contains(&v4), "{v4}");
+        let v6 = mib(Fib6::footprint(16, 4, 4));
+        assert!((33.0..33.2).contains(&v6), "{v6}");
+        // A million routes: 2-byte entries and the most groups they number; the RIB's nodes
+        // weigh most.
+        let big = mib(Fib4::footprint(1 << 20, 4, 4));
+        assert!((305.0..305.1).contains(&big), "{big}");
+    }
 
     #[test]
     fn entry_widths_leave_the_top_bit_to_dpdk() {
