@@ -165,3 +165,42 @@ fn liveness_is_the_engines_lock_not_its_pid_nor_a_readers_mapping() {
     assert!(newer.path().exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn route_stages_and_next_hops_keep_their_slots_and_nest_in_the_snapshot() {
+    let dir = scratch("routes");
+    let seg = Segment::create(&dir, 4096, &spec("routes")).unwrap();
+    let p = seg.pipeline_slot("router").unwrap();
+    let core = seg.route_slot(p, "core").unwrap();
+    let edge = seg.route_slot(p, "edge").unwrap();
+    assert_ne!(core, edge);
+    assert_eq!(
+        seg.route_slot(p, "core"),
+        Some(core),
+        "a name keeps its slot"
+    );
+    // Next hops are named per stage: the same name under two stages is two slots.
+    let up = seg.next_hop_slot(core, "up").unwrap();
+    let edge_up = seg.next_hop_slot(edge, "up").unwrap();
+    assert_ne!(up, edge_up);
+    assert_eq!(seg.next_hop_slot(core, "up"), Some(up));
+    // Worker 0 and worker 1 both count: readers sum the copies.
+    seg.route_counters(0, core)[0].store(3, Relaxed);
+    seg.route_counters(1, core)[0].store(4, Relaxed);
+    seg.route_counters(1, core)[3].store(1, Relaxed);
+    seg.next_hop_counter(0, up).store(10, Relaxed);
+    seg.next_hop_counter(1, edge_up).store(2, Relaxed);
+    let snap = Reader::open(seg.path()).unwrap().snapshot().unwrap();
+    let routes = &snap["pipelines"][0]["routes"];
+    assert_eq!(
+        routes,
+        &serde_json::json!([
+            { "name": "core", "noRoute": 7, "ttlExpired": 0, "badHeader": 0, "notIp": 1,
+              "nextHops": [{ "name": "up", "forwarded": 10 }] },
+            { "name": "edge", "noRoute": 0, "ttlExpired": 0, "badHeader": 0, "notIp": 0,
+              "nextHops": [{ "name": "up", "forwarded": 2 }] },
+        ])
+    );
+    drop(seg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
