@@ -46,7 +46,7 @@ export const serveCommand = defineCommand({
       const source: ServeSource = engine ?? StatsReader.attach(flags.attach);
       try {
         const server = await serve(source, { listen, token });
-        const name = source instanceof StatsReader ? source.name : source.info.statsPath.split('fastpath-stats.').at(-1);
+        const name = source instanceof StatsReader ? source.name : source.stats().name;
         console.log(`fastpath serve: serving ${name}${engine ? '' : ' (attached, read-only)'} on ${server.url} (API: ${server.url}/api/v1, metrics: ${server.url}/metrics)`);
         await signals.stopped;
         await server.close();
