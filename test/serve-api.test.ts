@@ -75,6 +75,11 @@ describe('reads', () => {
     const first = (await json(await get(open, '/api/v1/stats'))) as EngineStats;
     expect(Object.keys(first).sort()).toEqual(Object.keys(JSON.parse(JSON.stringify(engine.stats()))).sort());
     expect(first.name).toBe(name);
+    // Nothing stripped below the top level either (the response schema is loose).
+    const local = engine.stats();
+    for (const pick of [(s: EngineStats) => s.ports[0], (s: EngineStats) => s.pipelines[0], (s: EngineStats) => s.lcores[0], (s: EngineStats) => s.memory, (s: EngineStats) => s.mempool]) {
+      expect(Object.keys(pick(first)!).sort()).toEqual(Object.keys(pick(local)!).sort());
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
     const second = (await json(await get(open, '/api/v1/stats'))) as EngineStats;
     expect(second.ports[0]!.rxPackets).toBeGreaterThan(first.ports[0]!.rxPackets);
@@ -102,6 +107,9 @@ describe('reads', () => {
     for (const path of ['/api/v1/info', '/api/v1/stats', '/api/v1/rates', '/api/v1/config', '/metrics', '/healthz', '/readyz']) expect(Object.keys(doc.paths)).toContain(path);
     const body = doc.paths['/api/v1/config'].put.requestBody.content['application/json'].schema;
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['ports', 'lcores', 'pipelines']));
+    // Typed answers: the rates and the error body every route may give.
+    expect(Object.keys(doc.paths['/api/v1/rates'].get.responses['200'].content['application/json'].schema.items.properties)).toEqual(['name', 'rxPps', 'txPps', 'dropPps']);
+    expect(doc.paths['/api/v1/config'].put.responses['409'].content['application/json'].schema.required).toEqual(['code', 'message']);
   });
 
   it('GET /healthz and /readyz', async () => {

@@ -8,7 +8,7 @@ import { engineConfigSchema, type EngineConfig } from '@fastpath/types';
 import { z } from 'zod';
 
 import type { Api } from './app.js';
-import { errorSchema } from './errors.js';
+import { errorResponses, errorSchema } from './errors.js';
 
 export function configRoutes(app: Api): void {
   app.put(
@@ -19,10 +19,11 @@ export function configRoutes(app: Api): void {
         body: engineConfigSchema,
         response: {
           200: z.object({ generation: z.number().describe('the pipeline generation now running') }),
-          400: errorSchema,
-          401: errorSchema,
+          ...errorResponses,
           405: errorSchema,
           409: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
         },
       },
     },

@@ -28,6 +28,9 @@ export const errorSchema = z.object({
   problems: z.array(z.string()).optional().describe('ERR_CONFIG: every problem as `path: reason`'),
 });
 
+/** The error answers every route may give (documented in the OpenAPI document). */
+export const errorResponses = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } as const;
+
 /** The status each engine error is answered with. */
 const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.Config]: 400,
