@@ -28,9 +28,9 @@ export const ErrorCode = {
   Probe: 'ERR_PROBE',
   /** devbind refused a device (each refusal says why and what to do) or could not write. */
   Devbind: 'ERR_DEVBIND',
-  /** A bug: something that should not happen did. */
   /** This user may not do what the config asks (hugepages it cannot write, the segment's directory): grant it, or change the setting. */
   Permission: 'ERR_PERMISSION',
+  /** A bug: something that should not happen did. */
   Internal: 'ERR_INTERNAL',
 } as const;
 
