@@ -84,7 +84,9 @@ impl Segment {
         }
     }
 
-    /// Worker `w`'s forwarded counter for next hop slot `slot`.
+    /// Worker `w`'s forwarded counter for next hop slot `slot` (inlined: a route stage asks
+    /// per packet).
+    #[inline]
     pub fn next_hop_counter(&self, w: usize, slot: usize) -> &AtomicU64 {
         assert!(
             w < self.workers && slot < NEXT_HOP_SLOTS,
