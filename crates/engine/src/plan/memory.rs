@@ -37,7 +37,8 @@ pub struct MemoryPlan {
     pub port_bytes: u64,
     /// EAL's own heap allocations (a measured constant).
     pub eal_bytes: u64,
-    /// Route stages' tables (`dpdk::Fib4::footprint`, `dpdk::Fib6::footprint`).
+    /// Route stages' tables (`dpdk::Fib4::footprint`, `dpdk::Fib6::footprint`), twice: a
+    /// live apply builds new ones before the old are freed.
     pub table_bytes: u64,
     /// Heap bytes in all (the four above).
     pub heap_bytes: u64,
@@ -217,7 +218,9 @@ pub fn memory_plan(
             PORT_HEAP_BASE + descriptors * PCI_DESCRIPTOR_BYTES
         })
         .sum::<u64>();
-    let table_bytes = config
+    // Twice: a live apply builds the new program's tables while the running one still
+    // routes with its own (the RCU frees them after every worker has moved on).
+    let table_bytes = 2 * config
         .pipelines
         .iter()
         .flat_map(|p| &p.stages)

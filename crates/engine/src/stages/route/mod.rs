@@ -240,7 +240,7 @@ impl StageRun for Route {
             EngineError::config(
                 &cx.path,
                 format!(
-                    "{e}: the stage's route tables need {} MiB of EAL's memory, which the engine planned at start; restart the engine with this config (a config applied live cannot grow it)",
+                    "{e}: the stage's route tables need {} MiB of EAL's memory, and the engine planned room for its first config's tables (twice, for live changes); restart the engine with this config",
                     table_bytes(config).div_ceil(1 << 20)
                 ),
             )
