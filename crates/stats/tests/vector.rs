@@ -168,12 +168,12 @@ fn the_committed_vector_reads_as_expected() {
         snap["lcores"][0],
         json!({
             "name": "1", "cpu": 1, "loops": 7, "idleLoops": 2, "busyCycles": 3000, "idleCycles": 1000, "tscHz": 2_000_000_000,
-            "rxPackets": 2000, "txPackets": 990, "txDropped": 10,
+            "rxPackets": 2000, "txPackets": 990, "txDropped": 10, "txLinkDown": 0,
         })
     );
     assert_eq!(
         snap["pipelines"],
-        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }] }])
+        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }], "routes": [] }])
     );
     assert_eq!(
         snap["mempool"],
