@@ -5,14 +5,15 @@
 //! PCI, main lcore only) and checks the child's verdict.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::process::Command;
 
 use dpdk::{Eal, EalArgs, EalMemory, Fib4, Fib6};
+use testkit::Rng;
 
 const CHILD_ENV: &str = "FASTPATH_FIB_TEST_CHILD";
 
+/// Runs `body` on a fresh EAL (no hugepages, no PCI, main lcore only) in a process of its own.
 fn in_own_process(name: &str, body: impl FnOnce()) {
-    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+    testkit::in_own_process(CHILD_ENV, name, || {
         let eal = Eal::init(&EalArgs {
             file_prefix: format!("fp-fib-test-{}", std::process::id()),
             main_lcore: 0,
@@ -29,35 +30,7 @@ fn in_own_process(name: &str, body: impl FnOnce()) {
         .expect("EAL starts with --no-huge --no-pci");
         body();
         eal.cleanup().expect("EAL cleans up");
-        return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, name)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child {name} failed\n--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "child {name} ran no test\n{stdout}"
-    );
-}
-
-/// xorshift64*: reproducible randomness without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+    });
 }
 
 const DEFAULT: u64 = 0x7FF;

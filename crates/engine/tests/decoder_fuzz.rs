@@ -3,18 +3,7 @@
 //! fixed-seed generator: reproducible).
 
 use engine::{EngineConfig, ErrorCode};
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+use testkit::Rng;
 
 /// A valid config on the wire, msgpack-encoded: `{ version, config }` with the config as
 /// `@fastpath/types` writes it (maps with field names, shorthands and all).

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use engine::config::{
@@ -15,27 +14,9 @@ use engine::{Engine, ErrorCode};
 
 const CHILD_ENV: &str = "FASTPATH_ENGINE_TEST_CHILD";
 
-/// Runs `body` in a fresh process (this binary, filtered to `name`); true in the child.
+/// Runs `body` in a fresh process (this binary, filtered to `name`).
 fn in_own_process(name: &str, body: impl FnOnce()) {
-    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
-        body();
-        return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, name)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "child {name} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "child {name} ran no test\n{stdout}"
-    );
+    testkit::in_own_process(CHILD_ENV, name, body);
 }
 
 fn port(name: &str, vdev: &str) -> PortConfig {

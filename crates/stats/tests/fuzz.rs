@@ -5,23 +5,12 @@
 use std::path::Path;
 
 use stats::Reader;
+use testkit::Rng;
 
 const VECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../test/fixtures/stats-v2.bin"
 );
-
-/// xorshift64*: a small deterministic generator, enough to pick bytes and values.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 /// Reads everything the reader offers; only errors may come back.
 fn read_all(bytes: Vec<u8>) {

@@ -134,17 +134,7 @@ pub fn decrement_hop_limit_v6(p: &mut [u8], l3: usize) {
 mod tests {
     use super::*;
     use crate::net::{checksum, udp4_frame};
-
-    /// xorshift64*: reproducible randomness without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-    }
+    use testkit::Rng;
 
     /// A 20-byte IPv4 header with a correct checksum.
     fn header(rng: &mut Rng, ttl: u8, id: Option<u16>) -> [u8; 20] {
