@@ -19,6 +19,7 @@ const LIBS: &[&str] = &[
     "rte_kvargs",
     "rte_telemetry",
     "rte_fib",
+    "rte_acl",
 ];
 
 fn pkg_config(args: &[&str]) -> Vec<String> {

@@ -3,9 +3,11 @@
 //! This is the only crate that touches `dpdk-sys`. It owns the process-wide EAL lifecycle
 //! ([`Eal`]), launches work on worker lcores ([`lcore`]), creates packet pools
 //! ([`Mempool`]), moves packets in bursts ([`Burst`], [`RxQueue`], [`TxQueue`]) and
-//! drives ethdev ports ([`Port`]) and
-//! looks up routes ([`Fib4`], [`Fib6`]). Every DPDK return code becomes a [`DpdkError`].
+//! drives ethdev ports ([`Port`]),
+//! looks up routes ([`Fib4`], [`Fib6`]) and classifies packets by rules ([`Acl`]). Every DPDK
+//! return code becomes a [`DpdkError`].
 
+mod acl;
 mod cycles;
 pub mod eal;
 mod error;
@@ -17,6 +19,10 @@ pub mod memory;
 mod mempool;
 mod port;
 
+pub use acl::{
+    heap_allocated_bytes, Acl, AclField, AclKey, AclRule, FieldKind, ACL_MAX_FIELDS,
+    ACL_MAX_PRIORITY,
+};
 pub use cycles::{tsc, tsc_hz};
 pub use eal::{Eal, EalArgs, EalMemory, IovaMode};
 pub use error::{DpdkError, ToResult};
