@@ -18,7 +18,7 @@ const BAD_PROBLEMS = [
 // test/fixtures/bad-shape.config.json: the same with an unknown stage and an unknown field.
 // The rules need a well-formed config, so only its shape problems are reported.
 const BAD_SHAPE_PROBLEMS = [
-  '  pipelines[0].stages[1]: unknown stage "reverse" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge, route)',
+  '  pipelines[0].stages[1]: unknown stage "reverse" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge, route, acl)',
   '  pipelines[1].priority: unknown field (check its spelling)',
 ];
 

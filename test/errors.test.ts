@@ -58,7 +58,7 @@ describe('configs refused before EAL starts', () => {
       lcores: { workers: [1] },
       pipelines: [{ input: 'a', stages: ['io', { kind: 'macRewrite', dst: '02:00:00:00:00:zz' }, { kind: 'nat' }], output: 'b' }],
     });
-    expect(e.problems).toEqual(['pipelines[0].stages[2].kind: unknown stage "nat" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge, route)']);
+    expect(e.problems).toEqual(['pipelines[0].stages[2].kind: unknown stage "nat" (stages: io, macRewrite, macSwap, fiveTupleSwap, drop, match, bridge, route, acl)']);
   });
 
   it('a value a field does not take: what it does take is listed', async () => {

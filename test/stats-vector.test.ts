@@ -35,7 +35,7 @@ it('decodes the segment the Rust writer produced exactly as the Rust reader does
     ['1', 1, 2000, 990],
     ['2', 3, 500, 500],
   ]);
-  expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, rules: [{ name: 'no-dns', matched: 7 }], routes: [] }]);
+  expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, rules: [{ name: 'no-dns', matched: 7 }], routes: [], acls: [{ name: 'fw', unmatched: 3, aclRules: [{ name: 'ssh', hits: 7 }, { name: 'rest', hits: 0 }] }] }]);
   expect([snap.generation, snap.mempool, snap.failed, snap.failure]).toEqual([3, { capacity: 8191, available: 8000, inUse: 191, drySamples: 2 }, true, 'worker lcore 2 (worker 1) panicked: a test']);
 
   expect(reader.samplesWritten).toBe(2);

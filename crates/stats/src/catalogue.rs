@@ -168,6 +168,10 @@ pub const CATALOGUE: &[EntryDef] = &[
     counter("route/notIp", "Packets dropped: neither IPv4 nor IPv6."),
     names("nextHop", "route", "Next hops of a route stage, by name."),
     counter("nextHop/forwarded", "Packets routed to the next hop."),
+    names("acl", "pipeline", "ACL stages of a pipeline, by name."),
+    counter("acl/unmatched", "Packets no rule matched (the default's)."),
+    names("aclRule", "acl", "Rules of an ACL stage, by name."),
+    counter("aclRule/hits", "Packets the rule matched first."),
     names("memoryRun", "", "IOVA-contiguous memory runs, by address."),
     def(
         "memoryRun/iova",

@@ -5,9 +5,9 @@
 
 use crate::catalogue::{EntryDef, CATALOGUE};
 use crate::layout::{
-    sample_stride, Kind, ELEMENT_SIZE, ENTRY_SIZE, FAILURE_LEN, HEADER_SIZE, LINE, MEMORY_RUNS,
-    NEXT_HOP_SLOTS, PIPELINE_SLOTS, QUEUE_SLOTS, ROUTE_FIELDS, ROUTE_SLOTS, RULE_SLOTS,
-    SAMPLE_SLOTS,
+    sample_stride, Kind, ACL_RULE_SLOTS, ACL_SLOTS, ELEMENT_SIZE, ENTRY_SIZE, FAILURE_LEN,
+    HEADER_SIZE, LINE, MEMORY_RUNS, NEXT_HOP_SLOTS, PIPELINE_SLOTS, QUEUE_SLOTS, ROUTE_FIELDS,
+    ROUTE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
 };
 
 pub(crate) fn round_up(n: usize, to: usize) -> usize {
@@ -33,6 +33,10 @@ pub(crate) struct Blocks {
     pub(crate) route_counters: usize,
     pub(crate) next_hop_names: usize,
     pub(crate) next_hop_counters: usize,
+    pub(crate) acl_names: usize,
+    pub(crate) acl_counters: usize,
+    pub(crate) acl_rule_names: usize,
+    pub(crate) acl_rule_counters: usize,
     pub(crate) run_names: usize,
     pub(crate) runs: usize,
     pub(crate) scalars: usize,
@@ -92,6 +96,7 @@ pub(crate) fn scalar_slot(name: &str) -> usize {
 }
 
 impl Layout {
+    #[allow(clippy::too_many_lines)] // a line per block, twice: where it lies, then rebased
     pub(crate) fn new(
         ports: usize,
         workers: usize,
@@ -122,6 +127,10 @@ impl Layout {
             route_counters: block(workers * ROUTE_SLOTS * ROUTE_FIELDS * 8),
             next_hop_names: block(NEXT_HOP_SLOTS * ELEMENT_SIZE),
             next_hop_counters: block(workers * NEXT_HOP_SLOTS * 8),
+            acl_names: block(ACL_SLOTS * ELEMENT_SIZE),
+            acl_counters: block(workers * ACL_SLOTS * 8),
+            acl_rule_names: block(ACL_RULE_SLOTS * ELEMENT_SIZE),
+            acl_rule_counters: block(workers * ACL_RULE_SLOTS * 8),
             run_names: block(MEMORY_RUNS * ELEMENT_SIZE),
             runs: block(MEMORY_RUNS * 32),
             scalars: block(scalars * 8),
@@ -182,6 +191,10 @@ impl Layout {
             &mut b.route_counters,
             &mut b.next_hop_names,
             &mut b.next_hop_counters,
+            &mut b.acl_names,
+            &mut b.acl_counters,
+            &mut b.acl_rule_names,
+            &mut b.acl_rule_counters,
             &mut b.run_names,
             &mut b.runs,
             &mut b.scalars,
@@ -296,6 +309,16 @@ impl Layout {
                 8,
                 workers,
                 NEXT_HOP_SLOTS * 8,
+            ),
+            "acl" => names(b.acl_names, ACL_SLOTS),
+            "acl/unmatched" => (b.acl_counters, ACL_SLOTS, 8, workers, ACL_SLOTS * 8),
+            "aclRule" => names(b.acl_rule_names, ACL_RULE_SLOTS),
+            "aclRule/hits" => (
+                b.acl_rule_counters,
+                ACL_RULE_SLOTS,
+                8,
+                workers,
+                ACL_RULE_SLOTS * 8,
             ),
             "memoryRun" => names(b.run_names, MEMORY_RUNS),
             "memoryRun/iova" => runs(0),

@@ -221,6 +221,11 @@ pub const ROUTE_SLOTS: usize = 64;
 pub const ROUTE_FIELDS: usize = 4;
 /// Next hops (by route stage and name) an engine can count over its life.
 pub const NEXT_HOP_SLOTS: usize = 1024;
+/// ACL stages (by pipeline and name) an engine can count over its life.
+pub const ACL_SLOTS: usize = 64;
+/// ACL rules (by ACL stage and name) an engine can count over its life: room for a
+/// 10,000-rule ACL and its renamed successors.
+pub const ACL_RULE_SLOTS: usize = 16_384;
 /// Runs of IOVA-contiguous memory the segment keeps.
 pub const MEMORY_RUNS: usize = 1024;
 /// Bytes of the `failure` text.

@@ -52,6 +52,18 @@ fn write_vector() {
     seg.pipeline_counters(1, filter)[0].store(500, Relaxed);
     let rule = seg.rule_slot(filter, "no-dns").unwrap();
     seg.rule_counter(1, rule).store(7, Relaxed);
+    // An ACL stage "fw": rule "ssh" hit 5 + 2 times, "rest" never; 3 packets unmatched.
+    let acl = seg.acl_slot(filter, "fw").unwrap();
+    let ssh = seg.acl_rule_slot(acl, "ssh").unwrap();
+    assert_eq!(seg.acl_rule_slot(acl, "rest"), Some(ssh + 1));
+    assert_eq!(
+        seg.acl_rule_slot(acl, "ssh"),
+        Some(ssh),
+        "a name keeps its slot"
+    );
+    seg.acl_rule_counter(0, ssh).store(5, Relaxed);
+    seg.acl_rule_counter(1, ssh).store(2, Relaxed);
+    seg.acl_unmatched_counter(1, acl).store(3, Relaxed);
     let [loops, idle, busy_cycles, idle_cycles] = seg.loops(0).unwrap();
     loops.store(7, Relaxed);
     idle.store(2, Relaxed);
@@ -173,7 +185,8 @@ fn the_committed_vector_reads_as_expected() {
     );
     assert_eq!(
         snap["pipelines"],
-        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }], "routes": [] }])
+        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }], "routes": [],
+            "acls": [{ "name": "fw", "unmatched": 3, "aclRules": [{ "name": "ssh", "hits": 7 }, { "name": "rest", "hits": 0 }] }] }])
     );
     assert_eq!(
         snap["mempool"],

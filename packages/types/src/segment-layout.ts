@@ -125,6 +125,10 @@ export const CATALOGUE = [
   { name: "route/notIp", kind: Kind.Counter, flags: 0, link: "", help: "Packets dropped: neither IPv4 nor IPv6." },
   { name: "nextHop", kind: Kind.Names, flags: 0, link: "route", help: "Next hops of a route stage, by name." },
   { name: "nextHop/forwarded", kind: Kind.Counter, flags: 0, link: "", help: "Packets routed to the next hop." },
+  { name: "acl", kind: Kind.Names, flags: 0, link: "pipeline", help: "ACL stages of a pipeline, by name." },
+  { name: "acl/unmatched", kind: Kind.Counter, flags: 0, link: "", help: "Packets no rule matched (the default's)." },
+  { name: "aclRule", kind: Kind.Names, flags: 0, link: "acl", help: "Rules of an ACL stage, by name." },
+  { name: "aclRule/hits", kind: Kind.Counter, flags: 0, link: "", help: "Packets the rule matched first." },
   { name: "memoryRun", kind: Kind.Names, flags: 0, link: "", help: "IOVA-contiguous memory runs, by address." },
   { name: "memoryRun/iova", kind: Kind.Counter, flags: 25, link: "", help: "IO address of the run (null: unknown)." },
   { name: "memoryRun/bytes", kind: Kind.Counter, flags: 17, link: "", help: "Bytes in the run." },
@@ -242,6 +246,7 @@ export interface PipelineStats {
   generated: number;
   rules: RuleStats[];
   routes: RouteStats[];
+  acls: AclStats[];
 }
 
 /** Match stages of a pipeline, by name. */
@@ -270,6 +275,21 @@ export interface NextHopStats {
   name: string;
   /** Packets routed to the next hop. */
   forwarded: number;
+}
+
+/** ACL stages of a pipeline, by name. */
+export interface AclStats {
+  name: string;
+  /** Packets no rule matched (the default's). */
+  unmatched: number;
+  aclRules: AclRuleStats[];
+}
+
+/** Rules of an ACL stage, by name. */
+export interface AclRuleStats {
+  name: string;
+  /** Packets the rule matched first. */
+  hits: number;
 }
 
 /** IOVA-contiguous memory runs, by address. */

@@ -37,8 +37,9 @@ pub struct MemoryPlan {
     pub port_bytes: u64,
     /// EAL's own heap allocations (a measured constant).
     pub eal_bytes: u64,
-    /// Route stages' tables (`dpdk::Fib4::footprint`, `dpdk::Fib6::footprint`), twice: a
-    /// live apply builds new ones before the old are freed.
+    /// Route stages' tables (`dpdk::Fib4::footprint`, `dpdk::Fib6::footprint`) and ACL
+    /// stages' classifiers (`dpdk::Acl::footprint`), twice: a live apply builds new ones
+    /// before the old are freed.
     pub table_bytes: u64,
     /// Heap bytes in all (the four above).
     pub heap_bytes: u64,
@@ -226,6 +227,7 @@ pub fn memory_plan(
         .flat_map(|p| &p.stages)
         .map(|stage| match stage {
             StageConfig::Route(route) => crate::stages::route::table_bytes(route),
+            StageConfig::Acl(acl) => crate::stages::acl::table_bytes(acl),
             _ => 0,
         })
         .sum::<u64>();

@@ -26,6 +26,7 @@ use crate::error::EngineError;
 use crate::net::{parse_mac, Mac};
 use crate::validate::StageCheck;
 
+pub mod acl;
 pub mod bridge;
 pub mod drop;
 pub mod five_tuple_swap;
@@ -251,6 +252,7 @@ stages! {
     Match("match") => r#match::{RuleConfig, Rules},
     Bridge("bridge") => bridge::{BridgeConfig, Bridge},
     Route("route") => route::{RouteConfig, Route},
+    Acl("acl") => acl::{AclConfig, AclStage},
 }
 
 /// A stage is read whole first (its `kind` may come after its fields), then as its kind.

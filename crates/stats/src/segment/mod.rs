@@ -10,6 +10,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod acls;
 mod publish;
 mod routes;
 
@@ -119,6 +120,8 @@ pub struct Segment {
     slots: std::sync::Mutex<SlotNames>,
     /// Route stages and next hops given slots so far ([`routes`]).
     route_slots: std::sync::Mutex<routes::RouteSlots>,
+    /// ACL stages and rules given slots so far ([`acls`]).
+    acl_slots: std::sync::Mutex<acls::AclSlots>,
 }
 
 /// Names given counter slots so far: pipelines, then (pipeline slot, rule name).
@@ -179,6 +182,7 @@ impl Segment {
             blocks: layout.blocks.clone(),
             slots: std::sync::Mutex::default(),
             route_slots: std::sync::Mutex::default(),
+            acl_slots: std::sync::Mutex::default(),
         };
         segment.lay_out(spec, &layout.entries);
         Ok(segment)

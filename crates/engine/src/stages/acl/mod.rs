@@ -1,0 +1,471 @@
+//! `acl`: thousands of rules over the IP 5-tuple and the VLAN, first match wins, on DPDK's
+//! `rte_acl`; a matching packet gets its rule's action (drop, count, forward, mirror: a
+//! `match` stage's), the others the stage's default (pass or drop). Each rule counts its hits
+//! under its name (`aclRule/hits`), the stage the packets no rule matched (`acl/unmatched`).
+//!
+//! Each packet's fields are put into a small key (protocol, addresses, ports, VLAN, whether
+//! it has ports) and a whole burst of keys is classified in one call per family. The
+//! classifiers are built at compile, off the data path, and never change while a program
+//! runs: new rules are a new program, swapped in by the pipeline RCU without pausing a
+//! worker. A family without rules has no classifier; its packets take the default.
+//!
+//! What a rule means, exactly (the tests hold the classifier to it, packet by packet):
+//! every given field must hold; a prefix matches addresses of its family only; port ranges
+//! other than `0-65535` match only packets with L4 ports (TCP, UDP, SCTP; not a later
+//! fragment); `proto & mask` must equal the rule's; `vlan` the outer tag's id (untagged
+//! packets never match it). Non-IP packets match no rule.
+
+mod config;
+mod rules_file;
+
+pub use config::{
+    default_trie_bytes, file_rules, parse_ports, parse_prefix, rules, AclConfig, AclPrefix,
+    AclRuleConfig, DefaultAction, PortsForm, RuleSpec,
+};
+
+use dpdk::{AclField, AclKey, AclRule, FieldKind, ACL_MAX_PRIORITY};
+
+use super::r#match::{Action, ActionConfig};
+use super::{bump, CompileContext, StageContext, StageRun, DROP};
+use crate::error::EngineError;
+use crate::net::{self, Headers, Ip, Mac};
+use crate::validate::StageCheck;
+
+/// Bytes of an IPv4 key: protocol (0), source (4), destination (8), ports (12, 14), VLAN
+/// (16), has-ports (18).
+pub const V4_KEY: usize = 20;
+/// Bytes of an IPv6 key: protocol (0), source (4-19), destination (20-35), ports (36, 38),
+/// VLAN (40), has-ports (42).
+pub const V6_KEY: usize = 44;
+
+/// The VLAN field of an untagged packet: above every VLAN id, so no `vlan` rule matches it.
+const UNTAGGED: u16 = u16::MAX;
+
+const fn field(kind: FieldKind, size: u8, offset: u32, input: u8) -> AclField {
+    AclField {
+        kind,
+        size,
+        offset,
+        input,
+    }
+}
+
+/// The IPv4 key's fields, in rule order.
+pub const V4_FIELDS: [AclField; 7] = [
+    field(FieldKind::Bitmask, 1, 0, 0),
+    field(FieldKind::Mask, 4, 4, 1),
+    field(FieldKind::Mask, 4, 8, 2),
+    field(FieldKind::Range, 2, 12, 3),
+    field(FieldKind::Range, 2, 14, 3),
+    field(FieldKind::Range, 2, 16, 4),
+    field(FieldKind::Range, 2, 18, 4),
+];
+
+/// The IPv6 key's fields: each address as four 32-bit words.
+pub const V6_FIELDS: [AclField; 13] = [
+    field(FieldKind::Bitmask, 1, 0, 0),
+    field(FieldKind::Mask, 4, 4, 1),
+    field(FieldKind::Mask, 4, 8, 2),
+    field(FieldKind::Mask, 4, 12, 3),
+    field(FieldKind::Mask, 4, 16, 4),
+    field(FieldKind::Mask, 4, 20, 5),
+    field(FieldKind::Mask, 4, 24, 6),
+    field(FieldKind::Mask, 4, 28, 7),
+    field(FieldKind::Mask, 4, 32, 8),
+    field(FieldKind::Range, 2, 36, 9),
+    field(FieldKind::Range, 2, 38, 9),
+    field(FieldKind::Range, 2, 40, 10),
+    field(FieldKind::Range, 2, 42, 10),
+];
+
+/// Bytes of tries a classifier of `rules` rules may take (`rte_acl_build`'s `max_size`:
+/// DPDK splits rules over more tries to stay under it, and fails when they never fit):
+/// `memoryMiB`, or [`default_trie_bytes`].
+pub fn trie_bytes(config: &AclConfig, rules: usize) -> usize {
+    config
+        .memory_mib
+        .map_or_else(|| default_trie_bytes(rules), |mib| (mib as usize) << 20)
+}
+
+/// Heap bytes the stage's classifiers take (what the memory plan counts before EAL starts):
+/// one per family with rules, at most [`trie_bytes`] of tries each. Reads the rules file.
+pub fn table_bytes(config: &AclConfig) -> u64 {
+    let Ok(specs) = rules(config) else {
+        return 0;
+    };
+    let v4 = specs.iter().filter(|s| s.family != Some(true)).count();
+    let v6 = specs.iter().filter(|s| s.family != Some(false)).count();
+    let bytes = |fields: usize, n: usize| match n {
+        0 => 0,
+        n => dpdk::Acl::<V4_KEY>::footprint(fields, n, trie_bytes(config, n)),
+    };
+    bytes(V4_FIELDS.len(), v4) + bytes(V6_FIELDS.len(), v6)
+}
+
+/// `(value, prefix length)` of the 32-bit word `word` (0 first) of a prefix `width` bits
+/// wide.
+fn prefix_word(prefix: Option<AclPrefix>, width: u32, word: u32) -> (u64, u64) {
+    let Some(p) = prefix else {
+        return (0, 0);
+    };
+    let shift = width - 32 * (word + 1);
+    let value = (p.addr >> shift) as u32;
+    let len = u32::from(p.len).saturating_sub(32 * word).min(32);
+    (u64::from(value), u64::from(len))
+}
+
+/// The fields after the addresses: ports, VLAN, has-ports.
+fn tail_fields(spec: &RuleSpec) -> [(u64, u64); 4] {
+    let range = |r: Option<(u16, u16)>| r.map_or((0, 65535), |(lo, hi)| (lo.into(), hi.into()));
+    let vlan = spec.vlan.map_or((0, 65535), |v| (v.into(), v.into()));
+    let has_ports = if spec.src_ports.is_some() || spec.dst_ports.is_some() {
+        (1, 1)
+    } else {
+        (0, 65535)
+    };
+    [
+        range(spec.src_ports),
+        range(spec.dst_ports),
+        vlan,
+        has_ports,
+    ]
+}
+
+fn proto_field(spec: &RuleSpec) -> (u64, u64) {
+    spec.proto
+        .map_or((0, 0), |(v, m)| (u64::from(v & m), u64::from(m)))
+}
+
+/// Rule `i` (in check order) as an IPv4 classifier rule.
+fn v4_rule(i: usize, spec: &RuleSpec) -> AclRule<7> {
+    let [sp, dp, vlan, l4] = tail_fields(spec);
+    AclRule {
+        priority: ACL_MAX_PRIORITY - i as u32,
+        id: i as u32 + 1,
+        fields: [
+            proto_field(spec),
+            prefix_word(spec.src, 32, 0),
+            prefix_word(spec.dst, 32, 0),
+            sp,
+            dp,
+            vlan,
+            l4,
+        ],
+    }
+}
+
+/// Rule `i` as an IPv6 classifier rule.
+fn v6_rule(i: usize, spec: &RuleSpec) -> AclRule<13> {
+    let [sp, dp, vlan, l4] = tail_fields(spec);
+    let s = |w| prefix_word(spec.src, 128, w);
+    let d = |w| prefix_word(spec.dst, 128, w);
+    AclRule {
+        priority: ACL_MAX_PRIORITY - i as u32,
+        id: i as u32 + 1,
+        fields: [
+            proto_field(spec),
+            s(0),
+            s(1),
+            s(2),
+            s(3),
+            d(0),
+            d(1),
+            d(2),
+            d(3),
+            sp,
+            dp,
+            vlan,
+            l4,
+        ],
+    }
+}
+
+/// The fields every key ends with: ports, VLAN, has-ports, from byte `at`.
+fn put_tail(k: &mut [u8], at: usize, h: &Headers) {
+    let (sp, dp) = h.ports.unwrap_or((0, 0));
+    k[at..at + 2].copy_from_slice(&sp.to_be_bytes());
+    k[at + 2..at + 4].copy_from_slice(&dp.to_be_bytes());
+    k[at + 4..at + 6].copy_from_slice(&h.vlan.unwrap_or(UNTAGGED).to_be_bytes());
+    k[at + 6..at + 8].copy_from_slice(&u16::from(h.ports.is_some()).to_be_bytes());
+}
+
+/// The key of an IPv4 packet.
+pub fn v4_key(h: &Headers, src: u32, dst: u32) -> AclKey<V4_KEY> {
+    let mut k = [0u8; V4_KEY];
+    k[0] = h.proto.unwrap_or(0);
+    k[4..8].copy_from_slice(&src.to_be_bytes());
+    k[8..12].copy_from_slice(&dst.to_be_bytes());
+    put_tail(&mut k, 12, h);
+    AclKey(k)
+}
+
+/// The key of an IPv6 packet.
+pub fn v6_key(h: &Headers, src: u128, dst: u128) -> AclKey<V6_KEY> {
+    let mut k = [0u8; V6_KEY];
+    k[0] = h.proto.unwrap_or(0);
+    k[4..20].copy_from_slice(&src.to_be_bytes());
+    k[20..36].copy_from_slice(&dst.to_be_bytes());
+    put_tail(&mut k, 36, h);
+    AclKey(k)
+}
+
+/// A compiled rule: what it does and where it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclAction {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub action: Action,
+    /// `aclRule/hits` slot.
+    pub slot: usize,
+}
+
+/// The classifiers of a rule set: IPv4 and IPv6, each if some rule applies to the family.
+#[derive(Debug)]
+pub struct Classifiers {
+    /// IPv4 rules.
+    pub v4: Option<dpdk::Acl<V4_KEY>>,
+    /// IPv6 rules.
+    pub v6: Option<dpdk::Acl<V6_KEY>>,
+}
+
+impl Classifiers {
+    /// Builds the classifiers of `specs` (in check order: a rule's id is its index + 1), each
+    /// taking at most `trie_bytes(rules)` of tries.
+    pub fn build(
+        specs: &[RuleSpec],
+        trie_bytes: impl Fn(usize) -> usize,
+    ) -> Result<Self, dpdk::DpdkError> {
+        let v4: Vec<_> = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.family != Some(true))
+            .map(|(i, s)| v4_rule(i, s))
+            .collect();
+        let v6: Vec<_> = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.family != Some(false))
+            .map(|(i, s)| v6_rule(i, s))
+            .collect();
+        Ok(Self {
+            v4: (!v4.is_empty())
+                .then(|| dpdk::Acl::build(&V4_FIELDS, &v4, trie_bytes(v4.len())))
+                .transpose()?,
+            v6: (!v6.is_empty())
+                .then(|| dpdk::Acl::build(&V6_FIELDS, &v6, trie_bytes(v6.len())))
+                .transpose()?,
+        })
+    }
+
+    /// The id of the first rule each frame matches (0: none) into `ids[..pkts.len()]`: one
+    /// classify call per family per burst, as the stage makes them.
+    #[inline]
+    pub fn classify(&self, pkts: &[&[u8]], ids: &mut [u32]) {
+        for (p, id) in pkts
+            .chunks(dpdk::BURST_SIZE)
+            .zip(ids.chunks_mut(dpdk::BURST_SIZE))
+        {
+            self.classify_burst(p.len(), |i| net::parse(p[i]), id);
+        }
+    }
+
+    /// One burst of at most [`dpdk::BURST_SIZE`] packets, whose headers `headers(i)` gives
+    /// (`None`: skip the packet, its id stays 0).
+    #[inline]
+    fn classify_burst(&self, n: usize, mut headers: impl FnMut(usize) -> Headers, ids: &mut [u32]) {
+        const N: usize = dpdk::BURST_SIZE;
+        let mut v4_keys = [AclKey::<V4_KEY>::default(); N];
+        let mut v6_keys = [AclKey::<V6_KEY>::default(); N];
+        let (mut v4_at, mut v6_at) = ([0u8; N], [0u8; N]);
+        let (mut v4_n, mut v6_n) = (0, 0);
+        for (i, id) in ids.iter_mut().enumerate().take(n.min(N)) {
+            *id = 0;
+            let h = headers(i);
+            match (h.src, h.dst) {
+                (Some(Ip::V4(s)), Some(Ip::V4(d))) if self.v4.is_some() => {
+                    v4_keys[v4_n] = v4_key(&h, s, d);
+                    v4_at[v4_n] = i as u8;
+                    v4_n += 1;
+                }
+                (Some(Ip::V6(s)), Some(Ip::V6(d))) if self.v6.is_some() => {
+                    v6_keys[v6_n] = v6_key(&h, s, d);
+                    v6_at[v6_n] = i as u8;
+                    v6_n += 1;
+                }
+                _ => {}
+            }
+        }
+        let mut found = [0u32; N];
+        if let Some(acl) = &self.v4 {
+            acl.classify(&v4_keys[..v4_n], &mut found[..v4_n]);
+            for j in 0..v4_n {
+                ids[usize::from(v4_at[j])] = found[j];
+            }
+        }
+        if let Some(acl) = &self.v6 {
+            acl.classify(&v6_keys[..v6_n], &mut found[..v6_n]);
+            for j in 0..v6_n {
+                ids[usize::from(v6_at[j])] = found[j];
+            }
+        }
+    }
+}
+
+/// The compiled `acl` stage.
+#[derive(Debug)]
+pub struct AclStage {
+    /// The rules in check order (rule id − 1).
+    pub rules: Vec<AclAction>,
+    /// The classifiers.
+    pub classifiers: Classifiers,
+    /// Whether packets no rule matches are dropped.
+    pub default_drop: bool,
+    /// `acl/…` slot.
+    pub slot: usize,
+}
+
+impl StageRun for AclStage {
+    type Config = AclConfig;
+
+    fn check(config: &AclConfig, cx: &mut StageCheck<'_>) {
+        config::check(config, cx);
+    }
+
+    fn sends_to(config: &AclConfig) -> Vec<(&str, &'static str)> {
+        config
+            .rules
+            .iter()
+            .filter_map(|r| match &r.action {
+                ActionConfig::Forward(port) => Some((port.as_str(), "rules[].action.forward")),
+                ActionConfig::Mirror(port) => Some((port.as_str(), "rules[].action.mirror")),
+                ActionConfig::Drop | ActionConfig::Count => None,
+            })
+            .collect()
+    }
+
+    fn compile(
+        config: &AclConfig,
+        cx: &mut CompileContext<'_>,
+    ) -> Result<Option<Self>, EngineError> {
+        // The rules file may have changed since the config was checked: its problems now
+        // are the config's.
+        let specs = rules(config).map_err(|problems| {
+            let (field, why) = problems.into_iter().next().unwrap_or_default();
+            let path = if field.is_empty() {
+                cx.path.clone()
+            } else {
+                format!("{}.{field}", cx.path)
+            };
+            EngineError::config(&path, why)
+        })?;
+        let full = |what: &str, room: usize| {
+            EngineError::config(
+                &cx.path,
+                format!("the stats segment has room for {room} {what} over the engine's life; restart the engine"),
+            )
+        };
+        let name = config::stage_name(config, cx.stage);
+        let slot = cx
+            .segment
+            .acl_slot(cx.pipeline_slot, &name)
+            .ok_or_else(|| full("ACL stages", stats::ACL_SLOTS))?;
+        let mut actions = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let action = match &spec.action {
+                ActionConfig::Drop => Action::Drop,
+                ActionConfig::Count => Action::Count,
+                ActionConfig::Forward(p) => Action::Forward(cx.port(p)?),
+                ActionConfig::Mirror(p) => Action::Mirror(cx.port(p)?),
+            };
+            actions.push(AclAction {
+                name: spec.name.clone(),
+                action,
+                slot: cx
+                    .segment
+                    .acl_rule_slot(slot, &spec.name)
+                    .ok_or_else(|| full("ACL rules", stats::ACL_RULE_SLOTS))?,
+            });
+        }
+        let classifiers = Classifiers::build(&specs, |n| trie_bytes(config, n)).map_err(|e| {
+            let why = if e.errno == libc::ERANGE {
+                format!(
+                    "{e}: the rules need more than {} MiB of tries per classifier (rules with many distinct port ranges do); raise memoryMiB",
+                    trie_bytes(config, specs.len()).div_ceil(1 << 20)
+                )
+            } else {
+                format!(
+                    "{e}: the stage's classifiers need {} MiB of EAL's memory, and the engine planned room for its first config's (twice, for live changes); restart the engine with this config",
+                    table_bytes(config).div_ceil(1 << 20)
+                )
+            };
+            EngineError::config(&cx.path, why)
+        })?;
+        Ok(Some(Self {
+            rules: actions,
+            classifiers,
+            default_drop: config.default == DefaultAction::Drop,
+            slot,
+        }))
+    }
+
+    #[inline]
+    fn run(
+        &self,
+        pkts: &mut [dpdk::Mbuf],
+        verdict: &mut [u16],
+        _port_macs: &[Mac],
+        ctx: &mut StageContext<'_>,
+    ) {
+        let mut unmatched = 0u64;
+        let mut ids = [0u32; dpdk::BURST_SIZE];
+        for (pkts, verdict) in pkts
+            .chunks_mut(dpdk::BURST_SIZE)
+            .zip(verdict.chunks_mut(dpdk::BURST_SIZE))
+        {
+            // Dropped packets are not classified: their headers are never read.
+            let live = |i: usize| verdict[i] != DROP;
+            self.classifiers.classify_burst(
+                pkts.len(),
+                |i| {
+                    if live(i) {
+                        net::parse(pkts[i].data())
+                    } else {
+                        Headers::default()
+                    }
+                },
+                &mut ids,
+            );
+            for (i, (m, v)) in pkts.iter().zip(verdict.iter_mut()).enumerate() {
+                if *v == DROP {
+                    continue;
+                }
+                let Some(rule) = (ids[i] as usize)
+                    .checked_sub(1)
+                    .and_then(|r| self.rules.get(r))
+                else {
+                    unmatched += 1;
+                    if self.default_drop {
+                        *v = DROP;
+                    }
+                    continue;
+                };
+                if ctx.counting {
+                    bump(ctx.segment.acl_rule_counter(ctx.worker, rule.slot), 1);
+                }
+                match rule.action {
+                    Action::Drop => *v = DROP,
+                    Action::Count => {}
+                    Action::Forward(p) => *v = p,
+                    Action::Mirror(p) => ctx.copy_to(p, m),
+                }
+            }
+        }
+        if ctx.counting && unmatched > 0 {
+            bump(
+                ctx.segment.acl_unmatched_counter(ctx.worker, self.slot),
+                unmatched,
+            );
+        }
+    }
+}
