@@ -21,6 +21,7 @@ use crate::net::Mac;
 use crate::plan::{senders, Plan};
 use crate::stages::bridge::MacTable;
 use crate::stages::generator::{compile_generator, Generator};
+use crate::stages::route::RouteTable;
 use crate::stages::{CompileContext, Stage, DROP};
 
 /// How packets leave a pipeline: the shapes that need no per-packet verdicts are spotted at
@@ -86,6 +87,10 @@ pub struct PortFacts {
 /// Bridge tables by (pipeline name, stage index), carried from one program to the next.
 pub type BridgeTables = HashMap<(String, usize), Arc<MacTable>>;
 
+/// Route stages' tables by (pipeline name, stage name), carried from one program to the next
+/// while the stage's config is unchanged, and what the engine's route API changes.
+pub type RouteTables = HashMap<(String, String), Arc<RouteTable>>;
+
 /// Generator budgets by pipeline name, carried from one program to the next.
 pub type Generated = HashMap<String, Arc<AtomicU64>>;
 
@@ -96,6 +101,8 @@ struct Compiler<'a> {
     segment: &'a stats::Segment,
     bridges: &'a mut BridgeTables,
     next_bridges: BridgeTables,
+    routes: &'a mut RouteTables,
+    next_routes: RouteTables,
 }
 
 impl Compiler<'_> {
@@ -127,6 +134,8 @@ impl Compiler<'_> {
                 rule_names: &mut self.rule_names,
                 bridges: self.bridges,
                 next_bridges: &mut self.next_bridges,
+                routes: self.routes,
+                next_routes: &mut self.next_routes,
             };
             if let Some(stage) = sc.compile(&mut cx)? {
                 stages.push(stage);
@@ -170,6 +179,7 @@ pub fn compile(
     plan: &Plan,
     facts: &PortFacts,
     bridges: &mut BridgeTables,
+    routes: &mut RouteTables,
     generated: &mut Generated,
     segment: &Arc<stats::Segment>,
 ) -> Result<Program, EngineError> {
@@ -184,6 +194,8 @@ pub fn compile(
         rule_names: Vec::new(),
         bridges,
         next_bridges: BridgeTables::new(),
+        routes,
+        next_routes: RouteTables::new(),
     };
     // The workers each pipeline runs on, as the running layout has them.
     let runs = senders::runs(config, &plan.ports, &plan.workers).map_err(|(path, port)| {
@@ -245,9 +257,12 @@ pub fn compile(
         rule_names,
         bridges,
         next_bridges,
+        routes,
+        next_routes,
         ..
     } = compiler;
     *bridges = next_bridges;
+    *routes = next_routes;
     Ok(Program {
         pipelines,
         input_pipeline,

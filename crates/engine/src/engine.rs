@@ -16,8 +16,9 @@ use dpdk::{lcore, Eal, Port};
 use crate::bring_up::{
     allowed_cpus, create_segment, set_up, start_eal, test_counter, usable_hugepages,
 };
-use crate::compile::{self, BridgeTables, Generated, PortFacts, Program};
+use crate::compile::{self, BridgeTables, Generated, PortFacts, Program, RouteTables};
 use crate::config::EngineConfig;
+use crate::control::{socket::Socket, Control};
 use crate::error::{EngineError, ErrorCode};
 use crate::neighbours;
 use crate::net;
@@ -41,6 +42,10 @@ pub struct Engine {
     program: Arc<Program>,
     bridges: BridgeTables,
     generated: Generated,
+    /// The control API (route tables); closed first at shutdown.
+    control: Arc<Control>,
+    /// The control socket other processes reach it through.
+    socket: Option<Socket>,
     // Torn down in this order by `shutdown`: workers, ports, shared (pool), EAL.
     shared: Option<Arc<Shared>>,
     sampler: Option<Sampler>,
@@ -102,12 +107,14 @@ impl Engine {
             drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
         };
         let mut bridges = BridgeTables::new();
+        let mut routes = RouteTables::new();
         let mut generated = Generated::new();
         let program = Arc::new(compile::compile(
             config,
             &plan,
             &facts,
             &mut bridges,
+            &mut routes,
             &mut generated,
             &segment,
         )?);
@@ -155,7 +162,10 @@ impl Engine {
             &plan,
             test_counter().is_some(),
         );
+        let control = Arc::new(Control::new(Arc::clone(&shared), routes));
         let mut engine = Self {
+            control,
+            socket: None,
             config: config.clone(),
             plan,
             facts,
@@ -170,7 +180,21 @@ impl Engine {
             runtime_claim: Some(runtime_claim),
         };
         engine.launch_workers()?;
+        engine.open_socket();
         Ok(engine)
+    }
+
+    /// Opens the control socket; without it (a note says why) the engine runs on, steered
+    /// from its own process only.
+    fn open_socket(&mut self) {
+        let path = crate::control::socket::path(&self.plan.eal.file_prefix);
+        match Socket::open(path, Arc::clone(&self.control)) {
+            Ok(socket) => self.socket = Some(socket),
+            Err(e) => self.info.notes.push(format!(
+                "{}; other processes cannot change this engine's routes (engine.routes() works)",
+                e.message
+            )),
+        }
     }
 
     fn launch_workers(&mut self) -> Result<(), EngineError> {
@@ -228,6 +252,11 @@ impl Engine {
         &self.info
     }
 
+    /// The control API: route tables, in this process (the control socket serves the same).
+    pub fn control(&self) -> Arc<Control> {
+        Arc::clone(&self.control)
+    }
+
     /// The config the engine runs (as last applied).
     pub fn config(&self) -> &EngineConfig {
         &self.config
@@ -247,6 +276,19 @@ impl Engine {
         // the running layout cannot do (a new input nobody polls) compile refuses.
         validate::check(config)?;
         needs_restart(&self.config, config)?;
+        // Route changes wait while the pipelines change; the tables a changed stage replaces
+        // let their standby copies go first, so that the new tables fit where the memory plan
+        // counted two copies.
+        let mut live = self.control.lock();
+        let Some(live) = live.as_mut() else {
+            return Err(EngineError::new(
+                ErrorCode::Stopped,
+                "the engine is stopping",
+            ));
+        };
+        for table in live.routes.values() {
+            table.drop_standby();
+        }
         let mut generated = self.generated.clone();
         let mut bridges = self.bridges.clone();
         let next = Arc::new(compile::compile(
@@ -254,6 +296,7 @@ impl Engine {
             &self.plan,
             &self.facts,
             &mut bridges,
+            &mut live.routes,
             &mut generated,
             &shared.segment,
         )?);
@@ -312,6 +355,11 @@ impl Engine {
         let Some(eal) = self.eal.take() else {
             return self.stats();
         };
+        // No route change from here on (one in progress ends first: it needs the workers).
+        if let Some(mut socket) = self.socket.take() {
+            socket.close();
+        }
+        self.control.close();
         if let Some(shared) = &self.shared {
             shared.control.store(worker::DRAIN, Relaxed);
         }

@@ -30,6 +30,12 @@ pub enum ErrorCode {
     /// This user may not do what the config asks (hugepages it cannot write, a directory it
     /// cannot create the stats segment in): not a bug, a permission to grant or a setting.
     Permission,
+    /// A route change was refused (a bad prefix or next hop, no such table, a table full, a
+    /// route that is not there): nothing of it was applied.
+    Route,
+    /// A control request could not be served: no engine of that name answers (not running, or
+    /// its control socket is not this user's), or the request is not one this engine takes.
+    Control,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -51,12 +57,14 @@ impl ErrorCode {
             Self::Probe => "ERR_PROBE",
             Self::Devbind => "ERR_DEVBIND",
             Self::Permission => "ERR_PERMISSION",
+            Self::Route => "ERR_ROUTE",
+            Self::Control => "ERR_CONTROL",
             Self::Internal => "ERR_INTERNAL",
         }
     }
 
     /// Every code, for documentation and for the TypeScript constants' test.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::Config,
         Self::EalInit,
         Self::EalAlready,
@@ -70,6 +78,8 @@ impl ErrorCode {
         Self::Probe,
         Self::Devbind,
         Self::Permission,
+        Self::Route,
+        Self::Control,
         Self::Internal,
     ];
 }

@@ -13,6 +13,7 @@
 mod bring_up;
 pub mod compile;
 pub mod config;
+pub mod control;
 mod engine;
 mod error;
 mod links;
@@ -23,7 +24,6 @@ pub mod rcu;
 mod reclaim;
 mod report;
 mod reserve;
-pub mod route_file;
 mod sampler;
 pub mod stages;
 pub mod validate;

@@ -66,6 +66,30 @@ impl Publisher {
         self.acks[worker].0.store(generation, Ordering::Release);
     }
 
+    /// Waits until every worker has passed a burst boundary (a grace period): data a worker
+    /// could reach from the current program before this call is unreachable by any worker
+    /// afterwards, if it was unlinked before the call. The program stays; the generation moves
+    /// on (the route stage's live tables use this to free or reuse the tables they replaced).
+    pub fn synchronize(&self, timeout: Duration) -> Result<(), Unacknowledged> {
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.wait(generation, timeout)
+    }
+
+    fn wait(&self, generation: u64, timeout: Duration) -> Result<(), Unacknowledged> {
+        let deadline = Instant::now() + timeout;
+        while self
+            .acks
+            .iter()
+            .any(|a| a.0.load(Ordering::Acquire) < generation)
+        {
+            if Instant::now() > deadline {
+                return Err(Unacknowledged);
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        Ok(())
+    }
+
     /// Swaps in `program` and waits until every worker has moved to it. Returns the old
     /// program, now referenced by no worker, or [`Unacknowledged`] if a worker did not
     /// acknowledge within `timeout` (then the old program is deliberately leaked: a slow
@@ -79,17 +103,7 @@ impl Publisher {
             .current
             .swap(Arc::into_raw(program).cast_mut(), Ordering::AcqRel);
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        let deadline = Instant::now() + timeout;
-        while self
-            .acks
-            .iter()
-            .any(|a| a.0.load(Ordering::Acquire) < generation)
-        {
-            if Instant::now() > deadline {
-                return Err(Unacknowledged);
-            }
-            std::thread::sleep(Duration::from_micros(20));
-        }
+        self.wait(generation, timeout)?;
         // SAFETY: `old` came from Arc::into_raw, and every worker has acknowledged a newer
         // generation, so this is the only remaining use of that reference count.
         Ok(unsafe { Arc::from_raw(old) })

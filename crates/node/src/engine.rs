@@ -16,6 +16,7 @@ use crate::info::{EngineInfo, HugepageReservation, MemoryPlan};
 #[derive(Debug)]
 pub struct NativeEngine {
     engine: Arc<Mutex<Option<Engine>>>,
+    control: Arc<engine::control::Control>,
     info: engine::EngineInfo,
 }
 
@@ -35,6 +36,17 @@ impl NativeEngine {
         AsyncTask::new(ApplyTask {
             engine: Arc::clone(&self.engine),
             config: config.to_vec(),
+        })
+    }
+
+    /// Answers a control request (JSON, as the control socket takes it: `{ op, ... }`) off the
+    /// JS thread; resolves to the answer line (`{ ok }` or `{ error: { code, message,
+    /// problems } }`). Route changes wait for the workers' grace period, never for a packet.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn control(&self, request: String) -> AsyncTask<ControlTask> {
+        AsyncTask::new(ControlTask {
+            control: Arc::clone(&self.control),
+            request,
         })
     }
 
@@ -74,6 +86,7 @@ impl Task for StartTask {
     fn resolve(&mut self, _env: Env, engine: Engine) -> Result<NativeEngine> {
         let info = engine.info().clone();
         Ok(NativeEngine {
+            control: engine.control(),
             engine: Arc::new(Mutex::new(Some(engine))),
             info,
         })
@@ -103,6 +116,30 @@ impl Task for ApplyTask {
 
     fn resolve(&mut self, _env: Env, generation: u64) -> Result<f64> {
         Ok(generation as f64)
+    }
+}
+
+/// Answers a control request on the libuv thread pool.
+#[derive(Debug)]
+pub struct ControlTask {
+    control: Arc<engine::control::Control>,
+    request: String,
+}
+
+impl Task for ControlTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<String> {
+        let request = std::mem::take(&mut self.request);
+        let control = Arc::clone(&self.control);
+        guarded("Engine.control", move || {
+            Ok(control.handle_json(&request, &mut |_, _| {}))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, answer: String) -> Result<String> {
+        Ok(answer)
     }
 }
 

@@ -166,3 +166,10 @@ pub fn devbind(
 pub fn eal_runtime_dir(prefix: String) -> String {
     engine::eal_runtime_dir(&prefix).display().to_string()
 }
+
+/// Where engine `name`'s control socket is (in its EAL runtime directory).
+#[napi]
+#[allow(clippy::needless_pass_by_value)] // napi hands JS arguments over by value
+pub fn control_socket_path(name: String) -> String {
+    engine::control::socket::path(&name).display().to_string()
+}

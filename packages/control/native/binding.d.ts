@@ -11,6 +11,12 @@ export declare class NativeEngine {
    */
   apply(config: Buffer): Promise<number>
   /**
+   * Answers a control request (JSON, as the control socket takes it: `{ op, ... }`) off the
+   * JS thread; resolves to the answer line (`{ ok }` or `{ error: { code, message,
+   * problems } }`). Route changes wait for the workers' grace period, never for a packet.
+   */
+  control(request: string): Promise<string>
+  /**
    * Stops the engine off the JS thread. Its final counters stay in the stats segment,
    * which readers that mapped it (the engine's own `StatsReader`) keep.
    */
@@ -37,6 +43,9 @@ export interface ConfigProblem {
  * do not decode (a shape the schema refuses, another schema version) are one problem.
  */
 export declare function configProblems(config: Buffer): Array<ConfigProblem>
+
+/** Where engine `name`'s control socket is (in its EAL runtime directory). */
+export declare function controlSocketPath(name: string): string
 
 /** What one dead engine left, and what was (or would be) freed of it. */
 export interface DeadEngine {

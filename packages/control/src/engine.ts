@@ -25,6 +25,7 @@ import {
 
 import { isLoadingConfig } from './load-config.js';
 import { native, type NativeEngine } from './native.js';
+import { answerOf, routeTables, RouteTable, type ControlTransport, type RouteTableInfo } from './routes.js';
 import { StatsReader } from './stats-reader.js';
 
 /**
@@ -55,10 +56,13 @@ export class Engine implements AsyncDisposable {
   readonly #info: EngineInfo;
   /** The engine's own stats segment, read like any other process reads it. */
   readonly #reader: StatsReader;
+  /** The config running now: the one started with, then each one applied. */
+  #config: EngineConfig;
   #final: Promise<EngineStats> | undefined;
 
-  private constructor(nativeEngine: NativeEngine) {
+  private constructor(nativeEngine: NativeEngine, config: EngineConfig) {
     this.#native = nativeEngine;
+    this.#config = config;
     this.#info = nativeEngine.info() as EngineInfo;
     this.#reader = StatsReader.open(this.#info.statsPath);
   }
@@ -76,7 +80,7 @@ export class Engine implements AsyncDisposable {
     const bytes = wire(config);
     const binding = native();
     try {
-      return new Engine(await binding.startEngine(bytes));
+      return new Engine(await binding.startEngine(bytes), config);
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
@@ -92,11 +96,14 @@ export class Engine implements AsyncDisposable {
    */
   async apply(config: EngineConfig): Promise<number> {
     const bytes = wire(config);
+    let generation: number;
     try {
-      return await this.#native.apply(bytes);
+      generation = await this.#native.apply(bytes);
     } catch (error) {
       throw FastpathError.fromNative(error);
     }
+    this.#config = config;
+    return generation;
   }
 
   /**
@@ -114,6 +121,14 @@ export class Engine implements AsyncDisposable {
       throw FastpathError.fromNative(error);
     }
     return config as EngineConfig;
+  }
+
+  /**
+   * The config running now, as given to `start` or the last `apply` that succeeded (what
+   * `fastpath serve` answers on GET /api/v1/config, to edit and apply again).
+   */
+  get config(): EngineConfig {
+    return this.#config;
   }
 
   /** Facts fixed at start: IOVA mode, lcores, mempool, ports, EAL argv. */
@@ -139,6 +154,34 @@ export class Engine implements AsyncDisposable {
   stats(): EngineStats {
     if (this.#final) throw new FastpathError(ErrorCode.Stopped, 'the engine is stopped; start a new one (in a new process: EAL runs once per process)');
     return this.#reader.snapshot();
+  }
+
+  /** The engine's control API in this process: what its control socket serves to others. */
+  readonly #control: ControlTransport = async (request) => {
+    let line;
+    try {
+      line = await this.#native.control(JSON.stringify(request));
+    } catch (error) {
+      throw FastpathError.fromNative(error);
+    }
+    return answerOf(line);
+  };
+
+  /**
+   * Route table `table` (its route stage's name, or `pipeline/stage`; none: the only one),
+   * changed live: `add`, `delete`, `lookup`, `list`, `size`. Each change is one batch, all or
+   * nothing (ERR_ROUTE names each bad item or line); workers switch to it between bursts. A
+   * config applied with the stage unchanged keeps the routes added here; a changed stage
+   * starts from its config's routes. Other processes do the same through
+   * `ControlClient.connect(name)` or `fastpath routes`.
+   */
+  routes(table?: string): RouteTable {
+    return new RouteTable(this.#control, table);
+  }
+
+  /** Every route table: name, pipeline and stage, size, room, next hops. */
+  routeTables(): Promise<RouteTableInfo[]> {
+    return routeTables(this.#control);
   }
 
   /**

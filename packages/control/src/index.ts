@@ -1,6 +1,19 @@
 export { allowedCpus, parseCpuList } from './cpus.js';
 export { helpOf, parseCommandLine, positiveInteger, positiveNumber, UsageError, type CommandLine, type Flags, type Option, type Options } from './command-line.js';
+export { ControlClient } from './control-client.js';
 export { Engine } from './engine.js';
+export {
+  RouteTable,
+  type ControlTransport,
+  type OnProgress,
+  type PerFamily,
+  type PrefixesInput,
+  type Route,
+  type RouteChange,
+  type RouteLookup,
+  type RoutesInput,
+  type RouteTableInfo,
+} from './routes.js';
 export { otherCounters } from './counters.js';
 export { describeEngine, portDrops, runLive, STATS_HEADER, statsRows, summaryJson, summaryLines, type LiveOptions } from './live.js';
 export { isLoadingConfig, loadConfig } from './load-config.js';

@@ -135,7 +135,17 @@ const stageObject = z.discriminatedUnion('kind', [
    * Longest-prefix-match routing (RFC 1812): TTL / hop limit − 1, the next hop's MACs, out of
    * its port; expired, bad and unroutable packets are dropped and counted (docs/config.md).
    */
-  z.strictObject({ kind: z.literal('route'), name: z.string().optional(), routes: z.array(routeSchema).optional(), nextHops: z.record(z.string(), nextHopSchema), default: z.string().optional() }),
+  z.strictObject({
+    kind: z.literal('route'),
+    name: z.string().optional(),
+    routes: z.array(routeSchema).optional(),
+    /** More routes from a file: l3fwd's `R<prefix> <port>` lines (the port number names a next hop) or `<prefix> <nextHop>` lines; relative to the working directory. */
+    routesFile: z.string().optional(),
+    nextHops: z.record(z.string(), nextHopSchema),
+    default: z.string().optional(),
+    /** Routes each family's table has room for, for routes added live (default: the config's, rounded up to a power of two, at least 1024). */
+    maxRoutes: z.strictObject({ ipv4: u32.optional(), ipv6: u32.optional() }).optional(),
+  }),
 ]);
 
 export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge', 'route'] as const;

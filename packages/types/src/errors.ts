@@ -30,6 +30,10 @@ export const ErrorCode = {
   Devbind: 'ERR_DEVBIND',
   /** This user may not do what the config asks (hugepages it cannot write, the segment's directory): grant it, or change the setting. */
   Permission: 'ERR_PERMISSION',
+  /** A route change was refused (a bad prefix or next hop, no such table, a table full, a route that is not there): nothing of it was applied. */
+  Route: 'ERR_ROUTE',
+  /** A control request could not be served: no engine of that name answers (not running, or its control socket is not this user's), or the engine does not take the request. */
+  Control: 'ERR_CONTROL',
   /** A bug: something that should not happen did. */
   Internal: 'ERR_INTERNAL',
 } as const;

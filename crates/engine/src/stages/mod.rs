@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::compile::{self, BridgeTables};
+use crate::compile::{self, BridgeTables, RouteTables};
 use crate::config::wire::{self, Value};
 use crate::config::PipelineConfig;
 use crate::error::EngineError;
@@ -324,6 +324,10 @@ pub struct CompileContext<'a> {
     pub bridges: &'a BridgeTables,
     /// The bridge tables the new program keeps.
     pub next_bridges: &'a mut BridgeTables,
+    /// The running program's route tables, kept where a stage is unchanged.
+    pub routes: &'a RouteTables,
+    /// The route tables the new program runs.
+    pub next_routes: &'a mut RouteTables,
 }
 
 impl CompileContext<'_> {

@@ -14,6 +14,7 @@ import { devbindCommand } from './devbind.js';
 import { doctorCommand } from './doctor.js';
 import { lsCommand } from './ls.js';
 import { memCommand } from './mem.js';
+import { routesCommand } from './routes.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
@@ -28,7 +29,7 @@ function version(): string {
 const FASTPATH: CommandGroup = {
   name: 'fastpath',
   summary: 'Run and check Fastpath engines, read their counters from any process, look at the platform',
-  commands: [runCommand, serveCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, doctorCommand, devbindCommand, memCommand],
+  commands: [runCommand, serveCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, routesCommand, doctorCommand, devbindCommand, memCommand],
   notes: [
     CONFIG_NOTE,
     NAME_NOTE,

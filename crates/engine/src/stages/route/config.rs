@@ -1,5 +1,6 @@
 //! The `route` stage's config and its rules: prefixes well formed and without host bits, each
-//! once, every `via` and `default` naming a next hop, every next hop a known port and MACs.
+//! once (inline and in the routes file together), every `via` and `default` naming a next hop,
+//! every next hop a known port and MACs, room for the routes the config gives.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -7,11 +8,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
+use super::table::Capacity;
 use crate::net::{quote, Prefix};
 use crate::validate::StageCheck;
 
 /// Longest-prefix-match routing (RFC 1812 forwarding): `{ kind: 'route', name?, routes:
-/// [{ prefix, via }], nextHops: { name: { port, dstMac, srcMac? } }, default? }`.
+/// [{ prefix, via }], routesFile?, nextHops: { name: { port, dstMac, srcMac? } }, default?,
+/// maxRoutes?: { ipv4?, ipv6? } }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RouteConfig {
@@ -21,12 +24,49 @@ pub struct RouteConfig {
     /// IPv4 and IPv6 routes, in one list.
     #[serde(default)]
     pub routes: Vec<RouteEntryConfig>,
+    /// A file of more routes (l3fwd's format or `prefix nextHop` lines: [`super::file`]),
+    /// read when the config is checked and compiled; relative to the working directory.
+    #[serde(default)]
+    pub routes_file: Option<String>,
     /// Next hops by name.
     pub next_hops: BTreeMap<String, NextHopConfig>,
     /// The next hop of packets no route covers; absent: they are dropped (`noRoute`).
     #[serde(default)]
     pub default: Option<String>,
+    /// Routes each family's table has room for, for routes added live; see [`capacity`].
+    #[serde(default)]
+    pub max_routes: MaxRoutes,
 }
+
+/// Room for routes, per family: `{ ipv4?, ipv6? }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxRoutes {
+    /// IPv4 routes.
+    #[serde(default)]
+    pub ipv4: Option<u32>,
+    /// IPv6 routes.
+    #[serde(default)]
+    pub ipv6: Option<u32>,
+}
+
+impl MaxRoutes {
+    fn of(self, v6: bool) -> Option<u32> {
+        if v6 {
+            self.ipv6
+        } else {
+            self.ipv4
+        }
+    }
+}
+
+/// The most routes a family's table may be given room for (DPDK counts a table's trie nodes
+/// in an `i32`, two per route).
+pub const MAX_ROUTES: u32 = 1 << 24;
+
+/// Room a family's table gets without `maxRoutes`: the config's routes of that family rounded
+/// up to a power of two, and at least this, so that routes can be added live.
+pub const DEFAULT_ROOM: u32 = 1024;
 
 /// One route: `{ prefix: '198.18.0.0/24', via: 'hopName' }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -51,8 +91,9 @@ pub struct NextHopConfig {
     pub src_mac: Option<String>,
 }
 
-/// A route's prefix, parsed: family, address (IPv4 in the low 32 bits), length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A route's prefix, parsed: family, address (IPv4 in the low 32 bits), length. Ordered IPv4
+/// first, then by address, then by length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoutePrefix {
     /// IPv6 (else IPv4).
     pub v6: bool,
@@ -71,6 +112,101 @@ impl RoutePrefix {
     /// The IPv6 address (for an IPv6 prefix).
     pub fn v6(self) -> Ipv6Addr {
         Ipv6Addr::from(self.addr)
+    }
+}
+
+impl std::fmt::Display for RoutePrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.v6 {
+            write!(f, "{}/{}", self.v6(), self.len)
+        } else {
+            write!(f, "{}/{}", self.v4(), self.len)
+        }
+    }
+}
+
+/// A route the config gives, inline or in its file: where it was written (the path problems
+/// name, and the file's line), its prefix and its next hop's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    /// `routes[3]` or `routesFile`.
+    pub path: String,
+    /// Its line in the routes file.
+    pub line: Option<usize>,
+    /// The prefix.
+    pub prefix: RoutePrefix,
+    /// The next hop's name.
+    pub via: String,
+}
+
+impl Declared {
+    /// Where a problem with its `field` (`prefix`, `via`) is reported, and what the message
+    /// starts with.
+    fn at(&self, field: &str) -> (String, String) {
+        match self.line {
+            Some(line) => (self.path.clone(), format!("line {line}: ")),
+            None => (format!("{}.{field}", self.path), String::new()),
+        }
+    }
+}
+
+/// Every route `config` gives (inline ones first, then the file's), and every problem reading
+/// them as (path, reason): prefixes that do not parse, a file that cannot be read or has bad
+/// lines.
+pub fn declared(config: &RouteConfig) -> (Vec<Declared>, Vec<(String, String)>) {
+    let mut routes = Vec::with_capacity(config.routes.len());
+    let mut problems = Vec::new();
+    for (i, route) in config.routes.iter().enumerate() {
+        match parse_prefix(&route.prefix) {
+            Ok(prefix) => routes.push(Declared {
+                path: format!("routes[{i}]"),
+                line: None,
+                prefix,
+                via: route.via.clone(),
+            }),
+            Err(why) => problems.push((format!("routes[{i}].prefix"), why)),
+        }
+    }
+    if let Some(file) = &config.routes_file {
+        match std::fs::read_to_string(file) {
+            Err(e) => problems.push((
+                "routesFile".to_owned(),
+                format!(
+                    "could not read {}: {e}; give a path relative to the directory the engine runs in, or an absolute one",
+                    quote(file)
+                ),
+            )),
+            Ok(text) => match super::file::parse(&text) {
+                Ok(lines) => routes.extend(lines.into_iter().map(|l| Declared {
+                    path: "routesFile".to_owned(),
+                    line: Some(l.line),
+                    prefix: l.prefix,
+                    via: l.via,
+                })),
+                Err(lines) => {
+                    problems.extend(lines.into_iter().map(|l| ("routesFile".to_owned(), l)));
+                }
+            },
+        }
+    }
+    (routes, problems)
+}
+
+/// The room each family's table gets: `maxRoutes` where given, else the config's routes of
+/// that family rounded up to a power of two and at least [`DEFAULT_ROOM`]; a family with
+/// neither gets no table (0).
+pub fn capacity(config: &RouteConfig, routes: &[Declared]) -> Capacity {
+    let room = |v6: bool| {
+        let n = routes.iter().filter(|r| r.prefix.v6 == v6).count() as u32;
+        match config.max_routes.of(v6) {
+            Some(max) => max.max(n),
+            None if n == 0 => 0,
+            None => n.next_power_of_two().clamp(DEFAULT_ROOM, MAX_ROUTES.max(n)),
+        }
+    };
+    Capacity {
+        v4: room(false),
+        v6: room(true),
     }
 }
 
@@ -154,26 +290,52 @@ pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
     if let Some(default) = config.default.as_deref().filter(|d| !known(d)) {
         cx.push("default", unknown(default));
     }
-    let mut seen: HashMap<RoutePrefix, usize> = HashMap::with_capacity(config.routes.len());
-    for (i, route) in config.routes.iter().enumerate() {
-        match parse_prefix(&route.prefix) {
-            Err(why) => cx.push(&format!("routes[{i}].prefix"), why),
-            Ok(prefix) => match seen.entry(prefix) {
-                Entry::Occupied(first) => cx.push(
-                    &format!("routes[{i}].prefix"),
+    let (routes, problems) = declared(config);
+    for (path, why) in problems {
+        cx.push(&path, why);
+    }
+    let mut seen: HashMap<RoutePrefix, usize> = HashMap::with_capacity(routes.len());
+    for (i, route) in routes.iter().enumerate() {
+        match seen.entry(route.prefix) {
+            Entry::Occupied(first) => {
+                let (path, line) = route.at("prefix");
+                let first = &routes[*first.get()];
+                cx.push(
+                    &path,
                     format!(
-                        "{} is routed already by routes[{}]; keep one of them",
-                        quote(&route.prefix),
-                        first.get()
+                        "{line}{} is routed already by {}; keep one of them",
+                        route.prefix,
+                        first.line.map_or_else(
+                            || first.path.clone(),
+                            |l| format!("{} line {l}", first.path)
+                        ),
                     ),
-                ),
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                }
-            },
+                );
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
         }
         if !known(&route.via) {
-            cx.push(&format!("routes[{i}].via"), unknown(&route.via));
+            let (path, line) = route.at("via");
+            cx.push(&path, format!("{line}{}", unknown(&route.via)));
+        }
+    }
+    for (v6, field) in [(false, "ipv4"), (true, "ipv6")] {
+        let Some(max) = config.max_routes.of(v6) else {
+            continue;
+        };
+        let given = routes.iter().filter(|r| r.prefix.v6 == v6).count();
+        if max == 0 || max > MAX_ROUTES {
+            cx.push(
+                &format!("maxRoutes.{field}"),
+                format!("{max} is out of range: a table holds 1 to {MAX_ROUTES} routes"),
+            );
+        } else if (max as usize) < given {
+            cx.push(
+                &format!("maxRoutes.{field}"),
+                format!("{max} is fewer than the {given} {} routes the config gives; raise it or leave it out", if v6 { "IPv6" } else { "IPv4" }),
+            );
         }
     }
 }
@@ -246,9 +408,9 @@ mod tests {
             format!("{at}.default: \"y\" {not_a_hop}"),
             format!("{at}.routes[0].prefix: \"198.18.0.1/24\" has host bits set; write 198.18.0.0/24"),
             format!("{at}.routes[1].via: \"nowhere\" {not_a_hop}"),
-            format!("{at}.routes[2].prefix: \"10.0.0.0/8\" is routed already by routes[1]; keep one of them"),
+            format!("{at}.routes[2].prefix: 10.0.0.0/8 is routed already by routes[1]; keep one of them"),
             format!("{at}.routes[3].prefix: \"10.0.0.0/40\" is not a valid IPv4 prefix"),
-            format!("{at}.routes[5].prefix: \"2001:0db8::/32\" is routed already by routes[4]; keep one of them"),
+            format!("{at}.routes[5].prefix: 2001:db8::/32 is routed already by routes[4]; keep one of them"),
         ];
         for line in &want {
             assert!(got.contains(line), "missing {line}\n{got:#?}");
@@ -259,6 +421,95 @@ mod tests {
             "{got:#?}"
         );
         assert_eq!(got.len(), want.len() + 1, "{got:#?}");
+    }
+
+    #[test]
+    fn a_routes_file_is_checked_line_by_line_with_the_inline_routes() {
+        let dir = std::env::temp_dir().join(format!("fastpath-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("routes.txt");
+        std::fs::write(
+            &file,
+            "R198.18.0.0/24 0\n10.0.0.1/8 x\n198.18.0.0/24 x\nR2001:db8::/32 7\n",
+        )
+        .unwrap();
+        let stage = |extra: Json| {
+            let mut stage = json!({
+                "kind": "route",
+                "routes": [{ "prefix": "198.18.0.0/24", "via": "x" }],
+                "routesFile": file.display().to_string(),
+                "nextHops": {
+                    "0": { "port": "a", "dstMac": "02:00:00:00:00:01" },
+                    "x": { "port": "b", "dstMac": "02:00:00:00:00:02" }
+                }
+            });
+            stage
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            lines(&stage)
+        };
+        let at = "pipelines[0].stages[0]";
+        assert_eq!(
+            stage(json!({})),
+            [format!(
+                "{at}.routesFile: line 2: \"10.0.0.1/8\" has host bits set; write 10.0.0.0/8"
+            )]
+        );
+        std::fs::write(
+            &file,
+            "R198.18.0.0/24 0\n198.18.0.0/24 x\nR2001:db8::/32 7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            stage(json!({ "maxRoutes": { "ipv4": 1, "ipv6": 0 } })),
+            [
+                format!("{at}.routesFile: line 1: 198.18.0.0/24 is routed already by routes[0]; keep one of them"),
+                format!("{at}.routesFile: line 2: 198.18.0.0/24 is routed already by routes[0]; keep one of them"),
+                format!("{at}.routesFile: line 3: \"7\" is not a next hop of this stage (nextHops: 0, x); add it to nextHops or fix the name"),
+                format!("{at}.maxRoutes.ipv4: 1 is fewer than the 3 IPv4 routes the config gives; raise it or leave it out"),
+                format!("{at}.maxRoutes.ipv6: 0 is out of range: a table holds 1 to 16777216 routes"),
+            ]
+        );
+        std::fs::remove_file(&file).unwrap();
+        let missing = stage(json!({}));
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].starts_with(&format!(
+                "{at}.routesFile: could not read \"{}\"",
+                file.display()
+            )),
+            "{missing:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn room_is_the_config_rounded_up_or_max_routes() {
+        let config: RouteConfig = serde_json::from_value(json!({
+            "routes": (0..1500).map(|i| json!({ "prefix": format!("10.{}.{}.0/24", i / 256, i % 256), "via": "x" })).chain([json!({ "prefix": "2001:db8::/32", "via": "x" })]).collect::<Vec<_>>(),
+            "nextHops": { "x": { "port": "a", "dstMac": "02:00:00:00:00:01" } }
+        }))
+        .unwrap();
+        let (routes, problems) = declared(&config);
+        assert!(problems.is_empty());
+        assert_eq!(capacity(&config, &routes), Capacity { v4: 2048, v6: 1024 });
+        let config = RouteConfig {
+            max_routes: MaxRoutes {
+                ipv4: None,
+                ipv6: Some(10),
+            },
+            routes: config.routes[..1].to_vec(),
+            ..config
+        };
+        let (routes, _) = declared(&config);
+        assert_eq!(capacity(&config, &routes), Capacity { v4: 1024, v6: 10 });
+        let none = RouteConfig {
+            max_routes: MaxRoutes::default(),
+            routes: Vec::new(),
+            ..config
+        };
+        assert_eq!(capacity(&none, &[]), Capacity { v4: 0, v6: 0 });
     }
 
     #[test]

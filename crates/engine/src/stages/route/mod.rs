@@ -3,14 +3,26 @@
 //! unroutable packets are dropped and counted; the rest leave with TTL − 1 (the checksum
 //! patched as RFC 1624 says) and the next hop's MACs, on its port.
 //!
-//! The tables are built at compile and never change while a program runs: a new table comes
-//! with a new program, swapped in by the pipeline RCU. A family without routes has no table
-//! (each is 2^24 entries, megabytes of EAL's heap): its packets go to the default.
+//! The tables ([`table::RouteTable`]) are built at compile and live on while the stage's
+//! config stays the same: `apply()` of a config whose stage is unchanged keeps them (with the
+//! routes added live), a changed stage gets new ones. Routes change live through the engine's
+//! route API ([`crate::control`]), double-buffered so that no worker pauses or sees half a
+//! change. A family without routes or `maxRoutes` has no table (each is 2^24 entries,
+//! megabytes of EAL's heap): its packets go to the default.
 
 mod config;
+pub mod file;
 mod forward;
+pub mod table;
 
-pub use config::{NextHopConfig, RouteConfig, RouteEntryConfig};
+pub use config::{
+    declared, parse_prefix, stage_name, Declared, MaxRoutes, NextHopConfig, RouteConfig,
+    RouteEntryConfig, RoutePrefix,
+};
+pub use table::{Capacity, Changed, Edit, Refused, RouteTable};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{bump, mac_field, CompileContext, StageContext, StageRun, DROP};
 use crate::error::EngineError;
@@ -53,10 +65,9 @@ pub struct Route {
     pub hops: Vec<NextHop>,
     /// What the FIBs answer for no route: a hop's index (the default) or `hops.len()`.
     pub miss: u64,
-    /// IPv4 routes, if any.
-    pub v4: Option<dpdk::Fib4>,
-    /// IPv6 routes, if any.
-    pub v6: Option<dpdk::Fib6>,
+    /// The tables, shared with the engine's route API (and with the next program, if it runs
+    /// this stage unchanged).
+    pub table: Arc<RouteTable>,
     /// `route/…` counter slot.
     pub slot: usize,
 }
@@ -127,8 +138,10 @@ impl Route {
                 }
             }
         }
+        // SAFETY: a worker inside a burst: it acknowledges no newer generation before it returns.
+        let tables = unsafe { self.table.load() };
         let mut hops = [self.miss; N];
-        if let Some(fib) = &self.v4 {
+        if let Some(fib) = &tables.v4 {
             fib.lookup_bulk(&v4_dst[..v4_n], &mut hops[..v4_n]);
         }
         let mut send = |i: u8, nh: u64, l3: L3| {
@@ -144,7 +157,7 @@ impl Route {
             send(v4_pkt[j], hops[j], L3::V4(usize::from(v4_l3[j])));
         }
         let mut hops = [self.miss; N];
-        if let Some(fib) = &self.v6 {
+        if let Some(fib) = &tables.v6 {
             fib.lookup_bulk(&v6_dst[..v6_n], &mut hops[..v6_n]);
         }
         for j in 0..v6_n {
@@ -153,25 +166,64 @@ impl Route {
     }
 }
 
-/// Heap bytes the stage's tables take (what the memory plan counts before EAL starts):
-/// a table per family that has routes, sized as compile makes it.
+/// Heap bytes the stage's tables take (what the memory plan counts before EAL starts, once
+/// per copy): a table per family with room ([`config::capacity`]), sized as compile makes it.
 pub fn table_bytes(config: &RouteConfig) -> u64 {
-    let prefixes: Vec<_> = config
-        .routes
-        .iter()
-        .filter_map(|r| config::parse_prefix(&r.prefix).ok())
-        .collect();
+    let (routes, _) = declared(config);
+    let room = config::capacity(config, &routes);
     let hops = config.next_hops.len() as u64;
-    let count = |v6: bool| prefixes.iter().filter(|p| p.v6 == v6).count() as u32;
-    let v4 = match count(false) {
+    let v4 = match room.v4 {
         0 => 0,
         n => dpdk::Fib4::footprint(n, hops, hops),
     };
-    let v6 = match count(true) {
+    let v6 = match room.v6 {
         0 => 0,
         n => dpdk::Fib6::footprint(n, hops, hops),
     };
     v4 + v6
+}
+
+/// The stage's tables holding the routes its config gives (checked by validate; the routes
+/// file is read again, so a file changed since is reported, not trusted).
+fn build_table(
+    config: &RouteConfig,
+    index: impl Fn(&str) -> Option<u32>,
+    miss: u64,
+    path: &str,
+) -> Result<RouteTable, EngineError> {
+    let (declared, problems) = declared(config);
+    if let Some((at, why)) = problems.first() {
+        return Err(EngineError::config(&format!("{path}.{at}"), why));
+    }
+    let mut routes = BTreeMap::new();
+    for d in &declared {
+        let hop = index(&d.via).ok_or_else(|| {
+            EngineError::config(
+                &format!("{path}.{}", d.path),
+                format!("{} is not a next hop of this stage", d.via),
+            )
+        })?;
+        if routes.insert(d.prefix, hop).is_some() {
+            return Err(EngineError::config(
+                &format!("{path}.{}", d.path),
+                format!(
+                    "{} is given twice (the routes file changed since the config was checked?)",
+                    d.prefix
+                ),
+            ));
+        }
+    }
+    let capacity = config::capacity(config, &declared);
+    let hop_names = config.next_hops.keys().cloned().collect();
+    RouteTable::new(config.clone(), hop_names, capacity, miss, routes).map_err(|e| {
+        EngineError::config(
+            path,
+            format!(
+                "{e}: the stage's route tables need {} MiB of EAL's memory, and the engine planned room for its first config's tables (twice, for live changes); restart the engine with this config",
+                table_bytes(config).div_ceil(1 << 20)
+            ),
+        )
+    })
 }
 
 impl StageRun for Route {
@@ -221,59 +273,24 @@ impl StageRun for Route {
                 .next_hops
                 .keys()
                 .position(|k| k == via)
-                .map(|i| i as u64)
+                .map(|i| i as u32)
         };
         let miss = config
             .default
             .as_deref()
             .and_then(index)
-            .unwrap_or(hops.len() as u64);
-        let max_hop = hops.len() as u64;
-        let mut routes = Vec::with_capacity(config.routes.len());
-        for (i, route) in config.routes.iter().enumerate() {
-            let prefix =
-                config::parse_prefix(&route.prefix).map_err(|e| crate::compile::unvalidated(&e))?;
-            let hop = index(&route.via).ok_or_else(|| crate::compile::unvalidated(&route.via))?;
-            routes.push((i, prefix, hop));
-        }
-        let no_room = |e: dpdk::DpdkError| {
-            EngineError::config(
-                &cx.path,
-                format!(
-                    "{e}: the stage's route tables need {} MiB of EAL's memory, and the engine planned room for its first config's tables (twice, for live changes); restart the engine with this config",
-                    table_bytes(config).div_ceil(1 << 20)
-                ),
-            )
+            .map_or(hops.len() as u64, u64::from);
+        let key = (cx.pipeline_name.to_owned(), name);
+        // The same stage as the running program's: its tables (and their live routes) go on.
+        let table = match cx.routes.get(&key) {
+            Some(table) if table.config == *config => Arc::clone(table),
+            _ => Arc::new(build_table(config, index, miss, &cx.path)?),
         };
-        let table_error = |i: usize, e: dpdk::DpdkError| {
-            EngineError::config(&format!("{}.routes[{i}]", cx.path), e)
-        };
-        let count = |v6: bool| routes.iter().filter(|(_, p, _)| p.v6 == v6).count() as u32;
-        let v4 = match count(false) {
-            0 => None,
-            n => {
-                let mut fib = dpdk::Fib4::new(n, max_hop, miss).map_err(no_room)?;
-                for &(i, p, hop) in routes.iter().filter(|(_, p, _)| !p.v6) {
-                    fib.add(p.v4(), p.len, hop).map_err(|e| table_error(i, e))?;
-                }
-                Some(fib)
-            }
-        };
-        let v6 = match count(true) {
-            0 => None,
-            n => {
-                let mut fib = dpdk::Fib6::new(n, max_hop, miss).map_err(no_room)?;
-                for &(i, p, hop) in routes.iter().filter(|(_, p, _)| p.v6) {
-                    fib.add(p.v6(), p.len, hop).map_err(|e| table_error(i, e))?;
-                }
-                Some(fib)
-            }
-        };
+        cx.next_routes.insert(key, Arc::clone(&table));
         Ok(Some(Self {
             hops,
             miss,
-            v4,
-            v6,
+            table,
             slot,
         }))
     }
