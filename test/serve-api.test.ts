@@ -39,6 +39,47 @@ const put = async (server: ServeHandle, path: string, body: unknown, headers: Re
 const json = async (response: Response): Promise<any> => response.json();
 const bearer = { authorization: `Bearer ${TOKEN}` };
 
+interface ServerEvent {
+  event: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  data: any;
+  /** When it arrived (ms, this process's clock). */
+  at: number;
+}
+
+/**
+ * Reads the event stream at `path` until `enough(events)` or the server ends it, then lets go
+ * of it; the events as parsed from the text/event-stream wire format.
+ */
+async function readEvents(server: ServeHandle, path: string, enough: (events: ServerEvent[]) => boolean, headers: Record<string, string> = {}): Promise<ServerEvent[]> {
+  const controller = new AbortController();
+  const response = await fetch(`${server.url}${path}`, { headers, signal: controller.signal });
+  // (The body of a 200 never ends: read it only to show a refusal.)
+  if (response.status !== 200) expect(response.status, await response.text()).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: ServerEvent[] = [];
+  let text = '';
+  try {
+    while (!enough(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data), at: Date.now() });
+      }
+    }
+  } finally {
+    controller.abort();
+  }
+  return events;
+}
+
 beforeAll(async () => {
   engine = await Engine.start(config);
   tokenFile = join(scratchDir('serve'), 'token');
@@ -104,7 +145,7 @@ describe('reads', () => {
   it('GET /api/v1/openapi.json lists the routes, with the config schema as the PUT body', async () => {
     const doc = await json(await get(open, '/api/v1/openapi.json'));
     expect(doc.openapi).toMatch(/^3\./);
-    for (const path of ['/api/v1/info', '/api/v1/stats', '/api/v1/rates', '/api/v1/config', '/metrics', '/healthz', '/readyz']) expect(Object.keys(doc.paths)).toContain(path);
+    for (const path of ['/api/v1/info', '/api/v1/stats', '/api/v1/rates', '/api/v1/config', '/api/v1/events', '/metrics', '/healthz', '/readyz']) expect(Object.keys(doc.paths)).toContain(path);
     const body = doc.paths['/api/v1/config'].put.requestBody.content['application/json'].schema;
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['ports', 'lcores', 'pipelines']));
     // Typed answers: the rates and the error body every route may give.
@@ -117,10 +158,79 @@ describe('reads', () => {
     expect(await json(await get(open, '/readyz'))).toEqual({ ready: true });
   });
 
+  it('GET /api/v1/config: the config the engine runs, as started', async () => {
+    const response = await get(open, '/api/v1/config');
+    expect(response.status).toBe(200);
+    expect(await json(response)).toEqual(JSON.parse(JSON.stringify(config)));
+  });
+
   it('an unknown route is 404 with a code', async () => {
     const response = await get(open, '/api/v1/nope');
     expect(response.status).toBe(404);
     expect(await json(response)).toMatchObject({ code: 'ERR_REQUEST', message: expect.stringContaining('openapi.json') });
+  });
+});
+
+describe('the dashboard and its event stream', () => {
+  it('GET / serves the page under a strict content security policy, uPlot from its npm package', async () => {
+    const page = await get(open, '/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="/dashboard/dashboard.js"></script>');
+    const uplot = await get(open, '/dashboard/uPlot.esm.js');
+    expect(uplot.status).toBe(200);
+    expect(uplot.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await uplot.text()).toMatch(/export \{ uPlot as default \}/);
+    // Only the files it ships: no path reaches the file system.
+    for (const path of ['/dashboard/../package.json', '/dashboard/%2e%2e/package.json', '/dashboard/nope.js']) expect((await get(open, path)).status, path).toBe(404);
+  });
+
+  it('GET /api/v1/events: a tick about every 100 ms with rates, busy % and the snapshot, counters rising', async () => {
+    const events = await readEvents(open, '/api/v1/events', (e) => e.length >= 8);
+    expect(events.map((e) => e.event)).toEqual(Array(8).fill('tick'));
+    const first = events[0]!.data;
+    const last = events.at(-1)!.data;
+    // 7 intervals of 100 ms (the first tick is sent at once).
+    const took = events.at(-1)!.at - events[0]!.at;
+    expect(took).toBeGreaterThan(500);
+    expect(took).toBeLessThan(2_000);
+    expect(last.timeMs).toBeGreaterThan(first.timeMs);
+    expect(last.rates.map((r: { name: string }) => r.name)).toEqual(['a', 'b']);
+    expect(last.rates[0].rxPps).toBeGreaterThan(0);
+    expect(last.busy).toEqual([{ name: '1', cpu: 0, busyPercent: expect.any(Number) }]);
+    expect(last.busy[0].busyPercent).toBeGreaterThan(0);
+    expect(last.busy[0].busyPercent).toBeLessThanOrEqual(100);
+    expect(last.stats.name).toBe(name);
+    expect(last.stats).not.toHaveProperty('memoryRuns');
+    expect(Object.keys(last.stats).sort()).toEqual(Object.keys(engine.stats()).filter((k) => k !== 'memoryRuns').sort());
+    expect(last.stats.ports[0].rxPackets).toBeGreaterThan(first.stats.ports[0].rxPackets);
+  });
+
+  it('with a token, the page is open (it holds no data) but its data needs the token', async () => {
+    expect((await get(guarded, '/')).status).toBe(200);
+    expect((await get(guarded, '/dashboard/dashboard.js')).status).toBe(200);
+    for (const path of ['/api/v1/events', '/api/v1/config']) {
+      const none = await get(guarded, path);
+      expect(none.status, path).toBe(401);
+      expect((await json(none)).code).toBe('ERR_PERMISSION');
+    }
+    const events = await readEvents(guarded, '/api/v1/events', (e) => e.length >= 1, bearer);
+    expect(events[0]!.data.stats.name).toBe(name);
+  });
+
+  it('closing the server ends its open event streams (close() does not wait on them)', async () => {
+    const server = await serve(engine, { listen: '127.0.0.1:0' });
+    const response = await fetch(`${server.url}/api/v1/events`);
+    const reader = response.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(done).toBe(true);
   });
 });
 
@@ -139,6 +249,8 @@ describe('PUT /api/v1/config', () => {
     expect(response.status, await response.clone().text()).toBe(200);
     expect((await json(response)).generation).toBeGreaterThan(0);
     expect(await waitFor(() => dropped() > 0, 5_000)).toBe(true);
+    // GET /config now answers the config applied, and an engine rule refused below leaves it so.
+    expect(await json(await get(open, '/api/v1/config'))).toEqual(JSON.parse(JSON.stringify(next)));
   });
 
   it('a config breaking an engine rule: 400 ERR_CONFIG with the path', async () => {
@@ -190,6 +302,9 @@ describe('PUT /api/v1/config', () => {
       const response = await put(attached, '/api/v1/config', config, bearer);
       expect(response.status).toBe(405);
       expect(await json(response)).toMatchObject({ code: 'ERR_READ_ONLY', message: expect.stringContaining('process that started') });
+      const read = await get(attached, '/api/v1/config', bearer);
+      expect(read.status).toBe(404);
+      expect(await json(read)).toMatchObject({ code: 'ERR_READ_ONLY', message: expect.stringContaining('where the engine was started') });
       const info = await json(await get(attached, '/api/v1/info', bearer));
       expect(info).toMatchObject({ name, attached: true, iovaMode: engine.iovaMode });
       expect(info.ports.map((p: { name: string }) => p.name)).toEqual(['a', 'b']);
@@ -284,7 +399,19 @@ describe('fastpath serve', () => {
 
 describe('once the engine has stopped', () => {
   it('/readyz and /stats answer 503 ERR_STOPPED, /metrics says fastpath_up 0, /healthz still answers', async () => {
+    // An event stream open across the stop ends with a `stopped` event; a new one is refused.
+    let ticks = 0;
+    const streamed = readEvents(open, '/api/v1/events', (e) => {
+      ticks = e.length;
+      return e.at(-1)?.event === 'stopped';
+    });
+    expect(await waitFor(() => ticks >= 2, 5_000)).toBe(true);
     await engine.stop();
+    const events = await streamed;
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', data: { code: 'ERR_STOPPED' } });
+    const refused = await get(open, '/api/v1/events');
+    expect(refused.status).toBe(503);
+    expect((await json(refused)).code).toBe('ERR_STOPPED');
     const ready = await get(open, '/readyz');
     expect(ready.status).toBe(503);
     expect((await json(ready)).code).toBe('ERR_STOPPED');

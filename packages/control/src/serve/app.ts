@@ -13,7 +13,9 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, requireToken } from './auth.js';
 import { configRoutes } from './config.js';
+import { dashboardRoutes } from './dashboard.js';
 import { answerErrors, HttpError } from './errors.js';
+import { eventsRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { infoRoutes } from './info.js';
 import { metricsRoutes } from './metrics.js';
@@ -70,8 +72,8 @@ function tokenOf(options: ServeOptions): string | undefined {
 
 /**
  * The API over `source` as a Fastify app, not listening: mount it in a server of your own, or
- * `inject` requests. `serve()` listens with it. Routes: /api/v1/{info,stats,rates,config,
- * openapi.json}, /metrics, /healthz, /readyz.
+ * `inject` requests. `serve()` listens with it. Routes: the dashboard at /, /api/v1/{info,
+ * stats,rates,config,events,openapi.json}, /metrics, /healthz, /readyz.
  */
 export async function createApp(source: ServeSource, options: ServeOptions = {}): Promise<FastifyInstance> {
   const token = tokenOf(options);
@@ -111,12 +113,14 @@ export async function createApp(source: ServeSource, options: ServeOptions = {})
   const api = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(api);
   metricsRoutes(api);
+  dashboardRoutes(app);
   await app.register(
     async (v1) => {
       const typed = v1.withTypeProvider<ZodTypeProvider>();
       infoRoutes(typed);
       statsRoutes(typed);
       configRoutes(typed);
+      eventsRoutes(typed);
       typed.get('/openapi.json', { schema: { summary: 'This document', hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { ErrorCode, FastpathError } from '@fastpath/types';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
+import { DASHBOARD_PATHS } from './dashboard.js';
 import { HttpError } from './errors.js';
 
 /** Where `fastpath serve` listens unless told: this machine only. */
@@ -63,8 +64,12 @@ export function readTokenFile(file: string): string {
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Paths open without a token even when one is set: a supervisor's liveness probe. */
-const OPEN = new Set(['/healthz']);
+/**
+ * Paths open without a token even when one is set: a supervisor's liveness probe, and the
+ * dashboard's own files (code shipped in the package, no engine data: the page asks for the
+ * token and sends it with every API call it makes).
+ */
+const OPEN = new Set(['/healthz', ...DASHBOARD_PATHS]);
 
 const HOW_TO_ENABLE = 'start fastpath serve with --token-file FILE (a 0600 file holding the token) and send Authorization: Bearer <token>';
 
