@@ -8,13 +8,16 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 HUGEPAGES_WANTED=512 # 2 MiB pages: 1 GiB, enough for the demo, the tests and testpmd side by side
-APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3)
+APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3 chromium)
+# Installed when root like the rest, but not required: without it the browser test skips, saying so.
+APT_OPTIONAL=(chromium)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
-# 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, tools for traffic tests.
+# 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, tools for traffic tests,
+# chromium for the dashboard's browser test (test/serve-dashboard.test.ts).
 # One dpkg-query for all: a package it does not know is missing too.
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null | awk '/ install ok installed$/ { print $1 }' || true)
 missing=()
@@ -28,7 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >&2
     apt-get install -y -qq "${missing[@]}" >&2
   else
-    die "missing system packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}"
+    required=()
+    for pkg in "${missing[@]}"; do
+      if [[ " ${APT_OPTIONAL[*]} " == *" $pkg "* ]]; then say "$pkg is not installed: its tests will skip (as root: apt-get install $pkg)"; else required+=("$pkg"); fi
+    done
+    [ ${#required[@]} -eq 0 ] || die "missing system packages: ${required[*]}. Install them as root: apt-get install ${required[*]}"
   fi
 fi
 pkg-config --exists 'libdpdk >= 22.11' || die "pkg-config finds no libdpdk >= 22.11; install libdpdk-dev"
