@@ -1,4 +1,7 @@
-/** examples/exporter.ts serves Prometheus metrics for an engine in another process. */
+/**
+ * examples/exporter.ts, a few lines over `serve()`: Prometheus metrics for an engine in another
+ * process, and on the same port the read-only API and the dashboard.
+ */
 import { spawn } from 'node:child_process';
 
 import { expect, it } from 'vitest';
@@ -40,6 +43,12 @@ it('serves /metrics with rising port counters read from the stats segment', asyn
     expect(labelled(second, 'fastpath_queue_rx_bytes_total', queueA)).toBeGreaterThanOrEqual(0);
     expect(labelled(second, 'fastpath_queue_tx_packets_total', 'port="b",queue="0"')).toBeGreaterThan(0);
     expect(labelled(second, 'fastpath_lcore_busy_seconds_total', 'lcore="1"')).toBeGreaterThan(labelled(first, 'fastpath_lcore_busy_seconds_total', 'lcore="1"'));
+    // The rest of serve(), attached: the API names the engine and refuses changes; the dashboard is at /.
+    const info = await (await fetch(`http://127.0.0.1:${port}/api/v1/info`)).json();
+    expect(info).toMatchObject({ name, attached: true, ports: [{ name: 'a' }, { name: 'b' }] });
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Fastpath dashboard</title>');
     await engine.stop();
     expect(await scrape()).toMatch(/^fastpath_up 0$/m);
   } finally {

@@ -42,7 +42,7 @@ it('a counter added to the directory shows in fastpath stats --json, top and Pro
     expect(text).toMatch(/^# HELP fastpath_port_test_probe_total A test-only counter/m);
     expect(text).toMatch(/^# TYPE fastpath_port_test_probe_total counter$/m);
     expect(Number(new RegExp(`^fastpath_port_test_probe_total\\{engine="${name}",port="b"\\} (\\d+)$`, 'm').exec(text)?.[1])).toBeGreaterThan(5);
-    // An exporter that finds its engine at scrape time (examples/exporter.ts) exports the new
+    // A registry that finds its engine at scrape time (a function source) exports the new
     // family from its second scrape on: the first one read the engine's directory.
     const found = prometheusRegistry(() => StatsReader.attach(name));
     await found.metrics();
