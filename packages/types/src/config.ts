@@ -114,6 +114,32 @@ const routeSchema = z.strictObject({ prefix: z.string(), via: z.string() });
 /** Where a next hop is: the port to send on, its MAC, and the source MAC (default: the port's own). */
 const nextHopSchema = z.strictObject({ port: portName, dstMac: mac, srcMac: mac.optional() });
 
+/**
+ * One ACL rule: every given field must hold (docs/routing.md, "ACL"). The rule checked first
+ * has the highest `priority` (default 0), then comes first in the list; the first that
+ * matches acts, as a match stage's action does, and counts its hit under its `name`
+ * (default `rule<i>`). The rules themselves are checked by the engine.
+ */
+const aclRuleSchema = z.strictObject({
+  name: z.string().optional(),
+  priority: u32.optional(),
+  /** Source prefix: `10.0.0.0/8`, `2001:db8::/32`, or one address. */
+  src: z.string().optional(),
+  /** Destination prefix (of src's family). */
+  dst: z.string().optional(),
+  /** Source L4 ports: one, or a range `'1024-65535'`. */
+  srcPorts: z.union([u16, z.string()]).optional(),
+  /** Destination L4 ports. */
+  dstPorts: z.union([u16, z.string()]).optional(),
+  /** IP protocol: a name or a number. */
+  proto: z.union([z.enum(['tcp', 'udp', 'icmp', 'icmpv6', 'sctp']), u8]).optional(),
+  /** Bits of proto that must match (default 0xff). */
+  protoMask: u8.optional(),
+  /** Outer VLAN id (0-4095). */
+  vlan: u16.optional(),
+  action: actionSchema,
+});
+
 const simpleKinds = ['io', 'macSwap', 'fiveTupleSwap', 'drop'] as const;
 
 const stageObject = z.discriminatedUnion('kind', [
@@ -146,9 +172,23 @@ const stageObject = z.discriminatedUnion('kind', [
     /** Routes each family's table has room for, for routes added live (default: the config's, rounded up to a power of two, at least 1024). */
     maxRoutes: z.strictObject({ ipv4: u32.optional(), ipv6: u32.optional() }).optional(),
   }),
+  /**
+   * An ACL on DPDK's rte_acl: thousands of rules over prefixes, port ranges, protocol and
+   * VLAN, first match wins; inline `rules` or a `rulesFile` in l3fwd's ACL format (each line a
+   * drop rule), not both. Packets no rule matches `pass` (default) or `drop`. `memoryMiB`
+   * bounds each classifier's tries (default 4 MiB + 2 KiB a rule).
+   */
+  z.strictObject({
+    kind: z.literal('acl'),
+    name: z.string().optional(),
+    rules: z.array(aclRuleSchema).optional(),
+    rulesFile: z.string().optional(),
+    default: z.enum(['pass', 'drop']).optional(),
+    memoryMiB: u32.optional(),
+  }),
 ]);
 
-export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge', 'route'] as const;
+export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'drop', 'match', 'bridge', 'route', 'acl'] as const;
 
 const stageSchema = z.union([z.enum(simpleKinds), stageObject]);
 
@@ -255,6 +295,10 @@ export const engineConfigSchema = z.strictObject({
 export type PortConfig = z.input<typeof portSchema>;
 /** One stage. */
 export type StageConfig = z.input<typeof stageSchema>;
+/** An ACL stage. */
+export type AclStageConfig = Extract<StageConfig, { kind: 'acl' }>;
+/** One rule of an ACL stage. */
+export type AclRuleConfig = z.input<typeof aclRuleSchema>;
 /** One pipeline. */
 export type PipelineConfig = z.input<typeof pipelineSchema>;
 /** A whole engine config. */

@@ -5,6 +5,8 @@ export {
   engineConfigSchema,
   formatPath,
   validateConfig,
+  type AclRuleConfig,
+  type AclStageConfig,
   type EngineConfig,
   type PipelineConfig,
   type PortConfig,
@@ -15,6 +17,8 @@ export { ControlErrorCode, ErrorCode, FastpathError, isFastpathError } from './e
 export type { EngineInfo, MemoryInfo, MempoolInfo, PortSummary, WorkerInfo } from './stats.js';
 export * as segmentLayout from './segment-layout.js';
 export type {
+  AclRuleStats,
+  AclStats,
   EngineStats,
   LcoreStats,
   MemoryRunStats,
