@@ -190,7 +190,7 @@ it('refuses bad routes with the path of each problem', () => {
     `${at}.default: "y" is not a next hop of this stage (nextHops: x); add it to nextHops or fix the name`,
     `${at}.routes[0].prefix: "198.18.0.1/24" has host bits set; write 198.18.0.0/24`,
     `${at}.routes[1].via: "nowhere" is not a next hop of this stage (nextHops: x); add it to nextHops or fix the name`,
-    `${at}.routes[2].prefix: "10.0.0.0/8" is routed already by routes[1]; keep one of them`,
+    `${at}.routes[2].prefix: 10.0.0.0/8 is routed already by routes[1]; keep one of them`,
     `${at}.routes[3].prefix: "10.0.0.0/40" is not a valid IPv4 prefix`,
   ]);
 });
