@@ -57,6 +57,37 @@ describe('examples', () => {
     expect(readFileSync(output, 'utf8')).toBe('what was there');
   });
 
+  it("firewall.ts filters by an ACL file in l3fwd's format, counting each rule", () => {
+    const v4 = (src: string, dst: string, proto: number, sport: number, dport: number) => frame({ ip: { v: 4, src, dst, proto, sport, dport } });
+    const telnet = v4('10.0.0.1', '198.18.0.5', 6, 40000, 23);
+    const ssh = v4('10.0.0.1', '198.18.0.9', 6, 40001, 22);
+    const untrusted = v4('203.0.113.7', '192.0.2.1', 17, 5000, 9);
+    const dnsLow = v4('10.0.0.2', '192.0.2.53', 17, 1000, 53);
+    const dnsHigh = v4('10.0.0.2', '192.0.2.53', 17, 50000, 53);
+    const web = v4('10.0.0.3', '198.18.0.5', 6, 40002, 443);
+    const mgmt = frame({ ip: { v: 6, src: '2001:db8::1', dst: '2001:db8:ff::1', proto: 6, sport: 1, dport: 2 } });
+    const v6 = frame({ ip: { v: 6, src: '2001:db8::1', dst: '2001:db8:1::1', proto: 6, sport: 1, dport: 2 } });
+    writePcap(join(dir, 'fw-in.pcap'), [telnet, web, ssh, untrusted, dnsLow, dnsHigh, mgmt, v6, telnet]);
+    const run = runScript('examples/firewall.ts', ['examples/configs/firewall.rules', join(dir, 'fw-in.pcap'), join(dir, 'fw-out.pcap'), '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readPcap(join(dir, 'fw-out.pcap'))).toEqual([web, dnsHigh, v6]);
+    expect(JSON.parse(lastLine(run.stdout))).toEqual({
+      in: 9,
+      out: 3,
+      dropped: 6,
+      unmatched: 3,
+      hits: { line6: 2, line7: 1, line9: 1, line11: 1, line13: 1 },
+    });
+  });
+
+  it('firewall.ts names a bad rule line and field before anything starts', () => {
+    writeFileSync(join(dir, 'bad.rules'), '@10.0.0.0/8 0.0.0.0/0 0 : 65535 0 : 70000 6/0xff\n');
+    const run = runScript('examples/firewall.ts', [join(dir, 'bad.rules'), join(dir, 'fw-in.pcap'), join(dir, 'fw-none.pcap')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^firewall: pipelines\[0\]\.stages\[0\]\.rulesFile: ".*bad\.rules" line 1: dstPorts: "0 : 70000" is not a port range/m);
+    expect(run.stderr).not.toContain('EAL:');
+  });
+
   it('bridge.ts says how to call it', () => {
     const run = runScript('examples/bridge.ts', ['onlyone']);
     expect(run.status).toBe(1);

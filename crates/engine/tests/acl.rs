@@ -339,7 +339,7 @@ fn acl_decisions_agree_with_a_linear_first_match_scan() {
         classifiers.classify(&views, &mut ids);
         let elapsed = started.elapsed();
         println!(
-            "100,000 frames classified in {elapsed:?} ({:.1} M/s, key building unoptimised in a debug build)",
+            "100,000 frames classified in {elapsed:?} ({:.1} M/s, headers parsed and keys built included)",
             views.len() as f64 / elapsed.as_secs_f64() / 1e6
         );
 
