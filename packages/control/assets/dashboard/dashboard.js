@@ -88,7 +88,7 @@ function makeChart(container, series, yLabel, yValue) {
       width: Math.max(200, container.clientWidth),
       height: CHART_HEIGHT,
       scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max * 1.1, yLabel === '%' ? 100 : 0.001)] } },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, value: (_u, v) => (v === null || v === undefined ? '–' : yValue(v)) }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, dash: s.dash, points: { show: false }, value: (_u, v) => (v === null || v === undefined ? '–' : yValue(v)) }))],
       axes: [{ ...axis, values: times, space: 70, incrs: [1, 2, 5, 10, 15, 30, 60] }, { ...axis, label: yLabel, size: 56 }],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
@@ -133,7 +133,8 @@ function portCard(name) {
     chartBox,
     [
       { label: 'rx', color: css('--rx') },
-      { label: 'tx', color: css('--tx') },
+      // Dashed: on a forwarding port tx runs on top of rx, which would hide it.
+      { label: 'tx', color: css('--tx'), dash: [7, 4] },
       { label: 'drops', color: css('--drop') },
     ],
     'Mpps',
