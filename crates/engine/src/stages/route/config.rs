@@ -291,17 +291,26 @@ pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
         cx.push("default", unknown(default));
     }
     let (routes, problems) = declared(config);
-    for (path, why) in problems {
-        cx.push(&path, why);
-    }
+    // Every problem of the routes in config order: inline ones by index, then the file's.
+    let order = |path: &str| {
+        path.strip_prefix("routes[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .unwrap_or(usize::MAX)
+    };
+    let mut found: Vec<(usize, String, String)> = problems
+        .into_iter()
+        .map(|(path, why)| (order(&path), path, why))
+        .collect();
     let mut seen: HashMap<RoutePrefix, usize> = HashMap::with_capacity(routes.len());
     for (i, route) in routes.iter().enumerate() {
         match seen.entry(route.prefix) {
             Entry::Occupied(first) => {
                 let (path, line) = route.at("prefix");
                 let first = &routes[*first.get()];
-                cx.push(
-                    &path,
+                found.push((
+                    order(&path),
+                    path,
                     format!(
                         "{line}{} is routed already by {}; keep one of them",
                         route.prefix,
@@ -310,7 +319,7 @@ pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
                             |l| format!("{} line {l}", first.path)
                         ),
                     ),
-                );
+                ));
             }
             Entry::Vacant(slot) => {
                 slot.insert(i);
@@ -318,8 +327,12 @@ pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
         }
         if !known(&route.via) {
             let (path, line) = route.at("via");
-            cx.push(&path, format!("{line}{}", unknown(&route.via)));
+            found.push((order(&path), path, format!("{line}{}", unknown(&route.via))));
         }
+    }
+    found.sort_by_key(|(order, ..)| *order);
+    for (_, path, why) in found {
+        cx.push(&path, why);
     }
     for (v6, field) in [(false, "ipv4"), (true, "ipv6")] {
         let Some(max) = config.max_routes.of(v6) else {
