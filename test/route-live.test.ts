@@ -232,7 +232,7 @@ describe('another process', () => {
 
     const unknown = runCli(['routes', 'no-such-engine', 'show']);
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('[ERR_CONTROL] no engine named "no-such-engine" answers');
+    expect(unknown.stderr).toMatch(/^fastpath: no engine named "no-such-engine" answers at .*fastpath-control.sock: is it running\? \(fastpath ls lists engines\) \[ERR_CONTROL\]$/m);
   }, 60_000);
 
   it('ControlClient streams a table page by page and sees changes made in process', async () => {
