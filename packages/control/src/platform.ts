@@ -119,7 +119,7 @@ export interface MemoryPlan {
   mempoolBytes: number;
   portBytes: number;
   ealBytes: number;
-  /** Route stages' tables (DPDK FIBs: 2^24 first-level entries per family with routes). */
+  /** Route stages' tables (DPDK FIBs: 2^24 first-level entries per family with routes) and ACL stages' classifiers, twice (a live apply builds new ones first). */
   tableBytes: number;
   heapBytes: number;
   /** Heap pages (what `--socket-mem` asks for). */

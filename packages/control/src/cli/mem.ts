@@ -70,7 +70,7 @@ const memPlan = defineCommand({
     console.log(`  packet pool   ${formatSize(plan.mempoolBytes)}  (mbufs packed page by page, ring, lcore caches)`);
     console.log(`  ports         ${formatSize(plan.portBytes)}`);
     console.log(`  EAL           ${formatSize(plan.ealBytes)}  (measured)`);
-    if (plan.tableBytes > 0) console.log(`  route tables  ${formatSize(plan.tableBytes)}`);
+    if (plan.tableBytes > 0) console.log(`  tables        ${formatSize(plan.tableBytes)}  (route FIBs, ACL classifiers; twice, for live changes)`);
     console.log(`  heap          ${formatSize(plan.heapBytes)} = ${plan.heapPages} page(s) of ${size}`);
     if (plan.statsPages > 0) console.log(`  stats segment ${plan.statsPages} page(s)`);
     console.log(`  EAL memory arguments: ${plan.ealArgs.join(' ')}`);
