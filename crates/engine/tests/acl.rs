@@ -371,3 +371,53 @@ fn acl_decisions_agree_with_a_linear_first_match_scan() {
         );
     });
 }
+
+#[test]
+fn rules_whose_tries_exceed_the_bound_are_refused() {
+    in_own_process("rules_whose_tries_exceed_the_bound_are_refused", || {
+        // Random prefixes and random ranges on both ports: the costly kind (about 13 KiB of tries
+        // a rule).
+        let mut rng = Rng(99);
+        let configs: Vec<AclRuleConfig> = (0..1000)
+            .map(|i| {
+                let range = |rng: &mut Rng| {
+                    let (a, b) = (rng.next() % 65536, rng.next() % 65536);
+                    PortsForm::Text(format!("{}-{}", a.min(b), a.max(b)))
+                };
+                let prefix = |rng: &mut Rng| {
+                    let len = rng.next() % 33;
+                    let addr =
+                        (rng.next() as u32) & u32::MAX.checked_shl(32 - len as u32).unwrap_or(0);
+                    Some(format!("{}/{len}", std::net::Ipv4Addr::from(addr)))
+                };
+                AclRuleConfig {
+                    name: Some(format!("r{i}")),
+                    priority: None,
+                    src: prefix(&mut rng),
+                    dst: prefix(&mut rng),
+                    src_ports: Some(range(&mut rng)),
+                    dst_ports: Some(range(&mut rng)),
+                    proto: Some(6),
+                    proto_mask: None,
+                    vlan: None,
+                    action: ActionConfig::Drop,
+                }
+            })
+            .collect();
+        let config = AclConfig {
+            name: None,
+            rules: configs,
+            rules_file: None,
+            default: DefaultAction::Pass,
+            memory_mib: Some(1),
+        };
+        let specs = rules(&config).expect("the rules are valid");
+        let before = dpdk::heap_allocated_bytes();
+        let err = Classifiers::build(&specs, |_| 1 << 20).expect_err("1 MiB is too little");
+        assert_eq!(err.errno, 34, "ERANGE: {err}");
+        assert_eq!(dpdk::heap_allocated_bytes(), before, "nothing kept");
+        // With room, the same rules build.
+        let classifiers = Classifiers::build(&specs, |_| 64 << 20).expect("64 MiB is enough");
+        assert!(classifiers.v4.is_some() && classifiers.v6.is_none());
+    });
+}
