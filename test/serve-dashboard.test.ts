@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser: Debian's chromium driven by playwright-core against an
- * engine in this process (null ports a and b, a match stage counting on one pipeline). It
+ * engine in this process (null ports; a match and an ACL stage on one pipeline, a route stage
+ * on another). It
  * asks for the token, then shows the engine, its charts move and its counters rise; a config
  * change applied from the page changes the pipeline; a bad one is refused with its path and
  * changes nothing. No script error and no content-security-policy violation on the way.
@@ -26,14 +27,27 @@ const SCREENSHOT = join(repoRoot, 'docs/images/dashboard.png');
 const name = `fp-dash-${process.pid}`;
 const TOKEN = 'dashboard-test-token-0123456789';
 const config: EngineConfig = {
-  ports: { a: { null: {} }, b: { null: {} } },
+  ports: { a: { null: {} }, b: { null: {} }, c: { null: {} } },
   lcores: { main: 0, workers: [{ lcore: 1, cpu: 0 }] },
   memory: { hugepages: false },
   eal: { filePrefix: name },
   pipelines: [
-    // net_null's frames are all zeros: ethertype 0 matches every one.
-    { name: 'ab', input: 'a', stages: [{ kind: 'match', name: 'every-frame', match: { ethertype: 0 }, action: 'count' }, { kind: 'macRewrite', dst: '02:00:00:00:00:02' }], output: 'b' },
+    // net_null's frames are all zeros: ethertype 0 matches every one, and none is IP, so no
+    // ACL rule hits (they pass as unmatched) and the route stage drops each as not IP.
+    {
+      name: 'ab',
+      input: 'a',
+      stages: [
+        { kind: 'match', name: 'every-frame', match: { ethertype: 0 }, action: 'count' },
+        { kind: 'acl', name: 'edge', rules: [{ name: 'telnet', proto: 'tcp', dstPorts: 23, action: 'drop' }] },
+        { kind: 'macRewrite', dst: '02:00:00:00:00:02' },
+      ],
+      output: 'b',
+    },
     { name: 'ba', input: 'b', output: 'a' },
+    // An output, though the route stage picks the port: without one every packet starts with
+    // the verdict drop, which the route stage takes as dropped already (it routes nothing).
+    { name: 'cr', input: 'c', stages: [{ kind: 'route', name: 'lpm', routes: [{ prefix: '198.18.0.0/15', via: 'lab' }], nextHops: { lab: { port: 'a', dstMac: '02:00:00:00:00:0a' } } }], output: 'a' },
   ],
 };
 
@@ -98,23 +112,37 @@ describe.skipIf(noBrowser !== undefined)('the dashboard in chromium', () => {
   it('moves its charts and raises its counters as ticks arrive', async () => {
     const chart = page.locator('.port[data-port="a"] .chart');
     const canvas = page.locator('.port[data-port="a"] .chart canvas');
-    const before = { points: Number(await chart.getAttribute('data-points')), image: await canvas.evaluate((c) => (c as unknown as Canvas).toDataURL()), rx: await shown('.port[data-port="a"] [data-field="rx-total"]'), matched: await shown('.pipeline[data-pipeline="ab"] [data-counter="rules.0.matched"]') };
+    const read = async () => ({
+      points: Number(await chart.getAttribute('data-points')),
+      image: await canvas.evaluate((c) => (c as unknown as Canvas).toDataURL()),
+      rx: await shown('.port[data-port="a"] [data-field="rx-total"]'),
+      matched: await shown('.pipeline[data-pipeline="ab"] [data-counter="rules.0.matched"]'),
+      unmatched: await shown('.pipeline[data-pipeline="ab"] [data-counter="acls.0.unmatched"]'),
+      notIp: await shown('.pipeline[data-pipeline="cr"] [data-counter="routes.0.notIp"]'),
+    });
+    const before = await read();
     await page.waitForTimeout(1_000);
-    const after = { points: Number(await chart.getAttribute('data-points')), image: await canvas.evaluate((c) => (c as unknown as Canvas).toDataURL()), rx: await shown('.port[data-port="a"] [data-field="rx-total"]'), matched: await shown('.pipeline[data-pipeline="ab"] [data-counter="rules.0.matched"]') };
+    const after = await read();
     // About 10 ticks a second.
     expect(after.points - before.points).toBeGreaterThanOrEqual(5);
     expect(after.image).not.toBe(before.image);
-    expect(after.rx).toBeGreaterThan(before.rx);
-    expect(after.matched).toBeGreaterThan(before.matched);
+    for (const counter of ['rx', 'matched', 'unmatched', 'notIp'] as const) expect(after[counter], counter).toBeGreaterThan(before[counter]);
+    // Rules and next hops that see no packet are there, at 0, as the engine counts them.
+    expect(await page.locator('.pipeline[data-pipeline="ab"] [data-acl="edge"] tbody th').allTextContents()).toEqual(['telnet', 'no rule matched (default)']);
+    expect(await shown('.pipeline[data-pipeline="ab"] [data-counter="acls.0.aclRules.0.hits"]')).toBe(0);
+    expect(await page.locator('.pipeline[data-pipeline="cr"] [data-route="lpm"] tbody th').allTextContents()).toEqual(['dropped']);
+    expect(await page.locator('.pipeline[data-pipeline="cr"] [data-next-hops="lpm"] tbody th').allTextContents()).toEqual(['lab']);
+    expect(await shown('.pipeline[data-pipeline="cr"] [data-counter="routes.0.nextHops.0.forwarded"]')).toBe(0);
     expect(await shown('.port[data-port="a"] [data-field="rx-rate"]')).toBeGreaterThan(0);
     // The pipeline shows its stages from the running config.
-    expect(await page.locator('.pipeline[data-pipeline="ab"] .stages').textContent()).toMatch(/in a.*match every-frame → count.*macRewrite dst 02:00:00:00:00:02.*out b/);
+    expect(await page.locator('.pipeline[data-pipeline="ab"] .stages').textContent()).toMatch(/in a.*match every-frame → count.*acl edge \(1 rule, default pass\).*macRewrite dst 02:00:00:00:00:02.*out b/);
+    expect(await page.locator('.pipeline[data-pipeline="cr"] .stages').textContent()).toMatch(/in c.*route lpm \(1 route, 1 next hop\)/);
   });
 
   it('applies a config change from the page: the pipeline changes, live', async () => {
     const text = await page.inputValue('#config-text');
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(config)));
-    const next = { ...config, pipelines: [config.pipelines[0]!, { name: 'ba', input: 'b', stages: ['drop'] }] };
+    const next = { ...config, pipelines: [config.pipelines[0]!, { name: 'ba', input: 'b', stages: ['drop'] }, config.pipelines[2]!] };
     await page.fill('#config-text', JSON.stringify(next, null, 2));
     await page.click('#config-apply');
     await expect.poll(() => page.locator('#config-result').textContent(), { timeout: 10_000 }).toBe('Applied: the engine runs generation 2.');
@@ -128,7 +156,7 @@ describe.skipIf(noBrowser !== undefined)('the dashboard in chromium', () => {
   });
 
   it('refuses a bad config with the path of each problem, and changes nothing', async () => {
-    const bad = { ...config, pipelines: [{ ...config.pipelines[0]!, input: 'nowhere' }, config.pipelines[1]!] };
+    const bad = { ...config, pipelines: [{ ...config.pipelines[0]!, input: 'nowhere' }, ...config.pipelines.slice(1)] };
     await page.fill('#config-text', JSON.stringify(bad, null, 2));
     await page.click('#config-apply');
     await expect.poll(() => page.locator('#config-result .code').textContent()).toBe('ERR_CONFIG');

@@ -207,11 +207,15 @@ function stageText(stage) {
     case 'match':
       return `match${named} → ${typeof stage.action === 'string' ? stage.action : Object.entries(stage.action).map(([k, v]) => `${k} ${v}`).join('')}`;
     case 'route':
-      return `route${named} (${(stage.routes ?? []).length} routes, ${Object.keys(stage.nextHops ?? {}).length} next hops)`;
+      return `route${named} (${stage.routesFile ? `${stage.routesFile}, ` : ''}${plural((stage.routes ?? []).length, 'route')}, ${plural(Object.keys(stage.nextHops ?? {}).length, 'next hop')})`;
+    case 'acl':
+      return `acl${named} (${stage.rulesFile ?? plural((stage.rules ?? []).length, 'rule')}, default ${stage.default ?? 'pass'})`;
     default:
       return `${stage.kind}${named}`;
   }
 }
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 const portsOf = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -264,13 +268,33 @@ function buildPipelines(stats) {
       parts.push(
         h(
           'table',
-          { 'aria-label': `Route stage ${route.name} of ${p.name}` },
+          { 'aria-label': `Route stage ${route.name} of ${p.name}`, 'data-route': route.name },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, `route ${route.name}`), ...['no route', 'TTL expired', 'bad header', 'not IP'].map((t) => h('th', { scope: 'col', class: 'n' }, t)))),
           h(
             'tbody',
             {},
             h('tr', {}, h('th', { scope: 'row' }, 'dropped'), counterCell(`routes.${i}.noRoute`, route.noRoute), counterCell(`routes.${i}.ttlExpired`, route.ttlExpired), counterCell(`routes.${i}.badHeader`, route.badHeader), counterCell(`routes.${i}.notIp`, route.notIp)),
-            route.nextHops.map((hop, j) => h('tr', {}, h('th', { scope: 'row' }, `→ ${hop.name}`), counterCell(`routes.${i}.nextHops.${j}.forwarded`, hop.forwarded), h('td', { colspan: 3, class: 'note' }, 'forwarded'))),
+          ),
+        ),
+        h(
+          'table',
+          { 'aria-label': `Next hops of route stage ${route.name} of ${p.name}`, 'data-next-hops': route.name },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, `next hop (${route.name})`), h('th', { scope: 'col', class: 'n' }, 'forwarded'))),
+          h('tbody', {}, route.nextHops.map((hop, j) => h('tr', {}, h('th', { scope: 'row' }, hop.name), counterCell(`routes.${i}.nextHops.${j}.forwarded`, hop.forwarded)))),
+        ),
+      );
+    }
+    for (const [i, acl] of (p.acls ?? []).entries()) {
+      parts.push(
+        h(
+          'table',
+          { 'aria-label': `ACL stage ${acl.name} of ${p.name}`, 'data-acl': acl.name },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, `acl ${acl.name}`), h('th', { scope: 'col', class: 'n' }, 'hits'))),
+          h(
+            'tbody',
+            {},
+            acl.aclRules.map((rule, j) => h('tr', {}, h('th', { scope: 'row' }, rule.name), counterCell(`acls.${i}.aclRules.${j}.hits`, rule.hits))),
+            h('tr', {}, h('th', { scope: 'row' }, 'no rule matched (default)'), counterCell(`acls.${i}.unmatched`, acl.unmatched)),
           ),
         ),
       );
@@ -281,7 +305,7 @@ function buildPipelines(stats) {
 }
 
 function updatePipelines(stats) {
-  const shape = JSON.stringify([stats.pipelines.map((p) => [p.name, p.rules.map((r) => r.name), p.routes.map((r) => [r.name, r.nextHops.map((n) => n.name)])]), config?.pipelines ?? null]);
+  const shape = JSON.stringify([stats.pipelines.map((p) => [p.name, p.rules.map((r) => r.name), p.routes.map((r) => [r.name, r.nextHops.map((n) => n.name)]), (p.acls ?? []).map((a) => [a.name, a.aclRules.map((r) => r.name)])]), config?.pipelines ?? null]);
   if (shape !== pipelineShape) {
     pipelineShape = shape;
     buildPipelines(stats);
