@@ -1,7 +1,9 @@
 /**
  * The acl stage on net_ring ports under a generator's traffic (64 UDP flows from source ports
  * 1024-1087, in turn): first match wins and every rule counts its hits under its name, exactly
- * (a counted run of 640,000 packets); then 100 live swaps between ACLs (inline rules, a rules file in l3fwd's format, a default-drop ACL)
+ * (a counted run of 640,000 packets); a pcap of IPv4, IPv6, VLAN-tagged, fragmented and ARP
+ * frames through an ACL that drops, forwards, mirrors and counts comes out byte for byte where
+ * each belongs; then 100 live swaps between ACLs (inline rules, a rules file in l3fwd's format, a default-drop ACL)
  * account for every packet exactly: made = arrived + dropped by rules and defaults + dropped
  * at full tx queues, and the pipeline's drops are exactly the drop rules' hits plus the
  * default-drop ACL's unmatched packets.
@@ -13,20 +15,60 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Engine, type EngineConfig, type StageConfig } from '@fastpath/control';
 
-import { scratchDir, waitFor } from './helpers.js';
+import { frame, readPcap, scratchDir, waitFor, writePcap } from './helpers.js';
 
 const dir = scratchDir('acl');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const v4 = (dst: string, proto: number, sport: number, dport: number, vlan?: number) =>
+  frame({ ...(vlan === undefined ? {} : { vlan }), ip: { v: 4, src: '10.0.0.1', dst, proto, sport, dport } });
+/** The frames the pcap ACL sees, each named by where it must end up. */
+const pcapFrames = (() => {
+  const fragment = v4('192.0.2.53', 17, 1000, 53);
+  fragment.writeUInt16BE(185, 14 + 6); // a later fragment: its L4 ports are not ports
+  const arp = Buffer.concat([Buffer.from('ffffffffffff020000000001', 'hex'), Buffer.from([0x08, 0x06]), Buffer.alloc(28)]);
+  return {
+    ssh: v4('198.18.0.5', 6, 40000, 22),
+    dns: v4('192.0.2.53', 17, 1000, 53),
+    v6: frame({ ip: { v: 6, src: '2001:db8::1', dst: '2001:db8:1::1', proto: 6, sport: 2000, dport: 80 } }),
+    tagged: v4('192.0.2.53', 17, 1000, 53, 7),
+    arp,
+    fragment,
+    untrusted: v4('203.0.113.9', 17, 1000, 9),
+  };
+})();
+writePcap(join(dir, 'in.pcap'), Object.values(pcapFrames));
+
+/** Drops, forwards, mirrors and counts the pcap's frames (priority puts `tagged` first). */
+const pcapAcl: StageConfig = {
+  kind: 'acl',
+  name: 'edge',
+  rules: [
+    { name: 'ssh', dst: '198.18.0.0/24', proto: 'tcp', dstPorts: 22, action: 'drop' },
+    { name: 'dns', proto: 'udp', dstPorts: '53', action: { forward: 'fwd' } },
+    { name: 'v6-high', src: '2001:db8::/32', srcPorts: '1024-65535', action: { mirror: 'mirror' } },
+    { name: 'tagged', priority: 10, vlan: 7, action: 'count' },
+    { name: 'untrusted', dst: '203.0.113.0/24', action: 'drop' },
+  ],
+};
+
 /** 64 flows from 198.18.0.1, source ports 1024-1087 in turn; `count` packets, or without end. */
 const config = (filter: StageConfig[], count?: number): EngineConfig => ({
-  ports: { gen: { ring: {} }, sink: { ring: {} } },
+  ports: {
+    gen: { ring: {} },
+    sink: { ring: {} },
+    in: { pcap: { rx: join(dir, 'in.pcap') } },
+    main: { pcap: { tx: join(dir, 'main.pcap') } },
+    fwd: { pcap: { tx: join(dir, 'fwd.pcap') } },
+    mirror: { pcap: { tx: join(dir, 'mirror.pcap') } },
+  },
   lcores: { workers: [1] },
-  memory: { hugepages: false },
+  memory: { hugepages: false, mbufs: 16_383 },
   pipelines: [
     { name: 'make', generator: { flows: 64, packetSize: 64, srcIp: '198.18.0.1', dstIp: '198.19.0.1', ...(count ? { count } : {}) }, output: 'gen' },
     { name: 'filter', input: 'gen', stages: filter, output: 'sink' },
     { name: 'arrive', input: 'sink', stages: ['drop'] },
+    { name: 'edge', input: 'in', stages: [pcapAcl], output: 'main' },
   ],
 });
 
@@ -76,6 +118,16 @@ describe('an acl stage on net_ring under a generator', () => {
     expect(filter.dropped).toBe(80_000);
   }, 60_000);
 
+  it('sends each pcap frame where its first matching rule says, counting it', async () => {
+    expect(await waitFor(() => engine.stats().pipelines[3]!.inPackets === 7)).toBe(true);
+    const snap = engine.stats();
+    const acl = snap.pipelines[3]!.acls[0]!;
+    expect(Object.fromEntries(acl.aclRules.map((r) => [r.name, r.hits]))).toEqual({ tagged: 1, ssh: 1, dns: 1, 'v6-high': 1, untrusted: 1 });
+    // ARP and the later fragment (no ports for dstPorts 53) match nothing and pass.
+    expect(acl.unmatched).toBe(2);
+    expect(snap.pipelines[3]!.dropped).toBe(2);
+  });
+
   it('swaps ACLs 100 times under traffic without losing or double-counting a packet', async () => {
     const file = join(dir, 'fw.rules');
     writeFileSync(
@@ -101,6 +153,11 @@ describe('an acl stage on net_ring under a generator', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const last = await engine.stop();
+    // The pcap ports' files are whole once the engine has stopped.
+    const f = pcapFrames;
+    expect(readPcap(join(dir, 'main.pcap'))).toEqual([f.v6, f.tagged, f.arp, f.fragment]);
+    expect(readPcap(join(dir, 'fwd.pcap'))).toEqual([f.dns]);
+    expect(readPcap(join(dir, 'mirror.pcap'))).toEqual([f.v6]);
     const [make, filter, arrive] = [last.pipelines[0]!, last.pipelines[1]!, last.pipelines[2]!];
     const txDropped = last.ports.reduce((sum, p) => sum + p.txDropped, 0);
     expect(make.generated).toBeGreaterThan(1_000_000);
