@@ -4,7 +4,8 @@
  * on another). It
  * asks for the token, then shows the engine, its charts move and its counters rise; a config
  * change applied from the page changes the pipeline; a bad one is refused with its path and
- * changes nothing. No script error and no content-security-policy violation on the way.
+ * changes nothing; when the engine stops, the page says so. No script error and no
+ * content-security-policy violation on the way.
  *
  * Without a browser it skips, saying why (CI installs chromium: scripts/setup.sh).
  * FASTPATH_WRITE_SCREENSHOT=1 also writes docs/images/dashboard.png.
@@ -178,6 +179,13 @@ describe.skipIf(noBrowser !== undefined)('the dashboard in chromium', () => {
       mkdirSync(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
     }
+  });
+
+  it('says so when the engine stops, and keeps what it last showed', async () => {
+    const rx = await shown('.port[data-port="a"] [data-field="rx-total"]');
+    await engine.stop();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 5_000 }).toBe('stopped');
+    expect(await shown('.port[data-port="a"] [data-field="rx-total"]')).toBeGreaterThanOrEqual(rx);
   });
 
   it('met no script error and no content-security-policy violation', () => {
