@@ -220,6 +220,37 @@ describe('the dashboard and its event stream', () => {
     expect(events[0]!.data.stats.name).toBe(name);
   });
 
+  it('at most 32 event streams are open at once: the next is 429 ERR_REQUEST, and one closed makes room', async () => {
+    const server = await serve(engine, { listen: '127.0.0.1:0' });
+    const streams: AbortController[] = [];
+    try {
+      for (let i = 0; i < 32; i++) {
+        const controller = new AbortController();
+        streams.push(controller);
+        const response = await fetch(`${server.url}/api/v1/events`, { signal: controller.signal });
+        expect(response.status, `stream ${i + 1}`).toBe(200);
+      }
+      const refused = await get(server, '/api/v1/events');
+      expect(refused.status).toBe(429);
+      expect(await json(refused)).toMatchObject({ code: 'ERR_REQUEST', message: expect.stringContaining('32 event streams') });
+      streams.pop()!.abort();
+      // The server sees the close when it next writes (a tick: 100 ms).
+      let status = 0;
+      for (let tries = 0; tries < 50 && status !== 200; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const controller = new AbortController();
+        const response = await fetch(`${server.url}/api/v1/events`, { signal: controller.signal });
+        status = response.status;
+        if (status === 200) streams.push(controller);
+        else await response.text();
+      }
+      expect(status).toBe(200);
+    } finally {
+      for (const controller of streams) controller.abort();
+      await server.close();
+    }
+  });
+
   it('closing the server ends its open event streams (close() does not wait on them)', async () => {
     const server = await serve(engine, { listen: '127.0.0.1:0' });
     const response = await fetch(`${server.url}/api/v1/events`);
