@@ -6,8 +6,8 @@
  *   npx tsx examples/exporter.ts [NAME] [--port PORT]
  *
  * NAME is the engine's EAL file prefix (`fastpath ls` lists them); without it, the only
- * running engine. Once that engine stops, /metrics says fastpath_up 0: restart the exporter
- * with the next one.
+ * running engine. Once that engine stops, /metrics says fastpath_up 0; when another of its
+ * name starts, the next scrape finds it.
  */
 import { positiveInteger, serve, StatsReader } from '@fastpath/control';
 

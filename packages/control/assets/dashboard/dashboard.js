@@ -443,6 +443,7 @@ async function applyConfig(event) {
 
 let streamControl;
 let lastGeneration;
+let lastPid;
 let ticks = 0;
 
 function onTick(tick) {
@@ -458,6 +459,9 @@ function onTick(tick) {
   // Another client applied a config: show the stages it set.
   if (lastGeneration !== undefined && stats.generation !== lastGeneration && !readOnly) loadConfig().catch(() => {});
   lastGeneration = stats.generation;
+  // Attached, and the engine restarted under its name: a new process, new memory.
+  if (lastPid !== undefined && stats.pid !== lastPid) api('/api/v1/info').then(showInfo, () => {});
+  lastPid = stats.pid;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -42,11 +42,12 @@ export interface Tick {
 /** Busy share per lcore between two snapshots (the whole life so far when there is no earlier one). */
 function busyBetween(now: EngineStats, before: EngineStats | undefined): LcoreBusy[] {
   return now.lcores.map((lcore, i) => {
-    const prev = before?.lcores[i];
+    // Another engine since the last tick (attached, after a restart): its whole life so far.
+    const prev = before?.pid === now.pid ? before.lcores[i] : undefined;
     const busy = lcore.busyCycles - (prev?.busyCycles ?? 0);
     const idle = lcore.idleCycles - (prev?.idleCycles ?? 0);
     const total = busy + idle;
-    return { name: lcore.name, cpu: lcore.cpu, busyPercent: total > 0 ? (100 * busy) / total : 0 };
+    return { name: lcore.name, cpu: lcore.cpu, busyPercent: total > 0 ? Math.min(100, Math.max(0, (100 * busy) / total)) : 0 };
   });
 }
 

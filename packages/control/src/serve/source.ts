@@ -2,7 +2,9 @@
  * What the API serves: an Engine in this process (full: info, stats, live config changes), or
  * a StatsReader attached to an engine in another process (read-only: the segment is all it
  * can see). Both read counters from the stats segment, so serving never calls into the data
- * plane except for a config change.
+ * plane except for a config change. Attached, a server outlives its engine: once that engine
+ * is gone and another of its name runs, the next read finds the new one (as a supervisor
+ * restarting the engine expects of `fastpath serve --attach NAME`).
  */
 import { ControlErrorCode, ErrorCode, FastpathError, type EngineStats } from '@fastpath/types';
 
@@ -11,22 +13,55 @@ import { StatsReader } from '../stats-reader.js';
 
 export type ServeSource = Engine | StatsReader;
 
+/** How often an attached server whose engine is gone looks for a new one of its name. */
+const REATTACH_MS = 1000;
+
 export class Source {
   readonly engine: Engine | undefined;
-  /** The segment, mapped once: rates, memory map, metrics (an Engine's own reader is private). */
-  readonly reader: StatsReader;
-  readonly #ownReader: boolean;
+  #reader: StatsReader;
+  #ownReader: boolean;
+  #lookedAt = 0;
 
   constructor(source: ServeSource) {
     if (source instanceof Engine) {
       this.engine = source;
-      this.reader = StatsReader.open(source.info.statsPath);
+      this.#reader = StatsReader.open(source.info.statsPath);
       this.#ownReader = true;
     } else {
       this.engine = undefined;
-      this.reader = source;
+      this.#reader = source;
       this.#ownReader = false;
     }
+  }
+
+  /**
+   * The segment, mapped once: rates, memory map, metrics (an Engine's own reader is private).
+   * Attached, a segment whose engine is gone is swapped for a live one of the same name when
+   * there is one (looked for at most once a second: the check is a system call).
+   */
+  get reader(): StatsReader {
+    if (this.engine === undefined && Date.now() - this.#lookedAt >= REATTACH_MS) {
+      this.#lookedAt = Date.now();
+      if (!this.#reader.alive) this.#reattach();
+    }
+    return this.#reader;
+  }
+
+  #reattach(): void {
+    let next: StatsReader;
+    try {
+      next = StatsReader.attach(this.#reader.name);
+    } catch {
+      // None of that name runs (yet): keep serving the last one's final counters.
+      return;
+    }
+    if (next.pid === this.#reader.pid) {
+      next.close();
+      return;
+    }
+    if (this.#ownReader) this.#reader.close();
+    this.#reader = next;
+    this.#ownReader = true;
   }
 
   /** The snapshot, the JSON `fastpath stats --json` prints; ERR_STOPPED once a served engine stopped. */
@@ -49,6 +84,6 @@ export class Source {
   }
 
   close(): void {
-    if (this.#ownReader) this.reader.close();
+    if (this.#ownReader) this.#reader.close();
   }
 }
