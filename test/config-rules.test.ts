@@ -191,8 +191,34 @@ function configs(dirt: number): fc.Arbitrary<unknown> {
         dstPort: opt(pick<unknown>([9, 53, [53, 53], [100, 1]])),
       }),
     );
+    const l4Ports = pick<unknown>([53, 0, 65535, '1024-2047', '80', '9-8', 'http', ''], [65536, -1, [1, 2], 1.5]);
+    const aclRule = withExtra(
+      fc.record({
+        name: opt(strings('r', 'rule0', '')),
+        priority: opt(nums(0, 1, 2 ** 32 - 1, 2 ** 32)),
+        src: opt(prefix),
+        dst: opt(prefix),
+        srcPorts: opt(l4Ports),
+        dstPorts: opt(l4Ports),
+        proto: opt(pick<unknown>(['tcp', 'udp', 0, 17, 255], ['gre', 256])),
+        protoMask: opt(nums(255, 0, 240, 256)),
+        vlan: opt(nums(0, 100, 4095, 4096, 65535)),
+        action: val(action),
+      }),
+    );
+    const acl = withExtra(
+      fc.record({
+        kind: fc.constant('acl'),
+        name: opt(strings('fw', 'stage0', '')),
+        rules: opt(fc.array(val(aclRule), { maxLength: 3 })),
+        rulesFile: opt(strings('/nonexistent/fw.rules', '')),
+        default: opt(pick(['pass', 'drop'], ['allow'])),
+        memoryMiB: opt(nums(8, 0, 1, 65536, 65537)),
+      }),
+    );
     const stage = fc.oneof(
       pick(['io', 'macSwap', 'fiveTupleSwap', 'drop'], ['bridge', 'nat']),
+      acl,
       withExtra(fc.record({ kind: fc.constant('macRewrite'), dst: val(mac), src: opt(mac) })),
       withExtra(fc.record({ kind: fc.constant('match'), name: opt(strings('r', 'stage0', 'stage1', '')), match: val(match), action: val(action) })),
       withExtra(fc.record({ kind: fc.constant('bridge'), agingS: opt(nums(300, 0, 1, 86400, 86401)) })),

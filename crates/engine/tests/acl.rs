@@ -181,7 +181,7 @@ fn random_rule(
     let ports = |r: Option<(u16, u16)>| {
         r.map(|(lo, hi)| {
             if lo == hi {
-                PortsForm::Number(i64::from(lo))
+                PortsForm::Number(lo)
             } else {
                 PortsForm::Text(format!("{lo}-{hi}"))
             }

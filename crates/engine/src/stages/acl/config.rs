@@ -101,8 +101,8 @@ pub struct AclRuleConfig {
 /// L4 ports as written: a number, or text `lo-hi` (checked by [`parse_ports`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortsForm {
-    /// One port (range checked later, so the message can name the field).
-    Number(i64),
+    /// One port.
+    Number(u16),
     /// `'1024-65535'` or `'80'`.
     Text(String),
 }
@@ -115,10 +115,14 @@ fn ports_form<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PortsForm>, D::E
             f.write_str("an L4 port or a range 'lo-hi'")
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<PortsForm, E> {
-            Ok(PortsForm::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            u16::try_from(v)
+                .map(PortsForm::Number)
+                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortsForm, E> {
-            Ok(PortsForm::Number(v))
+            u64::try_from(v)
+                .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                .and_then(|v| self.visit_u64(v))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<PortsForm, E> {
             Ok(PortsForm::Text(v.to_owned()))
@@ -131,9 +135,7 @@ fn ports_form<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PortsForm>, D::E
 pub fn parse_ports(form: &PortsForm) -> Result<(u16, u16), String> {
     let port = |text: &str| text.trim().parse::<u16>().ok();
     match form {
-        PortsForm::Number(n) => u16::try_from(*n)
-            .map(|p| (p, p))
-            .map_err(|_| format!("{n} is not an L4 port (0-65535)")),
+        PortsForm::Number(p) => Ok((*p, *p)),
         PortsForm::Text(text) => {
             let range = match text.split_once('-') {
                 Some((lo, hi)) => port(lo).zip(port(hi)),
@@ -525,7 +527,7 @@ mod tests {
             "kind": "acl", "name": "", "memoryMiB": 0,
             "rules": [
                 { "src": "10.0.0.1/8", "dst": "2001:db8::/32", "action": "drop" },
-                { "srcPorts": "90-80", "dstPorts": 70000, "action": { "forward": "c" } },
+                { "srcPorts": "90-80", "dstPorts": "1-70000", "action": { "forward": "c" } },
                 { "dstPorts": "http", "vlan": 4096, "protoMask": 15, "action": "count" },
                 { "name": "dup", "src": "10.0.0.0/8", "dst": "2001:db8::/32", "action": "drop" },
                 { "name": "dup", "action": { "mirror": "b" } },
@@ -539,7 +541,7 @@ mod tests {
             format!("{at}.rules[1].action.forward: \"c\" is not a port (ports: a, b)"),
             format!("{at}.rules[0].src: \"10.0.0.1/8\" has host bits set; write 10.0.0.0/8"),
             format!("{at}.rules[1].srcPorts: \"90-80\" is an empty range (low 90 above high 80)"),
-            format!("{at}.rules[1].dstPorts: 70000 is not an L4 port (0-65535)"),
+            format!("{at}.rules[1].dstPorts: \"1-70000\" is not a port or a range lo-hi of ports 0-65535 (e.g. '1024-65535')"),
             format!("{at}.rules[2].dstPorts: \"http\" is not a port or a range lo-hi of ports 0-65535 (e.g. '1024-65535')"),
             format!("{at}.rules[2].vlan: number 4096 Too big: expected number to be <=4095"),
             format!("{at}.rules[2].protoMask: a protoMask needs a proto to mask"),
@@ -632,7 +634,6 @@ mod tests {
             parse_ports(&PortsForm::Text("1024-65535".into())),
             Ok((1024, 65535))
         );
-        assert!(parse_ports(&PortsForm::Number(-1)).is_err());
         assert!(parse_ports(&PortsForm::Text("1-2-3".into())).is_err());
         assert!(parse_ports(&PortsForm::Text(String::new())).is_err());
     }
