@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Engine, type EngineConfig, type StageConfig } from '@fastpath/control';
+import { Engine, summaryLines, type EngineConfig, type StageConfig } from '@fastpath/control';
 
 import { frame, readPcap, scratchDir, waitFor, writePcap } from './helpers.js';
 
@@ -126,6 +126,8 @@ describe('an acl stage on net_ring under a generator', () => {
     // ARP and the later fragment (no ports for dstPorts 53) match nothing and pass.
     expect(acl.unmatched).toBe(2);
     expect(snap.pipelines[3]!.dropped).toBe(2);
+    // A run's summary names an ACL's busiest rules.
+    expect(summaryLines(engine.info, snap, 1)).toContain('    acl edge: tagged 1, ssh 1, dns 1, v6-high 1, untrusted 1; no rule 2');
   });
 
   it('swaps ACLs 100 times under traffic without losing or double-counting a packet', async () => {

@@ -2,7 +2,7 @@
  * What the demo and `fastpath run` print: the engine's layout at start, a per-port table
  * every second, a summary, and the one-line JSON result.
  */
-import type { EngineInfo, EngineStats, PortStats } from '@fastpath/types';
+import type { AclStats, EngineInfo, EngineStats, PortStats } from '@fastpath/types';
 
 import type { Engine } from './engine.js';
 import { watchSignals, type SignalWatch } from './signals.js';
@@ -128,6 +128,14 @@ const SILENT_DRIVERS: Record<string, string> = {
   net_tap: 'a tap port sees what the kernel sends to its interface: bring it up and send traffic to it',
 };
 
+/** An ACL's busiest rules (an ACL may have thousands) and what no rule matched. */
+function aclHits(acl: AclStats, shown = 5): string {
+  const busiest = acl.aclRules.filter((r) => r.hits > 0).sort((a, b) => b.hits - a.hits);
+  const hits = busiest.slice(0, shown).map((r) => `${r.name} ${r.hits}`);
+  if (busiest.length > shown) hits.push(`${busiest.length - shown} more rules hit`);
+  return `${hits.length > 0 ? `${hits.join(', ')}; ` : ''}no rule ${acl.unmatched}`;
+}
+
 /**
  * The summary of a run. A run in which no port received a packet and nothing was generated
  * says why that may be, by the ports' drivers.
@@ -143,6 +151,7 @@ export function summaryLines(info: EngineInfo, last: EngineStats, seconds: numbe
   for (const p of last.pipelines) {
     const rules = p.rules.map((r) => `${r.name} ${r.matched}`).join(', ');
     lines.push(`  pipeline ${p.name}: in ${p.inPackets}, out ${p.outPackets}, dropped ${p.dropped}${p.generated ? `, generated ${p.generated}` : ''}${rules ? `; ${rules}` : ''}`);
+    for (const acl of p.acls ?? []) lines.push(`    acl ${acl.name}: ${aclHits(acl)}`);
   }
   if (last.mempool.drySamples > 0) {
     lines.push(`  the packet pool ran dry in ${last.mempool.drySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
