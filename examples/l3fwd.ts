@@ -55,8 +55,8 @@ function l3fwdConfig(vdevs: string[], routesFile: string | undefined, ethDest: M
       {
         name: 'l3fwd',
         input: names,
+        // No output: the route's next hop says where each packet goes.
         stages: [{ kind: 'route', name: 'lpm', ...(routesFile === undefined ? { routes: builtIn } : { routesFile }), nextHops }],
-        output: names,
       },
     ],
   });

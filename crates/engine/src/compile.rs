@@ -22,7 +22,7 @@ use crate::plan::{senders, Plan};
 use crate::stages::bridge::MacTable;
 use crate::stages::generator::{compile_generator, Generator};
 use crate::stages::route::RouteTable;
-use crate::stages::{CompileContext, Stage, DROP};
+use crate::stages::{CompileContext, Stage, DROP, UNSENT};
 
 /// How packets leave a pipeline: the shapes that need no per-packet verdicts are spotted at
 /// compile time so that the hot path for them is as short as testpmd's.
@@ -44,7 +44,8 @@ pub struct Pipeline {
     pub name: String,
     /// Stages in order.
     pub stages: Vec<Stage>,
-    /// Where packets go when no stage decides: the first output, or [`DROP`].
+    /// Where packets go when no stage decides: the first output, or [`UNSENT`] (dropped at
+    /// the end unless a stage sends them).
     pub default_out: u16,
     /// How a burst leaves the pipeline, decided once at compile time.
     pub flow: Flow,
@@ -164,7 +165,7 @@ pub(crate) fn unvalidated(what: &str) -> EngineError {
 /// How bursts leave a pipeline with these stages.
 fn flow_of(stages: &[Stage], default_out: u16) -> Flow {
     let rewrites_only = stages.iter().all(Stage::rewrites_only);
-    if stages.first().is_some_and(Stage::drops_all) || (rewrites_only && default_out == DROP) {
+    if stages.first().is_some_and(Stage::drops_all) || (rewrites_only && default_out == UNSENT) {
         Flow::DropAll
     } else if rewrites_only {
         Flow::Whole
@@ -220,11 +221,12 @@ pub fn compile(
             .iter()
             .map(|o| compiler.port(o))
             .collect::<Result<_, _>>()?;
-        let default_out = outputs.first().copied().unwrap_or(DROP);
+        // Without outputs a packet goes where a stage sends it (a route, a forward), or nowhere.
+        let default_out = outputs.first().copied().unwrap_or(UNSENT);
         let generator = match (&pc.generator, runs.generator) {
             (Some(g), Some(worker)) => Some(compile_generator(
                 g,
-                default_out,
+                outputs.first().copied().unwrap_or(DROP),
                 facts,
                 worker,
                 Arc::clone(generated.entry(name.clone()).or_default()),
@@ -287,7 +289,7 @@ mod tests {
             ),
             Flow::Whole
         );
-        assert_eq!(flow_of(&[Stage::MacSwap(MacSwap)], DROP), Flow::DropAll);
+        assert_eq!(flow_of(&[Stage::MacSwap(MacSwap)], UNSENT), Flow::DropAll);
         assert_eq!(
             flow_of(&[Stage::Drop(DropAll), Stage::MacSwap(MacSwap)], 1),
             Flow::DropAll

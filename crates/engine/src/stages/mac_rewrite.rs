@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{each_prefetched, mac_field, CompileContext, StageContext, StageRun, DROP, FLOOD};
+use super::{each_prefetched, mac_field, CompileContext, StageContext, StageRun, UNSENT};
 use crate::error::EngineError;
 use crate::net::Mac;
 use crate::validate::StageCheck;
@@ -60,8 +60,8 @@ impl StageRun for MacRewrite {
         let Self { src, dst } = self;
         each_prefetched(pkts, |i, d| {
             let v = verdict[i];
-            if v == DROP || v == FLOOD {
-                return;
+            if v >= UNSENT {
+                return; // dropped, flooded, or no port yet: no port MAC to take
             }
             if let Some(head) = d.first_chunk_mut::<12>() {
                 head[..6].copy_from_slice(dst);

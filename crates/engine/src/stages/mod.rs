@@ -41,6 +41,10 @@ pub mod route;
 pub const DROP: u16 = u16::MAX;
 /// Verdict: send a copy out of every bridge port but the one it came in on.
 pub const FLOOD: u16 = u16::MAX - 1;
+/// Verdict of a packet in a pipeline without outputs that no stage has sent anywhere yet: a
+/// stage may still send it (a route, a match's forward), else it is dropped at the end. Unlike
+/// [`DROP`], stages go on looking at it. Every verdict from here up is no port.
+pub const UNSENT: u16 = u16::MAX - 2;
 
 /// Adds `n` to a counter only this thread writes (a plain load and store, no locked op).
 #[inline]

@@ -16,7 +16,7 @@ use stats::Lane;
 
 use crate::compile::{Flow, Pipeline, Program};
 use crate::rcu::{Publisher, OFFLINE};
-use crate::stages::{bump, counter, StageContext, DROP, FLOOD};
+use crate::stages::{bump, counter, StageContext, DROP, FLOOD, UNSENT};
 
 mod load;
 mod tx;
@@ -409,7 +409,7 @@ impl Worker {
         let mut out = 0u64;
         for (m, &v) in burst.drain().zip(verdict.iter()) {
             match v {
-                DROP => {
+                DROP | UNSENT => {
                     dropped += 1;
                     // The trash holds a whole burst, so this push cannot fail.
                     let _ = self.trash.push(m);
