@@ -45,7 +45,7 @@ it('routes a pcap as l3fwd does: the route’s port, its MACs, TTL − 1, a vali
       f.writeUInt16BE(~(ipv4Checksum(f.subarray(14, 34)) & 0xffff) & 0xffff, 24);
     } else {
       f = frame({ ip: { v: 4, src: '10.0.0.1', dst: '198.18.1.9', proto: 17, sport: i, dport: 53 } });
-      f[25] ^= 0x5a; // a wrong checksum
+      f[25] = f[25]! ^ 0x5a; // a wrong checksum
     }
     input.push(f);
   }
