@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine, ErrorCode, FastpathError, StatsReader } from '@fastpath/control';
+import { segmentLayout } from '@fastpath/types';
 
 import { lastLine, repoRoot, runCli, scratchDir, waitFor } from './helpers.js';
 
@@ -129,8 +130,8 @@ describe('stats segment', () => {
       header.write('FPSTATS1', 0, 'latin1');
       header.writeUInt32LE(7, 8);
       writeFileSync(garbage, header);
-      expect(openError(garbage).message).toMatch(/layout version 7; this reader reads version 2/);
-      header.writeUInt32LE(2, 8);
+      expect(openError(garbage).message).toMatch(/layout version 7; this reader reads version 3/);
+      header.writeUInt32LE(segmentLayout.LAYOUT_VERSION, 8);
       header.writeBigUInt64LE(1n << 20n, 16);
       writeFileSync(garbage, header);
       expect(openError(garbage).message).toMatch(/says it is 1048576 bytes but 4096 are mapped: truncated/);

@@ -35,7 +35,11 @@ it('decodes the segment the Rust writer produced exactly as the Rust reader does
     ['1', 1, 2000, 990],
     ['2', 3, 500, 500],
   ]);
-  expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, rules: [{ name: 'no-dns', matched: 7 }], routes: [], acls: [{ name: 'fw', unmatched: 3, aclRules: [{ name: 'ssh', hits: 7 }, { name: 'rest', hits: 0 }] }] }]);
+  expect(snap.pipelines).toEqual([{ name: 'filter', inPackets: 1500, outPackets: 990, dropped: 10, generated: 0, probesLost: 2, probesReordered: 1, paceMissed: 0,
+    // 101 latencies (90 × 1000 ns, 10 × 5000 ns, 1 × 300 ns) and 4 probe round trips, read as bucket middles within [min, max].
+    latency: { count: 101, minNs: 300, p50Ns: 1007, p90Ns: 1007, p99Ns: 4991, p999Ns: 4991, maxNs: 5000 },
+    probes: { count: 4, minNs: 20000, p50Ns: 20991, p90Ns: 88063, p99Ns: 88063, p999Ns: 88063, maxNs: 90000 },
+    rules: [{ name: 'no-dns', matched: 7 }], routes: [], acls: [{ name: 'fw', unmatched: 3, aclRules: [{ name: 'ssh', hits: 7 }, { name: 'rest', hits: 0 }] }] }]);
   expect([snap.generation, snap.mempool, snap.failed, snap.failure]).toEqual([3, { capacity: 8191, available: 8000, inUse: 191, drySamples: 2 }, true, 'worker lcore 2 (worker 1) panicked: a test']);
 
   expect(reader.samplesWritten).toBe(2);

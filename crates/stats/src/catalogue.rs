@@ -55,6 +55,10 @@ const fn gauge(name: &'static str, help: &'static str) -> EntryDef {
     def(name, Kind::Counter, GAUGE, "", help)
 }
 
+const fn histogram(name: &'static str, help: &'static str) -> EntryDef {
+    def(name, Kind::Histogram, 0, "", help)
+}
+
 /// A scalar written once, at start (readers may decode it once).
 const fn fixed(name: &'static str, help: &'static str) -> EntryDef {
     def(name, Kind::Scalar, GAUGE | STATIC, "", help)
@@ -155,6 +159,26 @@ pub const CATALOGUE: &[EntryDef] = &[
     counter(
         "pipeline/generated",
         "Packets the pipeline's generator made.",
+    ),
+    counter(
+        "pipeline/probesLost",
+        "Probes missing among those seen (seq gaps).",
+    ),
+    counter(
+        "pipeline/probesReordered",
+        "Probes that came after a later one.",
+    ),
+    counter(
+        "pipeline/paceMissed",
+        "Packets the rate asked for, not made in time.",
+    ),
+    histogram(
+        "pipeline/latency",
+        "Time from rx burst to tx in the engine (ns).",
+    ),
+    histogram(
+        "pipeline/probes",
+        "Round trip of the generator's probes (ns).",
     ),
     names("rule", "pipeline", "Match stages of a pipeline, by name."),
     counter("rule/matched", "Packets the match stage matched."),
@@ -288,7 +312,7 @@ mod tests {
                 "{} twice",
                 d.name
             );
-            if d.kind == Kind::Counter {
+            if matches!(d.kind, Kind::Counter | Kind::Histogram) {
                 let object = d.name.split('/').next().unwrap_or_default();
                 let at = CATALOGUE
                     .iter()

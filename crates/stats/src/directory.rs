@@ -6,9 +6,12 @@
 use crate::catalogue::{EntryDef, CATALOGUE};
 use crate::layout::{
     sample_stride, Kind, ACL_RULE_SLOTS, ACL_SLOTS, ELEMENT_SIZE, ENTRY_SIZE, FAILURE_LEN,
-    HEADER_SIZE, LINE, MEMORY_RUNS, NEXT_HOP_SLOTS, PIPELINE_SLOTS, QUEUE_SLOTS, ROUTE_FIELDS,
-    ROUTE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
+    HEADER_SIZE, HISTOGRAM_WORDS, LINE, MEMORY_RUNS, NEXT_HOP_SLOTS, PIPELINE_FIELDS,
+    PIPELINE_SLOTS, QUEUE_SLOTS, ROUTE_FIELDS, ROUTE_SLOTS, RULE_SLOTS, SAMPLE_SLOTS,
 };
+
+/// Bytes of a histogram record.
+pub(crate) const HISTOGRAM_BYTES: usize = HISTOGRAM_WORDS * 8;
 
 pub(crate) fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
@@ -27,6 +30,8 @@ pub(crate) struct Blocks {
     pub(crate) queues: usize,
     pub(crate) pipeline_names: usize,
     pub(crate) pipeline_counters: usize,
+    pub(crate) latency: usize,
+    pub(crate) probes: usize,
     pub(crate) rule_names: usize,
     pub(crate) rule_counters: usize,
     pub(crate) route_names: usize,
@@ -120,7 +125,9 @@ impl Layout {
             queue_names: block(ports * QUEUE_SLOTS * ELEMENT_SIZE),
             queues: block(ports * QUEUE_SLOTS * LINE),
             pipeline_names: block(PIPELINE_SLOTS * ELEMENT_SIZE),
-            pipeline_counters: block(workers * PIPELINE_SLOTS * 32),
+            pipeline_counters: block(workers * PIPELINE_SLOTS * PIPELINE_FIELDS * 8),
+            latency: block(workers * PIPELINE_SLOTS * HISTOGRAM_BYTES),
+            probes: block(workers * PIPELINE_SLOTS * HISTOGRAM_BYTES),
             rule_names: block(RULE_SLOTS * ELEMENT_SIZE),
             rule_counters: block(workers * RULE_SLOTS * 8),
             route_names: block(ROUTE_SLOTS * ELEMENT_SIZE),
@@ -185,6 +192,8 @@ impl Layout {
             &mut b.queues,
             &mut b.pipeline_names,
             &mut b.pipeline_counters,
+            &mut b.latency,
+            &mut b.probes,
             &mut b.rule_names,
             &mut b.rule_counters,
             &mut b.route_names,
@@ -226,13 +235,23 @@ impl Layout {
         let driver = |field: usize| (b.driver + field, ports, LINE, 1, 0);
         let loops = |field: usize| (b.loops + field, workers, LINE, 1, 0);
         let queues = |field: usize| (b.queues + field, ports * QUEUE_SLOTS, LINE, 1, 0);
+        let pipeline_line = PIPELINE_FIELDS * 8;
         let pipelines = |field: usize| {
             (
                 b.pipeline_counters + field,
                 PIPELINE_SLOTS,
-                32,
+                pipeline_line,
                 workers,
-                PIPELINE_SLOTS * 32,
+                PIPELINE_SLOTS * pipeline_line,
+            )
+        };
+        let histograms = |offset: usize| {
+            (
+                offset,
+                PIPELINE_SLOTS,
+                HISTOGRAM_BYTES,
+                workers,
+                PIPELINE_SLOTS * HISTOGRAM_BYTES,
             )
         };
         let route_line = ROUTE_FIELDS * 8;
@@ -295,6 +314,11 @@ impl Layout {
             "pipeline/outPackets" => pipelines(8),
             "pipeline/dropped" => pipelines(16),
             "pipeline/generated" => pipelines(24),
+            "pipeline/probesLost" => pipelines(32),
+            "pipeline/probesReordered" => pipelines(40),
+            "pipeline/paceMissed" => pipelines(48),
+            "pipeline/latency" => histograms(b.latency),
+            "pipeline/probes" => histograms(b.probes),
             "rule" => names(b.rule_names, RULE_SLOTS),
             "rule/matched" => (b.rule_counters, RULE_SLOTS, 8, workers, RULE_SLOTS * 8),
             "route" => names(b.route_names, ROUTE_SLOTS),

@@ -10,7 +10,7 @@
 /// First 8 bytes of every segment: `FPSTATS1` read as a little-endian u64.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"FPSTATS1");
 /// Bumped on any incompatible change; readers refuse other versions.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 /// Everything is aligned to a cache line.
 pub const LINE: usize = 64;
 /// Header size.
@@ -121,8 +121,12 @@ pub enum Kind {
     /// a link, each element also holds its parent's index, and readers nest the element
     /// under that parent (`snapshot.<parent>s[j].<object>s`).
     Names = 3,
-    /// Log2 buckets of u64 counts, per copy, summed over copies: bucket `b` counts values
-    /// in `[2^b, 2^(b+1))` (bucket 0 also counts 0). Read as `snapshot.histograms[name]`.
+    /// A log-linear histogram of durations in ns per element of an object, per copy:
+    /// `object/field` gives every element of `object` a `field` read as `{count, minNs, p50Ns,
+    /// p90Ns, p99Ns, p999Ns, maxNs}` (docs/stats-layout.md, "Histograms"). Each element is a
+    /// record of [`HISTOGRAM_WORDS`] u64s: count, sum, min, max, then the buckets
+    /// ([`crate::histogram`]); counts and buckets are summed over copies, min and max taken
+    /// over the copies that counted.
     Histogram = 4,
     /// The sample ring (docs/stats-layout.md, "Sample ring"): one ring per copy.
     Ring = 5,
@@ -226,6 +230,18 @@ pub const ACL_SLOTS: usize = 64;
 /// ACL rules (by ACL stage and name) an engine can count over its life: room for a
 /// 10,000-rule ACL and its renamed successors.
 pub const ACL_RULE_SLOTS: usize = 16_384;
+/// `pipeline/…` counters per pipeline, in order: inPackets, outPackets, dropped, generated,
+/// probesLost, probesReordered, paceMissed, and one spare.
+pub const PIPELINE_FIELDS: usize = 8;
+/// A [`Kind::Histogram`] record's buckets: one per value below 16, then 16 per power of two
+/// up to 2^32 ns (the last also counts everything above).
+pub const HISTOGRAM_SUB_BITS: u32 = 4;
+/// Buckets per histogram record.
+pub const HISTOGRAM_BUCKETS: usize = 464;
+/// u64 words before the buckets of a histogram record: count, sum, min, max.
+pub const HISTOGRAM_HEADER: usize = 4;
+/// u64 words per histogram record.
+pub const HISTOGRAM_WORDS: usize = HISTOGRAM_HEADER + HISTOGRAM_BUCKETS;
 /// Runs of IOVA-contiguous memory the segment keeps.
 pub const MEMORY_RUNS: usize = 1024;
 /// Bytes of the `failure` text.

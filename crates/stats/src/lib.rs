@@ -9,6 +9,7 @@
 
 mod catalogue;
 mod directory;
+pub mod histogram;
 mod layout;
 pub mod lock;
 mod mapping;

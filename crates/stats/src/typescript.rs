@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use crate::catalogue::{EntryDef, CATALOGUE};
 use crate::layout::{
     entry, flags, header, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN,
-    ENTRY_SIZE, FLAG_FAILED, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAX_ENTRIES, SAMPLE_HEADER,
-    SAMPLE_PERIOD_MS, SAMPLE_PORT, WORKER_OBJECT,
+    ENTRY_SIZE, FLAG_FAILED, FLAG_STOPPED, HEADER_SIZE, HISTOGRAM_BUCKETS, HISTOGRAM_HEADER,
+    HISTOGRAM_SUB_BITS, LAYOUT_VERSION, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PERIOD_MS, SAMPLE_PORT,
+    WORKER_OBJECT,
 };
 
 fn pascal(name: &str) -> String {
@@ -45,7 +46,7 @@ pub fn render() -> String {
     out.push_str("/**\n * The stats segment's byte layout and entry catalogue, generated from crates/stats\n");
     out.push_str(" * (src/typescript.rs). Do not edit: `cargo test -p stats` fails when this file is stale and\n");
     out.push_str(" * `FASTPATH_WRITE_LAYOUT=1 cargo test -p stats` rewrites it. docs/stats-layout.md explains it.\n */\n\n");
-    let consts: [(&str, String); 14] = [
+    let consts: [(&str, String); 17] = [
         ("MAGIC", "'FPSTATS1'".into()),
         ("LAYOUT_VERSION", LAYOUT_VERSION.to_string()),
         ("HEADER_SIZE", HEADER_SIZE.to_string()),
@@ -60,6 +61,9 @@ pub fn render() -> String {
         ("SAMPLE_HEADER", SAMPLE_HEADER.to_string()),
         ("SAMPLE_PORT", SAMPLE_PORT.to_string()),
         ("SAMPLE_PERIOD_MS", SAMPLE_PERIOD_MS.to_string()),
+        ("HISTOGRAM_SUB_BITS", HISTOGRAM_SUB_BITS.to_string()),
+        ("HISTOGRAM_HEADER", HISTOGRAM_HEADER.to_string()),
+        ("HISTOGRAM_BUCKETS", HISTOGRAM_BUCKETS.to_string()),
     ];
     for (name, value) in consts {
         let _ = writeln!(out, "export const {name} = {value};");
@@ -137,6 +141,7 @@ pub fn render() -> String {
     }
     out.push_str("] as const;\n\n");
 
+    out.push_str("/** A histogram entry's value in a row: nanoseconds (nulls when nothing was counted). */\nexport interface HistogramSummary {\n  count: number;\n  minNs: number | null;\n  p50Ns: number | null;\n  p90Ns: number | null;\n  p99Ns: number | null;\n  p999Ns: number | null;\n  maxNs: number | null;\n}\n\n");
     // Snapshot types: one interface per object, its fields from its counters, its children.
     let objects: Vec<&EntryDef> = CATALOGUE.iter().filter(|d| d.kind == Kind::Names).collect();
     for o in &objects {
@@ -154,6 +159,13 @@ pub fn render() -> String {
                         d.help.trim_end_matches('.')
                     ));
                 let _ = writeln!(out, "  {field}?: number;");
+            }
+        }
+        for d in CATALOGUE.iter().filter(|d| d.kind == Kind::Histogram) {
+            let (object, field) = d.name.split_once('/').unwrap_or_default();
+            if object == o.name {
+                doc(&mut out, "  ", d.help);
+                let _ = writeln!(out, "  {field}: HistogramSummary;");
             }
         }
         for child in objects.iter().filter(|c| c.link == o.name) {
@@ -213,7 +225,7 @@ pub fn render() -> String {
         doc(&mut out, "  ", o.help);
         let _ = writeln!(out, "  {}s: {}[];", o.name, object_type(o.name));
     }
-    out.push_str("  /** Histogram entries by name: log2 bucket counts. */\n  histograms?: Record<string, number[]>;\n}\n");
+    out.push_str("}\n");
     out
 }
 

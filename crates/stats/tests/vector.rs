@@ -18,6 +18,22 @@ const DECODED: &str = concat!(
     "/../../test/fixtures/stats-v2.json"
 );
 
+/// Probe counters and histograms of pipeline slot `filter`: worker 0 forwarded 90 packets
+/// at 1000 ns and 10 at 5000 ns, worker 1 one at 300 ns; 4 probe round trips on worker 1, 2
+/// probes lost and 1 reordered.
+fn write_histograms(seg: &Segment, filter: usize) {
+    let [.., lost, reordered, _, _] = seg.pipeline_counters(0, filter);
+    lost.store(2, Relaxed);
+    reordered.store(1, Relaxed);
+    let latency = seg.pipeline_histogram(0, filter, false);
+    stats::histogram::record(latency, 1000, 90);
+    stats::histogram::record(latency, 5000, 10);
+    stats::histogram::record(seg.pipeline_histogram(1, filter, false), 300, 1);
+    for rtt in [20_000, 21_000, 22_000, 90_000] {
+        stats::histogram::record(seg.pipeline_histogram(1, filter, true), rtt, 1);
+    }
+}
+
 fn write_vector() {
     let dir = std::env::temp_dir().join(format!("fastpath-stats-vector-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -45,10 +61,11 @@ fn write_vector() {
         Some(filter),
         "a name keeps its slot"
     );
-    let [pin, pout, pdropped, _] = seg.pipeline_counters(0, filter);
+    let [pin, pout, pdropped, ..] = seg.pipeline_counters(0, filter);
     pin.store(1000, Relaxed);
     pout.store(990, Relaxed);
     pdropped.store(10, Relaxed);
+    write_histograms(&seg, filter);
     seg.pipeline_counters(1, filter)[0].store(500, Relaxed);
     let rule = seg.rule_slot(filter, "no-dns").unwrap();
     seg.rule_counter(1, rule).store(7, Relaxed);
@@ -185,7 +202,11 @@ fn the_committed_vector_reads_as_expected() {
     );
     assert_eq!(
         snap["pipelines"],
-        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0, "rules": [{ "name": "no-dns", "matched": 7 }], "routes": [],
+        json!([{ "name": "filter", "inPackets": 1500, "outPackets": 990, "dropped": 10, "generated": 0,
+            "probesLost": 2, "probesReordered": 1, "paceMissed": 0,
+            "latency": { "count": 101, "minNs": 300, "p50Ns": 1007, "p90Ns": 1007, "p99Ns": 4991, "p999Ns": 4991, "maxNs": 5000 },
+            "probes": { "count": 4, "minNs": 20_000, "p50Ns": 20_991, "p90Ns": 88_063, "p99Ns": 88_063, "p999Ns": 88_063, "maxNs": 90_000 },
+            "rules": [{ "name": "no-dns", "matched": 7 }], "routes": [],
             "acls": [{ "name": "fw", "unmatched": 3, "aclRules": [{ "name": "ssh", "hits": 7 }, { "name": "rest", "hits": 0 }] }] }])
     );
     assert_eq!(

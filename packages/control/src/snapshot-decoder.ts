@@ -5,7 +5,7 @@
  */
 import { segmentLayout } from '@fastpath/types';
 
-const { ELEMENT_NAME_LEN, ELEMENT_PARENT, flags, Kind, WORKER_OBJECT } = segmentLayout;
+const { ELEMENT_NAME_LEN, ELEMENT_PARENT, flags, HISTOGRAM_HEADER, HISTOGRAM_SUB_BITS, Kind, WORKER_OBJECT } = segmentLayout;
 
 /** A directory entry, checked against the segment's size. */
 export interface SegmentEntry {
@@ -46,6 +46,13 @@ export interface CounterPlan {
   byWorker: boolean;
 }
 
+/** A histogram entry bound to its object. */
+export interface HistogramPlan {
+  entry: SegmentEntry;
+  object: number;
+  field: string;
+}
+
 /** A scalar entry, its name split once. */
 export interface ScalarPlan {
   entry: SegmentEntry;
@@ -60,7 +67,7 @@ export interface Plan {
   objects: ObjectPlan[];
   counters: CounterPlan[];
   scalars: ScalarPlan[];
-  histograms: SegmentEntry[];
+  histograms: HistogramPlan[];
   texts: { entry: SegmentEntry; value: string }[];
   workers: number;
   /** The snapshot decoder compiled for this plan (see {@link compileDecoder}). */
@@ -127,7 +134,14 @@ export function planOf(entries: readonly SegmentEntry[], text: (at: number, len:
     const slash = e.name.indexOf('/');
     scalars.push({ entry: e, group: slash < 0 ? undefined : e.name.slice(0, slash), field: e.name.slice(slash + 1), optional: (e.flags & flags.OPTIONAL) !== 0 });
   }
-  const histograms = entries.filter((e) => e.kind === Kind.Histogram);
+  const histograms: HistogramPlan[] = [];
+  for (const e of entries) {
+    if (e.kind !== Kind.Histogram) continue;
+    const slash = e.name.indexOf('/');
+    const object = find(e.name.slice(0, slash));
+    if (slash < 0 || object < 0) continue;
+    histograms.push({ entry: e, object, field: e.name.slice(slash + 1) });
+  }
   const texts = entries.filter((e) => e.kind === Kind.Text).map((entry) => ({ entry, value: text(entry.offset, entry.count) }));
   return { objects, counters, scalars, histograms, texts, workers: find(WORKER_OBJECT) };
 }
@@ -179,6 +193,12 @@ export function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32
       // Every live element within the entry (the usual case): no per-row check.
       fields.push(`${q(c.field)}: ${highest < e.count ? value : `i < ${n(e.count)} ? ${value} : undefined`}`);
     });
+    for (const h of plan.histograms) {
+      if (h.object !== i) continue;
+      const e = h.entry;
+      const value = `histogram(w, ${n(e.offset)} + i * ${n(e.stride)}, ${n(e.copies)}, ${n(e.copyStride)}, ${n(e.stride)})`;
+      fields.push(`${q(h.field)}: ${highest < e.count ? value : `i < ${n(e.count)} ? ${value} : undefined`}`);
+    }
     if (i === plan.workers) {
       // By-worker counters: copy k of each belongs to this worker (element k of the object).
       for (const c of plan.counters) {
@@ -224,10 +244,6 @@ export function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32
   plan.texts.forEach((t, ti) => {
     if (t.value !== '') top.push(`${q(t.entry.name)}: P.texts[${ti}].value`);
   });
-  if (plan.histograms.length > 0) {
-    const h = plan.histograms.map((e) => `${q(e.name)}: Array.from({ length: ${n(e.count)} }, (_, b) => ${sum(e, `${n(e.offset)} + b * ${n(e.stride)}`)})`);
-    top.push(`histograms: { ${h.join(', ')} }`);
-  }
   plan.objects.forEach((o, i) => {
     if (o.parent < 0) top.push(`${q(o.key)}: rows${i}`);
     if (staticObject[i]) staticOut.push(`rows${i}`);
@@ -246,11 +262,82 @@ export function compileDecoder(plan: Omit<Plan, 'seq' | 'decode'>, words: Uint32
   ] as const;
   // Every object's element list first: a row may sum over another object's elements.
   const prelude = plan.objects.map((_, i) => `const idx${i} = P.objects[${i}].index, names${i} = P.objects[${i}].names;`).join('\n');
-  const compile = (params: string, body: string) => new Function('sumCopies', 'byWorker', `return (${params}) => {\n${prelude}\n${body}\n};`)(...helpers) as (...args: unknown[]) => unknown;
+  const compile = (params: string, body: string) => new Function('sumCopies', 'byWorker', 'histogram', `return (${params}) => {\n${prelude}\n${body}\n};`)(...helpers, histogramSummary) as (...args: unknown[]) => unknown;
   // The static part, decoded now and shared (frozen) by every snapshot until the next plan.
   const S = deepFreeze(compile('w, P', `${once.join('\n')}\nreturn { ${staticOut.join(', ')} };`)(words, plan));
   const decode = compile('w, P, name, pid, alive, failed, uptimeNs, S', `${lines.join('\n')}\nreturn { ${top.join(', ')} };`);
   return (w, P, name, pid, alive, failed, uptimeNs) => decode(w, P, name, pid, alive, failed, uptimeNs, S);
+}
+
+/** A histogram row's value (docs/stats-layout.md, "Histograms"): nanoseconds, nulls when nothing was counted. */
+export interface HistogramSummary {
+  count: number;
+  minNs: number | null;
+  p50Ns: number | null;
+  p90Ns: number | null;
+  p99Ns: number | null;
+  p999Ns: number | null;
+  maxNs: number | null;
+}
+
+const SUB = 2 ** HISTOGRAM_SUB_BITS;
+
+/** The least value of bucket `i` (crates/stats/src/histogram.rs). */
+export function bucketLow(i: number): number {
+  return i < SUB ? i : (SUB + (i % SUB)) * 2 ** (Math.floor(i / SUB) - 1);
+}
+
+/** One past the greatest value of bucket `i`. */
+export function bucketHigh(i: number): number {
+  return i < SUB ? i + 1 : bucketLow(i) + 2 ** (Math.floor(i / SUB) - 1);
+}
+
+/**
+ * A histogram record merged over copies: buckets summed, min and max over the copies that
+ * counted. Returns the summed buckets and the extremes.
+ */
+export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: number[]; min: number | null; max: number | null } {
+  const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
+  const buckets = new Array<number>(n).fill(0);
+  let min: number | null = null;
+  let max: number | null = null;
+  const u64 = (o: number) => w[o >>> 2]! + w[(o >>> 2) + 1]! * 4294967296;
+  for (let c = 0; c < copies; c++) {
+    const base = at + c * copyStride;
+    if (u64(base) === 0) continue;
+    const lo = u64(base + 16);
+    const hi = u64(base + 24);
+    min = min === null ? lo : Math.min(min, lo);
+    max = max === null ? hi : Math.max(max, hi);
+    for (let b = 0; b < n; b++) {
+      const i = (base + (HISTOGRAM_HEADER + b) * 8) >>> 2;
+      if (w[i] !== 0 || w[i + 1] !== 0) buckets[b]! += w[i]! + w[i + 1]! * 4294967296;
+    }
+  }
+  return { buckets, min, max };
+}
+
+/** The value at `perMille` ‰ of the buckets: the middle of the bucket holding that rank, kept in [min, max]. */
+export function percentile(buckets: readonly number[], total: number, perMille: number, min: number, max: number): number {
+  const rank = Math.max(1, Math.ceil((total * perMille) / 1000));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    if (seen >= rank) {
+      const low = bucketLow(i);
+      const mid = low + Math.floor((bucketHigh(i) - 1 - low) / 2);
+      return Math.min(Math.max(mid, min), Math.max(max, min));
+    }
+  }
+  return max;
+}
+
+function histogramSummary(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): HistogramSummary {
+  const { buckets, min, max } = mergeHistogram(w, at, copies, copyStride, stride);
+  const count = buckets.reduce((a, b) => a + b, 0);
+  if (count === 0) return { count: 0, minNs: null, p50Ns: null, p90Ns: null, p99Ns: null, p999Ns: null, maxNs: null };
+  const p = (q: number) => percentile(buckets, count, q, min ?? 0, max ?? Number.MAX_SAFE_INTEGER);
+  return { count, minNs: min, p50Ns: p(500), p90Ns: p(900), p99Ns: p(990), p999Ns: p(999), maxNs: max };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -5,7 +5,7 @@
  */
 
 export const MAGIC = 'FPSTATS1';
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const HEADER_SIZE = 256;
 export const ENTRY_SIZE = 128;
 export const ENGINE_NAME_LEN = 64;
@@ -18,6 +18,9 @@ export const FLAG_FAILED = 2;
 export const SAMPLE_HEADER = 16;
 export const SAMPLE_PORT = 24;
 export const SAMPLE_PERIOD_MS = 10;
+export const HISTOGRAM_SUB_BITS = 4;
+export const HISTOGRAM_HEADER = 4;
+export const HISTOGRAM_BUCKETS = 464;
 /** The object whose elements are the worker lcores (copy w of a per-worker entry is its element w). */
 export const WORKER_OBJECT = 'lcore';
 
@@ -116,6 +119,11 @@ export const CATALOGUE = [
   { name: "pipeline/outPackets", kind: Kind.Counter, flags: 0, link: "", help: "Packets the pipeline handed to outputs." },
   { name: "pipeline/dropped", kind: Kind.Counter, flags: 0, link: "", help: "Packets the pipeline's stages dropped." },
   { name: "pipeline/generated", kind: Kind.Counter, flags: 0, link: "", help: "Packets the pipeline's generator made." },
+  { name: "pipeline/probesLost", kind: Kind.Counter, flags: 0, link: "", help: "Probes missing among those seen (seq gaps)." },
+  { name: "pipeline/probesReordered", kind: Kind.Counter, flags: 0, link: "", help: "Probes that came after a later one." },
+  { name: "pipeline/paceMissed", kind: Kind.Counter, flags: 0, link: "", help: "Packets the rate asked for, not made in time." },
+  { name: "pipeline/latency", kind: Kind.Histogram, flags: 0, link: "", help: "Time from rx burst to tx in the engine (ns)." },
+  { name: "pipeline/probes", kind: Kind.Histogram, flags: 0, link: "", help: "Round trip of the generator's probes (ns)." },
   { name: "rule", kind: Kind.Names, flags: 0, link: "pipeline", help: "Match stages of a pipeline, by name." },
   { name: "rule/matched", kind: Kind.Counter, flags: 0, link: "", help: "Packets the match stage matched." },
   { name: "route", kind: Kind.Names, flags: 0, link: "pipeline", help: "Route stages of a pipeline, by name." },
@@ -150,6 +158,17 @@ export const CATALOGUE = [
   { name: "failure", kind: Kind.Text, flags: 0, link: "", help: "Why a worker failed (absent: none did)." },
   { name: "samples", kind: Kind.Ring, flags: 0, link: "", help: "Per-worker rings of 10 ms samples." },
 ] as const;
+
+/** A histogram entry's value in a row: nanoseconds (nulls when nothing was counted). */
+export interface HistogramSummary {
+  count: number;
+  minNs: number | null;
+  p50Ns: number | null;
+  p90Ns: number | null;
+  p99Ns: number | null;
+  p999Ns: number | null;
+  maxNs: number | null;
+}
 
 /** Ports, in port order. */
 export interface PortStats {
@@ -244,6 +263,16 @@ export interface PipelineStats {
   dropped: number;
   /** Packets the pipeline's generator made. */
   generated: number;
+  /** Probes missing among those seen (seq gaps). */
+  probesLost: number;
+  /** Probes that came after a later one. */
+  probesReordered: number;
+  /** Packets the rate asked for, not made in time. */
+  paceMissed: number;
+  /** Time from rx burst to tx in the engine (ns). */
+  latency: HistogramSummary;
+  /** Round trip of the generator's probes (ns). */
+  probes: HistogramSummary;
   rules: RuleStats[];
   routes: RouteStats[];
   acls: AclStats[];
@@ -365,6 +394,4 @@ export interface EngineStats {
   pipelines: PipelineStats[];
   /** IOVA-contiguous memory runs, by address. */
   memoryRuns: MemoryRunStats[];
-  /** Histogram entries by name: log2 bucket counts. */
-  histograms?: Record<string, number[]>;
 }

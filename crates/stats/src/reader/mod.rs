@@ -92,7 +92,9 @@ impl Entry {
             Kind::Names => ELEMENT_SIZE_MIN,
             Kind::Text => 1,
             Kind::Ring => SAMPLE_HEADER,
-            Kind::Scalar | Kind::Counter | Kind::Histogram => 8,
+            Kind::Scalar | Kind::Counter => 8,
+            // A whole record: its header and at least one bucket.
+            Kind::Histogram => self.stride.max((crate::layout::HISTOGRAM_HEADER + 1) * 8),
         }
     }
 }

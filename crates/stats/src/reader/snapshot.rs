@@ -4,9 +4,15 @@
 use serde_json::{Map, Value};
 
 use super::{plural, text_at, u32_at, u64_at, Entry, Reader, ReaderError};
+use crate::histogram::{self, word as hword};
 use crate::layout::{
-    flags, header, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, FLAG_FAILED, NONE, WORKER_OBJECT,
+    flags, header, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, FLAG_FAILED, HISTOGRAM_HEADER, NONE,
+    WORKER_OBJECT,
 };
+
+/// A histogram element merged over copies: summed buckets, min and max over the copies that
+/// counted.
+pub type Merged = (Vec<u64>, Option<u64>, Option<u64>);
 
 /// An object's live elements: (index, name, parent index).
 type Elements = Vec<(usize, String, Option<usize>)>;
@@ -133,6 +139,58 @@ impl Reader {
         Ok(())
     }
 
+    /// Element `index` of a histogram entry, merged over copies: (summed buckets, min and
+    /// max over the copies that counted).
+    pub fn histogram_of(&self, e: &Entry, index: usize) -> Result<Merged, ReaderError> {
+        let buckets = (e.stride / 8).saturating_sub(HISTOGRAM_HEADER);
+        let mut sums = vec![0u64; buckets];
+        let (mut min, mut max) = (None::<u64>, None::<u64>);
+        for c in 0..e.copies {
+            let base = e.offset + c * e.copy_stride + index * e.stride;
+            let at = |word: usize| u64_at(&self.bytes, base + word * 8);
+            if at(hword::COUNT)? == 0 {
+                continue;
+            }
+            let (lo, hi) = (at(hword::MIN)?, at(hword::MAX)?);
+            min = Some(min.map_or(lo, |m| m.min(lo)));
+            max = Some(max.map_or(hi, |m| m.max(hi)));
+            for (b, sum) in sums.iter_mut().enumerate() {
+                *sum = sum.wrapping_add(at(HISTOGRAM_HEADER + b)?);
+            }
+        }
+        Ok((sums, min, max))
+    }
+
+    /// Decodes a histogram entry into its object's rows: `{count, minNs, p50Ns, p90Ns,
+    /// p99Ns, p999Ns, maxNs}` (nulls when nothing was counted).
+    fn histogram(&self, e: &Entry, objects: &mut [Object]) -> Result<(), ReaderError> {
+        let Some(o) = position(objects, e.split().0) else {
+            return Ok(());
+        };
+        for k in 0..objects[o].elements.len() {
+            let index = objects[o].elements[k].0;
+            if index >= e.count {
+                continue;
+            }
+            let (buckets, min, max) = self.histogram_of(e, index)?;
+            let s = histogram::summarize(&buckets, min, max);
+            let mut m = Map::new();
+            m.insert("count".into(), s.count.into());
+            for (key, v) in [
+                ("minNs", s.min),
+                ("p50Ns", s.p50),
+                ("p90Ns", s.p90),
+                ("p99Ns", s.p99),
+                ("p999Ns", s.p999),
+                ("maxNs", s.max),
+            ] {
+                m.insert(key.into(), v.map_or(Value::Null, Value::from));
+            }
+            objects[o].rows[k].insert(e.split().1.to_owned(), Value::Object(m));
+        }
+        Ok(())
+    }
+
     /// Every quantity in the segment, decoded by kind: the snapshot `engine.stats()` and
     /// `fastpath stats --json` report (docs/stats-layout.md, "Reading by kind").
     pub fn snapshot(&self) -> Result<Value, ReaderError> {
@@ -197,17 +255,7 @@ impl Reader {
                         out.insert(e.name.clone(), text.into());
                     }
                 }
-                Kind::Histogram => {
-                    let buckets: Vec<Value> = (0..e.count)
-                        .map(|b| self.sum(e, b).map(Value::from))
-                        .collect::<Result<_, _>>()?;
-                    if let Value::Object(m) = out
-                        .entry("histograms")
-                        .or_insert_with(|| Value::Object(Map::new()))
-                    {
-                        m.insert(e.name.clone(), buckets.into());
-                    }
-                }
+                Kind::Histogram => self.histogram(e, &mut objects)?,
                 Kind::Names | Kind::Ring => {}
             }
         }

@@ -19,8 +19,9 @@ use crate::lock;
 use crate::directory::{loops_line, port_line, queue_line, round_up, Blocks, Layout, Placed};
 use crate::layout::{
     entry, header, Lane, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN,
-    ENTRY_SIZE, FLAG_LOCKED, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, LINE, LOOP_FIELDS, MAGIC,
-    MEMORY_RUNS, NONE, PIPELINE_SLOTS, QUEUE_SLOTS, RULE_SLOTS,
+    ENTRY_SIZE, FLAG_LOCKED, FLAG_STOPPED, HEADER_SIZE, HISTOGRAM_WORDS, LAYOUT_VERSION, LINE,
+    LOOP_FIELDS, MAGIC, MEMORY_RUNS, NONE, PIPELINE_FIELDS, PIPELINE_SLOTS, QUEUE_SLOTS,
+    RULE_SLOTS,
 };
 
 /// What the segment describes.
@@ -399,20 +400,53 @@ impl Segment {
         Some(i)
     }
 
-    /// Worker `w`'s counters for pipeline slot `slot`: in, out, dropped, generated.
-    #[allow(clippy::cast_ptr_alignment)] // 32-byte aligned inside a page-aligned mapping
-    pub fn pipeline_counters(&self, w: usize, slot: usize) -> &[AtomicU64; 4] {
+    /// Worker `w`'s counters for pipeline slot `slot`: in, out, dropped, generated, probes
+    /// lost, probes reordered, pace missed ([`PIPELINE_FIELDS`]).
+    #[allow(clippy::cast_ptr_alignment)] // cache-line aligned inside a page-aligned mapping
+    pub fn pipeline_counters(&self, w: usize, slot: usize) -> &[AtomicU64; PIPELINE_FIELDS] {
         assert!(
             w < self.workers && slot < PIPELINE_SLOTS,
             "pipeline counter slot out of range"
         );
-        // SAFETY: in range (checked), 32-byte aligned, zero-initialised u64s in the mapping.
+        // SAFETY: in range (checked), 64-byte aligned, zero-initialised u64s in the mapping.
         unsafe {
             &*self
                 .base
                 .as_ptr()
-                .add(self.blocks.pipeline_counters + (w * PIPELINE_SLOTS + slot) * 32)
-                .cast::<[AtomicU64; 4]>()
+                .add(
+                    self.blocks.pipeline_counters
+                        + (w * PIPELINE_SLOTS + slot) * PIPELINE_FIELDS * 8,
+                )
+                .cast::<[AtomicU64; PIPELINE_FIELDS]>()
+        }
+    }
+
+    /// Worker `w`'s `pipeline/latency` (or, `probes`, `pipeline/probes`) record for pipeline
+    /// slot `slot` ([`crate::histogram`]). One writer: that worker.
+    #[allow(clippy::cast_ptr_alignment)] // 8-byte aligned inside a page-aligned mapping
+    pub fn pipeline_histogram(
+        &self,
+        w: usize,
+        slot: usize,
+        probes: bool,
+    ) -> &[AtomicU64; HISTOGRAM_WORDS] {
+        assert!(
+            w < self.workers && slot < PIPELINE_SLOTS,
+            "pipeline histogram slot out of range"
+        );
+        let block = if probes {
+            self.blocks.probes
+        } else {
+            self.blocks.latency
+        };
+        let bytes = HISTOGRAM_WORDS * 8;
+        // SAFETY: in range (checked), 8-byte aligned, zero-initialised u64s in the mapping.
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(block + (w * PIPELINE_SLOTS + slot) * bytes)
+                .cast::<[AtomicU64; HISTOGRAM_WORDS]>()
         }
     }
 
