@@ -271,7 +271,7 @@ impl Classifiers {
     }
 
     /// One burst of at most [`dpdk::BURST_SIZE`] packets, whose headers `headers(i)` gives
-    /// (`None`: skip the packet, its id stays 0).
+    /// (headers without IP addresses, as of a skipped packet, leave its id 0).
     #[inline]
     fn classify_burst(&self, n: usize, mut headers: impl FnMut(usize) -> Headers, ids: &mut [u32]) {
         const N: usize = dpdk::BURST_SIZE;
