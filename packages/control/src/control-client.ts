@@ -106,6 +106,11 @@ export class ControlClient implements AsyncDisposable {
     return answerOf(line);
   };
 
+  /** Whether the engine closed the connection (it stopped), or `close()` was called. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
   /** Route table `table` (its stage's name; none: the engine's only one). */
   routes(table?: string): RouteTable {
     return new RouteTable(this.send, table);
@@ -118,6 +123,7 @@ export class ControlClient implements AsyncDisposable {
 
   /** Closes the connection (the engine is not affected). */
   close(): void {
+    this.#closed ??= new FastpathError(ErrorCode.Control, 'this control connection was closed');
     this.#socket.end();
     this.#socket.destroy();
   }

@@ -156,8 +156,12 @@ export class Engine implements AsyncDisposable {
     return this.#reader.snapshot();
   }
 
-  /** The engine's control API in this process: what its control socket serves to others. */
-  readonly #control: ControlTransport = async (request) => {
+  /**
+   * Sends one request to the engine's control API in this process (what its control socket
+   * serves to others: crates/engine/src/control) and resolves to the answer's `ok`; throws its
+   * error as a FastpathError. `routes()` is the typed way in.
+   */
+  readonly control: ControlTransport = async (request) => {
     let line;
     try {
       line = await this.#native.control(JSON.stringify(request));
@@ -176,12 +180,12 @@ export class Engine implements AsyncDisposable {
    * `ControlClient.connect(name)` or `fastpath routes`.
    */
   routes(table?: string): RouteTable {
-    return new RouteTable(this.#control, table);
+    return new RouteTable(this.control, table);
   }
 
   /** Every route table: name, pipeline and stage, size, room, next hops. */
   routeTables(): Promise<RouteTableInfo[]> {
-    return routeTables(this.#control);
+    return routeTables(this.control);
   }
 
   /**

@@ -13,6 +13,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, requireToken } from './auth.js';
 import { configRoutes } from './config.js';
+import { routeRoutes } from './routes.js';
 import { dashboardRoutes } from './dashboard.js';
 import { answerErrors, HttpError } from './errors.js';
 import { eventsRoutes } from './events.js';
@@ -120,6 +121,7 @@ export async function createApp(source: ServeSource, options: ServeOptions = {})
       infoRoutes(typed);
       statsRoutes(typed);
       configRoutes(typed);
+      routeRoutes(typed);
       eventsRoutes(typed);
       typed.get('/openapi.json', { schema: { summary: 'This document', hide: true } }, async () => app.swagger());
     },

@@ -25,7 +25,7 @@ export class HttpError extends Error {
 export const errorSchema = z.object({
   code: z.string().describe('stable error code (ERR_CONFIG, ERR_NEEDS_RESTART, ERR_PERMISSION, ERR_REQUEST, ...)'),
   message: z.string().describe('what is wrong and what to do'),
-  problems: z.array(z.string()).optional().describe('ERR_CONFIG: every problem as `path: reason`'),
+  problems: z.array(z.string()).optional().describe('ERR_CONFIG, ERR_ROUTE: every problem as `path: reason` (a route file\'s: `line N: reason`)'),
 });
 
 /** The error answers every route may give (documented in the OpenAPI document). */
@@ -40,6 +40,8 @@ const STATUS: Partial<Record<Code, number>> = {
   [ErrorCode.Permission]: 401,
   [ControlErrorCode.ReadOnly]: 405,
   [ControlErrorCode.Request]: 400,
+  [ErrorCode.Route]: 400,
+  [ErrorCode.Control]: 503,
 };
 
 /** The config problems of a body the schema refused, worded as `fastpath validate` words them. */
@@ -54,7 +56,7 @@ function configProblems(body: unknown): readonly string[] {
 
 function toHttp(error: FastifyError | Error, request: FastifyRequest): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof FastpathError) return new HttpError(STATUS[error.code] ?? 500, error.code, error.message, error.code === ErrorCode.Config ? error.problems : undefined);
+  if (error instanceof FastpathError) return new HttpError(STATUS[error.code] ?? 500, error.code, error.message, error.code === ErrorCode.Config || error.code === ErrorCode.Route ? error.problems : undefined);
   if (hasZodFastifySchemaValidationErrors(error)) {
     if (request.routeOptions.url?.endsWith('/config')) {
       const problems = configProblems(request.body);

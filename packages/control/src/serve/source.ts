@@ -8,7 +8,9 @@
  */
 import { ControlErrorCode, ErrorCode, FastpathError, type EngineStats } from '@fastpath/types';
 
+import { ControlClient } from '../control-client.js';
 import { Engine } from '../engine.js';
+import type { ControlTransport } from '../routes.js';
 import { StatsReader } from '../stats-reader.js';
 
 export type ServeSource = Engine | StatsReader;
@@ -78,6 +80,29 @@ export class Source {
     return this.engine;
   }
 
+  #client: Promise<ControlClient> | undefined;
+
+  /**
+   * The engine's control API (route tables): in process for an Engine; attached, through the
+   * engine's control socket, connected at the first request and again after a restart.
+   */
+  readonly control: ControlTransport = async (request, onProgress) => {
+    if (this.engine !== undefined) return this.engine.control(request, onProgress);
+    this.#client ??= ControlClient.connect(this.reader.name);
+    let client;
+    try {
+      client = await this.#client;
+      return await client.send(request, onProgress);
+    } catch (error) {
+      // A refused connection or one the engine closed (it stopped): connect anew next time.
+      if (client === undefined || client.closed) {
+        this.#client = undefined;
+        client?.close();
+      }
+      throw error;
+    }
+  };
+
   /** Whether the engine is up: not stopped, its heartbeat recent, its process there. */
   get ready(): boolean {
     return (this.engine === undefined || !this.engine.stopped) && this.reader.alive;
@@ -85,5 +110,6 @@ export class Source {
 
   close(): void {
     if (this.#ownReader) this.#reader.close();
+    void this.#client?.then((c) => c.close(), () => undefined);
   }
 }
