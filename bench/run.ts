@@ -6,9 +6,12 @@
  *   npm run bench [-- --quick] [-- --no-write]
  *
  * Full: every forwarding mode on hugepages plus io without, 3 rounds of 4 s each with stats
- * on and off, instruction counts for io and macswap, memory, stats and control costs, and
- * the af_packet bridge (root only). --quick: io, macswap, the ring generator and io without
- * hugepages, 3 rounds of 1 s, instruction counts for io only, no bridge: under 5 minutes.
+ * on and off, instruction counts for io and macswap, memory, stats and control costs, the
+ * routing rows against DPDK's l3fwd (bench/routing.ts: 16 and 1M routes, IPv4 and IPv6, an
+ * ACL of 10k rules, loading and live route changes), and the af_packet bridge (root only).
+ * --quick: io, macswap, the ring generator and io without hugepages, 3 rounds of 1 s,
+ * instruction counts for io only, the 16-route IPv4 row against l3fwd, no bridge: under 5
+ * minutes.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,8 +20,20 @@ import { parseArgs } from 'node:util';
 
 import { measureMode, root, type Mode, type ModeResult } from './lib/forward.js';
 import { chartSvg, machine, resultsMarkdown, updateReadme, type BenchResults } from './lib/report.js';
+import type { RoutingResults } from './lib/routing.js';
+import { routingLines, routingMarkdown, updateSection } from './lib/routing-report.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+});
+if (values.help) {
+  console.log('npm run bench [-- --quick] [-- --no-write]');
+  console.log('  (no flags)   every measurement (about 45 minutes); writes bench/results/<date>.json, the chart and bench/README.md');
+  console.log('  --quick      a short run (under 5 minutes); writes bench/results/<date>-quick.json');
+  console.log('  --no-write   print the results only');
+  console.log('One measurement at a time: the commands in bench/README.md (npx tsx bench/forward.ts, bench/routing.ts --help, ...)');
+  process.exit(0);
+}
 const quick = values.quick;
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -62,6 +77,8 @@ say('stats segment reads');
 const stats = script<BenchResults['stats']>('stats.ts', quick ? ['--seconds', '1'] : []);
 say('control calls and swaps');
 const control = script<BenchResults['control']>('control.ts', quick ? ['--swaps', '40'] : []);
+say('routing and ACLs against l3fwd');
+const routing = script<RoutingResults>('routing.ts', quick ? ['--rows', 'v4-16', '--duration', '1'] : []);
 
 const results: BenchResults = {
   date: new Date().toISOString().slice(0, 10),
@@ -73,6 +90,7 @@ const results: BenchResults = {
   memory,
   stats,
   control,
+  routing,
 };
 
 console.log('');
@@ -86,6 +104,7 @@ for (const r of forward) {
 }
 for (const i of instructions ?? []) console.log(`instructions/packet ${i.mode}: testpmd ${i.testpmd.instructionsPerPacket}, Fastpath ${i.fastpath.instructionsPerPacket}`);
 if (memory) console.log(`hugepages: testpmd ${memory.testpmd.pages}, Fastpath ${memory.fastpath.pages}`);
+if (routing) for (const line of routingLines(routing)) console.log(line);
 
 if (!values['no-write']) {
   const dir = join(root, 'bench/results');
@@ -96,7 +115,9 @@ if (!values['no-write']) {
   if (!quick) {
     writeFileSync(join(dir, 'latest.svg'), chartSvg(results));
     const readme = join(root, 'bench/README.md');
-    writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), resultsMarkdown(results, 'results/latest.svg', `results/${name}.json`)));
+    let text = updateReadme(readFileSync(readme, 'utf8'), resultsMarkdown(results, 'results/latest.svg', `results/${name}.json`));
+    if (routing) text = updateSection(text, 'routing', routingMarkdown(routing, results.date, `results/${name}.json`));
+    writeFileSync(readme, text);
     say('updated bench/README.md and bench/results/latest.svg');
   }
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 HUGEPAGES_WANTED=512 # 2 MiB pages: 1 GiB, enough for the demo, the tests and testpmd side by side
-APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3 chromium)
+APT_PACKAGES=(dpdk dpdk-dev dpdk-doc make libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3 chromium)
 # Installed when root like the rest, but not required: without it the browser test skips, saying so.
 APT_OPTIONAL=(chromium)
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 
 import type { ModeResult } from './forward.js';
+import type { RoutingResults } from './routing.js';
 
 export interface BenchResults {
   date: string;
@@ -17,6 +18,8 @@ export interface BenchResults {
   stats?: { snapshotMedianUs: number; readers: number; missedTotal: number };
   control?: { nativeCall: { medianUs: number; p99Us: number }; statsCall: { medianUs: number; p99Us: number }; swap: { medianUs: number; p99Us: number }; swaps: number };
   memory?: { testpmd: { pages: number; mbufs: number }; fastpath: { pages: number; mbufs: number; planned: number }; ratio: number };
+  /** bench/routing.ts: the route and acl stages against DPDK's l3fwd. */
+  routing?: RoutingResults;
   instructions?: { mode: string; testpmd: { instructionsPerPacket: number }; fastpath: { instructionsPerPacket: number }; fastpathCountersOff: { instructionsPerPacket: number }; ratio: number }[];
 }
 
