@@ -83,6 +83,28 @@ impl Prefix {
     /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a full-length prefix). The length
     /// is one to three decimal digits, at most the address's width.
     pub fn parse(text: &str) -> Result<Self, String> {
+        let (v6, value, len) = Self::parts(text)?;
+        let bits = if v6 { 128 } else { 32 };
+        let width_mask = if bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << bits) - 1
+        };
+        let mask = if len == 0 {
+            0
+        } else {
+            (width_mask >> (bits - len)) << (bits - len)
+        } & width_mask;
+        Ok(Self {
+            v6,
+            addr: value & mask,
+            mask,
+        })
+    }
+
+    /// A prefix as written, checked as [`Prefix::parse`] checks it: whether it is IPv6, the
+    /// address (IPv4 in the low 32 bits, bits past the length as written), the length.
+    pub fn parts(text: &str) -> Result<(bool, u128, u32), String> {
         let mut parts = text.split('/');
         let addr = parts.next().unwrap_or_default();
         let (len, extra) = (parts.next(), parts.next());
@@ -118,21 +140,7 @@ impl Prefix {
                 }
             },
         };
-        let width_mask = if bits == 128 {
-            u128::MAX
-        } else {
-            (1u128 << bits) - 1
-        };
-        let mask = if len == 0 {
-            0
-        } else {
-            (width_mask >> (bits - len)) << (bits - len)
-        } & width_mask;
-        Ok(Self {
-            v6,
-            addr: value & mask,
-            mask,
-        })
+        Ok((v6, value, len))
     }
 
     /// Whether `ip` falls inside.

@@ -14,7 +14,7 @@ use super::{Failure, Live, Progress, Request};
 use crate::error::{EngineError, ErrorCode};
 use crate::net::quote;
 use crate::stages::route::{
-    file, parse_prefix, Capacity, Edit, Refused, RouteEntryConfig, RoutePrefix, RouteTable,
+    file, parse_prefix, At, Capacity, Edit, Refused, RouteEntryConfig, RouteTable,
 };
 
 /// Routes a `routes.list` page holds at most (and by default).
@@ -102,6 +102,10 @@ pub(super) fn handle(
                 .map(|(p, hop)| json!({ "prefix": p.to_string(), "via": t.hop_names[*hop as usize] }))
                 .collect();
             Ok(json!({ "table": name, "routes": routes, "next": next }))
+        }
+        // Answered by control/capture.rs (Control::handle_in sends them there).
+        Request::CaptureStart(_) | Request::CaptureStop { .. } | Request::CaptureList => {
+            Err(refused("not a route request".to_owned()))
         }
     }
 }
@@ -200,7 +204,7 @@ fn adds(
             })
     };
     for (i, route) in routes.iter().enumerate() {
-        let at = format!("routes[{i}]");
+        let at = At::Route(i);
         match (parse_prefix(&route.prefix), hop(&route.via)) {
             (Ok(prefix), Ok(hop)) => edits.push(Edit {
                 at,
@@ -220,7 +224,7 @@ fn adds(
                 for l in lines {
                     match hop(&l.via) {
                         Ok(hop) => edits.push(Edit {
-                            at: format!("line {}", l.line),
+                            at: At::Line(l.line),
                             prefix: l.prefix,
                             hop: Some(hop),
                         }),
@@ -245,7 +249,7 @@ fn deletes(prefixes: &[String], text: Option<&str>) -> Result<Vec<Edit>, Failure
     for (i, prefix) in prefixes.iter().enumerate() {
         match parse_prefix(prefix) {
             Ok(prefix) => edits.push(Edit {
-                at: format!("prefixes[{i}]"),
+                at: At::Prefix(i),
                 prefix,
                 hop: None,
             }),
@@ -256,7 +260,7 @@ fn deletes(prefixes: &[String], text: Option<&str>) -> Result<Vec<Edit>, Failure
         match file::prefixes(text) {
             Err(lines) => problems.extend(lines),
             Ok(found) => edits.extend(found.into_iter().map(|(line, prefix)| Edit {
-                at: format!("line {line}"),
+                at: At::Line(line),
                 prefix,
                 hop: None,
             })),
@@ -272,14 +276,14 @@ fn deletes(prefixes: &[String], text: Option<&str>) -> Result<Vec<Edit>, Failure
 
 /// A prefix given twice in one change is a mistake to point at, not an order to guess.
 fn once_each(edits: &[Edit], problems: &mut Vec<String>) {
-    let mut first: HashMap<RoutePrefix, &str> = HashMap::with_capacity(edits.len());
-    for e in edits {
-        if let Some(at) = first.insert(e.prefix, &e.at) {
+    let mut by_prefix: Vec<&Edit> = edits.iter().collect();
+    by_prefix.sort_by_key(|e| e.prefix); // stable: each run starts with its first edit
+    for pair in by_prefix.windows(2) {
+        if pair[0].prefix == pair[1].prefix {
             problems.push(format!(
-                "{}: {} is given twice in this change (also {at}); keep one",
-                e.at, e.prefix
+                "{}: {} is given twice in this change (also {}); keep one",
+                pair[1].at, pair[1].prefix, pair[0].at
             ));
-            first.insert(e.prefix, at);
         }
     }
 }

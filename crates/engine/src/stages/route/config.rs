@@ -2,9 +2,8 @@
 //! once (inline and in the routes file together), every `via` and `default` naming a next hop,
 //! every next hop a known port and MACs, room for the routes the config gives.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
@@ -125,14 +124,30 @@ impl std::fmt::Display for RoutePrefix {
     }
 }
 
-/// A route the config gives, inline or in its file: where it was written (the path problems
-/// name, and the file's line), its prefix and its next hop's name.
+/// Where a route was written: `routes[i]`, or a line of the routes file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// `routes[i]`.
+    Inline(usize),
+    /// The routes file's line (from 1).
+    File(usize),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inline(i) => write!(f, "routes[{i}]"),
+            Self::File(line) => write!(f, "routesFile line {line}"),
+        }
+    }
+}
+
+/// A route the config gives, inline or in its file: where it was written, its prefix and its
+/// next hop's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declared {
-    /// `routes[3]` or `routesFile`.
-    pub path: String,
-    /// Its line in the routes file.
-    pub line: Option<usize>,
+    /// Where it was written.
+    pub origin: Origin,
     /// The prefix.
     pub prefix: RoutePrefix,
     /// The next hop's name.
@@ -140,12 +155,12 @@ pub struct Declared {
 }
 
 impl Declared {
-    /// Where a problem with its `field` (`prefix`, `via`) is reported, and what the message
-    /// starts with.
-    fn at(&self, field: &str) -> (String, String) {
-        match self.line {
-            Some(line) => (self.path.clone(), format!("line {line}: ")),
-            None => (format!("{}.{field}", self.path), String::new()),
+    /// Where a problem with its `field` (`prefix`, `via`) is reported (relative to the stage),
+    /// and what the message starts with.
+    pub fn at(&self, field: &str) -> (String, String) {
+        match self.origin {
+            Origin::File(line) => ("routesFile".to_owned(), format!("line {line}: ")),
+            Origin::Inline(i) => (format!("routes[{i}].{field}"), String::new()),
         }
     }
 }
@@ -159,8 +174,7 @@ pub fn declared(config: &RouteConfig) -> (Vec<Declared>, Vec<(String, String)>) 
     for (i, route) in config.routes.iter().enumerate() {
         match parse_prefix(&route.prefix) {
             Ok(prefix) => routes.push(Declared {
-                path: format!("routes[{i}]"),
-                line: None,
+                origin: Origin::Inline(i),
                 prefix,
                 via: route.via.clone(),
             }),
@@ -178,8 +192,7 @@ pub fn declared(config: &RouteConfig) -> (Vec<Declared>, Vec<(String, String)>) 
             )),
             Ok(text) => match super::file::parse(&text) {
                 Ok(lines) => routes.extend(lines.into_iter().map(|l| Declared {
-                    path: "routesFile".to_owned(),
-                    line: Some(l.line),
+                    origin: Origin::File(l.line),
                     prefix: l.prefix,
                     via: l.via,
                 })),
@@ -196,8 +209,32 @@ pub fn declared(config: &RouteConfig) -> (Vec<Declared>, Vec<(String, String)>) 
 /// that family rounded up to a power of two and at least [`DEFAULT_ROOM`]; a family with
 /// neither gets no table (0).
 pub fn capacity(config: &RouteConfig, routes: &[Declared]) -> Capacity {
-    let room = |v6: bool| {
-        let n = routes.iter().filter(|r| r.prefix.v6 == v6).count() as u32;
+    let v6 = routes.iter().filter(|r| r.prefix.v6).count();
+    room(config, [routes.len() - v6, v6])
+}
+
+/// How many routes of each family (IPv4, IPv6) `config` gives, counted without parsing them
+/// (for a config that was checked: the memory plan's estimate), and the room they get.
+pub fn counted_capacity(config: &RouteConfig) -> Capacity {
+    let mut n = [0usize; 2];
+    for r in &config.routes {
+        n[usize::from(r.prefix.contains(':'))] += 1;
+    }
+    if let Some(text) = config
+        .routes_file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+    {
+        let [v4, v6] = super::file::families(&text);
+        n[0] += v4;
+        n[1] += v6;
+    }
+    room(config, n)
+}
+
+fn room(config: &RouteConfig, [v4, v6]: [usize; 2]) -> Capacity {
+    let room = |v6: bool, n: usize| {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
         match config.max_routes.of(v6) {
             Some(max) => max.max(n),
             None if n == 0 => 0,
@@ -205,28 +242,17 @@ pub fn capacity(config: &RouteConfig, routes: &[Declared]) -> Capacity {
         }
     };
     Capacity {
-        v4: room(false),
-        v6: room(true),
+        v4: room(false, v4),
+        v6: room(true, v6),
     }
 }
 
 /// Parses a route prefix: the syntax of `match`'s prefixes, and no host bits set (a route
 /// with them is almost always a typo for another route).
 pub fn parse_prefix(text: &str) -> Result<RoutePrefix, String> {
-    Prefix::parse(text)?;
-    let (addr, len) = text
-        .split_once('/')
-        .map_or((text, None), |(a, l)| (a, Some(l)));
-    let (v6, bits, value) = match addr.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => (false, 32u8, u128::from(u32::from(a))),
-        Ok(IpAddr::V6(a)) => (true, 128u8, u128::from(a)),
-        Err(_) => return Err(format!("{} is not a valid prefix", quote(text))),
-    };
-    let len = len
-        .map_or(Ok(bits), str::parse::<u8>)
-        .map_err(|_| format!("{} is not a valid prefix", quote(text)))?;
+    let (v6, value, len) = Prefix::parts(text)?;
     let width = if v6 { u128::MAX } else { u128::from(u32::MAX) };
-    let host = width.checked_shr(u32::from(len)).unwrap_or(0);
+    let host = width.checked_shr(len).unwrap_or(0);
     if value & host != 0 {
         let masked = value & !host;
         let addr = if v6 {
@@ -242,7 +268,8 @@ pub fn parse_prefix(text: &str) -> Result<RoutePrefix, String> {
     Ok(RoutePrefix {
         v6,
         addr: value,
-        len,
+        // At most 128: `parts` checked it against the family's width.
+        len: len as u8,
     })
 }
 
@@ -292,42 +319,49 @@ pub fn check(config: &RouteConfig, cx: &mut StageCheck<'_>) {
     }
     let (routes, problems) = declared(config);
     // Every problem of the routes in config order: inline ones by index, then the file's.
-    let order = |path: &str| {
-        path.strip_prefix("routes[")
-            .and_then(|rest| rest.split(']').next())
-            .and_then(|i| i.parse::<usize>().ok())
-            .unwrap_or(usize::MAX)
-    };
-    let mut found: Vec<(usize, String, String)> = problems
-        .into_iter()
-        .map(|(path, why)| (order(&path), path, why))
-        .collect();
-    let mut seen: HashMap<RoutePrefix, usize> = HashMap::with_capacity(routes.len());
-    for (i, route) in routes.iter().enumerate() {
-        match seen.entry(route.prefix) {
-            Entry::Occupied(first) => {
-                let (path, line) = route.at("prefix");
-                let first = &routes[*first.get()];
-                found.push((
-                    order(&path),
-                    path,
-                    format!(
-                        "{line}{} is routed already by {}; keep one of them",
-                        route.prefix,
-                        first.line.map_or_else(
-                            || first.path.clone(),
-                            |l| format!("{} line {l}", first.path)
-                        ),
-                    ),
-                ));
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(i);
-            }
+    // Problems in config order: inline routes by index, then the routes file by line.
+    let order = |path: &str, why: &str| {
+        let number = |text: Option<&str>| text.and_then(|t| t.parse::<usize>().ok());
+        match number(
+            path.strip_prefix("routes[")
+                .and_then(|r| r.split(']').next()),
+        ) {
+            Some(i) => (i, 0),
+            None => (
+                usize::MAX,
+                number(why.strip_prefix("line ").and_then(|r| r.split(':').next())).unwrap_or(0),
+            ),
         }
+    };
+    let mut found: Vec<((usize, usize), String, String)> = problems
+        .into_iter()
+        .map(|(path, why)| (order(&path, &why), path, why))
+        .collect();
+    // Each prefix once: sorted by prefix (then as written), a prefix equal to the one before
+    // it repeats the first of its run. (A sort, not a hash set: a routes file may hold millions.)
+    let mut by_prefix: Vec<(RoutePrefix, u32)> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.prefix, i as u32))
+        .collect();
+    by_prefix.sort_unstable();
+    for pair in by_prefix.chunk_by(|a, b| a.0 == b.0) {
+        let first = &routes[pair[0].1 as usize];
+        for &(_, i) in &pair[1..] {
+            let route = &routes[i as usize];
+            let (path, line) = route.at("prefix");
+            let why = format!(
+                "{line}{} is routed already by {}; keep one of them",
+                route.prefix, first.origin
+            );
+            found.push((order(&path, &why), path, why));
+        }
+    }
+    for route in &routes {
         if !known(&route.via) {
             let (path, line) = route.at("via");
-            found.push((order(&path), path, format!("{line}{}", unknown(&route.via))));
+            let why = format!("{line}{}", unknown(&route.via));
+            found.push((order(&path, &why), path, why));
         }
     }
     found.sort_by_key(|(order, ..)| *order);
@@ -507,6 +541,7 @@ mod tests {
         let (routes, problems) = declared(&config);
         assert!(problems.is_empty());
         assert_eq!(capacity(&config, &routes), Capacity { v4: 2048, v6: 1024 });
+        assert_eq!(counted_capacity(&config), Capacity { v4: 2048, v6: 1024 });
         let config = RouteConfig {
             max_routes: MaxRoutes {
                 ipv4: None,

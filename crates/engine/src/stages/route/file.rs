@@ -58,6 +58,16 @@ pub fn prefixes(text: &str) -> Result<Vec<(usize, RoutePrefix)>, Vec<String>> {
     }
 }
 
+/// How many routes of each family (IPv4, IPv6) `text` holds, by a glance at each line (an
+/// IPv6 prefix has a colon): for text that [`parse`] accepted.
+pub fn families(text: &str) -> [usize; 2] {
+    let mut n = [0; 2];
+    for (_, line) in lines(text) {
+        n[usize::from(line.contains(':'))] += 1;
+    }
+    n
+}
+
 /// The lines that say something, numbered from 1, trimmed.
 fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()

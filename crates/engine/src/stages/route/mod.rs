@@ -19,7 +19,7 @@ pub use config::{
     declared, parse_prefix, stage_name, Declared, MaxRoutes, NextHopConfig, RouteConfig,
     RouteEntryConfig, RoutePrefix,
 };
-pub use table::{Capacity, Changed, Edit, Refused, RouteTable};
+pub use table::{At, Capacity, Changed, Edit, Refused, RouteTable};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -169,8 +169,7 @@ impl Route {
 /// Heap bytes the stage's tables take (what the memory plan counts before EAL starts, once
 /// per copy): a table per family with room ([`config::capacity`]), sized as compile makes it.
 pub fn table_bytes(config: &RouteConfig) -> u64 {
-    let (routes, _) = declared(config);
-    let room = config::capacity(config, &routes);
+    let room = config::counted_capacity(config);
     let hops = config.next_hops.len() as u64;
     let v4 = match room.v4 {
         0 => 0,
@@ -197,15 +196,15 @@ fn build_table(
     }
     let mut routes = BTreeMap::new();
     for d in &declared {
-        let hop = index(&d.via).ok_or_else(|| {
-            EngineError::config(
-                &format!("{path}.{}", d.path),
-                format!("{} is not a next hop of this stage", d.via),
-            )
-        })?;
+        let problem = |field: &str, why: String| {
+            let (at, line) = d.at(field);
+            EngineError::config(&format!("{path}.{at}"), format!("{line}{why}"))
+        };
+        let hop = index(&d.via)
+            .ok_or_else(|| problem("via", format!("{} is not a next hop of this stage", d.via)))?;
         if routes.insert(d.prefix, hop).is_some() {
-            return Err(EngineError::config(
-                &format!("{path}.{}", d.path),
+            return Err(problem(
+                "prefix",
                 format!(
                     "{} is given twice (the routes file changed since the config was checked?)",
                     d.prefix

@@ -50,11 +50,32 @@ impl Capacity {
     }
 }
 
+/// Where an edit came from: what an error names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum At {
+    /// `routes[i]` of a request.
+    Route(usize),
+    /// `prefixes[i]` of a request.
+    Prefix(usize),
+    /// A line of route file text (from 1).
+    Line(usize),
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Route(i) => write!(f, "routes[{i}]"),
+            Self::Prefix(i) => write!(f, "prefixes[{i}]"),
+            Self::Line(n) => write!(f, "line {n}"),
+        }
+    }
+}
+
 /// One change of a batch: add (or replace) a route, or delete one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     /// Where it came from (`routes[3]`, `line 7`): what an error names.
-    pub at: String,
+    pub at: At,
     /// The prefix.
     pub prefix: RoutePrefix,
     /// The next hop's index (add), or `None` (delete).
@@ -304,19 +325,28 @@ impl RouteTable {
         progress: Progress<'_>,
     ) -> Result<Changed, Refused> {
         let mut w = self.writer();
-        let mut routes = w.routes.clone();
+        // Checked against the route set as it is (each prefix comes once in a batch: the
+        // caller refuses repeats), without copying it: a table may hold millions.
         let mut changed = Changed::default();
         let mut problems = Vec::new();
+        let mut held = [0usize; 2];
+        for p in w.routes.keys() {
+            held[usize::from(p.v6)] += 1;
+        }
         for e in edits {
-            match e.hop {
-                Some(hop) => match routes.insert(e.prefix, hop) {
-                    Some(_) => changed.replaced += 1,
-                    None => changed.added += 1,
-                },
-                None => match routes.remove(&e.prefix) {
-                    Some(_) => changed.deleted += 1,
-                    None => problems.push(format!("{}: {} is not routed", e.at, e.prefix)),
-                },
+            let there = w.routes.contains_key(&e.prefix);
+            let family = usize::from(e.prefix.v6);
+            match (e.hop, there) {
+                (Some(_), true) => changed.replaced += 1,
+                (Some(_), false) => {
+                    changed.added += 1;
+                    held[family] += 1;
+                }
+                (None, true) => {
+                    changed.deleted += 1;
+                    held[family] -= 1;
+                }
+                (None, false) => problems.push(format!("{}: {} is not routed", e.at, e.prefix)),
             }
             if e.hop.is_some() && self.capacity.of(e.prefix.v6) == 0 {
                 problems.push(format!(
@@ -329,7 +359,7 @@ impl RouteTable {
             }
         }
         for v6 in [false, true] {
-            let held = routes.keys().filter(|p| p.v6 == v6).count();
+            let held = held[usize::from(v6)];
             let room = self.capacity.of(v6) as usize;
             if room > 0 && held > room {
                 problems.push(format!(
@@ -353,7 +383,12 @@ impl RouteTable {
         // A failure here leaves the standby half-changed: it is dropped, rebuilt next time.
         standby.edit(edits, progress).map_err(Refused::Table)?;
         let old = self.active.swap(Box::into_raw(standby), Ordering::AcqRel);
-        w.routes = routes;
+        for e in edits {
+            match e.hop {
+                Some(hop) => w.routes.insert(e.prefix, hop),
+                None => w.routes.remove(&e.prefix),
+            };
+        }
         if !grace() {
             return Err(Refused::Stuck);
         }
