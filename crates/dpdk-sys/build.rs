@@ -20,6 +20,10 @@ const LIBS: &[&str] = &[
     "rte_telemetry",
     "rte_fib",
     "rte_acl",
+    "rte_bpf",
+    "rte_pcapng",
+    // libpcap: `pcap_compile` turns a tcpdump filter into the classic BPF rte_bpf converts.
+    "pcap",
 ];
 
 fn pkg_config(args: &[&str]) -> Vec<String> {
@@ -88,6 +92,8 @@ fn main() {
         .allowlist_function("rte_.*")
         .allowlist_type("rte_.*")
         .allowlist_var("RTE_.*|rte_.*")
+        .allowlist_function("pcap_open_dead|pcap_compile|pcap_freecode|pcap_geterr|pcap_close")
+        .allowlist_var("DLT_EN10MB|PCAP_NETMASK_UNKNOWN")
         // Static inline functions are reached through src/inline.c instead.
         .generate_inline_functions(false)
         .prepend_enum_name(false)

@@ -15,3 +15,9 @@
 #include <rte_fib.h>
 #include <rte_fib6.h>
 #include <rte_acl.h>
+/* Live capture: libpcap compiles tcpdump filters, rte_bpf runs them, rte_pcapng writes the
+ * capture file's section and interface blocks. pcap.h first: rte_bpf_convert takes its
+ * struct bpf_program. */
+#include <pcap/pcap.h>
+#include <rte_bpf.h>
+#include <rte_pcapng.h>

@@ -8,6 +8,7 @@
 //! return code becomes a [`DpdkError`].
 
 mod acl;
+mod bpf;
 mod cycles;
 pub mod eal;
 mod error;
@@ -23,6 +24,7 @@ pub use acl::{
     heap_allocated_bytes, Acl, AclField, AclKey, AclRule, FieldKind, ACL_MAX_FIELDS,
     ACL_MAX_PRIORITY,
 };
+pub use bpf::{pcapng_header, FilterError, PacketFilter};
 pub use cycles::{tsc, tsc_hz};
 pub use eal::{Eal, EalArgs, EalMemory, IovaMode};
 pub use error::{DpdkError, ToResult};

@@ -29,6 +29,11 @@ impl Mbuf {
             .map(|raw| Self { raw })
     }
 
+    /// The `struct rte_mbuf *` (for DPDK calls that take one, such as a BPF program's run).
+    pub(crate) fn raw(&self) -> *mut dpdk_sys::rte_mbuf {
+        self.raw.as_ptr()
+    }
+
     fn head(&self) -> &dpdk_sys::rte_mbuf {
         // SAFETY: `raw` is a live mbuf owned by self.
         unsafe { self.raw.as_ref() }

@@ -72,6 +72,11 @@ pub struct Program {
     pub segment: Arc<stats::Segment>,
     /// Match stages: (pipeline index, name, counter slot), in config order.
     pub rule_names: Vec<(usize, String, usize)>,
+    /// Workers time each rx burst to its tx into `pipeline/latency` (`stats.latency`, and
+    /// counters on).
+    pub latency: bool,
+    /// A generator makes probes: workers look for them in what they receive.
+    pub probing: bool,
 }
 
 /// What the engine knows after the ports are up, needed to compile.
@@ -83,6 +88,23 @@ pub struct PortFacts {
     pub tx_queues: Vec<u16>,
     /// Driver name per port.
     pub drivers: Vec<String>,
+    /// DPDK port id per port (a generator's `rate.percent` asks its link speed).
+    pub ids: Vec<u16>,
+}
+
+impl PortFacts {
+    /// The facts of the ports as they came up.
+    pub fn of(summaries: &[crate::report::PortSummary]) -> Self {
+        Self {
+            macs: summaries
+                .iter()
+                .map(|s| crate::net::parse_mac(&s.mac).unwrap_or_default())
+                .collect(),
+            tx_queues: summaries.iter().map(|s| s.tx_queues).collect(),
+            drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
+            ids: summaries.iter().map(|s| s.id).collect(),
+        }
+    }
 }
 
 /// Bridge tables by (pipeline name, stage index), carried from one program to the next.
@@ -230,6 +252,8 @@ pub fn compile(
                 facts,
                 worker,
                 Arc::clone(generated.entry(name.clone()).or_default()),
+                slot,
+                &format!("{path}.generator"),
             )?),
             _ => None,
         };
@@ -266,11 +290,15 @@ pub fn compile(
     *bridges = next_bridges;
     *routes = next_routes;
     Ok(Program {
-        pipelines,
-        input_pipeline,
+        probing: pipelines
+            .iter()
+            .any(|p| p.generator.as_ref().is_some_and(|g| g.probe_slot.is_some())),
         port_macs: facts.macs.clone(),
         segment: Arc::clone(segment),
         rule_names,
+        latency: config.stats.latency && config.stats.counters,
+        pipelines,
+        input_pipeline,
     })
 }
 

@@ -18,7 +18,7 @@ use crate::bring_up::{
 };
 use crate::compile::{self, BridgeTables, Generated, PortFacts, Program, RouteTables};
 use crate::config::EngineConfig;
-use crate::control::{socket::Socket, Control};
+use crate::control::{capture::Captures, socket::Socket, Control};
 use crate::error::{EngineError, ErrorCode};
 use crate::neighbours;
 use crate::net;
@@ -150,11 +150,8 @@ impl Engine {
             epoch: Instant::now(),
             counting: config.stats.counters,
             failure: std::sync::OnceLock::new(),
-            // Read here, on the control thread, before any worker runs: the reliability
-            // tests' way to make a worker's loop panic. Never set in production.
-            fault_lcore: std::env::var("FASTPATH_FAULT_PANIC_LCORE")
-                .ok()
-                .and_then(|v| v.trim().parse().ok()),
+            fault_lcore: fault_lcore(),
+            taps: crate::capture::Taps::default(),
         });
         let sampler = Sampler::start(
             Arc::clone(&shared),
@@ -185,8 +182,10 @@ impl Engine {
     }
 
     /// Opens the control socket; without it (a note says why) the engine runs on, steered
-    /// from its own process only.
+    /// from its own process only. Captures are set up first: they work either way.
     fn open_socket(&mut self) {
+        let captures = Captures::of(&self.plan, &self.info.ports, &self.program);
+        self.control.set_captures(captures);
         let path = crate::control::socket::path(&self.plan.eal.file_prefix);
         match Socket::open(path, Arc::clone(&self.control)) {
             Ok(socket) => self.socket = Some(socket),
@@ -307,6 +306,12 @@ impl Engine {
         // Either way the workers that answer now run `next`; keep the engine's view with them.
         // Counters need no hand-over: they live in the stats segment under slots kept by name.
         self.program = next;
+        live.captures.pipelines = self
+            .program
+            .pipelines
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         self.bridges = bridges;
         self.generated = generated;
         self.config = config.clone();
@@ -475,4 +480,12 @@ fn needs_restart(running: &EngineConfig, next: &EngineConfig) -> Result<(), Engi
         return refuse("stats changed".to_owned());
     }
     Ok(())
+}
+
+/// `FASTPATH_FAULT_PANIC_LCORE`, read on the control thread before any worker runs: the
+/// reliability tests' way to make a worker's loop panic. Never set in production.
+fn fault_lcore() -> Option<u32> {
+    std::env::var("FASTPATH_FAULT_PANIC_LCORE")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
 }

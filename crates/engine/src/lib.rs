@@ -11,6 +11,7 @@
 //! binding (`crates/node`) and the tests use.
 
 mod bring_up;
+pub mod capture;
 pub mod compile;
 pub mod config;
 pub mod control;

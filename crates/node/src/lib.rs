@@ -2,13 +2,15 @@
 //! One file per area: [`engine`] (start, apply, stop), [`config`] (the config rules, which
 //! start nothing), [`info`] (what a started engine
 //! reports about itself: a napi type and its `From` impl side by side), [`stats`] (the
-//! stats segments, mapped for JavaScript), [`platform`] (doctor, devbind).
+//! stats segments, mapped for JavaScript), [`platform`] (doctor, devbind), [`capture`] (a live
+//! capture's ring, read as pcapng).
 //!
 //! Counters do not pass through here: JavaScript reads them from the stats segment itself.
 //! Errors reach JavaScript as `Error`s whose message starts with the stable code in
 //! brackets (`[ERR_EAL_INIT] ...`); `@fastpath/control` turns that into `error.code`.
 //! Nothing here may panic across the boundary: engine calls run under `catch_unwind`.
 
+pub mod capture;
 pub mod config;
 pub mod engine;
 mod error;

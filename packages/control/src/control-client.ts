@@ -14,6 +14,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { ErrorCode, FastpathError } from '@fastpath/types';
 
+import { Capture, type CaptureOptions } from './capture.js';
 import { native } from './native.js';
 import { answerOf, routeTables, RouteTable, type ControlTransport, type OnProgress, type RouteTableInfo } from './routes.js';
 import { StatsReader } from './stats-reader.js';
@@ -119,6 +120,17 @@ export class ControlClient implements AsyncDisposable {
   /** Every route table of the engine. */
   routeTables(): Promise<RouteTableInfo[]> {
     return routeTables(this.send);
+  }
+
+  /**
+   * Starts a live capture (a Readable of pcapng; capture.ts). It belongs to this connection:
+   * closing it (or this process ending, however it ends) stops the capture in the engine.
+   */
+  async capture(options: CaptureOptions = {}): Promise<Capture> {
+    const capture = await Capture.start(this.send, options);
+    if (this.#closed) capture.engineGone();
+    else this.#socket.once('close', () => capture.engineGone());
+    return capture;
   }
 
   /** Closes the connection (the engine is not affected). */

@@ -23,6 +23,7 @@ import {
   type EngineStats,
 } from '@fastpath/types';
 
+import { Capture, type CaptureOptions } from './capture.js';
 import { isLoadingConfig } from './load-config.js';
 import { native, type NativeEngine } from './native.js';
 import { answerOf, routeTables, RouteTable, type ControlTransport, type RouteTableInfo } from './routes.js';
@@ -186,6 +187,16 @@ export class Engine implements AsyncDisposable {
   /** Every route table: name, pipeline and stage, size, room, next hops. */
   routeTables(): Promise<RouteTableInfo[]> {
     return routeTables(this.control);
+  }
+
+  /**
+   * Starts a live capture: a Readable of pcapng (capture.ts) with the packets of `pipeline`
+   * at `at` that `filter` (tcpdump syntax) matches, ending after `count` packets, `durationS`,
+   * `stop()`, or with the engine. Other processes do the same through
+   * `ControlClient.connect(name).capture()` or `fastpath capture`.
+   */
+  capture(options: CaptureOptions = {}): Promise<Capture> {
+    return Capture.start(this.control, options);
   }
 
   /**

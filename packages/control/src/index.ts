@@ -1,5 +1,6 @@
 export { allowedCpus, parseCpuList } from './cpus.js';
 export { helpOf, parseCommandLine, positiveInteger, positiveNumber, UsageError, type CommandLine, type Flags, type Option, type Options } from './command-line.js';
+export { Capture, type CaptureCounts, type CaptureOptions, type CapturePoint } from './capture.js';
 export { ControlClient } from './control-client.js';
 export { Engine } from './engine.js';
 export {

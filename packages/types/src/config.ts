@@ -192,9 +192,28 @@ export const STAGE_KINDS = ['io', 'macRewrite', 'macSwap', 'fiveTupleSwap', 'dro
 
 const stageSchema = z.union([z.enum(simpleKinds), stageObject]);
 
+/** One frame size, or a size and its weight in a mix. */
+const sizeItem = z.union([u16, z.strictObject({ size: u16, weight: u32 })]);
+
 const generatorSchema = z.strictObject({
   /** Frame size in bytes without FCS, 60-2048 (default 64). */
   packetSize: u16.optional(),
+  /**
+   * Frame sizes without FCS instead of packetSize: one, a list made in turn, 'imix' (7:4:1 of
+   * 60/566/1514: 64/570/1518-byte frames on the wire), or `{ size, weight }`s made in proportion.
+   */
+  sizes: z.union([u16, z.literal('imix'), z.string(), z.array(sizeItem)]).optional(),
+  /** UDP source port (default 1024) or a range 'lo-hi' stepped through packet by packet. */
+  srcPort: z.union([u16, z.string()]).optional(),
+  /** UDP destination port (default 9) or a range 'lo-hi'. */
+  dstPort: z.union([u16, z.string()]).optional(),
+  /**
+   * Paced rate, exactly one of: packets per second; bits per second (frames and their FCS);
+   * percent of the output port's link speed (frames, FCS, preamble and gap: 100 is line rate).
+   */
+  rate: z.union([z.strictObject({ pps: z.number() }), z.strictObject({ bps: z.number() }), z.strictObject({ percent: z.number() })]).optional(),
+  /** Every packet is a latency probe: its round trip, when it comes back to the engine, goes in `pipelines[].probes`. */
+  probe: z.boolean().optional(),
   /** Distinct flows, 1-65536 (UDP source port and source address vary; default 1). */
   flows: u32.optional(),
   /** Packets per burst, 1-32 (default 32). */
@@ -203,9 +222,9 @@ const generatorSchema = z.strictObject({
   srcMac: mac.optional(),
   /** Destination MAC (default 02:00:00:00:00:02). */
   dstMac: mac.optional(),
-  /** First source IPv4 address. */
+  /** Source IPv4 or IPv6 address (default 198.18.0.1), or a range 'first-last' stepped through packet by packet. */
   srcIp: z.string().optional(),
-  /** Destination IPv4 address. */
+  /** Destination address (default 198.19.0.1), or a range 'first-last'. */
   dstIp: z.string().optional(),
   /** Stop after this many packets (at least 1). */
   count: u64.optional(),
@@ -287,6 +306,8 @@ export const engineConfigSchema = z.strictObject({
       counters: z.boolean().optional(),
       /** Group (name or id) given the segment file, mode 0640, so that its members can read it. */
       group: z.union([z.string(), u32]).optional(),
+      /** Latency histograms, `pipelines[].latency` (default true, with counters): two TSC reads and a histogram record per burst. */
+      latency: z.boolean().optional(),
     })
     .optional(),
 });

@@ -70,6 +70,10 @@ pub struct StatsConfig {
     /// engine's own group.
     #[serde(default, deserialize_with = "forms::group")]
     pub group: Option<String>,
+    /// Latency histograms (`pipeline/latency`): two TSC reads and one histogram record per
+    /// burst; on by default (with counters).
+    #[serde(default = "default_true")]
+    pub latency: bool,
 }
 
 impl Default for StatsConfig {
@@ -77,6 +81,7 @@ impl Default for StatsConfig {
         Self {
             counters: true,
             group: None,
+            latency: true,
         }
     }
 }

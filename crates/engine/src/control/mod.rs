@@ -4,11 +4,16 @@
 //! JSON object with an `op`, an answer one JSON object (`{ "ok": … }` or `{ "error": { code,
 //! message } }`), preceded on the socket by `{ "progress": … }` lines for long changes.
 //!
+//! Captures ([`capture`]) are ops too: `capture.start` / `capture.stop` / `capture.list`. A
+//! capture started over the socket belongs to its connection, which is why requests carry a
+//! session (the connection's number; none in the engine's own process).
+//!
 //! [`Control`] is what the engine shares with the socket's thread and the binding: the route
 //! tables and the publisher whose grace periods a change waits for. It outlives the engine
 //! (JavaScript may hold it), so the engine closes it before it stops: every request after
 //! that is `ERR_STOPPED`.
 
+pub mod capture;
 mod routes;
 pub mod socket;
 
@@ -78,6 +83,19 @@ pub enum Request {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// `capture.start`: copy a pipeline's packets (at a point, through a filter) into a new
+    /// shared-memory ring; answers its id and path.
+    #[serde(rename = "capture.start")]
+    CaptureStart(capture::StartOptions),
+    /// `capture.stop`: end capture `id`; answers what it captured and dropped.
+    #[serde(rename = "capture.stop")]
+    CaptureStop {
+        /// The capture.
+        id: u64,
+    },
+    /// `capture.list`: the running captures.
+    #[serde(rename = "capture.list")]
+    CaptureList,
 }
 
 pub use crate::stages::route::table::Progress;
@@ -128,6 +146,7 @@ impl From<EngineError> for Failure {
 pub(crate) struct Live {
     pub shared: Arc<Shared>,
     pub routes: RouteTables,
+    pub captures: capture::Captures,
 }
 
 /// The control API of one engine.
@@ -140,7 +159,18 @@ impl Control {
     /// A control API for a running engine.
     pub(crate) fn new(shared: Arc<Shared>, routes: RouteTables) -> Self {
         Self {
-            live: Mutex::new(Some(Live { shared, routes })),
+            live: Mutex::new(Some(Live {
+                shared,
+                routes,
+                captures: capture::Captures::default(),
+            })),
+        }
+    }
+
+    /// Sets up captures (the engine does once its ports and program are up).
+    pub(crate) fn set_captures(&self, captures: capture::Captures) {
+        if let Some(live) = self.lock().as_mut() {
+            live.captures = captures;
         }
     }
 
@@ -153,20 +183,56 @@ impl Control {
     /// Lets go of the engine (its route tables and shared state): every later request is
     /// `ERR_STOPPED`. Waits for a request in progress.
     pub(crate) fn close(&self) {
-        *self.lock() = None;
+        let mut live = self.lock();
+        if let Some(live) = live.as_mut() {
+            capture::end_all(live);
+        }
+        *live = None;
     }
 
     /// Answers `request`.
     pub fn handle(&self, request: Request, progress: Progress<'_>) -> Result<Json, Failure> {
+        self.handle_in(request, progress, None)
+    }
+
+    /// Answers `request` of connection `session` (none: the engine's own process).
+    pub fn handle_in(
+        &self,
+        request: Request,
+        progress: Progress<'_>,
+        session: Option<u64>,
+    ) -> Result<Json, Failure> {
         let mut live = self.lock();
         let live = live.as_mut().ok_or_else(|| {
             EngineError::new(ErrorCode::Stopped, "the engine is stopped; start a new one")
         })?;
-        routes::handle(live, request, progress)
+        match request {
+            Request::CaptureStart(options) => capture::start(live, options, session),
+            Request::CaptureStop { id } => capture::stop(live, id),
+            Request::CaptureList => Ok(capture::list(live)),
+            request => routes::handle(live, request, progress),
+        }
+    }
+
+    /// Connection `session` closed: the captures it started end.
+    pub fn session_closed(&self, session: u64) {
+        if let Some(live) = self.lock().as_mut() {
+            capture::session_closed(live, session);
+        }
     }
 
     /// Answers one request line (JSON) with one answer line (JSON, no newline).
     pub fn handle_json(&self, line: &str, progress: Progress<'_>) -> String {
+        self.handle_json_in(line, progress, None)
+    }
+
+    /// [`Control::handle_json`] for connection `session`.
+    pub fn handle_json_in(
+        &self,
+        line: &str,
+        progress: Progress<'_>,
+        session: Option<u64>,
+    ) -> String {
         let answer = serde_json::from_str::<Request>(line)
             .map_err(|e| {
                 Failure::from(EngineError::new(
@@ -174,7 +240,7 @@ impl Control {
                     format!("the engine does not take this request ({e}); use a client of the engine's version"),
                 ))
             })
-            .and_then(|request| self.handle(request, progress));
+            .and_then(|request| self.handle_in(request, progress, session));
         match answer {
             Ok(ok) => json!({ "ok": ok }),
             Err(Failure { error, problems }) => json!({

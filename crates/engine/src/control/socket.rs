@@ -135,8 +135,27 @@ fn serve(listener: &UnixListener, control: &Arc<Control>, stop: &Arc<AtomicBool>
     }
 }
 
+/// Numbers connections: a capture belongs to the connection that started it.
+static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Ends a connection's captures however its thread leaves (closed, broken, engine stopping).
+struct Session<'a> {
+    control: &'a Control,
+    id: u64,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.control.session_closed(self.id);
+    }
+}
+
 /// Serves one connection's requests until it closes or the engine stops.
 fn connection(stream: UnixStream, control: &Control, stop: &AtomicBool) {
+    let session = Session {
+        control,
+        id: SESSIONS.fetch_add(1, Ordering::Relaxed),
+    };
     if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(POLL)).is_err() {
         return;
     }
@@ -175,7 +194,7 @@ fn connection(stream: UnixStream, control: &Control, stop: &AtomicBool) {
             let line = json!({ "progress": { "done": done, "total": total } });
             let _ = writeln!(progress_out, "{line}");
         };
-        let answer = control.handle_json(text.trim(), &mut progress);
+        let answer = control.handle_json_in(text.trim(), &mut progress, Some(session.id));
         line.clear();
         if writeln!(out, "{answer}").is_err() {
             return;

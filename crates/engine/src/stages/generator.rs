@@ -1,9 +1,19 @@
-//! A pipeline's packet generator (testpmd's `txonly`/`flowgen`): UDP over IPv4 frames, one
-//! template per flow, made in bursts on one worker and sent through the pipeline's stages.
+//! A pipeline's packet generator (testpmd's `txonly`/`flowgen`, `TRex`'s streams): UDP over
+//! IPv4 or IPv6 frames with valid checksums, made in bursts on one worker and sent through
+//! the pipeline's stages.
+//!
+//! Each packet is a template of its size (from the size mix) with its varying fields written
+//! in: addresses and ports stepping through their ranges (one step per packet, each field on
+//! its own), and for probes a stamp (the TSC when the burst was made and a sequence number)
+//! that the worker which receives it back turns into a round trip (`worker/probes.rs`). The
+//! IPv4 header and UDP checksums are summed from the template's constant part and the
+//! fields, not over the payload: a few adds per packet. A rate paces bursts by the TSC, and
+//! what it asked for but could not be made in time is counted (`pipeline/paceMissed`).
 //!
 //! Not a stage of the registry (a pipeline has at most one, beside its stages), but compiled
 //! and run the same way: its config, compile step and hot-path budget side by side.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -12,15 +22,18 @@ use serde::Deserialize;
 use super::{mac_field, DROP};
 use crate::compile::{unvalidated, PortFacts};
 use crate::error::EngineError;
-use crate::net;
+use crate::net::{self, Mac, ETH_IPV4, ETH_IPV6};
 
-/// A txonly/flowgen-style packet generator: UDP over IPv4, `flows` distinct 5-tuples.
+/// A txonly/flowgen-style packet generator: UDP over IPv4 or IPv6.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GeneratorConfig {
-    /// Frame size in bytes (60..=2048 without the FCS).
-    #[serde(default = "default_packet_size")]
-    pub packet_size: u16,
+    /// Frame size in bytes (60..=2048 without the FCS); `sizes` says more.
+    #[serde(default)]
+    pub packet_size: Option<u16>,
+    /// Frame sizes: a size, a list (made in turn), `"imix"`, or `{ size, weight }`s.
+    #[serde(default)]
+    pub sizes: Option<SizesConfig>,
     /// Distinct flows (source UDP port and source address vary).
     #[serde(default = "one_u32")]
     pub flows: u32,
@@ -33,22 +46,88 @@ pub struct GeneratorConfig {
     /// Destination MAC.
     #[serde(default = "default_dst_mac")]
     pub dst_mac: String,
-    /// First source IPv4 address.
+    /// Source address, or a range `first-last` stepped through packet by packet.
     #[serde(default = "default_src_ip")]
     pub src_ip: String,
-    /// Destination IPv4 address.
+    /// Destination address, or a range.
     #[serde(default = "default_dst_ip")]
     pub dst_ip: String,
+    /// UDP source port (default 1024), or a range `"lo-hi"`.
+    #[serde(default)]
+    pub src_port: Option<PortSpec>,
+    /// UDP destination port (default 9), or a range.
+    #[serde(default)]
+    pub dst_port: Option<PortSpec>,
     /// Stop after this many packets (absent: run until stopped).
     #[serde(default)]
     pub count: Option<u64>,
+    /// Paced rate (absent: as fast as the worker and the port go).
+    #[serde(default)]
+    pub rate: Option<RateConfig>,
+    /// Every packet is a latency probe (a TSC stamp and a sequence number in its payload).
+    #[serde(default)]
+    pub probe: bool,
 }
+
+/// `sizes`: one, a list made in turn, a named mix, or weights.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SizesConfig {
+    /// One size.
+    One(u64),
+    /// `"imix"`.
+    Named(String),
+    /// Sizes made in turn, or weighted sizes (made in proportion, interleaved).
+    List(Vec<SizeItem>),
+}
+
+/// An element of a `sizes` list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SizeItem {
+    /// A size (weight 1).
+    Size(u64),
+    /// A size and its weight.
+    Weighted {
+        /// Frame size.
+        size: u64,
+        /// Its share (relative to the others).
+        weight: u64,
+    },
+}
+
+/// A UDP port or a range `"lo-hi"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PortSpec {
+    /// One port.
+    One(u64),
+    /// `"lo-hi"` (or one port as text).
+    Range(String),
+}
+
+/// `rate`: exactly one of packets per second, bits per second (frames and their FCS), or a
+/// percentage of the output port's link speed (frames, FCS, preamble and gap: 100 is line
+/// rate).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    /// Packets per second.
+    #[serde(default)]
+    pub pps: Option<f64>,
+    /// Bits per second (each frame's bytes and its 4-byte FCS).
+    #[serde(default)]
+    pub bps: Option<f64>,
+    /// Percent of the link speed (each frame's bytes plus 24: FCS, preamble, gap).
+    #[serde(default)]
+    pub percent: Option<f64>,
+}
+
+// Rates are compared as configs are (validation refuses NaN).
+impl Eq for RateConfig {}
 
 fn one_u32() -> u32 {
     1
-}
-fn default_packet_size() -> u16 {
-    64
 }
 fn default_burst() -> u16 {
     32
@@ -63,23 +142,236 @@ fn default_dst_ip() -> String {
     "198.19.0.1".into()
 }
 
-/// A generator: per-flow frame templates.
+/// IMIX (7:4:1 of 64-, 570- and 1518-byte frames on the wire): the sizes without the FCS.
+pub const IMIX: [(u16, u64); 3] = [(60, 7), (566, 4), (1514, 1)];
+/// Default frame size.
+pub const DEFAULT_SIZE: u16 = 64;
+/// Bytes a frame takes on the wire beyond its own: FCS.
+pub const FCS: u64 = 4;
+/// And preamble, start delimiter and inter-frame gap (for `percent`).
+pub const L1_OVERHEAD: u64 = 24;
+/// Longest size schedule (weights are reduced by their gcd and must fit).
+pub const MAX_SCHEDULE: u64 = 4096;
+/// A probe's stamp: `FPp`, the pipeline's stats slot (u8), the sequence (48 bits) and the
+/// TSC (64 bits), big-endian, right after the UDP header.
+pub const PROBE_MAGIC: [u8; 3] = *b"FPp";
+/// Bytes of a probe's stamp.
+pub const PROBE_LEN: usize = 18;
+/// Headers before the UDP payload: Ethernet, IPv4 or IPv6, UDP.
+pub const fn payload_offset(v6: bool) -> usize {
+    if v6 {
+        14 + 40 + 8
+    } else {
+        14 + 20 + 8
+    }
+}
+
+/// The sizes of `g` as (size, weight) pairs.
+pub fn size_weights(g: &GeneratorConfig) -> Vec<(u64, u64)> {
+    match &g.sizes {
+        None => vec![(u64::from(g.packet_size.unwrap_or(DEFAULT_SIZE)), 1)],
+        Some(SizesConfig::One(n)) => vec![(*n, 1)],
+        Some(SizesConfig::Named(_)) => IMIX.iter().map(|&(s, w)| (u64::from(s), w)).collect(),
+        Some(SizesConfig::List(items)) => items
+            .iter()
+            .map(|i| match i {
+                SizeItem::Size(s) => (*s, 1),
+                SizeItem::Weighted { size, weight } => (*size, *weight),
+            })
+            .collect(),
+    }
+}
+
+/// Greatest common divisor.
+pub fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The order sizes are made in: each size `weight / gcd` times per cycle, interleaved
+/// smoothly (each next packet is the size furthest behind its share), so that a short run
+/// already has the mix. Sizes are indices into `weights`.
+pub fn schedule(weights: &[(u64, u64)]) -> Vec<usize> {
+    let g = weights.iter().fold(0, |a, &(_, w)| gcd(a, w)).max(1);
+    let shares: Vec<u64> = weights.iter().map(|&(_, w)| w / g).collect();
+    let total: u64 = shares.iter().sum();
+    let mut made = vec![0u64; shares.len()];
+    let mut out = Vec::with_capacity(total as usize);
+    for k in 1..=total {
+        // The size whose share of k packets is furthest ahead of what it has had.
+        let i = (0..shares.len())
+            .rev()
+            .max_by_key(|&i| (shares[i] * k).saturating_sub(made[i] * total))
+            .unwrap_or(0);
+        made[i] += 1;
+        out.push(i);
+    }
+    out
+}
+
+/// A range of addresses or ports: its first value and how many (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First value.
+    pub first: u128,
+    /// Values in the range.
+    pub len: u64,
+}
+
+/// `a` or `a-b` as a span of addresses (both of one family); whether it is IPv6.
+pub fn ip_span(text: &str) -> Result<(Span, bool), String> {
+    let (a, b) = text.split_once('-').unwrap_or((text, text));
+    let parse = |t: &str| -> Result<IpAddr, String> {
+        t.trim().parse().map_err(|_| {
+            format!(
+                "{} is not an IPv4 or IPv6 address, nor a range first-last of them",
+                net::quote(text)
+            )
+        })
+    };
+    let (a, b) = (parse(a)?, parse(b)?);
+    let num = |ip: IpAddr| match ip {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    };
+    if a.is_ipv6() != b.is_ipv6() {
+        return Err(format!(
+            "{}: the range's ends are of two families",
+            net::quote(text)
+        ));
+    }
+    let (lo, hi) = (num(a), num(b));
+    if hi < lo {
+        return Err(format!(
+            "{} is an empty range (its last address is below its first)",
+            net::quote(text)
+        ));
+    }
+    let len = u64::try_from(hi - lo + 1)
+        .ok()
+        .filter(|&n| n <= 1 << 32)
+        .ok_or_else(|| {
+            format!(
+                "{} spans more than 2^32 addresses; narrow it",
+                net::quote(text)
+            )
+        })?;
+    Ok((Span { first: lo, len }, a.is_ipv6()))
+}
+
+/// A port or `"lo-hi"` as a span.
+pub fn port_span(spec: &PortSpec) -> Result<Span, String> {
+    let (lo, hi) = match spec {
+        PortSpec::One(n) => (*n, *n),
+        PortSpec::Range(text) => {
+            let bad = || {
+                format!(
+                    "{} is not a port (0-65535) nor a range lo-hi of them",
+                    net::quote(text)
+                )
+            };
+            let (a, b) = text.split_once('-').unwrap_or((text, text));
+            let a: u64 = a.trim().parse().map_err(|_| bad())?;
+            let b: u64 = b.trim().parse().map_err(|_| bad())?;
+            (a, b)
+        }
+    };
+    if lo > 65535 || hi > 65535 {
+        return Err(format!("{} is not a port (0-65535)", lo.max(hi)));
+    }
+    if hi < lo {
+        return Err(format!("{lo}-{hi} is an empty range (lo above hi)"));
+    }
+    Ok(Span {
+        first: u128::from(lo),
+        len: hi - lo + 1,
+    })
+}
+
+/// One frame size's template: the frame with zero addresses, ports and checksums, and the
+/// one's-complement sums of its constant IPv4 header and UDP (with pseudo-header) words.
+#[derive(Debug)]
+struct Template {
+    frame: Vec<u8>,
+    ip_sum: u64,
+    udp_sum: u64,
+}
+
+/// Where one packet's fields stand in their ranges, per worker (reset with each program).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cursor {
+    size: usize,
+    flow: u64,
+    src: u64,
+    dst: u64,
+    sport: u64,
+    dport: u64,
+    /// TSC when pacing started (0: not yet).
+    pace_start: u64,
+    /// Packets the pacer has accounted for since (made, or written off as missed).
+    paced: u64,
+}
+
+/// A generator: templates and what varies.
 #[derive(Debug)]
 pub struct Generator {
-    /// One frame per flow.
-    pub frames: Vec<Vec<u8>>,
+    templates: Vec<Template>,
+    schedule: Vec<usize>,
+    v6: bool,
+    src: Span,
+    dst: Span,
+    sport: Span,
+    dport: Span,
+    /// Legacy `flows` (> 1: the source address and port vary as testpmd's flowgen's).
+    flows: u64,
     /// Packets per burst.
     pub burst: usize,
     /// Stop after this many packets in all (None: unlimited).
     pub count: Option<u64>,
     /// Packets made so far under this pipeline's name, across every program: the budget
-    /// `count` is checked against it, so a swap can never make a generator overshoot.
+    /// `count` is checked against it, so a swap can never make a generator overshoot. It is
+    /// also the probes' sequence.
     pub made: Arc<AtomicU64>,
     /// Index of the worker that runs it.
     pub worker: usize,
     /// The port it sends out of (its pipeline's first output): it makes nothing while that
     /// port's link is down, so that a `count` is not spent before the link comes up.
     pub out: u16,
+    /// TSC ticks per packet at the configured rate (None: unpaced).
+    pub ticks_per_packet: Option<f64>,
+    /// Packets the pacer may be late by and still make: 10 ms of the rate, at least four
+    /// bursts.
+    pub slack: u64,
+    /// Its pipeline's stats slot, stamped in probes (None: not probing).
+    pub probe_slot: Option<u8>,
+}
+
+/// Adds the big-endian 16-bit words of `bytes` (even length) to a one's-complement sum.
+#[inline]
+fn add_words(sum: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .chunks_exact(2)
+        .fold(sum, |s, w| s + u64::from(u16::from_be_bytes([w[0], w[1]])))
+}
+
+#[inline]
+fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// Steps a range cursor by one.
+#[inline]
+fn step(at: &mut u64, len: u64) {
+    *at += 1;
+    if *at == len {
+        *at = 0;
+    }
 }
 
 impl Generator {
@@ -94,26 +386,246 @@ impl Generator {
     /// Claims up to `want` packets of the budget; returns how many may be made.
     #[inline]
     pub fn claim(&self, want: usize) -> usize {
+        self.claim_from(want).1
+    }
+
+    /// Claims up to `want` packets of the budget; returns the sequence number of the first
+    /// and how many may be made.
+    #[inline]
+    pub fn claim_from(&self, want: usize) -> (u64, usize) {
         let Some(count) = self.count else {
-            self.made.fetch_add(want as u64, Relaxed);
-            return want;
+            return (self.made.fetch_add(want as u64, Relaxed), want);
         };
         let granted = self.made.fetch_update(Relaxed, Relaxed, |made| {
             (made < count).then(|| made + (count - made).min(want as u64))
         });
-        granted.map_or(0, |before| (count - before).min(want as u64) as usize)
+        granted.map_or((0, 0), |before| {
+            (before, (count - before).min(want as u64) as usize)
+        })
+    }
+
+    /// How many packets the rate lets this burst have at TSC `now` (the burst size when
+    /// unpaced), and how many it wrote off as missed: the pacer catches up (a burst at a
+    /// time) on up to [`Self::slack`] packets it is late by, so that a worker preempted for a
+    /// few ms still keeps the average rate; beyond, the worker could not keep up and the rest
+    /// is counted, not made.
+    #[inline]
+    pub fn pace(&self, cursor: &mut Cursor, now: u64) -> (usize, u64) {
+        let Some(ticks) = self.ticks_per_packet else {
+            return (self.burst, 0);
+        };
+        if cursor.pace_start == 0 {
+            cursor.pace_start = now;
+            cursor.paced = 0;
+        }
+        // Both positive: the quotient is too.
+        #[allow(clippy::cast_sign_loss)]
+        let due = (now.wrapping_sub(cursor.pace_start) as f64 / ticks) as u64;
+        let owed = due.saturating_sub(cursor.paced);
+        let slack = self.slack;
+        let missed = owed.saturating_sub(slack);
+        cursor.paced += missed;
+        (((owed - missed) as usize).min(self.burst), missed)
+    }
+
+    /// Accounts `n` packets made at the rate.
+    #[inline]
+    pub fn paced(cursor: &mut Cursor, n: usize) {
+        cursor.paced += n as u64;
+    }
+
+    /// Writes the next packet into `frame` (as long as its template: the caller sizes the
+    /// mbuf with [`Self::next_len`] first); `stamp` is (sequence, TSC) for a probe.
+    #[inline]
+    pub fn write(&self, cursor: &mut Cursor, frame: &mut [u8], stamp: (u64, u64)) {
+        let t = &self.templates[self.schedule[cursor.size]];
+        cursor.size += 1;
+        if cursor.size == self.schedule.len() {
+            cursor.size = 0;
+        }
+        frame.copy_from_slice(&t.frame);
+        let (src, sport) = if self.flows > 1 {
+            // testpmd flowgen's spread: 256 source ports per source address.
+            let f = cursor.flow;
+            step(&mut cursor.flow, self.flows);
+            (
+                self.src.first + u128::from(f / 256),
+                1024 + (f % 256) + ((f / 256) & 0x3f) * 256,
+            )
+        } else {
+            let v = (
+                self.src.first + u128::from(cursor.src),
+                self.sport.first as u64 + cursor.sport,
+            );
+            step(&mut cursor.src, self.src.len);
+            step(&mut cursor.sport, self.sport.len);
+            v
+        };
+        let dst = self.dst.first + u128::from(cursor.dst);
+        let dport = self.dport.first as u64 + cursor.dport;
+        step(&mut cursor.dst, self.dst.len);
+        step(&mut cursor.dport, self.dport.len);
+        let (addrs, udp) = if self.v6 {
+            frame[22..38].copy_from_slice(&src.to_be_bytes());
+            frame[38..54].copy_from_slice(&dst.to_be_bytes());
+            (22..54, 54)
+        } else {
+            frame[26..30].copy_from_slice(&(src as u32).to_be_bytes());
+            frame[30..34].copy_from_slice(&(dst as u32).to_be_bytes());
+            let ip = add_words(t.ip_sum, &frame[26..34]);
+            frame[24..26].copy_from_slice(&(!fold(ip)).to_be_bytes());
+            (26..34, 34)
+        };
+        frame[udp..udp + 2].copy_from_slice(&(sport as u16).to_be_bytes());
+        frame[udp + 2..udp + 4].copy_from_slice(&(dport as u16).to_be_bytes());
+        let mut sum = add_words(t.udp_sum, &frame[addrs]);
+        sum += sport + dport;
+        if let Some(slot) = self.probe_slot {
+            let at = udp + 8;
+            frame[at..at + 3].copy_from_slice(&PROBE_MAGIC);
+            frame[at + 3] = slot;
+            frame[at + 4..at + 10].copy_from_slice(&stamp.0.to_be_bytes()[2..]);
+            frame[at + 10..at + 18].copy_from_slice(&stamp.1.to_be_bytes());
+            sum = add_words(sum, &frame[at..at + PROBE_LEN]);
+        }
+        // 0 means "no checksum" in UDP: a sum of 0 is sent as its other form.
+        let c = !fold(sum);
+        frame[udp + 6..udp + 8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
+    }
+
+    /// The length of the packet [`Self::write`] makes next.
+    #[inline]
+    pub fn next_len(&self, cursor: &Cursor) -> usize {
+        self.templates[self.schedule[cursor.size]].frame.len()
+    }
+}
+
+/// A probe's stamp in `frame`, if it carries one that has not been seen yet: (stats slot,
+/// sequence, TSC). [`mark_seen`] then makes sure that a probe which passes through the
+/// engine again (forwarded out of another port of it) counts once, at its first return.
+#[inline]
+pub fn probe_of(frame: &[u8]) -> Option<(usize, u64, u64)> {
+    let at = stamp_at(frame)?;
+    let stamp = frame.get(at..at + PROBE_LEN)?;
+    if stamp[..3] != PROBE_MAGIC {
+        return None;
+    }
+    let mut seq = [0u8; 8];
+    seq[2..].copy_from_slice(&stamp[4..10]);
+    let mut tsc = [0u8; 8];
+    tsc.copy_from_slice(&stamp[10..18]);
+    Some((
+        usize::from(stamp[3]),
+        u64::from_be_bytes(seq),
+        u64::from_be_bytes(tsc),
+    ))
+}
+
+/// Where a UDP payload (a probe's stamp) starts in `frame`, IPv4 or IPv6.
+#[inline]
+fn stamp_at(frame: &[u8]) -> Option<usize> {
+    match u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]) {
+        ETH_IPV4 if *frame.get(23)? == 17 => Some(14 + usize::from(frame[14] & 0xf) * 4 + 8),
+        ETH_IPV6 if *frame.get(20)? == 17 => Some(payload_offset(true)),
+        _ => None,
+    }
+}
+
+/// Marks the probe in `frame` (which [`probe_of`] found) as seen: its magic's last byte
+/// becomes `P`, and the UDP checksum is updated for it (RFC 1624), so the frame stays valid.
+#[inline]
+pub fn mark_seen(frame: &mut [u8]) {
+    let Some(at) = stamp_at(frame) else {
+        return;
+    };
+    if frame.len() < at + PROBE_LEN {
+        return;
+    }
+    let old = u16::from_be_bytes([frame[at + 2], frame[at + 3]]);
+    frame[at + 2] = b'P';
+    let new = u16::from_be_bytes([frame[at + 2], frame[at + 3]]);
+    let sum_at = at - 2;
+    let hc = u16::from_be_bytes([frame[sum_at], frame[sum_at + 1]]);
+    if hc == 0 {
+        return; // IPv4 without a UDP checksum
+    }
+    let c = !fold(u64::from(!hc) + u64::from(!old) + u64::from(new));
+    frame[sum_at..sum_at + 2].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
+}
+
+/// A template of `size` bytes: headers with zero addresses, ports and checksums.
+fn template(size: usize, src_mac: Mac, dst_mac: Mac, v6: bool) -> Template {
+    let mut f = vec![0u8; size];
+    f[..6].copy_from_slice(&dst_mac);
+    f[6..12].copy_from_slice(&src_mac);
+    let udp_len = (size - payload_offset(v6) + 8) as u16;
+    let (ip_sum, udp) = if v6 {
+        f[12..14].copy_from_slice(&ETH_IPV6.to_be_bytes());
+        f[14] = 0x60;
+        f[18..20].copy_from_slice(&udp_len.to_be_bytes());
+        f[20] = 17;
+        f[21] = 64;
+        (0, 54)
+    } else {
+        f[12..14].copy_from_slice(&ETH_IPV4.to_be_bytes());
+        let ip = &mut f[14..34];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&(udp_len + 20).to_be_bytes());
+        ip[6] = 0x40; // don't fragment
+        ip[8] = 64;
+        ip[9] = 17;
+        (add_words(0, &f[14..34]), 34)
+    };
+    f[udp + 4..udp + 6].copy_from_slice(&udp_len.to_be_bytes());
+    // Pseudo-header (protocol, UDP length) and the UDP length field; the payload is zeros.
+    let udp_sum = 17 + 2 * u64::from(udp_len);
+    Template {
+        frame: f,
+        ip_sum,
+        udp_sum,
+    }
+}
+
+/// Packets per second the rate asks for, given the sizes' weights and the port's link speed
+/// (`None` when the driver cannot tell); `Err` says why not.
+fn packets_per_second(
+    rate: &RateConfig,
+    weights: &[(u64, u64)],
+    speed_mbps: Option<u32>,
+) -> Result<f64, String> {
+    let total: u64 = weights.iter().map(|w| w.1).sum();
+    let mean = |extra: u64| -> f64 {
+        weights
+            .iter()
+            .map(|&(s, w)| ((s + extra) * w) as f64)
+            .sum::<f64>()
+            / total.max(1) as f64
+    };
+    match (rate.pps, rate.bps, rate.percent) {
+        (Some(pps), None, None) => Ok(pps),
+        (None, Some(bps), None) => Ok(bps / (8.0 * mean(FCS))),
+        (None, None, Some(percent)) => match speed_mbps {
+            Some(mbps) if mbps > 0 => {
+                Ok(f64::from(mbps) * 1e6 * percent / 100.0 / (8.0 * mean(L1_OVERHEAD)))
+            }
+            _ => Err("percent: the output port's link speed is unknown (its link is down, or its driver does not say); give rate.pps or rate.bps".into()),
+        },
+        _ => Err("give exactly one of pps, bps and percent".into()),
     }
 }
 
 /// Compiles a validated generator (its bounds, addresses and output port are
 /// [`crate::validate`]'s rules), sending out of port `out`, run by worker `worker`, counting
-/// against the budget `made`.
+/// against the budget `made`; `slot` is its pipeline's stats slot (stamped in probes), `path`
+/// its place in the config (for the one rule that needs the port up: `rate.percent`).
 pub(crate) fn compile_generator(
     g: &GeneratorConfig,
     out: u16,
     facts: &PortFacts,
     worker: usize,
     made: Arc<AtomicU64>,
+    slot: usize,
+    path: &str,
 ) -> Result<Generator, EngineError> {
     if out == DROP {
         return Err(unvalidated("a generator without an output port"));
@@ -123,30 +635,57 @@ pub(crate) fn compile_generator(
         None => facts.macs[usize::from(out)],
     };
     let dst_mac = mac_field(&g.dst_mac)?;
-    let src_ip = net::parse_ipv4(&g.src_ip).map_err(|e| unvalidated(&e))?;
-    let dst_ip = net::parse_ipv4(&g.dst_ip).map_err(|e| unvalidated(&e))?;
-    let frames = (0..g.flows)
-        .map(|f| {
-            let src = std::net::Ipv4Addr::from(u32::from(src_ip).wrapping_add(f / 256));
-            let sport = 1024 + (f % 256) as u16 + ((f / 256) as u16 & 0x3f) * 256;
-            net::udp4_frame(
-                usize::from(g.packet_size),
-                src_mac,
-                dst_mac,
-                src,
-                dst_ip,
-                sport,
-                9,
-            )
-        })
+    let (src, v6) = ip_span(&g.src_ip).map_err(|e| unvalidated(&e))?;
+    let (dst, _) = ip_span(&g.dst_ip).map_err(|e| unvalidated(&e))?;
+    let port = |spec: &Option<PortSpec>, default: u64| {
+        spec.as_ref()
+            .map_or(Ok(PortSpec::One(default)), |s| Ok(s.clone()))
+            .and_then(|s| port_span(&s))
+            .map_err(|e: String| unvalidated(&e))
+    };
+    let (sport, dport) = (port(&g.src_port, 1024)?, port(&g.dst_port, 9)?);
+    let weights = size_weights(g);
+    let templates = weights
+        .iter()
+        .map(|&(size, _)| template(size as usize, src_mac, dst_mac, v6))
         .collect();
+    let ticks_per_packet = match &g.rate {
+        None => None,
+        Some(rate) => {
+            let speed = facts
+                .ids
+                .get(usize::from(out))
+                .and_then(|&id| dpdk::Port::link_of(id).ok())
+                .map(|l| l.speed_mbps);
+            let pps = packets_per_second(rate, &weights, speed)
+                .map_err(|e| EngineError::config(&format!("{path}.rate"), e))?;
+            Some(dpdk::tsc_hz() as f64 / pps)
+        }
+    };
+    let burst = usize::from(g.burst);
+    let slack = ticks_per_packet.map_or(0, |ticks| {
+        // 10 ms of packets (both positive).
+        #[allow(clippy::cast_sign_loss)]
+        let ten_ms = (dpdk::tsc_hz() as f64 / 100.0 / ticks) as u64;
+        ten_ms.max(4 * burst as u64)
+    });
     Ok(Generator {
-        frames,
-        burst: usize::from(g.burst),
+        templates,
+        schedule: schedule(&weights),
+        v6,
+        src,
+        dst,
+        sport,
+        dport,
+        flows: u64::from(g.flows),
+        burst,
         count: g.count,
         made,
         worker,
         out,
+        ticks_per_packet,
+        slack,
+        probe_slot: g.probe.then_some(slot as u8),
     })
 }
 
@@ -154,15 +693,21 @@ pub(crate) fn compile_generator(
 mod tests {
     use super::*;
 
+    fn config(json: &str) -> GeneratorConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
     fn generator(count: Option<u64>, made: &Arc<AtomicU64>) -> Generator {
-        Generator {
-            frames: vec![vec![0; 60]],
-            burst: 32,
-            count,
-            made: Arc::clone(made),
-            worker: 0,
-            out: 0,
-        }
+        let facts = PortFacts {
+            macs: vec![[2, 0, 0, 0, 0, 1]],
+            tx_queues: vec![1],
+            drivers: vec!["net_null".into()],
+            ids: vec![0],
+        };
+        let mut g =
+            compile_generator(&config("{}"), 0, &facts, 0, Arc::clone(made), 0, "").unwrap();
+        g.count = count;
+        g
     }
 
     #[test]
@@ -183,5 +728,94 @@ mod tests {
         assert_eq!(made.load(Relaxed), 100);
         let unlimited = generator(None, &Arc::new(AtomicU64::new(0)));
         assert_eq!(unlimited.claim(32), 32);
+        assert_eq!(unlimited.claim_from(32), (32, 32));
+    }
+
+    #[test]
+    fn weights_interleave_in_proportion() {
+        let imix = size_weights(&config(r#"{ "sizes": "imix" }"#));
+        let order = schedule(&imix);
+        assert_eq!(order.len(), 12);
+        for (i, want) in [7, 4, 1].into_iter().enumerate() {
+            assert_eq!(order.iter().filter(|&&k| k == i).count(), want);
+        }
+        // Smooth: the big size is not first, and no size runs more than twice in a row.
+        assert_eq!(order[0], 0);
+        assert!(order.windows(3).all(|w| !(w[0] == w[1] && w[1] == w[2])));
+        let list = schedule(&size_weights(&config(r#"{ "sizes": [100, 200, 300] }"#)));
+        assert_eq!(list, [0, 1, 2]);
+        let reduced = schedule(&[(64, 300), (1500, 100)]);
+        assert_eq!(reduced.len(), 4);
+    }
+
+    /// Every packet's IPv4 header and UDP checksums verify over the whole frame, as fields
+    /// step through their ranges and probes are stamped, for both families.
+    #[test]
+    fn frames_carry_valid_checksums_and_stamps() {
+        let facts = PortFacts {
+            macs: vec![[2, 0, 0, 0, 0, 1]],
+            tx_queues: vec![1],
+            drivers: vec!["net_null".into()],
+            ids: vec![0],
+        };
+        for (json, v6) in [
+            (
+                r#"{ "sizes": [60, 61, 1514], "srcIp": "10.0.0.1-10.0.0.3", "dstIp": "10.1.0.255-10.1.1.1", "srcPort": "1000-1004", "dstPort": 53, "probe": true }"#,
+                false,
+            ),
+            (
+                r#"{ "sizes": [80, 333], "srcIp": "2001:db8::ffff-2001:db8::1:1", "dstIp": "2001:db8:1::1", "dstPort": "7-8", "probe": true }"#,
+                true,
+            ),
+        ] {
+            let g = compile_generator(&config(json), 0, &facts, 0, Arc::default(), 5, "").unwrap();
+            let mut cursor = Cursor::default();
+            let mut sources = std::collections::BTreeSet::new();
+            for seq in 0..40u64 {
+                let mut frame = vec![0u8; g.next_len(&cursor)];
+                g.write(&mut cursor, &mut frame, (seq, 1_000_000 + seq));
+                let udp = payload_offset(v6) - 8;
+                let ip = if v6 { 14..54 } else { 14..34 };
+                if !v6 {
+                    assert_eq!(net::checksum(&frame[ip.clone()]), 0, "IPv4 header");
+                }
+                // UDP: pseudo-header + datagram sums to 0xffff.
+                let (addrs, proto_len) = if v6 { (22..54, 40) } else { (26..34, 20) };
+                let len = frame.len() - 14 - proto_len;
+                let mut pseudo = frame[addrs.clone()].to_vec();
+                pseudo.extend_from_slice(&[0, 17]);
+                pseudo.extend_from_slice(&(len as u16).to_be_bytes());
+                pseudo.extend_from_slice(&frame[udp..]);
+                assert_eq!(net::checksum(&pseudo), 0, "UDP of {json} #{seq}");
+                assert_ne!(&frame[udp + 6..udp + 8], &[0, 0]);
+                assert_eq!(probe_of(&frame), Some((5, seq, 1_000_000 + seq)));
+                let mut seen = frame.clone();
+                mark_seen(&mut seen);
+                assert_eq!(probe_of(&seen), None, "a probe counts once");
+                let mut pseudo = seen[addrs.clone()].to_vec();
+                pseudo.extend_from_slice(&[0, 17]);
+                pseudo.extend_from_slice(&(len as u16).to_be_bytes());
+                pseudo.extend_from_slice(&seen[udp..]);
+                assert_eq!(net::checksum(&pseudo), 0, "UDP once seen");
+                sources.insert(frame[if v6 { 36..38 } else { 28..30 }].to_vec());
+            }
+            assert_eq!(sources.len(), 3, "three source addresses in turn");
+        }
+        assert_eq!(probe_of(&[0u8; 64]), None);
+    }
+
+    #[test]
+    fn the_pacer_spreads_and_writes_off_what_it_cannot_catch_up() {
+        let mut g = generator(None, &Arc::default());
+        g.ticks_per_packet = Some(100.0);
+        g.slack = 128;
+        let mut c = Cursor::default();
+        assert_eq!(g.pace(&mut c, 1000), (0, 0));
+        // 10 packets due after 1000 ticks.
+        assert_eq!(g.pace(&mut c, 2000), (10, 0));
+        Generator::paced(&mut c, 10);
+        assert_eq!(g.pace(&mut c, 2050), (0, 0));
+        // 1000 due: 128 of slack, 32 made now, 862 written off.
+        assert_eq!(g.pace(&mut c, 101_000), (32, 862));
     }
 }

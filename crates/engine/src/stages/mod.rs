@@ -52,7 +52,7 @@ pub fn bump(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed) + n, Relaxed);
 }
 
-/// Indexes into a pipeline's four counters in the stats segment
+/// Indexes into a pipeline's counters in the stats segment
 /// ([`stats::Segment::pipeline_counters`]).
 pub mod counter {
     /// Packets that entered (received or generated).
@@ -63,6 +63,13 @@ pub mod counter {
     pub const DROPPED: usize = 2;
     /// Packets the generator made.
     pub const GENERATED: usize = 3;
+    /// Probes missing among those this worker has seen come back (sequence gaps, less
+    /// the late ones that filled them).
+    pub const PROBES_LOST: usize = 4;
+    /// Probes that came back after one with a later sequence number.
+    pub const PROBES_REORDERED: usize = 5;
+    /// Packets the generator's rate asked for that it could not make in time.
+    pub const PACE_MISSED: usize = 6;
 }
 
 /// What every stage implements: its compile step and its hot-path run, side by side.

@@ -271,8 +271,8 @@ fn generators_are_sized_addressed_and_sent_somewhere() {
             "pipelines[2].generator.burst: number 33 Too big: expected number to be <=32",
             "pipelines[2].generator.srcMac: \"02:00:00:00:00\" is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)",
             "pipelines[2].generator.dstMac: \"x\" is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)",
-            "pipelines[2].generator.srcIp: \"1.2.3\" is not an IPv4 address",
-            "pipelines[2].generator.dstIp: \"010.0.0.1\" is not an IPv4 address",
+            "pipelines[2].generator.srcIp: \"1.2.3\" is not an IPv4 or IPv6 address, nor a range first-last of them",
+            "pipelines[2].generator.dstIp: \"010.0.0.1\" is not an IPv4 or IPv6 address, nor a range first-last of them",
             "pipelines[2].generator.count: number 0 Too small: expected number to be >=1",
             "pipelines[2].output: a generator needs an output port",
         ]
@@ -287,6 +287,66 @@ fn generators_are_sized_addressed_and_sent_somewhere() {
             "pipelines[2].generator.flows: number 65537 Too big: expected number to be <=65536",
         ]
     );
+}
+
+#[test]
+fn generator_sizes_rates_ranges_and_probes_are_checked() {
+    let generator = |g: Json| {
+        with(|c| {
+            push(
+                &mut c["pipelines"],
+                json!({ "generator": g, "output": "a" }),
+            );
+        })
+    };
+    assert_eq!(
+        generator(json!({
+            "packetSize": 64, "sizes": "imax", "srcIp": "10.0.0.9-10.0.0.1", "dstIp": "2001:db8::1",
+            "srcPort": "9-70000", "dstPort": "x", "rate": { "pps": 0, "bps": 1e9 }
+        })),
+        [
+            "pipelines[2].generator.packetSize: give packetSize or sizes, not both",
+            "pipelines[2].generator.srcIp: \"10.0.0.9-10.0.0.1\" is an empty range (its last address is below its first)",
+            "pipelines[2].generator.srcPort: 70000 is not a port (0-65535)",
+            "pipelines[2].generator.dstPort: \"x\" is not a port (0-65535) nor a range lo-hi of them",
+            "pipelines[2].generator.sizes: \"imax\" is not a size mix; the one named mix is \"imix\" (7:4:1 of 60, 566 and 1514 bytes)",
+            "pipelines[2].generator.rate: give exactly one of pps, bps and percent",
+            "pipelines[2].generator.rate.pps: 0 is out of range: above 0 and at most 1000000000",
+        ]
+    );
+    assert_eq!(
+        generator(json!({
+            "sizes": [64, { "size": 70, "weight": 0 }, 3000], "srcIp": "10.0.0.1", "dstIp": "2001:db8::1",
+            "flows": 4, "srcPort": "1-2", "rate": { "percent": 101 }
+        })),
+        [
+            "pipelines[2].generator.dstIp: \"2001:db8::1\" is IPv6 but srcIp is IPv4: both addresses are of one family",
+            "pipelines[2].generator.flows: flows varies the source address and port itself: give flows or address and port ranges, not both",
+            "pipelines[2].generator.sizes[1].weight: number 0 Too small: expected number to be >=1",
+            "pipelines[2].generator.sizes[2]: number 3000 Too big: expected number to be <=2048",
+            "pipelines[2].generator.rate.percent: 101 is out of range: above 0 and at most 100",
+        ]
+    );
+    assert_eq!(
+        generator(json!({ "sizes": [60, { "size": 79, "weight": 2 }], "srcIp": "2001:db8::1", "dstIp": "2001:db8::2", "probe": true })),
+        [
+            "pipelines[2].generator.sizes[0]: 60 bytes cannot hold a probe's stamp over IPv6: a probe needs at least 80 bytes",
+            "pipelines[2].generator.sizes[1].size: 79 bytes cannot hold a probe's stamp over IPv6: a probe needs at least 80 bytes",
+        ]
+    );
+    assert_eq!(
+        generator(json!({ "sizes": [{ "size": 64, "weight": 4097 }, { "size": 128, "weight": 1 }] })),
+        ["pipelines[2].generator.sizes: the weights make a cycle of 4098 packets (after dividing by their greatest common divisor); at most 4096: round them"]
+    );
+    let ok: [Json; 4] = [
+        json!({ "sizes": "imix", "rate": { "percent": 10 }, "srcIp": "10.0.0.1-10.0.0.255", "srcPort": "1024-2047", "dstPort": 53, "probe": true }),
+        json!({ "sizes": [64, 1500], "rate": { "bps": 1e9 }, "srcIp": "2001:db8::1", "dstIp": "2001:db8::2-2001:db8::ff" }),
+        json!({ "sizes": 128, "rate": { "pps": 0.5 }, "count": 10 }),
+        json!({ "packetSize": 60, "probe": true, "flows": 300 }),
+    ];
+    for g in ok {
+        assert_eq!(generator(g.clone()), Vec::<String>::new(), "{g}");
+    }
 }
 
 #[test]

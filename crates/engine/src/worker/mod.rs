@@ -18,6 +18,7 @@ use crate::compile::{Flow, Pipeline, Program};
 use crate::rcu::{Publisher, OFFLINE};
 use crate::stages::{bump, counter, StageContext, DROP, FLOOD, UNSENT};
 
+mod capture;
 mod load;
 mod tx;
 use load::Load;
@@ -58,6 +59,8 @@ pub struct Shared {
     /// The lcore whose worker panics as it starts (`FASTPATH_FAULT_PANIC_LCORE`, read once
     /// by the engine at start): the reliability tests' fault injection.
     pub fault_lcore: Option<u32>,
+    /// Running live captures (`worker/capture.rs`): checked once per burst.
+    pub taps: crate::capture::Taps,
 }
 
 impl Shared {
@@ -336,8 +339,16 @@ impl Worker {
         };
         let n = burst.len();
         count(counter::IN, n as u64);
+        let capturing = self.shared.taps.any();
+        if capturing {
+            self.capture_input(pipeline, in_port, burst.as_slice());
+        }
         match pipeline.flow {
             Flow::DropAll => {
+                if capturing {
+                    let all = capture::Verdicts::All(DROP);
+                    self.capture_verdicts(pipeline, in_port, burst.as_slice(), &all, &[]);
+                }
                 count(counter::DROPPED, n as u64);
                 burst.free_all();
                 return;
@@ -349,6 +360,10 @@ impl Worker {
                         pipeline.default_out,
                         &program.port_macs,
                     );
+                }
+                if capturing {
+                    let all = capture::Verdicts::All(pipeline.default_out);
+                    self.capture_verdicts(pipeline, in_port, burst.as_slice(), &all, &[]);
                 }
                 count(counter::OUT, n as u64);
                 self.send_now::<COUNT>(pipeline.default_out, burst);
@@ -380,6 +395,10 @@ impl Worker {
             );
         }
         let copy_failures = ctx.copy_failures;
+        if capturing {
+            let each = capture::Verdicts::Each(&verdict[..n]);
+            self.capture_verdicts(pipeline, in_port, burst.as_slice(), &each, &self.copies);
+        }
         let (mut out, dropped) = self.dispatch::<COUNT>(pipeline, in_port, burst, &verdict);
         let dropped = dropped + copy_failures;
         self.trash.free_all();

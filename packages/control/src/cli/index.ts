@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { captureCommand } from './capture.js';
 import { cleanCommand } from './clean.js';
 import { CONFIG_NOTE, dispatch, NAME_NOTE, type CommandGroup } from './command.js';
 import { devbindCommand } from './devbind.js';
@@ -29,7 +30,7 @@ function version(): string {
 const FASTPATH: CommandGroup = {
   name: 'fastpath',
   summary: 'Run and check Fastpath engines, read their counters from any process, look at the platform',
-  commands: [runCommand, serveCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, routesCommand, doctorCommand, devbindCommand, memCommand],
+  commands: [runCommand, serveCommand, validateCommand, lsCommand, cleanCommand, statsCommand, topCommand, routesCommand, captureCommand, doctorCommand, devbindCommand, memCommand],
   notes: [
     CONFIG_NOTE,
     NAME_NOTE,

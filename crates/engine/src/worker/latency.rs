@@ -1,0 +1,93 @@
+//! A worker's latency accounting: the time its packets spend in the engine, and the round
+//! trips of the generators' probes that come back to it.
+//!
+//! One TSC read per rx burst (when it is received), one per tx (after the pipeline has sent
+//! it), and one histogram record per burst: every packet of a burst has the same latency, its
+//! burst's, so the cost is per burst, not per packet (docs/observability.md has the numbers).
+//! Probes are looked for in received bursts only while some generator makes them; a probe
+//! counts at its first return, and is marked seen there (a probe the engine forwards out of
+//! another of its ports and receives again does not count twice).
+//!
+//! Probe loss is counted per (receiving worker, generating pipeline): the sequence expected
+//! next (one past the highest seen) less the probes received. A late probe lowers it again
+//! (and counts as reordered); probes still in flight, or lost after the last one seen, are
+//! not counted until a later one arrives. A probe stream is one flow, so RSS keeps it on one
+//! queue, and so one worker: the counts are exact per stream.
+
+use stats::{histogram, PIPELINE_SLOTS};
+
+use super::Worker;
+use crate::compile::Program;
+use crate::stages::generator::{mark_seen, probe_of};
+use crate::stages::{bump, counter};
+
+/// Per generating pipeline slot: (sequence expected next, probes received).
+pub(super) type ProbeState = Vec<(u64, u64)>;
+
+/// A fresh probe state (every slot).
+pub(super) fn probe_state() -> ProbeState {
+    vec![(0, 0); PIPELINE_SLOTS]
+}
+
+/// TSC ticks to nanoseconds as a 32.32 fixed-point factor (0 before EAL measured the TSC).
+pub(super) fn ns_per_tick_q32() -> u64 {
+    let hz = dpdk::tsc_hz();
+    if hz == 0 {
+        return 0;
+    }
+    ((1_000_000_000u128 << 32) / u128::from(hz)) as u64
+}
+
+impl Worker {
+    #[inline]
+    fn ns(&self, ticks: u64) -> u64 {
+        ((u128::from(ticks) * u128::from(self.ns_per_tick)) >> 32) as u64
+    }
+
+    /// Records that `n` packets of the burst received at `self.rx_tsc` have been handed to
+    /// their tx queues (or dropped there) now, in pipeline slot `slot`'s latency.
+    #[inline]
+    pub(super) fn record_latency(&self, program: &Program, slot: usize, n: u64) {
+        if self.rx_tsc == 0 || n == 0 {
+            return;
+        }
+        let ns = self.ns(dpdk::tsc().wrapping_sub(self.rx_tsc));
+        histogram::record(
+            program.segment.pipeline_histogram(self.index, slot, false),
+            ns,
+            n,
+        );
+    }
+
+    /// Looks for probes in a burst received at `self.rx_tsc`: each one's round trip goes in
+    /// its pipeline's `probes` histogram, and its sequence into the loss and reorder counts.
+    pub(super) fn scan_probes(&mut self, program: &Program, burst: &mut [dpdk::Mbuf]) {
+        for m in burst {
+            let Some((slot, seq, sent)) = probe_of(m.data()) else {
+                continue;
+            };
+            mark_seen(m.data_mut());
+            if slot >= PIPELINE_SLOTS {
+                continue;
+            }
+            let rtt = self.ns(self.rx_tsc.saturating_sub(sent));
+            histogram::record(
+                program.segment.pipeline_histogram(self.index, slot, true),
+                rtt,
+                1,
+            );
+            let (expected, received) = &mut self.probes_seen[slot];
+            let counters = program.segment.pipeline_counters(self.index, slot);
+            if seq >= *expected {
+                *expected = seq + 1;
+            } else {
+                bump(&counters[counter::PROBES_REORDERED], 1);
+            }
+            *received += 1;
+            counters[counter::PROBES_LOST].store(
+                expected.saturating_sub(*received),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/**
+ * Latency (issue 15): the time packets spend in the engine, per pipeline, as percentiles; the
+ * round trips of a generator's probes with their loss and reordering (the paced generator's
+ * size mix and rate: generator-rate.test.ts).
+ *
+ * Probes go out of a net_ring port and come back on it (a ring receives what it sends). The
+ * probes' own pipeline drops every tenth one on purpose (a match stage on its source port,
+ * which steps 5000-5009 packet by packet), so the loss the receiving worker counts must be
+ * exactly the match stage's count. What arrives is forwarded to a second ring, so that the
+ * forwarding pipeline's latency is measured. Timing is printed and bounded loosely (under a
+ * second), never asserted as performance.
+ */
+import { rmSync } from 'node:fs';
+
+import { afterAll, expect, it } from 'vitest';
+
+import { Engine } from '@fastpath/control';
+
+import { scratchDir, waitFor } from './helpers.js';
+
+const dir = scratchDir('latency');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Probes sent: seq 0-994, of which those with seq % 10 == 9 (99) are dropped; the last one arrives. */
+const PROBES = 995;
+const DROPPED = Math.floor(PROBES / 10);
+
+it('counts probe round trips, loses exactly the probes dropped on purpose, and times forwarding', async () => {
+  const engine = await Engine.start({
+    ports: { loop: { ring: {} }, next: { ring: {} } },
+    lcores: { workers: [1] },
+    memory: { hugepages: false },
+    pipelines: [
+      {
+        name: 'probe',
+        generator: { probe: true, count: PROBES, rate: { pps: 20_000 }, srcPort: '5000-5009', dstPort: 7, srcIp: '198.18.0.1', dstIp: '198.19.0.1' },
+        stages: [{ kind: 'match', name: 'every-tenth', match: { srcPort: 5009 }, action: 'drop' }],
+        output: 'loop',
+      },
+      { name: 'forward', input: 'loop', output: 'next' },
+      { name: 'sink', input: 'next', stages: ['drop'] },
+    ],
+  });
+  const arrived = PROBES - DROPPED;
+  expect(await waitFor(() => engine.stats().pipelines[0]!.probes.count === arrived)).toBe(true);
+  const s = await engine.stop();
+  const [probe, forward] = s.pipelines;
+  console.log('probes', JSON.stringify(probe!.probes), 'lost', probe!.probesLost, 'reordered', probe!.probesReordered, 'paceMissed', probe!.paceMissed);
+  console.log('forward latency', JSON.stringify(forward!.latency));
+  expect(probe!.generated).toBe(PROBES);
+  expect(probe!.rules[0]!.matched).toBe(DROPPED);
+  expect(probe!.probes.count).toBe(arrived);
+  expect(probe!.probesLost).toBe(DROPPED);
+  expect(probe!.probesReordered).toBe(0);
+  // The forwarding pipeline timed every packet it forwarded: rx burst to tx, ordered
+  // percentiles, and well under a second.
+  const l = forward!.latency;
+  expect(l.count).toBe(forward!.outPackets);
+  expect(l.count).toBe(arrived);
+  const order = [l.minNs!, l.p50Ns!, l.p90Ns!, l.p99Ns!, l.p999Ns!, l.maxNs!];
+  expect(order).toEqual([...order].sort((a, b) => a - b));
+  expect(l.maxNs).toBeLessThan(1e9);
+  const r = probe!.probes;
+  expect(r.minNs).toBeLessThanOrEqual(r.p50Ns!);
+  expect(r.maxNs).toBeLessThan(1e9);
+  // A generator's packets have no rx time: the probe pipeline has no latency of its own.
+  expect(probe!.latency.count).toBe(0);
+  expect(probe!.latency.p50Ns).toBeNull();
+});
