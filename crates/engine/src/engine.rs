@@ -21,7 +21,6 @@ use crate::config::EngineConfig;
 use crate::control::{capture::Captures, socket::Socket, Control};
 use crate::error::{EngineError, ErrorCode};
 use crate::neighbours;
-use crate::net;
 use crate::plan::Plan;
 use crate::rcu::{self, Publisher};
 use crate::reclaim;
@@ -98,14 +97,7 @@ impl Engine {
         for (p, s) in summaries.iter().enumerate() {
             segment.set_queue_counts(p, s.rx_queues, s.tx_queues);
         }
-        let facts = PortFacts {
-            macs: summaries
-                .iter()
-                .map(|s| net::parse_mac(&s.mac).unwrap_or_default())
-                .collect(),
-            tx_queues: summaries.iter().map(|s| s.tx_queues).collect(),
-            drivers: summaries.iter().map(|s| s.driver.clone()).collect(),
-        };
+        let facts = PortFacts::of(&summaries);
         let mut bridges = BridgeTables::new();
         let mut routes = RouteTables::new();
         let mut generated = Generated::new();

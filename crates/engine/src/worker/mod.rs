@@ -16,9 +16,11 @@ use stats::Lane;
 
 use crate::compile::{Flow, Pipeline, Program};
 use crate::rcu::{Publisher, OFFLINE};
+use crate::stages::generator::{Cursor, Generator};
 use crate::stages::{bump, counter, StageContext, DROP, FLOOD, UNSENT};
 
 mod capture;
+mod latency;
 mod load;
 mod tx;
 use load::Load;
@@ -113,7 +115,13 @@ pub struct Worker {
     holding: bool,
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
-    cursors: Vec<usize>,
+    cursors: Vec<Cursor>,
+    /// TSC when the burst being processed was received (0: generated, or not timed).
+    rx_tsc: u64,
+    /// TSC ticks to ns, 32.32 fixed point (`worker/latency.rs`).
+    ns_per_tick: u64,
+    /// Probe sequences seen, per generating pipeline slot (`worker/latency.rs`).
+    probes_seen: latency::ProbeState,
     /// The pipelines whose generator this worker runs (worked out once per program, so the
     /// loop does not scan every pipeline on every iteration).
     generators: Vec<usize>,
@@ -142,6 +150,9 @@ impl Worker {
             trash: Burst::new(),
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
+            rx_tsc: 0,
+            ns_per_tick: latency::ns_per_tick_q32(),
+            probes_seen: latency::probe_state(),
             generators: Vec::new(),
         }
     }
@@ -184,7 +195,7 @@ impl Worker {
         // SAFETY: we are worker `index`; the reference is dropped before every newer ack.
         let mut program: &Program = unsafe { publisher.load() };
         publisher.ack(self.index, generation);
-        self.cursors = vec![0; program.pipelines.len()];
+        self.cursors = vec![Cursor::default(); program.pipelines.len()];
         self.generators = generators_of(program, self.index);
         let mut burst = Burst::new();
         let mut drain: Option<(Instant, Instant)> = None;
@@ -212,7 +223,7 @@ impl Worker {
                 program = unsafe { publisher.load() };
                 generation = latest;
                 publisher.ack(self.index, generation);
-                self.cursors = vec![0; program.pipelines.len()];
+                self.cursors = vec![Cursor::default(); program.pipelines.len()];
                 self.generators = generators_of(program, self.index);
             }
             let mut busy = false;
@@ -226,6 +237,14 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
+                self.rx_tsc = if program.latency || program.probing {
+                    dpdk::tsc()
+                } else {
+                    0
+                };
+                if program.probing {
+                    self.scan_probes(program, burst.as_mut_slice());
+                }
                 if COUNT {
                     let lane = shared.lane(self.index, usize::from(port));
                     bump(&lane.rx_packets, n);
@@ -288,26 +307,35 @@ impl Worker {
         if !self.held[out].is_empty() || !self.shared.segment.link_up(out) {
             return false;
         }
-        let allocated = burst.alloc_from(&self.shared.pool, generator.burst);
+        // One TSC read per burst: the pace, and the probes' stamp.
+        let now = if generator.ticks_per_packet.is_some() || generator.probe_slot.is_some() {
+            dpdk::tsc()
+        } else {
+            0
+        };
+        let (want, missed) = generator.pace(&mut self.cursors[p], now);
+        if COUNT && missed > 0 {
+            let counters = program.segment.pipeline_counters(self.index, pipeline.slot);
+            bump(&counters[counter::PACE_MISSED], missed);
+        }
+        if want == 0 {
+            return false;
+        }
+        let allocated = burst.alloc_from(&self.shared.pool, want);
         if allocated == 0 {
             return false;
         }
         // Claim after allocating, so a claimed packet is always made; the rest go back.
-        let granted = generator.claim(allocated);
+        let (first, granted) = generator.claim_from(allocated);
         burst.truncate(granted);
         if granted == 0 {
             return false;
         }
         let cursor = &mut self.cursors[p];
-        for m in burst.as_mut_slice() {
-            let frame = &generator.frames[*cursor];
-            *cursor = if *cursor + 1 == generator.frames.len() {
-                0
-            } else {
-                *cursor + 1
-            };
-            if m.set_len(frame.len()) {
-                m.data_mut().copy_from_slice(frame);
+        Generator::paced(cursor, granted);
+        for (k, m) in burst.as_mut_slice().iter_mut().enumerate() {
+            if m.set_len(generator.next_len(cursor)) {
+                generator.write(cursor, m.data_mut(), (first + k as u64, now));
             }
         }
         if COUNT {
@@ -316,6 +344,8 @@ impl Worker {
                 .pipeline_counters(self.index, program.pipelines[p].slot);
             bump(&counters[counter::GENERATED], granted as u64);
         }
+        // Generated packets have no rx time: no latency.
+        self.rx_tsc = 0;
         self.holding = true;
         self.process::<COUNT>(program, p, DROP, burst);
         self.holding = false;
@@ -367,6 +397,7 @@ impl Worker {
                 }
                 count(counter::OUT, n as u64);
                 self.send_now::<COUNT>(pipeline.default_out, burst);
+                self.record_latency(program, pipeline.slot, n as u64);
                 return;
             }
             Flow::PerPacket => {}
@@ -412,6 +443,7 @@ impl Worker {
         count(counter::OUT, out);
         count(counter::DROPPED, dropped);
         self.flush::<COUNT>();
+        self.record_latency(program, pipeline.slot, out);
     }
 
     /// Sends each packet where its verdict says (a flood copies it to every other flood
