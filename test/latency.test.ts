@@ -14,9 +14,9 @@ import { rmSync } from 'node:fs';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { Engine } from '@fastpath/control';
+import { Engine, prometheusRegistry, StatsReader } from '@fastpath/control';
 
-import { scratchDir, waitFor } from './helpers.js';
+import { lastLine, runCli, scratchDir, waitFor } from './helpers.js';
 
 const dir = scratchDir('latency');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +26,9 @@ const PROBES = 995;
 const DROPPED = Math.floor(PROBES / 10);
 
 it('counts probe round trips, loses exactly the probes dropped on purpose, and times forwarding', async () => {
+  const name = `fp-latency-${process.pid}`;
   const engine = await Engine.start({
+    eal: { filePrefix: name },
     ports: { loop: { ring: {} }, next: { ring: {} } },
     lcores: { workers: [1] },
     memory: { hugepages: false },
@@ -43,6 +45,21 @@ it('counts probe round trips, loses exactly the probes dropped on purpose, and t
   });
   const arrived = PROBES - DROPPED;
   expect(await waitFor(() => engine.stats().pipelines[0]!.probes.count === arrived)).toBe(true);
+  // The same numbers from another process (fastpath stats --json), in `fastpath stats`'
+  // table, and as Prometheus histograms.
+  const cli = runCli(['stats', name, '--json']);
+  expect(cli.status, cli.stderr).toBe(0);
+  const other = JSON.parse(lastLine(cli.stdout)) as ReturnType<Engine['stats']>;
+  expect(other.pipelines[0]!.probes).toEqual(engine.stats().pipelines[0]!.probes);
+  expect(other.pipelines[1]!.latency.count).toBe(arrived);
+  const table = runCli(['stats', name]);
+  expect(table.stdout).toMatch(/probe probes\s+896\s/);
+  expect(table.stdout).toMatch(/forward latency\s+896\s/);
+  const metrics = await prometheusRegistry(StatsReader.attach(name)).metrics();
+  expect(metrics).toMatch(/# TYPE fastpath_pipeline_latency_seconds histogram/);
+  expect(metrics).toContain(`fastpath_pipeline_latency_seconds_count{engine="${name}",pipeline="forward"} ${arrived}`);
+  expect(metrics).toContain(`fastpath_pipeline_probes_seconds_bucket{engine="${name}",pipeline="probe",le="+Inf"} ${arrived}`);
+  expect(metrics).toContain(`fastpath_pipeline_probes_seconds_bucket{engine="${name}",pipeline="probe",le="1.28e-7"}`);
   const s = await engine.stop();
   const [probe, forward] = s.pipelines;
   console.log('probes', JSON.stringify(probe!.probes), 'lost', probe!.probesLost, 'reordered', probe!.probesReordered, 'paceMissed', probe!.paceMissed);

@@ -23,3 +23,31 @@ export function otherCounters(snap: EngineStats, shown: Readonly<Record<string, 
   }
   return lines;
 }
+
+/** Nanoseconds as a short duration: `740ns`, `12.4µs`, `3.10ms`, `1.20s`. */
+export function duration(ns: number | null): string {
+  if (ns === null) return '-';
+  if (ns < 1e3) return `${ns.toFixed(0)}ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toPrecision(3)}µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toPrecision(3)}ms`;
+  return `${(ns / 1e9).toPrecision(3)}s`;
+}
+
+/**
+ * A table of every histogram field of the pipelines that counted something (`latency`: rx to
+ * tx in the engine; `probes`: round trips), with the probes' loss and reordering.
+ */
+export function latencyLines(snap: EngineStats): string[] {
+  const rows: string[] = [];
+  for (const p of snap.pipelines) {
+    for (const [field, h] of [['latency', p.latency], ['probes', p.probes]] as const) {
+      if (!h || h.count === 0) continue;
+      const extra = field === 'probes' ? `  lost ${p.probesLost}  reordered ${p.probesReordered}` : '';
+      rows.push(
+        `${`${p.name} ${field}`.padEnd(22)}${String(h.count).padStart(12)}${[h.minNs, h.p50Ns, h.p90Ns, h.p99Ns, h.p999Ns, h.maxNs].map((v) => duration(v).padStart(9)).join('')}${extra}`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [`${'pipeline'.padEnd(22)}${'count'.padStart(12)}${['min', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h) => h.padStart(9)).join('')}`, ...rows];
+}

@@ -5,19 +5,21 @@
  * The metrics come from the segment's directory, not from a list here: every counter entry
  * `object/field` becomes `fastpath_<object>_<field>_total` (a gauge: without `_total`) with
  * a label per object level (`port`, `queue`, `lcore`, `pipeline`, `rule`, …) and the
- * entry's help text; every scalar `group/field` becomes `fastpath_<group>_<field>`. A counter
+ * entry's help text; every scalar `group/field` becomes `fastpath_<group>_<field>`; every
+ * histogram entry `object/field` (durations in ns) a Prometheus histogram
+ * `fastpath_<object>_<field>_seconds` with buckets at powers of two of nanoseconds. A counter
  * the engine adds is exported with no change here. Two views are derived on top: rates from
  * the sample ring, and lcore busy/idle seconds from TSC cycles.
  */
 import { segmentLayout } from '@fastpath/types';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 
-import { StatsReader } from './stats-reader.js';
+import { type HistogramSeries, StatsReader } from './stats-reader.js';
 
 /** Where the metrics come from: a reader, or a function that finds one (or throws). */
 export type ReaderSource = StatsReader | (() => StatsReader);
 
-const { CATALOGUE, flags, Kind, WORKER_OBJECT } = segmentLayout;
+const { CATALOGUE, flags, HISTOGRAM_SUB_BITS, Kind, WORKER_OBJECT } = segmentLayout;
 
 /** `rxPackets` → `rx_packets`. */
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -85,6 +87,59 @@ function series(snap: Record<string, unknown>, family: Family): [Record<string, 
   };
   walk(snap[`${family.path[0]}s`], 0, {});
   return out;
+}
+
+/** Bucket bounds exported (`le`, in seconds): powers of two from 128 ns to 2^32 ns, each a bucket boundary of the segment's histograms. */
+const LE_POWERS = Array.from({ length: 26 }, (_, k) => k + 7);
+
+/**
+ * One Prometheus histogram per histogram entry (`pipeline/latency` →
+ * `fastpath_pipeline_latency_seconds`), labelled by element, with cumulative buckets at powers
+ * of two of nanoseconds (exact: each is a boundary of the segment's log-linear buckets), `_sum`
+ * and `_count`. prom-client's Histogram observes values one by one; these are read, so the
+ * metric is a plain object the registry formats.
+ */
+function registerHistograms(registry: Registry, current: () => StatsReader | undefined): void {
+  const names = new Set<string>();
+  const sub = 2 ** HISTOGRAM_SUB_BITS;
+  const family = (entry: string) => `fastpath_${snake(entry.replace('/', '_'))}_seconds`;
+  const values = (reader: StatsReader, series: HistogramSeries[]) =>
+    series.flatMap((h) => {
+      const labels: Record<string, string | number> = { engine: reader.name, [snake(h.object)]: h.element };
+      const name = family(h.entry);
+      let cumulative = 0;
+      let next = 0;
+      const out: { metricName: string; labels: Record<string, string | number>; value: number }[] = LE_POWERS.map((k) => {
+        // Buckets below 2^k ns: those of index < (k − 3) × 16.
+        const end = Math.min(h.buckets.length, (k - HISTOGRAM_SUB_BITS + 1) * sub);
+        for (; next < end; next++) cumulative += h.buckets[next]!;
+        return { metricName: `${name}_bucket`, labels: { ...labels, le: 2 ** k / 1e9 }, value: cumulative };
+      });
+      const count = h.buckets.reduce((a, b) => a + b, 0);
+      out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
+      out.push({ metricName: `${name}_sum`, labels, value: h.sum / 1e9 });
+      out.push({ metricName: `${name}_count`, labels, value: count });
+      return out;
+    });
+  const entries = CATALOGUE.filter((e) => e.kind === Kind.Histogram);
+  for (const e of entries) {
+    const name = family(e.name);
+    if (names.has(name)) continue;
+    names.add(name);
+    const help = e.help.replace(/ \(ns\)\.$/, ' (seconds).');
+    registry.registerMetric({
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: () => {
+        const reader = current();
+        const series = reader ? reader.histograms().filter((h) => h.entry === e.name) : [];
+        return { name, help, type: 'histogram', aggregator: 'sum', values: reader ? values(reader, series) : [] };
+      },
+      reset: () => {},
+    } as unknown as Metric);
+  }
 }
 
 /**
@@ -178,6 +233,7 @@ export function prometheusRegistry(source: ReaderSource, registry = new Registry
         }
       },
     });
+  registerHistograms(registry, current);
   seconds('fastpath_lcore_busy_seconds_total', 'Poll-loop time that found packets to move.', 'busyCycles');
   seconds('fastpath_lcore_idle_seconds_total', 'Poll-loop time that found nothing.', 'idleCycles');
   return registry;

@@ -293,20 +293,22 @@ export function bucketHigh(i: number): number {
 }
 
 /**
- * A histogram record merged over copies: buckets summed, min and max over the copies that
- * counted. Returns the summed buckets and the extremes.
+ * A histogram record merged over copies: buckets and sums summed, min and max over the copies
+ * that counted.
  */
-export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: number[]; min: number | null; max: number | null } {
+export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: number[]; min: number | null; max: number | null; sum: number } {
   const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
   const buckets = new Array<number>(n).fill(0);
   let min: number | null = null;
   let max: number | null = null;
+  let sum = 0;
   const u64 = (o: number) => w[o >>> 2]! + w[(o >>> 2) + 1]! * 4294967296;
   for (let c = 0; c < copies; c++) {
     const base = at + c * copyStride;
     if (u64(base) === 0) continue;
     const lo = u64(base + 16);
     const hi = u64(base + 24);
+    sum += u64(base + 8);
     min = min === null ? lo : Math.min(min, lo);
     max = max === null ? hi : Math.max(max, hi);
     for (let b = 0; b < n; b++) {
@@ -314,7 +316,7 @@ export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyS
       if (w[i] !== 0 || w[i + 1] !== 0) buckets[b]! += w[i]! + w[i + 1]! * 4294967296;
     }
   }
-  return { buckets, min, max };
+  return { buckets, min, max, sum };
 }
 
 /** The value at `perMille` ‰ of the buckets: the middle of the bucket holding that rank, kept in [min, max]. */

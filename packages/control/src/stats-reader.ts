@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { ErrorCode, FastpathError, segmentLayout, type EngineStats } from '@fastpath/types';
 
 import { native } from './native.js';
-import { compileDecoder, planOf, type Plan, type SegmentEntry } from './snapshot-decoder.js';
+import { compileDecoder, mergeHistogram, planOf, type Plan, type SegmentEntry } from './snapshot-decoder.js';
 
 export type { SegmentEntry };
 
@@ -109,6 +109,21 @@ const fail = (message: string): never => {
 };
 
 const decoder = new TextDecoder();
+
+/** One element of a histogram entry, merged over workers (`StatsReader.histograms()`). */
+export interface HistogramSeries {
+  /** The entry (`pipeline/latency`), its object and the element's name. */
+  entry: string;
+  object: string;
+  element: string;
+  help: string;
+  /** Counts per bucket (`bucketLow`/`bucketHigh` give their bounds, in ns). */
+  buckets: number[];
+  /** Sum of the values (ns); least and greatest (null: none counted). */
+  sum: number;
+  min: number | null;
+  max: number | null;
+}
 
 export class StatsReader {
   readonly #buffer: ArrayBuffer;
@@ -445,6 +460,26 @@ export class StatsReader {
       runsTotal: m.runs ?? 0,
       largestRun: Math.max(0, ...runs.map((r) => r.bytes)),
     };
+  }
+
+  /**
+   * Every histogram entry's elements with their buckets (docs/stats-layout.md, "Histograms"),
+   * merged over workers: what a Prometheus histogram needs beyond the snapshot's percentiles.
+   */
+  histograms(): HistogramSeries[] {
+    this.#checkOpen();
+    const plan = this.#currentPlan();
+    const out: HistogramSeries[] = [];
+    for (const h of plan.histograms) {
+      const o = plan.objects[h.object]!;
+      const e = h.entry;
+      o.index.forEach((i, k) => {
+        if (i >= e.count) return;
+        const merged = mergeHistogram(this.#words, e.offset + i * e.stride, e.copies, e.copyStride, e.stride);
+        out.push({ entry: e.name, object: o.name, element: o.names[k]!, help: e.help, ...merged });
+      });
+    }
+    return out;
   }
 
   /**

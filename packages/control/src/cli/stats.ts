@@ -1,5 +1,5 @@
 /** `fastpath stats [NAME]`: one snapshot of an engine's counters. */
-import { otherCounters } from '../counters.js';
+import { latencyLines, otherCounters } from '../counters.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand, NAME_NOTE } from './command.js';
 
@@ -24,5 +24,6 @@ export const statsCommand = defineCommand({
       console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  unrouted ${p.unrouted}  tx dropped ${p.txDropped}${link}`);
     }
     for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped', 'linkUp'] })) console.log(line);
+    for (const line of latencyLines(snap)) console.log(`  ${line}`);
   },
 });

@@ -1,5 +1,5 @@
 /** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until a signal (or --frames N). */
-import { otherCounters } from '../counters.js';
+import { latencyLines, otherCounters } from '../counters.js';
 import { type SignalWatch, watchSignals } from '../signals.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand, NAME_NOTE, positiveInteger } from './command.js';
@@ -45,6 +45,8 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
           `${String(l.rxPackets ?? '-').padStart(16)}${String(l.txPackets ?? '-').padStart(16)}`,
       );
     });
+    const latency = latencyLines(snap);
+    if (latency.length > 0) lines.push('', ...latency);
     // Everything else the segment counts, by name (non-zero only).
     const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'linkUp'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
     if (others.length > 0) lines.push('', 'counters', ...others);
