@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 HUGEPAGES_WANTED=512 # 2 MiB pages: 1 GiB, enough for the demo, the tests and testpmd side by side
-APT_PACKAGES=(dpdk dpdk-dev dpdk-doc make libdpdk-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3 chromium)
+APT_PACKAGES=(dpdk dpdk-dev dpdk-doc make libdpdk-dev libpcap-dev libclang-dev clang pkg-config iproute2 ethtool iputils-ping iperf3 tcpdump tshark chromium)
 # Installed when root like the rest, but not required: without it the browser test skips, saying so.
 APT_OPTIONAL=(chromium)
 
@@ -16,8 +16,10 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
-# 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, tools for traffic tests,
-# chromium for the dashboard's browser test (test/serve-dashboard.test.ts).
+# 1. System packages: DPDK 22.11 with its pkg-config file, libclang for bindgen, libpcap for capture
+# filters (pcap_compile), tools for traffic tests, tcpdump and tshark (the capture test reads its
+# pcapng with them and filters the same pcap with libpcap), chromium for the dashboard's browser test
+# (test/serve-dashboard.test.ts).
 # One dpkg-query for all: a package it does not know is missing too.
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null | awk '/ install ok installed$/ { print $1 }' || true)
 missing=()
