@@ -69,7 +69,7 @@ const config: EngineConfig = {
   pipelines: [
     { name: 'edge', input: 'in', output: 'seen' },
     { name: 'make', generator: { flows: 64, packetSize: 64, srcIp: '198.18.0.1', dstIp: '198.19.0.1' }, output: 'loop' },
-    { name: 'fwd', input: 'loop', output: 'sink' },
+    { name: 'fwd', input: 'loop', stages: [{ kind: 'match', name: 'drop-1050', match: { proto: 'udp', srcPort: 1050 }, action: 'drop' }], output: 'sink' },
   ],
 };
 
@@ -171,10 +171,30 @@ it('runs two captures at once, each with its own packets, point and interface', 
   expect(gb).toHaveLength(50);
   for (const f of gb) expect([sport(f), f.length]).toEqual([1031, 40]);
   const interfaces = (file: string) =>
-    new Set(execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.cap_len', '-e', 'frame.len'], { encoding: 'utf8' }).trim().split('\n'));
+    new Set(
+      execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.packet_flags_direction', '-e', 'frame.cap_len', '-e', 'frame.len'], { encoding: 'utf8' })
+        .trim()
+        .split('\n'),
+    );
   const id = (p: string) => engine.info.ports.find((x) => x.name === p)!.id;
-  expect(interfaces(fa)).toEqual(new Set([`dpdk:${id('loop')}\t64\t64`]));
-  expect(interfaces(fb)).toEqual(new Set([`dpdk:${id('sink')}\t40\t64`]));
+  // Input: inbound on the port it came in on; output: outbound on the port it leaves by, snapped to 40 of 64 bytes.
+  expect(interfaces(fa)).toEqual(new Set([`dpdk:${id('loop')}\t0x00000001\t64\t64`]));
+  expect(interfaces(fb)).toEqual(new Set([`dpdk:${id('sink')}\t0x00000002\t40\t64`]));
+});
+
+it('captures at drops what the stages drop, and those packets never show at output', async () => {
+  const drops = await engine.capture({ pipeline: 'fwd', at: 'drops', count: 20 });
+  const output = await engine.capture({ pipeline: 'fwd', at: 'output', filter: 'udp src port 1050', durationS: 1 });
+  const [fd, fo] = [join(dir, 'drops.pcapng'), join(dir, 'output.pcapng')];
+  await Promise.all([pipeline(drops, createWriteStream(fd)), pipeline(output, createWriteStream(fo))]);
+  expect((await drops.done).captured).toBe(20);
+  expect(await output.done).toEqual({ captured: 0, dropped: 0 });
+  for (const f of framesOf(fd)) expect(f.readUInt16BE(34)).toBe(1050);
+  expect(framesOf(fo)).toEqual([]);
+  // Dropped packets are shown inbound, on the port they came in on.
+  const loop = engine.info.ports.find((x) => x.name === 'loop')!.id;
+  const seen = execFileSync('tshark', ['-r', fd, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' });
+  expect(new Set(seen.trim().split('\n'))).toEqual(new Set([`dpdk:${loop}\t0x00000001`]));
 });
 
 it('writes pcapng to stdout for tshark -r - and says captured N, dropped M', () => {
@@ -195,6 +215,7 @@ it('refuses a filter libpcap cannot compile and an unknown pipeline, with what t
   expect(bad.code).toBe('ERR_CONTROL');
   expect(bad.message).toMatch(/not one libpcap compiles: .*; write it as tcpdump would take it/);
   expect((await refused({ pipeline: 'nope' })).message).toContain('no pipeline is named "nope"; the engine\'s pipelines: edge, make, fwd');
+  expect((await refused({ snaplen: 70_000 })).message).toContain('snaplen is 1 to 65535 bytes, not 70000');
   expect(rings()).toEqual([]);
 });
 

@@ -2,6 +2,7 @@
  * The examples as users run them (each in its own process): they start, report, and end
  * cleanly; pcap-replay's output is checked frame by frame.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -92,5 +93,14 @@ describe('examples', () => {
     const run = runScript('examples/bridge.ts', ['onlyone']);
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe('bridge: usage: npx tsx examples/bridge.ts IFACE_A IFACE_B [--duration S] [--json]');
+  });
+
+  it('capture.ts captures what its filter matches from a forwarding engine', () => {
+    const file = join(dir, 'capture.pcapng');
+    const run = runScript('examples/capture.ts', [file, '--filter', 'udp src port 1027', '--count', '30']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^captured 30, dropped \d+ in [\d.]+ s; the engine has forwarded [\d,]+ packets since it started$/m);
+    const ports = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'udp.srcport'], { encoding: 'utf8' });
+    expect(ports.trim().split('\n')).toEqual(Array(30).fill('1027'));
   });
 });
