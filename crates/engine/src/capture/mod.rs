@@ -195,3 +195,77 @@ impl Drop for Taps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ring::{Layout, Ring};
+    use super::*;
+
+    fn tap(path: &std::path::Path, point: Point, pipeline: Option<&str>) -> Box<Tap> {
+        let _ = std::fs::remove_file(path);
+        let layout = Layout {
+            lanes: 1,
+            lane_bytes: 1,
+            tsc_hz: 1,
+            tsc_base: 0,
+            ns_base: 0,
+            pcapng: Vec::new(),
+            snaplen: 64,
+            interfaces: Vec::new(),
+        };
+        Box::new(Tap {
+            pipeline: pipeline.map(str::to_owned),
+            point,
+            filter: None,
+            snaplen: 64,
+            ring: Ring::create(path, &layout).unwrap(),
+        })
+    }
+
+    #[test]
+    fn taps_fill_eight_slots_and_the_workers_check_says_whether_any_runs() {
+        let taps = Taps::default();
+        assert!(!taps.any());
+        let dir = std::env::temp_dir();
+        let paths: Vec<_> = (0..=MAX_CAPTURES)
+            .map(|i| dir.join(format!("fastpath-taps-test-{}-{i}", std::process::id())))
+            .collect();
+        for (i, path) in paths.iter().take(MAX_CAPTURES).enumerate() {
+            assert_eq!(
+                taps.install(tap(path, Point::Input, Some("edge"))).unwrap(),
+                i
+            );
+        }
+        assert!(taps.any());
+        let refused = taps.install(tap(&paths[MAX_CAPTURES], Point::Output, None));
+        assert!(refused.is_err(), "a ninth capture has no slot");
+        let mut seen = 0;
+        // SAFETY: no other thread unlinks taps in this test.
+        unsafe { taps.each(|t| seen += usize::from(t.wants("edge", Point::Input))) };
+        assert_eq!(seen, MAX_CAPTURES);
+        for i in 0..MAX_CAPTURES {
+            assert!(taps.unlink(i).is_some());
+            assert!(taps.unlink(i).is_none(), "a slot is unlinked once");
+        }
+        assert!(!taps.any());
+        for path in &paths {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    #[test]
+    fn a_tap_wants_its_pipeline_and_point_only() {
+        let path = std::env::temp_dir().join(format!("fastpath-wants-test-{}", std::process::id()));
+        let every = tap(&path, Point::Drops, None);
+        assert!(every.wants("a", Point::Drops) && every.wants("b", Point::Drops));
+        assert!(!every.wants("a", Point::Input));
+        drop(every);
+        let one = tap(&path, Point::Output, Some("a"));
+        assert!(one.wants("a", Point::Output) && !one.wants("b", Point::Output));
+        drop(one);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(Point::parse("drops"), Some(Point::Drops));
+        assert_eq!(Point::parse("Input"), None);
+        assert_eq!(Point::Output.as_str(), "output");
+    }
+}

@@ -271,6 +271,41 @@ mod tests {
     }
 
     #[test]
+    fn capture_requests_take_their_options_and_refuse_others() {
+        let r: Request = serde_json::from_str(
+            r#"{"op":"capture.start","pipeline":"edge","at":"drops","filter":"udp","snaplen":96,"bufferMiB":8}"#,
+        )
+        .unwrap();
+        assert!(matches!(r, Request::CaptureStart(o)
+            if o.pipeline.as_deref() == Some("edge") && o.at.as_deref() == Some("drops")
+                && o.snaplen == Some(96) && o.buffer_mib == Some(8)));
+        assert!(matches!(
+            serde_json::from_str::<Request>(r#"{"op":"capture.start"}"#).unwrap(),
+            Request::CaptureStart(o) if o.pipeline.is_none() && o.filter.is_none()
+        ));
+        assert!(matches!(
+            serde_json::from_str::<Request>(r#"{"op":"capture.stop","id":3}"#).unwrap(),
+            Request::CaptureStop { id: 3 }
+        ));
+        assert!(
+            serde_json::from_str::<Request>(r#"{"op":"capture.start","snaplength":96}"#).is_err(),
+            "a misspelt option is refused, not ignored"
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"op":"capture.stop"}"#).is_err());
+        // A closed control: captures are refused like everything else, and a closing
+        // connection has nothing to end.
+        let control = Control::default();
+        let answer: Json = serde_json::from_str(&control.handle_json_in(
+            r#"{"op":"capture.start"}"#,
+            &mut |_, _| {},
+            Some(7),
+        ))
+        .unwrap();
+        assert_eq!(answer["error"]["code"], "ERR_STOPPED");
+        control.session_closed(7);
+    }
+
+    #[test]
     fn a_closed_control_answers_stopped_and_bad_lines_answer_control() {
         let control = Control::default();
         let answer: Json =
