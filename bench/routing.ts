@@ -4,17 +4,19 @@
  * lcore, mbufs and burst, as ratios; then loading a million IPv4 routes and changing routes
  * live while forwarding (see lib/routing.ts for the method). Prints a table; --json prints
  * one JSON line; --write also records bench/results/<date>-routing.json and the routing
- * section of bench/README.md. Needs root (or enough free hugepages) and dpdk-doc.
+ * section of bench/README.md, keeping the rows of that day's file that were not measured
+ * again (so `--rows v4-16 --write` reruns one row). Needs root (or enough free hugepages)
+ * and dpdk-doc.
  *
  *   npx tsx bench/routing.ts [--rows v4-16,v6-16,v4-1m,v6-60k,acl-10k] [--duration S]
  *       [--warmup S] [--rounds N] [--no-load] [--write] [--json]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { root } from './lib/forward.js';
-import { measureRouting, ROWS, type Row } from './lib/routing.js';
+import { measureRouting, mergeRouting, ROWS, type Row, type RoutingResults } from './lib/routing.js';
 import { routingLines, routingMarkdown, updateSection } from './lib/routing-report.js';
 
 const USAGE = `npx tsx bench/routing.ts [--rows ${ROWS.join(',')}] [--duration S] [--warmup S] [--rounds N] [--no-load] [--write] [--json]`;
@@ -45,17 +47,19 @@ const log = (line: string) => {
 
 const opts = { durationS: Number(values.duration), warmupS: Number(values.warmup), rounds: Number(values.rounds) };
 const load = !values['no-load'] && rows.includes('v4-1m');
-const results = await measureRouting(rows, opts, load, log);
+const measured = await measureRouting(rows, opts, load, log);
 
-if (values.json) console.log(JSON.stringify(results));
-else for (const line of routingLines(results)) console.log(line);
+if (values.json) console.log(JSON.stringify(measured));
+else for (const line of routingLines(measured)) console.log(line);
 
 if (values.write) {
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const name = `${date}-routing.json`;
-  writeFileSync(join(dir, name), `${JSON.stringify({ date, ...results }, null, 2)}\n`);
+  const file = join(dir, name);
+  const results = existsSync(file) ? mergeRouting(measured, JSON.parse(readFileSync(file, 'utf8')) as RoutingResults) : measured;
+  writeFileSync(file, `${JSON.stringify({ date, ...results }, null, 2)}\n`);
   const readme = join(root, 'bench/README.md');
   writeFileSync(readme, updateSection(readFileSync(readme, 'utf8'), 'routing', routingMarkdown(results, date, `results/${name}`)));
   log(`wrote bench/results/${name} and the routing section of bench/README.md`);

@@ -89,6 +89,8 @@ export interface L3fwdRun {
   /** One pcap per port, replayed endlessly. */
   pcaps: readonly string[];
   mbufs: number;
+  /** Without hugepages (--no-huge, 2 GiB of ordinary memory): for the smoke test, not for measuring. */
+  noHuge?: boolean;
 }
 
 export interface L3fwdRates {
@@ -148,13 +150,13 @@ export class L3fwd {
     void this.#exited.then((code) => (this.#code = code));
   }
 
-  static async start(run: L3fwdRun, timeoutS = 1200): Promise<L3fwd> {
+  static async start(run: L3fwdRun, timeoutS = 1800): Promise<L3fwd> {
     const binary = l3fwdBinary(run.mbufs);
     const prefix = `bench-l3fwd-${process.pid}-${instances++}`;
     const vdevs = run.pcaps.flatMap((pcap, port) => ['--vdev', pcapVdev(port, pcap)]);
     const ports = run.pcaps.length;
     const args = [
-      '-l', '1', '--no-pci', '--file-prefix', prefix, '--huge-unlink=always', '--log-level', 'lib.eal:warning', ...vdevs, '--',
+      '-l', '1', '--no-pci', '--file-prefix', prefix, ...(run.noHuge ? ['--no-huge', '-m', '2048'] : ['--huge-unlink=always']), '--log-level', 'lib.eal:warning', ...vdevs, '--',
       '-p', ((1 << ports) - 1).toString(16), '--config', run.pcaps.map((_, p) => `(${p},0,1)`).join(','),
       '--parse-ptype', `--lookup=${run.lookup}`, `--rule_ipv4=${run.rulesV4}`, `--rule_ipv6=${run.rulesV6}`,
       ...run.pcaps.map((_, p) => `--eth-dest=${p},02:00:00:00:00:${p.toString(16).padStart(2, '0')}`),
@@ -180,6 +182,11 @@ export class L3fwd {
     }
     l3fwd.startS = (performance.now() - started) / 1000;
     return l3fwd;
+  }
+
+  /** Its EAL --file-prefix. */
+  get prefix(): string {
+    return this.#prefix;
   }
 
   /** Stops forwarding until resume(): the process is stopped, its CPU free. */

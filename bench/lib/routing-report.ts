@@ -39,13 +39,13 @@ export function routingMarkdown(results: RoutingResults, date: string, jsonPath:
   const out = [
     `Run: ${date}, ${m.rounds} alternated rounds of ${m.durationS} s after ${m.warmupS} s of warm-up per side; ${m.traffic}; ${m.mbufs} mbufs, bursts of ${m.burst}, ${m.lcores}. Raw numbers: [${jsonPath}](${jsonPath}).`,
     '',
-    '| row | l3fwd mode | l3fwd Mpps/port | Fastpath Mpps/port | ratio min | ratio median | ratio max | start: l3fwd / Fastpath |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| row | l3fwd mode | l3fwd Mpps/port | Fastpath Mpps/port | ratio min | ratio median | ratio max | start: l3fwd / Fastpath | measured (UTC) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results.rows) {
     for (const [mode, l3] of Object.entries(r.l3fwd)) {
       const ratio = r.ratio[mode as keyof RowResult['ratio']]!;
-      out.push(`| ${ROW_NAMES[r.row]} | ${mode} | ${f2(l3.mpps.median)} | ${f2(r.fastpath.mpps.median)} | ${f3(ratio.min)} | **${f3(ratio.median)}** | ${f3(ratio.max)} | ${l3.startS.toFixed(1)} s / ${r.fastpath.startS.median.toFixed(1)} s |`);
+      out.push(`| ${ROW_NAMES[r.row]} | ${mode} | ${f2(l3.mpps.median)} | ${f2(r.fastpath.mpps.median)} | ${f3(ratio.min)} | **${f3(ratio.median)}** | ${f3(ratio.max)} | ${l3.startS.toFixed(1)} s / ${r.fastpath.startS.median.toFixed(1)} s | ${(r.at ?? '').slice(11, 16) || '–'} |`);
     }
   }
   const load = results.load;

@@ -46,6 +46,8 @@ type Spread = ReturnType<typeof spread>;
 
 export interface RowResult {
   row: Row;
+  /** When the row was measured (UTC, ISO). */
+  at: string;
   family: 'ipv4' | 'ipv6';
   /** Routes (or ACL rules) of the family measured. */
   size: number;
@@ -57,6 +59,8 @@ export interface RowResult {
 }
 
 export interface LoadResult {
+  /** When it was measured (UTC, ISO). */
+  at: string;
   /** Engine.start with 16 routes and with the 1M-route file (medians over the rows' rounds). */
   startS16: number;
   startS1m: number;
@@ -116,6 +120,7 @@ export async function measureRow(row: Row, opts: RoutingOptions, log: (line: str
     const forwarded = fp.reduce((sum, s) => sum + s.forwarded, 0);
     return {
       row,
+      at: new Date().toISOString(),
       family: set?.family ?? 'ipv4',
       size: acl?.rules ?? set!.routes,
       l3fwd: Object.fromEntries(modes.map((m) => [m, { startS: runs[m]!.startS, mpps: spread(samples.map((s) => s.l3fwd[m]!)), rounds: samples.map((s) => s.l3fwd[m]!) }])),
@@ -152,7 +157,17 @@ export async function measureLoad(opts: RoutingOptions & { batch: number }, rows
   const updates = await runFastpath<UpdatesResult>({ kind: 'updates', config: fastpathRouteConfig({ pcaps: big.pcaps, routesFile: big.fastpath, mbufs: MBUFS }), warmupS: opts.warmupS, durationS: opts.durationS, batch: opts.batch });
   log(`  ${Math.round(updates.routesPerS)} routes/s; forwarding ${updates.before.rxMpps.toFixed(2)} → ${updates.during.rxMpps.toFixed(2)} Mpps/port during updates`);
   const startOf = (row: Row) => rows.find((r) => r.row === row)?.fastpath.startS.median ?? Number.NaN;
-  return { startS16: startOf('v4-16'), startS1m: startOf('v4-1m'), cli, updates };
+  return { at: new Date().toISOString(), startS16: startOf('v4-16'), startS1m: startOf('v4-1m'), cli, updates };
+}
+
+/**
+ * `results` with the rows (and load measurements) of `earlier` that it did not measure
+ * again, in the order of ROWS: so that a quick rerun of some rows keeps the slow ones.
+ */
+export function mergeRouting(results: RoutingResults, earlier: RoutingResults): RoutingResults {
+  const rows = ROWS.flatMap((row) => results.rows.find((r) => r.row === row) ?? earlier.rows.find((r) => r.row === row) ?? []);
+  const load = results.load ?? earlier.load;
+  return { method: results.method, rows, ...(load ? { load } : {}) };
 }
 
 /** Every row asked for, then the load measurements when asked. */
