@@ -116,8 +116,12 @@ pub struct Worker {
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<Cursor>,
-    /// TSC when the burst being processed was received (0: generated, or not timed).
+    /// TSC when the burst being processed was received (0: generated, or not timed), and
+    /// how many packets each of its packets stands for in the latency histogram; full
+    /// bursts seen (`worker/latency.rs`).
     rx_tsc: u64,
+    rx_weight: u64,
+    full_bursts: u32,
     /// TSC ticks to ns, 32.32 fixed point (`worker/latency.rs`).
     ns_per_tick: u64,
     /// Probe sequences seen, per generating pipeline slot (`worker/latency.rs`).
@@ -151,6 +155,8 @@ impl Worker {
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
             rx_tsc: 0,
+            rx_weight: 1,
+            full_bursts: 0,
             ns_per_tick: latency::ns_per_tick_q32(),
             probes_seen: latency::probe_state(),
             generators: Vec::new(),
@@ -237,11 +243,7 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
-                self.rx_tsc = if program.latency || program.probing {
-                    dpdk::tsc()
-                } else {
-                    0
-                };
+                self.time_rx(program, burst.len());
                 if program.probing {
                     self.scan_probes(program, burst.as_mut_slice());
                 }
