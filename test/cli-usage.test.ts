@@ -18,13 +18,14 @@ const USAGE = {
   clean: 'fastpath clean [--dry-run] [--json]',
   stats: 'fastpath stats [NAME] [--json]',
   top: 'fastpath top [NAME] [--frames N]',
+  capture: 'fastpath capture [NAME] [--pipeline P] [--at input|output|drops] [--filter EXPR] [--snaplen N] [--count N] [--duration S] [--buffer MIB] -w|--write FILE.pcapng',
   doctor: 'fastpath doctor [CONFIG] [--pci ADDR]... [--json] [--root DIR] [--no-huge]',
   devbind: 'fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]',
   'mem map': 'fastpath mem map [NAME] [--json]',
   'mem plan': 'fastpath mem plan CONFIG [--json] [--reserve]',
 };
 
-const EXAMPLES = ['l2fwd', 'macswap', 'generator', 'bridge', 'exporter', 'pcap-replay'];
+const EXAMPLES = ['l2fwd', 'macswap', 'generator', 'bridge', 'exporter', 'pcap-replay', 'capture'];
 
 const CONFIG = 'examples/configs/generator.config.ts';
 

@@ -18,7 +18,7 @@ const POINTS: readonly CapturePoint[] = ['input', 'output', 'drops'];
 
 export const captureCommand = defineCommand({
   name: 'capture',
-  usage: 'fastpath capture [NAME] [--pipeline P] [--at input|output|drops] [--filter EXPR] [--snaplen N] [--count N] [--duration S] -w FILE.pcapng',
+  usage: 'fastpath capture [NAME] [--pipeline P] [--at input|output|drops] [--filter EXPR] [--snaplen N] [--count N] [--duration S] [--buffer MIB] -w|--write FILE.pcapng',
   summary: "Capture a running engine's packets to pcapng, live (-w - writes to stdout: fastpath capture -w - | tshark -r -)",
   options: {
     write: { type: 'string', short: 'w', value: 'FILE', help: 'the pcapng file to write; - for stdout' },
