@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { StatsReader } from '@fastpath/control';
+import { bucketHigh, bucketLow, bucketOf, StatsReader } from '@fastpath/control';
+import { segmentLayout } from '@fastpath/types';
 
 import { repoRoot } from './helpers.js';
 
@@ -71,4 +72,14 @@ it('decodes the segment the Rust writer produced exactly as the Rust reader does
     runsTotal: 2,
     largestRun: mib2,
   });
+});
+
+it('finds the bucket of a value as the Rust writer does (every bucket boundary, and past the last)', () => {
+  const n = segmentLayout.HISTOGRAM_BUCKETS;
+  for (let i = 0; i < n; i++) {
+    expect(bucketOf(bucketLow(i), n)).toBe(i);
+    expect(bucketOf(bucketHigh(i) - 1, n)).toBe(i);
+  }
+  expect(bucketHigh(n - 1)).toBe(2 ** 32);
+  expect(bucketOf(2 ** 40, n)).toBe(n - 1);
 });

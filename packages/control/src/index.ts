@@ -41,7 +41,8 @@ export { prometheusRegistry, type ReaderSource } from './prometheus.js';
 export { createApp, DEFAULT_LISTEN, serve, type ServeHandle, type ServeOptions, type ServeSource } from './serve/index.js';
 export type { Launcher } from './launcher.js';
 export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal, type WatchOptions } from './signals.js';
-export { StatsReader, type EngineListing, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
+export { StatsReader, type EngineListing, type HistogramSeries, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
+export { bucketHigh, bucketLow, bucketOf, type HistogramSummary } from './snapshot-decoder.js';
 export {
   ControlErrorCode,
   defineConfig,

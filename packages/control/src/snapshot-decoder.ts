@@ -292,9 +292,21 @@ export function bucketHigh(i: number): number {
   return i < SUB ? i + 1 : bucketLow(i) + 2 ** (Math.floor(i / SUB) - 1);
 }
 
+/** The bucket value `v` (ns) falls in (crates/stats/src/histogram.rs, `bucket_of`). */
+export function bucketOf(v: number, buckets: number): number {
+  if (v < SUB) return Math.max(0, Math.floor(v));
+  const msb = Math.floor(Math.log2(v));
+  // log2 of a double can round up just below a power of two: check against the bounds.
+  const m = 2 ** msb > v ? msb - 1 : msb;
+  const shift = m - HISTOGRAM_SUB_BITS;
+  const i = (shift + 1) * SUB + Math.floor(v / 2 ** shift) - SUB;
+  return Math.min(i, buckets - 1);
+}
+
 /**
  * A histogram record merged over copies: buckets and sums summed, min and max over the copies
- * that counted.
+ * that counted. Only the buckets from each copy's min to its max are read (nothing lies
+ * outside them), so a snapshot reads tens of buckets, not hundreds.
  */
 export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: number[]; min: number | null; max: number | null; sum: number } {
   const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
@@ -311,7 +323,8 @@ export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyS
     sum += u64(base + 8);
     min = min === null ? lo : Math.min(min, lo);
     max = max === null ? hi : Math.max(max, hi);
-    for (let b = 0; b < n; b++) {
+    const last = bucketOf(hi, n);
+    for (let b = bucketOf(lo, n); b <= last; b++) {
       const i = (base + (HISTOGRAM_HEADER + b) * 8) >>> 2;
       if (w[i] !== 0 || w[i + 1] !== 0) buckets[b]! += w[i]! + w[i + 1]! * 4294967296;
     }
@@ -321,25 +334,37 @@ export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyS
 
 /** The value at `perMille` ‰ of the buckets: the middle of the bucket holding that rank, kept in [min, max]. */
 export function percentile(buckets: readonly number[], total: number, perMille: number, min: number, max: number): number {
-  const rank = Math.max(1, Math.ceil((total * perMille) / 1000));
+  return percentiles(buckets, total, [perMille], min, max)[0]!;
+}
+
+/** Several percentiles (ascending, per mille) in one pass over the buckets. */
+function percentiles(buckets: readonly number[], total: number, perMille: readonly number[], min: number, max: number): number[] {
+  const out: number[] = [];
   let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
+  let q = 0;
+  for (let i = 0; i < buckets.length && q < perMille.length; i++) {
     seen += buckets[i]!;
-    if (seen >= rank) {
+    while (q < perMille.length && seen >= Math.max(1, Math.ceil((total * perMille[q]!) / 1000))) {
       const low = bucketLow(i);
       const mid = low + Math.floor((bucketHigh(i) - 1 - low) / 2);
-      return Math.min(Math.max(mid, min), Math.max(max, min));
+      out.push(Math.min(Math.max(mid, min), Math.max(max, min)));
+      q++;
     }
   }
-  return max;
+  while (out.length < perMille.length) out.push(max);
+  return out;
 }
+
+const NOTHING: HistogramSummary = Object.freeze({ count: 0, minNs: null, p50Ns: null, p90Ns: null, p99Ns: null, p999Ns: null, maxNs: null });
 
 function histogramSummary(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): HistogramSummary {
   const { buckets, min, max } = mergeHistogram(w, at, copies, copyStride, stride);
-  const count = buckets.reduce((a, b) => a + b, 0);
-  if (count === 0) return { count: 0, minNs: null, p50Ns: null, p90Ns: null, p99Ns: null, p999Ns: null, maxNs: null };
-  const p = (q: number) => percentile(buckets, count, q, min ?? 0, max ?? Number.MAX_SAFE_INTEGER);
-  return { count, minNs: min, p50Ns: p(500), p90Ns: p(900), p99Ns: p(990), p999Ns: p(999), maxNs: max };
+  if (min === null) return { ...NOTHING };
+  let count = 0;
+  for (const b of buckets) count += b;
+  if (count === 0) return { ...NOTHING };
+  const [p50Ns, p90Ns, p99Ns, p999Ns] = percentiles(buckets, count, [500, 900, 990, 999], min, max ?? Number.MAX_SAFE_INTEGER);
+  return { count, minNs: min, p50Ns: p50Ns!, p90Ns: p90Ns!, p99Ns: p99Ns!, p999Ns: p999Ns!, maxNs: max };
 }
 
 function deepFreeze<T>(value: T): T {
