@@ -126,6 +126,7 @@ struct Compiler<'a> {
     next_bridges: BridgeTables,
     routes: &'a mut RouteTables,
     next_routes: RouteTables,
+    port_macs: &'a [Mac],
 }
 
 impl Compiler<'_> {
@@ -159,6 +160,7 @@ impl Compiler<'_> {
                 next_bridges: &mut self.next_bridges,
                 routes: self.routes,
                 next_routes: &mut self.next_routes,
+                port_macs: self.port_macs,
             };
             if let Some(stage) = sc.compile(&mut cx)? {
                 stages.push(stage);
@@ -219,6 +221,7 @@ pub fn compile(
         next_bridges: BridgeTables::new(),
         routes,
         next_routes: RouteTables::new(),
+        port_macs: &facts.macs,
     };
     // The workers each pipeline runs on, as the running layout has them.
     let runs = senders::runs(config, &plan.ports, &plan.workers).map_err(|(path, port)| {

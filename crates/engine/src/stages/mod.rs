@@ -335,6 +335,8 @@ pub struct CompileContext<'a> {
     pub bridges: &'a BridgeTables,
     /// The bridge tables the new program keeps.
     pub next_bridges: &'a mut BridgeTables,
+    /// Each port's MAC, by index.
+    pub port_macs: &'a [Mac],
     /// The running program's route tables, kept where a stage is unchanged.
     pub routes: &'a RouteTables,
     /// The route tables the new program runs.

@@ -38,24 +38,46 @@ mod drops {
     pub const NOT_IP: usize = 3;
 }
 
-/// Where a routed packet's IP header starts, by family.
-#[derive(Debug, Clone, Copy)]
-enum L3 {
-    V4(usize),
-    V6(usize),
-}
-
 /// A compiled next hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NextHop {
     /// Output port.
     pub port: u16,
-    /// Destination MAC.
-    pub dst: Mac,
-    /// Source MAC; `None`: the port's own.
-    pub src: Option<Mac>,
+    /// The frame's new Ethernet addresses, written as one: the destination, then the source
+    /// (the port's own unless the config gives one).
+    pub macs: [u8; 12],
     /// `nextHop/…` counter slot.
     pub slot: usize,
+}
+
+/// Per-burst forwarded counts of the few next hops a burst usually goes to, added to the
+/// segment once per run instead of once per packet; a hop past the first few is counted
+/// directly.
+#[derive(Debug, Default)]
+struct HopCounts {
+    hops: [u32; 4],
+    counts: [u64; 4],
+    used: usize,
+}
+
+impl HopCounts {
+    /// Counts one packet to hop `h`; `false` when there is no room (count it directly).
+    #[inline]
+    fn add(&mut self, h: u32) -> bool {
+        for k in 0..self.used {
+            if self.hops[k] == h {
+                self.counts[k] += 1;
+                return true;
+            }
+        }
+        if self.used == self.hops.len() {
+            return false;
+        }
+        self.hops[self.used] = h;
+        self.counts[self.used] = 1;
+        self.used += 1;
+        true
+    }
 }
 
 /// The compiled `route` stage.
@@ -73,59 +95,69 @@ pub struct Route {
 }
 
 impl Route {
-    /// Sends packet `m` to next hop `nh`: TTL or hop limit − 1, its MACs; `None` for a miss.
+    /// Counts one packet sent to hop `h`.
     #[inline]
-    fn apply(
+    fn count(&self, h: u32, counts: &mut HopCounts, ctx: &StageContext<'_>) {
+        if ctx.counting && !counts.add(h) {
+            let slot = self.hops[h as usize].slot;
+            bump(ctx.segment.next_hop_counter(ctx.worker, slot), 1);
+        }
+    }
+
+    /// Sends packet `m` (IPv6 or IPv4, its header at `l3`) to next hop `nh`: TTL or hop limit
+    /// − 1, the hop's MACs, counted; its verdict (the hop's port, or [`DROP`] for a miss).
+    #[inline]
+    fn send<const V6: bool>(
         &self,
         m: &mut dpdk::Mbuf,
         nh: u64,
-        l3: L3,
-        port_macs: &[Mac],
+        l3: u8,
+        counts: &mut HopCounts,
         ctx: &StageContext<'_>,
-    ) -> Option<u16> {
-        let hop = self.hops.get(nh as usize)?;
+        dropped: &mut [u64; 4],
+    ) -> u16 {
+        let Some(hop) = self.hops.get(nh as usize) else {
+            dropped[drops::NO_ROUTE] += 1;
+            return DROP;
+        };
         let p = m.data_mut();
-        match l3 {
-            L3::V4(at) => decrement_ttl_v4(p, at),
-            L3::V6(at) => decrement_hop_limit_v6(p, at),
+        if V6 {
+            decrement_hop_limit_v6(p, usize::from(l3));
+        } else {
+            decrement_ttl_v4(p, usize::from(l3));
         }
-        p[..6].copy_from_slice(&hop.dst);
-        p[6..12].copy_from_slice(
-            hop.src
-                .as_ref()
-                .unwrap_or(&port_macs[usize::from(hop.port)]),
-        );
-        if ctx.counting {
-            bump(ctx.segment.next_hop_counter(ctx.worker, hop.slot), 1);
-        }
-        Some(hop.port)
+        p[..12].copy_from_slice(&hop.macs);
+        self.count(nh as u32, counts, ctx);
+        hop.port
     }
 
-    /// One burst of at most [`dpdk::BURST_SIZE`] packets.
+    /// One burst of at most [`dpdk::BURST_SIZE`] packets: sorted by family (the rest dropped
+    /// and counted), looked up one call per family, then each sent to its next hop with its
+    /// TTL or hop limit one lower and the hop's MACs.
     #[inline]
     fn run_burst(
         &self,
         pkts: &mut [dpdk::Mbuf],
         verdict: &mut [u16],
-        port_macs: &[Mac],
         ctx: &StageContext<'_>,
         dropped: &mut [u64; 4],
+        counts: &mut HopCounts,
     ) {
         const N: usize = dpdk::BURST_SIZE;
-        let (mut v4_pkt, mut v4_l3, mut v4_dst, mut v4_n) = ([0u8; N], [0u16; N], [0u32; N], 0);
-        let (mut v6_pkt, mut v6_l3, mut v6_dst, mut v6_n) =
-            ([0u8; N], [0u16; N], [[0u8; 16]; N], 0);
+        let (mut v4_pkt, mut v4_l3, mut v4_dst, mut v4_n) = ([0u8; N], [0u8; N], [0u32; N], 0);
+        let (mut v6_pkt, mut v6_l3, mut v6_dst, mut v6_n) = ([0u8; N], [0u8; N], [[0u8; 16]; N], 0);
         for (i, (m, v)) in pkts.iter().zip(verdict.iter_mut()).enumerate() {
             if *v == DROP {
                 continue;
             }
+            // Header offsets are under 256: Ethernet and at most two VLAN tags.
             match classify(m.data()) {
                 Class::V4 { l3, dst } => {
-                    (v4_pkt[v4_n], v4_l3[v4_n], v4_dst[v4_n]) = (i as u8, l3 as u16, dst);
+                    (v4_pkt[v4_n], v4_l3[v4_n], v4_dst[v4_n]) = (i as u8, l3 as u8, dst);
                     v4_n += 1;
                 }
                 Class::V6 { l3, dst } => {
-                    (v6_pkt[v6_n], v6_l3[v6_n], v6_dst[v6_n]) = (i as u8, l3 as u16, dst);
+                    (v6_pkt[v6_n], v6_l3[v6_n], v6_dst[v6_n]) = (i as u8, l3 as u8, dst);
                     v6_n += 1;
                 }
                 class => {
@@ -144,24 +176,17 @@ impl Route {
         if let Some(fib) = &tables.v4 {
             fib.lookup_bulk(&v4_dst[..v4_n], &mut hops[..v4_n]);
         }
-        let mut send = |i: u8, nh: u64, l3: L3| {
-            let i = usize::from(i);
-            verdict[i] = self
-                .apply(&mut pkts[i], nh, l3, port_macs, ctx)
-                .unwrap_or_else(|| {
-                    dropped[drops::NO_ROUTE] += 1;
-                    DROP
-                });
-        };
         for j in 0..v4_n {
-            send(v4_pkt[j], hops[j], L3::V4(usize::from(v4_l3[j])));
+            let i = usize::from(v4_pkt[j]);
+            verdict[i] = self.send::<false>(&mut pkts[i], hops[j], v4_l3[j], counts, ctx, dropped);
         }
         let mut hops = [self.miss; N];
         if let Some(fib) = &tables.v6 {
             fib.lookup_bulk(&v6_dst[..v6_n], &mut hops[..v6_n]);
         }
         for j in 0..v6_n {
-            send(v6_pkt[j], hops[j], L3::V6(usize::from(v6_l3[j])));
+            let i = usize::from(v6_pkt[j]);
+            verdict[i] = self.send::<true>(&mut pkts[i], hops[j], v6_l3[j], counts, ctx, dropped);
         }
     }
 }
@@ -257,10 +282,16 @@ impl StageRun for Route {
             .ok_or_else(|| full("route stages", stats::ROUTE_SLOTS))?;
         let mut hops = Vec::with_capacity(config.next_hops.len());
         for (hop_name, hop) in &config.next_hops {
+            let port = cx.port(&hop.port)?;
+            let mut macs = [0u8; 12];
+            macs[..6].copy_from_slice(&mac_field(&hop.dst_mac)?);
+            macs[6..].copy_from_slice(&match &hop.src_mac {
+                Some(src) => mac_field(src)?,
+                None => cx.port_macs[usize::from(port)],
+            });
             hops.push(NextHop {
-                port: cx.port(&hop.port)?,
-                dst: mac_field(&hop.dst_mac)?,
-                src: hop.src_mac.as_deref().map(mac_field).transpose()?,
+                port,
+                macs,
                 slot: cx
                     .segment
                     .next_hop_slot(slot, hop_name)
@@ -299,15 +330,25 @@ impl StageRun for Route {
         &self,
         pkts: &mut [dpdk::Mbuf],
         verdict: &mut [u16],
-        port_macs: &[Mac],
+        _port_macs: &[Mac],
         ctx: &mut StageContext<'_>,
     ) {
         let mut dropped = [0u64; 4];
+        let mut counts = HopCounts::default();
         for (p, v) in pkts
             .chunks_mut(dpdk::BURST_SIZE)
             .zip(verdict.chunks_mut(dpdk::BURST_SIZE))
         {
-            self.run_burst(p, v, port_macs, ctx, &mut dropped);
+            self.run_burst(p, v, ctx, &mut dropped, &mut counts);
+        }
+        if ctx.counting {
+            for k in 0..counts.used {
+                let slot = self.hops[counts.hops[k] as usize].slot;
+                bump(
+                    ctx.segment.next_hop_counter(ctx.worker, slot),
+                    counts.counts[k],
+                );
+            }
         }
         if ctx.counting && dropped != [0; 4] {
             let line = ctx.segment.route_counters(ctx.worker, self.slot);
