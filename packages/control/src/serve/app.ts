@@ -12,6 +12,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, requireToken } from './auth.js';
+import { captureRoutes } from './capture.js';
 import { configRoutes } from './config.js';
 import { routeRoutes } from './routes.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -122,6 +123,7 @@ export async function createApp(source: ServeSource, options: ServeOptions = {})
       statsRoutes(typed);
       configRoutes(typed);
       routeRoutes(typed);
+      captureRoutes(typed);
       eventsRoutes(typed);
       typed.get('/openapi.json', { schema: { summary: 'This document', hide: true } }, async () => app.swagger());
     },

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { DASHBOARD_PATHS } from './dashboard.js';
 import { HttpError } from './errors.js';
+import { CAPTURE_PATH } from './capture.js';
 
 /** Where `fastpath serve` listens unless told: this machine only. */
 export const DEFAULT_LISTEN = '127.0.0.1:9400';
@@ -82,6 +83,7 @@ export function requireToken(app: FastifyInstance, token: string | undefined): v
     const mutating = request.method !== 'GET' && request.method !== 'HEAD';
     if (expected === undefined) {
       if (mutating) throw new HttpError(401, ErrorCode.Permission, `${request.method} ${path} changes the engine and needs a token: ${HOW_TO_ENABLE}`);
+      if (path === CAPTURE_PATH) throw new HttpError(401, ErrorCode.Permission, `${path} hands out the packets themselves and needs a token: ${HOW_TO_ENABLE}`);
       return;
     }
     const header = request.headers.authorization ?? '';

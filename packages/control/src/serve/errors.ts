@@ -41,7 +41,7 @@ const STATUS: Partial<Record<Code, number>> = {
   [ControlErrorCode.ReadOnly]: 405,
   [ControlErrorCode.Request]: 400,
   [ErrorCode.Route]: 400,
-  [ErrorCode.Control]: 503,
+  [ErrorCode.Control]: 400,
 };
 
 /** The config problems of a body the schema refused, worded as `fastpath validate` words them. */

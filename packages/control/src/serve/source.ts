@@ -94,12 +94,13 @@ export class Source {
       client = await this.#client;
       return await client.send(request, onProgress);
     } catch (error) {
-      // A refused connection or one the engine closed (it stopped): connect anew next time.
-      if (client === undefined || client.closed) {
-        this.#client = undefined;
-        client?.close();
-      }
-      throw error;
+      if (client !== undefined && !client.closed) throw error; // the engine's answer
+      // A refused connection or one the engine closed: it is not running (now); connect anew
+      // next time, as the segment is looked for anew.
+      this.#client = undefined;
+      client?.close();
+      const why = error instanceof Error ? error.message : String(error);
+      throw new FastpathError(ErrorCode.Stopped, `${this.reader.name} does not answer on its control socket (${why})`, { cause: error });
     }
   };
 
