@@ -52,7 +52,11 @@ export interface CaptureOptions {
 export interface CaptureCounts {
   /** Packets in the stream. */
   captured: number;
-  /** Copies the workers dropped because the ring was full (the reader fell behind). */
+  /**
+   * Copies the workers dropped because the ring was full (the reader fell behind), until the
+   * capture ended or reached its `count`. Drops are counted, not placed: with a `count`, some
+   * may have been of packets after the last one captured.
+   */
   dropped: number;
 }
 
@@ -88,6 +92,8 @@ export class Capture extends Readable {
   #deadline: NodeJS.Timeout | undefined;
   #counts: CaptureCounts = { captured: 0, dropped: 0 };
   #gone = false;
+  /** The counts when `count` was reached. */
+  #final: CaptureCounts | undefined;
   #settle!: (counts: CaptureCounts) => void;
 
   private constructor(send: ControlTransport, started: Started, options: CaptureOptions) {
@@ -155,7 +161,11 @@ export class Capture extends Readable {
     for (;;) {
       const chunk = reader.read(Math.min(this.#remaining, BATCH));
       this.#remaining -= chunk.packets;
-      if (this.#remaining === 0) void this.stop();
+      if (this.#remaining === 0 && this.#stopping === undefined) {
+        // The count is reached: what the workers drop from now on was not wanted.
+        this.#final = reader.counts();
+        void this.stop();
+      }
       const more = chunk.bytes.length === 0 || this.push(chunk.bytes);
       // Done: the engine ended it and the ring is empty, or `count` reached and the engine
       // has been told (what it copied after the count is not wanted).
@@ -172,7 +182,7 @@ export class Capture extends Readable {
 
   #finish(): void {
     if (this.#reader === undefined) return;
-    this.#counts = this.#reader.counts();
+    this.#counts = this.#final ?? this.#reader.counts();
     this.#reader.close();
     this.#reader = undefined;
     clearTimeout(this.#timer);
