@@ -16,7 +16,8 @@ import { afterAll, expect, it } from 'vitest';
 
 import { Engine, prometheusRegistry, StatsReader } from '@fastpath/control';
 
-import { lastLine, runCli, scratchDir, waitFor } from './helpers.js';
+import { lastLine, runCli, runScript, scratchDir, waitFor } from './helpers.js';
+import { cannotUseNamespaces } from './netns.js';
 
 const dir = scratchDir('latency');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,4 +84,20 @@ it('counts probe round trips, loses exactly the probes dropped on purpose, and t
   // A generator's packets have no rx time: the probe pipeline has no latency of its own.
   expect(probe!.latency.count).toBe(0);
   expect(probe!.latency.p50Ns).toBeNull();
+});
+
+const skip = cannotUseNamespaces();
+it.skipIf(skip !== undefined)('examples/latency.ts: probes through two namespaces all come back, with percentiles each second', () => {
+  const run = runScript('examples/latency.ts', ['--duration', '2', '--pps', '2000']);
+  expect(run.status, run.stderr).toBe(0);
+  const rows = run.stdout.split('\n').filter((l) => /^\s+\d+s\s/.test(l));
+  expect(rows.length).toBe(2);
+  // time, count, p50, p99, p99.9, max (µs), lost, reordered
+  for (const row of rows) expect(row).toMatch(/^\s+\d+s\s+\d+(\s+[\d.]+µs){4}\s+\d+\s+\d+$/);
+  const m = /sent (\d+), came back (\d+), lost (\d+)/.exec(run.stdout);
+  expect(m, run.stdout).not.toBeNull();
+  const [, sent, back, lost] = m!.map(Number);
+  // A kernel queue on the path may drop a probe; none is counted twice, and most come back.
+  expect(back! + lost!).toBeLessThanOrEqual(sent!);
+  expect(back!).toBeGreaterThan(sent! / 2);
 });
