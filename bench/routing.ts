@@ -8,7 +8,7 @@
  * again (so `--rows v4-16 --write` reruns one row). Needs root (or enough free hugepages)
  * and dpdk-doc.
  *
- *   npx tsx bench/routing.ts [--rows v4-16,v6-16,v4-1m,v6-60k,acl-10k] [--duration S]
+ *   npx tsx bench/routing.ts [--rows v4-16,v6-16,v4-1m,v6-10k,acl-10k] [--duration S]
  *       [--warmup S] [--rounds N] [--no-load] [--write] [--json]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

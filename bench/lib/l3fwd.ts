@@ -34,13 +34,13 @@ export function l3fwdPatches(mbufs: number): { file: string; from: string; to: s
     { file: 'main.c', from: '.rss_hf = RTE_ETH_RSS_IP,', to: '.rss_hf = 0,', why: 'no RSS hash on vdevs' },
     // The same packet pool as Fastpath's (l3fwd sizes it from queues and lcores, at least 8192).
     { file: 'main.c', from: '\tnb_lcores*MEMPOOL_CACHE_SIZE),\t\t\\\n\t(unsigned)8192)', to: `\tnb_lcores*MEMPOOL_CACHE_SIZE),\t\t\\\n\t(unsigned)${mbufs})`, why: 'the pool holds as many mbufs as Fastpath\'s' },
-    // Room for a million IPv4 routes and 60k IPv6 ones (l3fwd's tables hold 1024 rules).
+    // Room for a million IPv4 routes and a large IPv6 table (l3fwd's tables hold 1024 rules).
     { file: 'l3fwd_lpm.c', from: '#define IPV4_L3FWD_LPM_MAX_RULES         1024', to: '#define IPV4_L3FWD_LPM_MAX_RULES         (1 << 20)', why: 'rte_lpm: 1M rules' },
     { file: 'l3fwd_lpm.c', from: '#define IPV4_L3FWD_LPM_NUMBER_TBL8S (1 << 8)', to: '#define IPV4_L3FWD_LPM_NUMBER_TBL8S (1 << 15)', why: 'rte_lpm: a group per /24 holding longer prefixes (as rte_fib below)' },
     { file: 'l3fwd_lpm.c', from: '#define IPV6_L3FWD_LPM_MAX_RULES         1024', to: '#define IPV6_L3FWD_LPM_MAX_RULES         (1 << 16)', why: 'rte_lpm6: 64k rules' },
-    { file: 'l3fwd_lpm.c', from: '#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 16)', to: '#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 18)', why: 'rte_lpm6: groups for 60k prefixes of /29-/64' },
+    { file: 'l3fwd_lpm.c', from: '#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 16)', to: '#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 18)', why: 'rte_lpm6: groups for tens of thousands of prefixes of /29-/64' },
     { file: 'l3fwd_fib.c', from: 'config_ipv4.max_routes = (1 << 16);', to: 'config_ipv4.max_routes = (1 << 20);', why: 'rte_fib: 1M routes' },
-    { file: 'l3fwd_fib.c', from: 'config.trie.num_tbl8 = (1 << 15);', to: 'config.trie.num_tbl8 = (1 << 18);', why: 'rte_fib6: groups for 60k prefixes of /29-/64' },
+    { file: 'l3fwd_fib.c', from: 'config.trie.num_tbl8 = (1 << 15);', to: 'config.trie.num_tbl8 = (1 << 18);', why: 'rte_fib6: groups for tens of thousands of prefixes of /29-/64' },
   ];
 }
 

@@ -7,8 +7,8 @@
  *   to ports N % 2 (two ports here).
  * - `v4-1m`: 1,000,000 IPv4 routes, a realistic mix: 88% /24, 11% /16–/23, 1% /25–/32
  *   (each of those needs a second-level group, of which DIR24_8 has 32,767).
- * - `v6-60k`: 60,000 IPv6 routes: 50% /48, 40% /29–/47, 10% /49–/64 (a full IPv6 table is
- *   about 200k; see bench/README.md for why not a million here).
+ * - `v6-10k`: 10,000 IPv6 routes: 50% /48, 40% /29–/47, 10% /49–/64 (28,049 second-level
+ *   groups; see bench/README.md for why not more here).
  * - `acl-10k`: 10,000 IPv4 drop rules (random source prefixes /8–/24, destinations /16–/24,
  *   a destination port, a range or any, TCP, UDP or any) of which 1% cover the traffic's
  *   destinations; the traffic goes to the 16 routes.
@@ -223,7 +223,7 @@ function trafficAcl(seed: number): Buffer {
 // ---------------------------------------------------------------------------------------
 // The sets the benches use.
 
-export type Table = 'v4-16' | 'v4-1m' | 'v6-16' | 'v6-60k';
+export type Table = 'v4-16' | 'v4-1m' | 'v6-16' | 'v6-10k';
 
 /** Files of one routing set: l3fwd's two route files, Fastpath's one (both), the pcaps per port. */
 export interface RouteSet {
@@ -258,12 +258,12 @@ export function routeSet(table: Table): RouteSet {
   mkdirSync(DATA_DIR, { recursive: true });
   const f = (name: string) => join(DATA_DIR, name);
   const v4 = table === 'v4-1m' ? 'v4-1m' : 'v4-16';
-  const v6 = table === 'v6-60k' ? 'v6-60k' : 'v6-16';
+  const v6 = table === 'v6-10k' ? 'v6-10k' : 'v6-16';
   const family = table.startsWith('v4') ? 'ipv4' : 'ipv6';
   const need = [f(`${v4}.routes`), f(`${v6}.routes`), f(`${v4}+${v6}.routes`), f(`${table}-0.pcap`), f(`${table}-1.pcap`)];
   if (!need.every(existsSync)) {
     const r4 = v4 === 'v4-1m' ? routes4Million() : routes4Builtin();
-    const r6 = v6 === 'v6-60k' ? routes6(60_000, 6) : routes6Builtin();
+    const r6 = v6 === 'v6-10k' ? routes6(10_000, 6) : routes6Builtin();
     const t4 = routeLines4(r4);
     const t6 = routeLines6(r6);
     write(need[0]!, t4);
@@ -271,7 +271,7 @@ export function routeSet(table: Table): RouteSet {
     write(need[2]!, t4 + t6);
     for (const port of [0, 1]) write(need[3 + port]!, family === 'ipv4' ? traffic4(r4, 100 + port) : traffic6(r6, 200 + port));
   }
-  const routes = { 'v4-16': 16, 'v6-16': 16, 'v4-1m': 1_000_000, 'v6-60k': 60_000 }[table];
+  const routes = { 'v4-16': 16, 'v6-16': 16, 'v4-1m': 1_000_000, 'v6-10k': 10_000 }[table];
   return { table, family, routes, l3fwdV4: need[0]!, l3fwdV6: need[1]!, fastpath: need[2]!, pcaps: [need[3]!, need[4]!] };
 }
 

@@ -8,7 +8,7 @@ const ROW_NAMES: Record<RowResult['row'], string> = {
   'v4-16': 'IPv4, 16 routes',
   'v6-16': 'IPv6, 16 routes',
   'v4-1m': 'IPv4, 1M routes',
-  'v6-60k': 'IPv6, 60k routes',
+  'v6-10k': 'IPv6, 10k routes',
   'acl-10k': 'ACL, 10k rules + 16 routes',
 };
 

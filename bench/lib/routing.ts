@@ -23,7 +23,7 @@ import { ensureHugepages, L3fwd, type L3fwdLookup, type L3fwdRun } from './l3fwd
 import { fastpathRouteConfig, runFastpath, type CliLoadResult, type ForwardResult, type UpdatesResult } from './fastpath-routing.js';
 import { spread } from './forward.js';
 
-export const ROWS = ['v4-16', 'v6-16', 'v4-1m', 'v6-60k', 'acl-10k'] as const;
+export const ROWS = ['v4-16', 'v6-16', 'v4-1m', 'v6-10k', 'acl-10k'] as const;
 export type Row = (typeof ROWS)[number];
 
 export const MBUFS = 32767;
@@ -32,7 +32,7 @@ export const MBUFS = 32767;
  * l3fwd's tables are sized when it is built (room for 1M IPv4 routes: its FIB mode takes
  * 1.3 GiB even with 16), Fastpath's by the routes it is given (2 GiB for 1M IPv4).
  */
-const hugepagesNeeded = (rows: readonly Row[]) => (rows.includes('v4-1m') || rows.includes('v6-60k') ? 2600 : 1200);
+const hugepagesNeeded = (rows: readonly Row[]) => (rows.includes('v4-1m') || rows.includes('v6-10k') ? 2600 : 1200);
 /** The ACL stage's bound on its tries: generous, as l3fwd's rte_acl_build has none. */
 const ACL_MEMORY_MIB = 128;
 
