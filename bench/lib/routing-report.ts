@@ -37,7 +37,7 @@ export function routingLines(results: RoutingResults): string[] {
 export function routingMarkdown(results: RoutingResults, date: string, jsonPath: string): string {
   const m = results.method;
   const out = [
-    `Run: ${date}, ${m.rounds} alternated rounds of ${m.durationS} s after ${m.warmupS} s of warm-up per side; ${m.traffic}; ${m.mbufs} mbufs, bursts of ${m.burst}, ${m.lcores}. Raw numbers: [${jsonPath}](${jsonPath}).`,
+    `Run: ${date}, ${m.rounds} alternated rounds of ${m.durationS} s after ${m.warmupS} s of warm-up per side; ${m.traffic}; ${m.mbufs} mbufs, bursts of ${m.burst}, ${m.lcores}; Fastpath ${m.fastpathBuild ?? 'build not recorded'}. Raw numbers: [${jsonPath}](${jsonPath}).`,
     '',
     '| row | l3fwd mode | l3fwd Mpps/port | Fastpath Mpps/port | ratio min | ratio median | ratio max | start: l3fwd / Fastpath | measured (UTC) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---|',

@@ -18,10 +18,14 @@
  * `fastpath routes NAME add --file` into a running engine (its progress lines kept), and
  * batches added and deleted through engine.routes() while traffic runs.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { routeSet, aclSet, type Table } from './routing-data.js';
 import { ensureHugepages, L3fwd, type L3fwdLookup, type L3fwdRun } from './l3fwd.js';
 import { fastpathRouteConfig, runFastpath, type CliLoadResult, type ForwardResult, type UpdatesResult } from './fastpath-routing.js';
-import { spread } from './forward.js';
+import { root, spread } from './forward.js';
 
 export const ROWS = ['v4-16', 'v6-16', 'v4-1m', 'v6-10k', 'acl-10k'] as const;
 export type Row = (typeof ROWS)[number];
@@ -69,12 +73,20 @@ export interface LoadResult {
 }
 
 export interface RoutingResults {
-  method: RoutingOptions & { mbufs: number; burst: number; lcores: string; traffic: string };
+  method: RoutingOptions & { mbufs: number; burst: number; lcores: string; traffic: string; fastpathBuild?: string };
   rows: RowResult[];
   load?: LoadResult;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Which native build the Fastpath side ran: the checkout's commit and the binding's build time. */
+function fastpathBuild(): string {
+  const commit = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  const binding = join(root, 'packages/control/native/fastpath.linux-x64-gnu.node');
+  const built = existsSync(binding) ? statSync(binding).mtime.toISOString().slice(0, 16).replace('T', ' ') : 'missing';
+  return `commit ${commit || 'unknown'}, binding built ${built} UTC`;
+}
 
 /** One row: l3fwd's modes started once and paused between their turns, Fastpath fresh each round. */
 export async function measureRow(row: Row, opts: RoutingOptions, log: (line: string) => void): Promise<RowResult> {
@@ -176,7 +188,7 @@ export async function measureRouting(rows: readonly Row[], opts: RoutingOptions,
   const results: RowResult[] = [];
   for (const row of rows) results.push(await measureRow(row, opts, log));
   return {
-    method: { ...opts, mbufs: MBUFS, burst: 32, lcores: 'main 0, one worker on lcore 1 (l3fwd: lcore 1 alone)', traffic: 'two net_pcap ports, infinite_rx, 8192 frames each' },
+    method: { ...opts, mbufs: MBUFS, burst: 32, lcores: 'main 0, one worker on lcore 1 (l3fwd: lcore 1 alone)', traffic: 'two net_pcap ports, infinite_rx, 8192 frames each', fastpathBuild: fastpathBuild() },
     rows: results,
     ...(load ? { load: await measureLoad({ ...opts, batch: 10_000 }, results, log) } : {}),
   };
