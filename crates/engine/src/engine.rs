@@ -170,6 +170,7 @@ impl Engine {
         };
         engine.launch_workers()?;
         engine.open_socket();
+        engine.control.prepare_route_tables();
         Ok(engine)
     }
 
@@ -270,15 +271,18 @@ impl Engine {
         // Route changes wait while the pipelines change; the tables a changed stage replaces
         // let their standby copies go first, so that the new tables fit where the memory plan
         // counted two copies.
-        let mut live = self.control.lock();
-        let Some(live) = live.as_mut() else {
+        let mut guard = self.control.lock();
+        let Some(live) = guard.as_mut() else {
             return Err(EngineError::new(
                 ErrorCode::Stopped,
                 "the engine is stopping",
             ));
         };
-        for table in live.routes.values() {
-            table.drop_standby();
+        let kept = crate::stages::route::kept_tables(config, &live.routes);
+        for (key, table) in &live.routes {
+            if !kept.contains(key) {
+                table.drop_standby();
+            }
         }
         let mut generated = self.generated.clone();
         let mut bridges = self.bridges.clone();
@@ -313,6 +317,9 @@ impl Engine {
                 "a worker did not pick up the new pipelines within 5 s (the new pipelines run on the others); this is a bug: please report it",
             ));
         }
+        drop(guard);
+        // New tables (and those whose copies went for the compile) get them back, off the workers.
+        self.control.prepare_route_tables();
         Ok(shared.publisher.generation())
     }
 

@@ -153,6 +153,9 @@ pub(crate) struct Live {
 #[derive(Debug, Default)]
 pub struct Control {
     live: Mutex<Option<Live>>,
+    /// Threads making route tables' standby copies (joined before the engine lets EAL go:
+    /// the copies live in EAL's memory).
+    preparing: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Control {
@@ -164,6 +167,36 @@ impl Control {
                 routes,
                 captures: capture::Captures::default(),
             })),
+            preparing: Mutex::default(),
+        }
+    }
+
+    /// Makes the standby copy of every route table that has none, on a thread of its own
+    /// (after start and after `apply()`), so that the first live route change is as quick as
+    /// the next. A change meanwhile waits for the table it changes.
+    pub(crate) fn prepare_route_tables(&self) {
+        let tables: Vec<_> = match self.lock().as_ref() {
+            Some(live) => live.routes.values().cloned().collect(),
+            None => return,
+        };
+        if tables.is_empty() {
+            return;
+        }
+        let thread = std::thread::Builder::new()
+            .name("fastpath-routes".into())
+            .spawn(move || {
+                for table in tables {
+                    // A table DPDK cannot copy now is copied at its first change, which says why.
+                    let _ = table.prepare_standby();
+                }
+            });
+        let mut preparing = self
+            .preparing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        preparing.retain(|t| !t.is_finished());
+        if let Ok(thread) = thread {
+            preparing.push(thread);
         }
     }
 
@@ -183,6 +216,15 @@ impl Control {
     /// Lets go of the engine (its route tables and shared state): every later request is
     /// `ERR_STOPPED`. Waits for a request in progress.
     pub(crate) fn close(&self) {
+        let preparing = std::mem::take(
+            &mut *self
+                .preparing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for thread in preparing {
+            let _ = thread.join();
+        }
         let mut live = self.lock();
         if let Some(live) = live.as_mut() {
             capture::end_all(live);

@@ -191,6 +191,26 @@ impl Route {
     }
 }
 
+/// The running route tables that `config` keeps (its stage of that pipeline and name is the
+/// same): their standby copies can stay through `apply()`.
+pub fn kept_tables(
+    config: &crate::config::EngineConfig,
+    tables: &crate::compile::RouteTables,
+) -> std::collections::HashSet<(String, String)> {
+    let mut kept = std::collections::HashSet::new();
+    for (i, pipeline) in config.pipelines.iter().enumerate() {
+        for (s, stage) in pipeline.stages.iter().enumerate() {
+            if let super::StageConfig::Route(route) = stage {
+                let key = (config.pipeline_name(i), stage_name(route, s));
+                if tables.get(&key).is_some_and(|t| t.config == *route) {
+                    kept.insert(key);
+                }
+            }
+        }
+    }
+    kept
+}
+
 /// Heap bytes the stage's tables take (what the memory plan counts before EAL starts, once
 /// per copy): a table per family with room ([`config::capacity`]), sized as compile makes it.
 pub fn table_bytes(config: &RouteConfig) -> u64 {

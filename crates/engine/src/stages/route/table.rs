@@ -309,6 +309,23 @@ impl RouteTable {
         (covering, hop[0])
     }
 
+    /// Makes the standby now if there is none (what the first change would do), so that the
+    /// first live change is as quick as the next. The engine does it off the workers, in the
+    /// background, after start and after `apply()`.
+    pub fn prepare_standby(&self) -> Result<(), String> {
+        let mut w = self.writer();
+        if w.standby.is_none() {
+            let max_hop = self.hop_names.len() as u64;
+            w.standby = Some(Box::new(Tables::build(
+                &w.routes,
+                self.capacity,
+                max_hop,
+                self.miss,
+            )?));
+        }
+        Ok(())
+    }
+
     /// Lets the standby go (before a compile that may build new tables in its memory).
     pub fn drop_standby(&self) {
         self.writer().standby = None;
