@@ -324,6 +324,9 @@ impl Fib6 {
     /// to 13 for a /128; /48 and /64 (the usual) take 3 and 5.
     fn shape(max_routes: u32, need: u64) -> Result<Shape, DpdkError> {
         let groups = u64::from(max_routes.max(1)) * 8;
+        // An entry numbers groups as it does next hops: past 32767 groups, 4-byte entries
+        // (without this, 4096 routes or more got 2-byte entries and too few groups: ENOSPC).
+        let need = need.max(groups);
         [
             (dpdk_sys::RTE_FIB6_TRIE_2B, 2),
             (dpdk_sys::RTE_FIB6_TRIE_4B, 4),
@@ -418,6 +421,11 @@ mod tests {
         assert!((17.0..17.2).contains(&v4), "{v4}");
         let v6 = mib(Fib6::footprint(16, 4, 4));
         assert!((33.0..33.2).contains(&v6), "{v6}");
+        // 4096 IPv6 routes reserve 32768 groups: more than 2-byte entries number.
+        let v6 = mib(Fib6::footprint(4096, 4, 4));
+        assert!((100.0..101.0).contains(&v6), "{v6}");
+        assert!(Fib6::shape(4095, 4).unwrap().bytes == 2);
+        assert!(Fib6::shape(4096, 4).unwrap().bytes == 4);
         // A million routes: 2-byte entries and the most groups they number; the RIB's two
         // million nodes weigh most.
         let big = mib(Fib4::footprint(1 << 20, 4, 4));
