@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { bucketHigh, bucketLow, bucketOf, StatsReader } from '@fastpath/control';
+import { bucketHigh, bucketLow, bucketOf, histogramSummary, mergeHistogram, percentile, StatsReader } from '@fastpath/control';
 import { segmentLayout } from '@fastpath/types';
 
 import { repoRoot } from './helpers.js';
@@ -82,4 +82,26 @@ it('finds the bucket of a value as the Rust writer does (every bucket boundary, 
   }
   expect(bucketHigh(n - 1)).toBe(2 ** 32);
   expect(bucketOf(2 ** 40, n)).toBe(n - 1);
+});
+
+it("reads one worker's histogram in two short walks exactly as merging every bucket does", () => {
+  const { HISTOGRAM_BUCKETS: n, HISTOGRAM_HEADER: header } = segmentLayout;
+  const stride = (header + n) * 8;
+  let seed = 15;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+  for (let trial = 0; trial < 200; trial++) {
+    const words = new Uint32Array(stride / 4);
+    const put = (word: number, v: number) => ((words[2 * word] = v % 2 ** 32), (words[2 * word + 1] = Math.floor(v / 2 ** 32)));
+    const values = Array.from({ length: 1 + Math.floor(random() * 3000) }, () => Math.floor(random() ** (1 + trial % 7) * 10 ** (1 + (trial % 9))));
+    const buckets = new Array<number>(n).fill(0);
+    for (const v of values) buckets[bucketOf(v, n)]! += 1;
+    buckets.forEach((c, b) => put(header + b, c));
+    put(0, values.length);
+    put(2, Math.min(...values));
+    put(3, Math.max(...values));
+    const merged = mergeHistogram(words, 0, 1, stride, stride);
+    const want = [500, 900, 990, 999].map((q) => percentile(merged.buckets, values.length, q, merged.min!, merged.max!));
+    const got = histogramSummary(words, 0, 1, stride, stride);
+    expect([got.count, got.minNs, got.p50Ns, got.p90Ns, got.p99Ns, got.p999Ns, got.maxNs]).toEqual([values.length, merged.min, ...want, merged.max]);
+  }
 });

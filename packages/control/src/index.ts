@@ -42,7 +42,7 @@ export { createApp, DEFAULT_LISTEN, serve, type ServeHandle, type ServeOptions, 
 export type { Launcher } from './launcher.js';
 export { SignalWatch, startUnlessStopped, STOP_SIGNALS, watchSignals, type StopSignal, type WatchOptions } from './signals.js';
 export { StatsReader, type EngineListing, type HistogramSeries, type MemoryMap, type PortRates, type Sample, type SegmentEntry } from './stats-reader.js';
-export { bucketHigh, bucketLow, bucketOf, type HistogramSummary } from './snapshot-decoder.js';
+export { bucketHigh, bucketLow, bucketOf, histogramSummary, mergeHistogram, percentile, type HistogramSummary } from './snapshot-decoder.js';
 export {
   ControlErrorCode,
   defineConfig,

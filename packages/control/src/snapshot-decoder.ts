@@ -308,41 +308,53 @@ export function bucketOf(v: number, buckets: number): number {
  * that counted. Only the buckets from each copy's min to its max are read (nothing lies
  * outside them), so a snapshot reads tens of buckets, not hundreds.
  */
-export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: number[]; min: number | null; max: number | null; sum: number } {
-  const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
-  const buckets = new Array<number>(n).fill(0);
-  let min: number | null = null;
-  let max: number | null = null;
-  let sum = 0;
-  const u64 = (o: number) => w[o >>> 2]! + w[(o >>> 2) + 1]! * 4294967296;
-  for (let c = 0; c < copies; c++) {
-    const base = at + c * copyStride;
-    if (u64(base) === 0) continue;
-    const lo = u64(base + 16);
-    const hi = u64(base + 24);
-    sum += u64(base + 8);
-    min = min === null ? lo : Math.min(min, lo);
-    max = max === null ? hi : Math.max(max, hi);
-    const last = bucketOf(hi, n);
-    for (let b = bucketOf(lo, n); b <= last; b++) {
-      const i = (base + (HISTOGRAM_HEADER + b) * 8) >>> 2;
-      if (w[i] !== 0 || w[i + 1] !== 0) buckets[b]! += w[i]! + w[i + 1]! * 4294967296;
-    }
-  }
+export function mergeHistogram(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): { buckets: Float64Array; min: number | null; max: number | null; sum: number } {
+  const buckets = new Float64Array(Math.max(0, stride / 8 - HISTOGRAM_HEADER));
+  const { min, max, sum } = mergeInto(buckets, w, at, copies, copyStride);
   return { buckets, min, max, sum };
 }
 
+/** Adds each copy's buckets (its min's to its max's) into `buckets`; the merged extremes and sum, and the range of buckets touched. */
+function mergeInto(buckets: Float64Array, w: Uint32Array, at: number, copies: number, copyStride: number): { min: number | null; max: number | null; sum: number; from: number; to: number } {
+  const n = buckets.length;
+  let min: number | null = null;
+  let max: number | null = null;
+  let sum = 0;
+  let from = n;
+  let to = -1;
+  for (let c = 0; c < copies; c++) {
+    const base = (at + c * copyStride) >>> 2;
+    if (w[base] === 0 && w[base + 1] === 0) continue;
+    sum += w[base + 2]! + w[base + 3]! * 4294967296;
+    const lo = w[base + 4]! + w[base + 5]! * 4294967296;
+    const hi = w[base + 6]! + w[base + 7]! * 4294967296;
+    min = min === null ? lo : Math.min(min, lo);
+    max = max === null ? hi : Math.max(max, hi);
+    const first = bucketOf(lo, n);
+    const last = bucketOf(hi, n);
+    from = Math.min(from, first);
+    to = Math.max(to, last);
+    const words = base + HISTOGRAM_HEADER * 2;
+    for (let b = first; b <= last; b++) {
+      const lowWord = w[words + 2 * b]!;
+      const highWord = w[words + 2 * b + 1]!;
+      if (lowWord !== 0 || highWord !== 0) buckets[b] = buckets[b]! + lowWord + highWord * 4294967296;
+    }
+  }
+  return { min, max, sum, from, to };
+}
+
 /** The value at `perMille` ‰ of the buckets: the middle of the bucket holding that rank, kept in [min, max]. */
-export function percentile(buckets: readonly number[], total: number, perMille: number, min: number, max: number): number {
+export function percentile(buckets: ArrayLike<number>, total: number, perMille: number, min: number, max: number): number {
   return percentiles(buckets, total, [perMille], min, max)[0]!;
 }
 
 /** Several percentiles (ascending, per mille) in one pass over the buckets. */
-function percentiles(buckets: readonly number[], total: number, perMille: readonly number[], min: number, max: number): number[] {
+function percentiles(buckets: ArrayLike<number>, total: number, perMille: readonly number[], min: number, max: number, from = 0): number[] {
   const out: number[] = [];
   let seen = 0;
   let q = 0;
-  for (let i = 0; i < buckets.length && q < perMille.length; i++) {
+  for (let i = from; i < buckets.length && q < perMille.length; i++) {
     seen += buckets[i]!;
     while (q < perMille.length && seen >= Math.max(1, Math.ceil((total * perMille[q]!) / 1000))) {
       const low = bucketLow(i);
@@ -357,13 +369,78 @@ function percentiles(buckets: readonly number[], total: number, perMille: readon
 
 const NOTHING: HistogramSummary = Object.freeze({ count: 0, minNs: null, p50Ns: null, p90Ns: null, p99Ns: null, p999Ns: null, maxNs: null });
 
-function histogramSummary(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): HistogramSummary {
-  const { buckets, min, max } = mergeHistogram(w, at, copies, copyStride, stride);
+/** Scratch buckets for summaries (decoding is synchronous: one at a time), zeroed after each use. */
+let scratch = new Float64Array(0);
+
+/**
+ * One worker's record read without merging: p50 and p90 walking up from its min's bucket,
+ * p99 and p99.9 walking down from its max's, so a snapshot reads the buckets below p90 and
+ * above p99, not the whole range. Ranks come from the record's count (the writer stores it
+ * right after the bucket, so the buckets hold at least what it says). Each percentile is the
+ * lowest bucket whose cumulative count reaches its rank, as `percentile` finds it.
+ */
+function singleSummary(w: Uint32Array, base: number, n: number): HistogramSummary {
+  const count = w[base]! + w[base + 1]! * 4294967296;
+  if (count === 0) return { ...NOTHING };
+  const min = w[base + 4]! + w[base + 5]! * 4294967296;
+  const max = w[base + 6]! + w[base + 7]! * 4294967296;
+  const words = base + HISTOGRAM_HEADER * 2;
+  const first = bucketOf(min, n);
+  const last = bucketOf(max, n);
+  const r50 = Math.max(1, Math.ceil(count * 0.5));
+  const r90 = Math.max(1, Math.ceil((count * 900) / 1000));
+  const r99 = Math.max(1, Math.ceil((count * 990) / 1000));
+  const r999 = Math.max(1, Math.ceil((count * 999) / 1000));
+  let b50 = -1;
+  let b90 = -1;
+  let seen = 0;
+  for (let b = first; b <= last; b++) {
+    const i = words + 2 * b;
+    if (w[i] === 0 && w[i + 1] === 0) continue;
+    seen += w[i]! + w[i + 1]! * 4294967296;
+    if (b50 < 0 && seen >= r50) b50 = b;
+    if (seen >= r90) {
+      b90 = b;
+      break;
+    }
+  }
+  let b99 = -1;
+  let b999 = -1;
+  let above = 0;
+  for (let b = last; b >= first; b--) {
+    const i = words + 2 * b;
+    if (w[i] === 0 && w[i + 1] === 0) continue;
+    const below = count - above - (w[i]! + w[i + 1]! * 4294967296);
+    if (b999 < 0 && below < r999) b999 = b;
+    if (below < r99) {
+      b99 = b;
+      break;
+    }
+    above = count - below;
+  }
+  const value = (b: number, fallback: number) => {
+    if (b < 0) return fallback;
+    const low = bucketLow(b);
+    return Math.min(Math.max(low + Math.floor((bucketHigh(b) - 1 - low) / 2), min), max);
+  };
+  return { count, minNs: min, p50Ns: value(b50, max), p90Ns: value(b90, max), p99Ns: value(b99, min), p999Ns: value(b999, min), maxNs: max };
+}
+
+const PER_MILLE = [500, 900, 990, 999] as const;
+
+/** The summary of a histogram element: its record at `at` in each of `copies` copies (docs/stats-layout.md, "Histograms"). */
+export function histogramSummary(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): HistogramSummary {
+  const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
+  if (copies === 1) return singleSummary(w, at >>> 2, n);
+  if (scratch.length < n) scratch = new Float64Array(n);
+  const buckets = scratch.length === n ? scratch : scratch.subarray(0, n);
+  const { min, max, from, to } = mergeInto(buckets, w, at, copies, copyStride);
   if (min === null) return { ...NOTHING };
   let count = 0;
-  for (const b of buckets) count += b;
+  for (let b = from; b <= to; b++) count += buckets[b]!;
+  const [p50Ns, p90Ns, p99Ns, p999Ns] = count === 0 ? [null, null, null, null] : percentiles(buckets, count, [500, 900, 990, 999], min, max ?? Number.MAX_SAFE_INTEGER, from);
+  buckets.fill(0, from, to + 1);
   if (count === 0) return { ...NOTHING };
-  const [p50Ns, p90Ns, p99Ns, p999Ns] = percentiles(buckets, count, [500, 900, 990, 999], min, max ?? Number.MAX_SAFE_INTEGER);
   return { count, minNs: min, p50Ns: p50Ns!, p90Ns: p90Ns!, p99Ns: p99Ns!, p999Ns: p999Ns!, maxNs: max };
 }
 

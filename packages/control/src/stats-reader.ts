@@ -118,7 +118,7 @@ export interface HistogramSeries {
   element: string;
   help: string;
   /** Counts per bucket (`bucketLow`/`bucketHigh` give their bounds, in ns). */
-  buckets: number[];
+  buckets: Float64Array;
   /** Sum of the values (ns); least and greatest (null: none counted). */
   sum: number;
   min: number | null;
