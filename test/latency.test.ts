@@ -56,6 +56,8 @@ it('counts probe round trips, loses exactly the probes dropped on purpose, and t
   const table = runCli(['stats', name]);
   expect(table.stdout).toMatch(/probe probes\s+896\s/);
   expect(table.stdout).toMatch(/forward latency\s+896\s/);
+  const top = runCli(['top', name, '--frames', '1']);
+  expect(top.stdout).toMatch(/probe probes\s+896\s.*lost 99\s+reordered 0/);
   const metrics = await prometheusRegistry(StatsReader.attach(name)).metrics();
   expect(metrics).toMatch(/# TYPE fastpath_pipeline_latency_seconds histogram/);
   expect(metrics).toContain(`fastpath_pipeline_latency_seconds_count{engine="${name}",pipeline="forward"} ${arrived}`);
