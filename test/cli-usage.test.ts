@@ -25,7 +25,7 @@ const USAGE = {
   'mem plan': 'fastpath mem plan CONFIG [--json] [--reserve]',
 };
 
-const EXAMPLES = ['l2fwd', 'macswap', 'generator', 'bridge', 'exporter', 'pcap-replay', 'capture'];
+const EXAMPLES = ['l2fwd', 'macswap', 'generator', 'bridge', 'exporter', 'pcap-replay', 'capture', 'latency'];
 
 const CONFIG = 'examples/configs/generator.config.ts';
 
