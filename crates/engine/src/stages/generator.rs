@@ -805,6 +805,33 @@ mod tests {
     }
 
     #[test]
+    fn rates_turn_into_packets_per_second_by_the_mean_frame() {
+        let rate = |json: &str| serde_json::from_str::<RateConfig>(json).unwrap();
+        let imix: Vec<(u64, u64)> = IMIX.iter().map(|&(s, w)| (u64::from(s), w)).collect();
+        assert_eq!(
+            packets_per_second(&rate(r#"{ "pps": 1500.5 }"#), &imix, None),
+            Ok(1500.5)
+        );
+        // 64-byte frames: 68 bytes with the FCS, 88 on the wire with preamble and gap.
+        let small = [(64, 1)];
+        assert_eq!(
+            packets_per_second(&rate(r#"{ "bps": 544000 }"#), &small, None),
+            Ok(1000.0)
+        );
+        let line =
+            packets_per_second(&rate(r#"{ "percent": 100 }"#), &small, Some(10_000)).unwrap();
+        assert!((line - 14_204_545.45).abs() < 0.01, "{line}");
+        // IMIX's mean wire frame: (7 × 84 + 4 × 590 + 1538) / 12 = 373.83 bytes.
+        let imix_line =
+            packets_per_second(&rate(r#"{ "percent": 50 }"#), &imix, Some(10_000)).unwrap();
+        assert!((imix_line - 5e9 / (8.0 * 4486.0 / 12.0)).abs() < 0.01);
+        assert_eq!(
+            packets_per_second(&rate(r#"{ "percent": 50 }"#), &imix, Some(0)),
+            Err("percent: the output port's link speed is unknown (its link is down, or its driver does not say); give rate.pps or rate.bps".into())
+        );
+    }
+
+    #[test]
     fn the_pacer_spreads_and_writes_off_what_it_cannot_catch_up() {
         let mut g = generator(None, &Arc::default());
         g.ticks_per_packet = Some(100.0);
