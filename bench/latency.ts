@@ -4,7 +4,7 @@
  * machine's drift hits both alike; io and macswap on two net_null ports, one worker, as
  * bench/forward.ts runs them. The cost is two TSC reads and one histogram record per burst.
  *
- *   npx tsx bench/latency.ts [--rounds 5] [--seconds 2] [--json]
+ *   npx tsx bench/latency.ts [--rounds 5] [--seconds 2] [--modes io,macswap] [--json]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 
 import { fastpathConfig, type Mode, root, spread } from './lib/forward.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, modes: { type: 'string', default: 'io,macswap' }, json: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 
@@ -42,7 +42,7 @@ function run(mode: Mode, latency: boolean): number {
   }
 }
 
-const results = (['io', 'macswap'] as const).map((mode) => {
+const results = (values.modes.split(',') as Mode[]).map((mode) => {
   const on: number[] = [];
   const off: number[] = [];
   for (let i = 0; i < rounds; i++) {
