@@ -29,6 +29,8 @@ export function routingLines(results: RoutingResults): string[] {
     lines.push(`engine start: ${f2(load.startS16)} s with 16 routes, ${f2(load.startS1m)} s with the 1M-route file`);
     lines.push(`fastpath routes add --file (${load.cli.routes} routes, running engine): ${f2(load.cli.seconds)} s (engine ${f2(load.cli.engineMs / 1000)} s)`);
     lines.push(`live updates: ${Math.round(load.updates.routesPerS)} routes/s in batches of ${load.updates.batch}; forwarding ${f2(load.updates.before.rxMpps)} → ${f2(load.updates.during.rxMpps)} Mpps/port`);
+    const small = load.updatesSmall;
+    if (small) lines.push(`live updates: ${Math.round(small.routesPerS)} routes/s in batches of ${small.batch}; forwarding ${f2(small.before.rxMpps)} → ${f2(small.during.rxMpps)} Mpps/port`);
   }
   return lines;
 }
@@ -60,6 +62,12 @@ export function routingMarkdown(results: RoutingResults, date: string, jsonPath:
       `| live updates while forwarding with 1M routes: batches of ${load.updates.batch.toLocaleString('en-US')} added, then deleted, through engine.routes() | ${Math.round(load.updates.routesPerS).toLocaleString('en-US')} routes/s (batch median ${f2(load.updates.batchMs.median)} ms, max ${f2(load.updates.batchMs.max)} ms) | ≥ 100,000 routes/s |`,
       `| forwarding rate before / during those updates | ${f2(load.updates.before.rxMpps)} / ${f2(load.updates.during.rxMpps)} Mpps per port | full rate |`,
     );
+    const small = load.updatesSmall;
+    if (small) {
+      out.push(
+        `| the same in batches of ${small.batch.toLocaleString('en-US')} | ${Math.round(small.routesPerS).toLocaleString('en-US')} routes/s (batch median ${f2(small.batchMs.median)} ms, max ${f2(small.batchMs.max)} ms); forwarding ${f2(small.before.rxMpps)} / ${f2(small.during.rxMpps)} Mpps per port | |`,
+      );
+    }
     if (progress.length > 0) out.push('', 'The CLI\'s progress (stderr), first and last lines:', '', '```', progress[0]!, ...(progress.length > 1 ? ['…', progress.at(-1)!] : []), '```');
   }
   out.push('');

@@ -69,7 +69,10 @@ export interface LoadResult {
   startS16: number;
   startS1m: number;
   cli: CliLoadResult;
+  /** Batches of 10,000 routes. */
   updates: UpdatesResult;
+  /** Batches of 1,000: what a batch costs beyond its routes (the swap and grace period). */
+  updatesSmall?: UpdatesResult;
 }
 
 export interface RoutingResults {
@@ -168,8 +171,12 @@ export async function measureLoad(opts: RoutingOptions & { batch: number }, rows
   log(`live updates: batches of ${opts.batch} routes added and deleted while forwarding with 1M routes`);
   const updates = await runFastpath<UpdatesResult>({ kind: 'updates', config: fastpathRouteConfig({ pcaps: big.pcaps, routesFile: big.fastpath, mbufs: MBUFS }), warmupS: opts.warmupS, durationS: opts.durationS, batch: opts.batch });
   log(`  ${Math.round(updates.routesPerS)} routes/s; forwarding ${updates.before.rxMpps.toFixed(2)} → ${updates.during.rxMpps.toFixed(2)} Mpps/port during updates`);
+  const smallBatch = opts.batch / 10;
+  log(`live updates: batches of ${smallBatch}`);
+  const updatesSmall = await runFastpath<UpdatesResult>({ kind: 'updates', config: fastpathRouteConfig({ pcaps: big.pcaps, routesFile: big.fastpath, mbufs: MBUFS }), warmupS: opts.warmupS, durationS: opts.durationS, batch: smallBatch });
+  log(`  ${Math.round(updatesSmall.routesPerS)} routes/s; forwarding ${updatesSmall.before.rxMpps.toFixed(2)} → ${updatesSmall.during.rxMpps.toFixed(2)} Mpps/port during updates`);
   const startOf = (row: Row) => rows.find((r) => r.row === row)?.fastpath.startS.median ?? Number.NaN;
-  return { at: new Date().toISOString(), startS16: startOf('v4-16'), startS1m: startOf('v4-1m'), cli, updates };
+  return { at: new Date().toISOString(), startS16: startOf('v4-16'), startS1m: startOf('v4-1m'), cli, updates, updatesSmall };
 }
 
 /**
