@@ -428,10 +428,24 @@ function singleSummary(w: Uint32Array, base: number, n: number): HistogramSummar
 
 const PER_MILLE = [500, 900, 990, 999] as const;
 
+/** The last summary read of each single-copy record, by segment and offset. */
+const lastSummaries = new WeakMap<Uint32Array, Map<number, HistogramSummary>>();
+
 /** The summary of a histogram element: its record at `at` in each of `copies` copies (docs/stats-layout.md, "Histograms"). */
 export function histogramSummary(w: Uint32Array, at: number, copies: number, copyStride: number, stride: number): HistogramSummary {
   const n = Math.max(0, stride / 8 - HISTOGRAM_HEADER);
-  if (copies === 1) return singleSummary(w, at >>> 2, n);
+  if (copies === 1) {
+    // The writer stores the count last: the same count, the same record. A reader polling
+    // faster than records land (or a pipeline without traffic) reads two words, not a walk.
+    const count = w[at >>> 2]! + w[(at >>> 2) + 1]! * 4294967296;
+    let seen = lastSummaries.get(w);
+    if (!seen) lastSummaries.set(w, (seen = new Map()));
+    const last = seen.get(at);
+    if (last && last.count === count) return { ...last };
+    const summary = singleSummary(w, at >>> 2, n);
+    seen.set(at, summary);
+    return { ...summary };
+  }
   if (scratch.length < n) scratch = new Float64Array(n);
   const buckets = scratch.length === n ? scratch : scratch.subarray(0, n);
   const { min, max, from, to } = mergeInto(buckets, w, at, copies, copyStride);
