@@ -228,6 +228,10 @@ impl Control {
         let mut live = self.lock();
         if let Some(live) = live.as_mut() {
             capture::end_all(live);
+            // Copies catching up with the last route change are EAL's memory too.
+            for table in live.routes.values() {
+                table.settle();
+            }
         }
         *live = None;
     }

@@ -24,7 +24,7 @@ pub use table::{At, Capacity, Changed, Edit, Refused, RouteTable};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{bump, mac_field, CompileContext, StageContext, StageRun, DROP};
+use super::{bump, mac_field, CompileContext, StageContext, StageRun, DROP, PREFETCH_DISTANCE};
 use crate::error::EngineError;
 use crate::net::Mac;
 use crate::validate::StageCheck;
@@ -146,7 +146,15 @@ impl Route {
         const N: usize = dpdk::BURST_SIZE;
         let (mut v4_pkt, mut v4_l3, mut v4_dst, mut v4_n) = ([0u8; N], [0u8; N], [0u32; N], 0);
         let (mut v6_pkt, mut v6_l3, mut v6_dst, mut v6_n) = ([0u8; N], [0u8; N], [[0u8; 16]; N], 0);
+        // Headers a few packets ahead are fetched while this one is read (as the rewriting
+        // stages do): a burst's frames are rarely all in cache when it arrives.
+        for m in pkts.iter().take(PREFETCH_DISTANCE) {
+            m.prefetch_data();
+        }
         for (i, (m, v)) in pkts.iter().zip(verdict.iter_mut()).enumerate() {
+            if let Some(ahead) = pkts.get(i + PREFETCH_DISTANCE) {
+                ahead.prefetch_data();
+            }
             if *v == DROP {
                 continue;
             }

@@ -10,9 +10,11 @@
 //! structures halfway through a change), and a batch that fails (a table full) fails on the
 //! standby: it is dropped and rebuilt, and the workers never see any of it.
 //!
-//! The standby is made at the first change (until then a table costs its size once), and
-//! dropped before `apply()` compiles a program, so that new tables fit where the memory plan
-//! counted two copies.
+//! The copy the workers left catches up on a thread of its own, so a change is answered as
+//! soon as the workers have moved on; the next change waits for it. The standby is made in the
+//! background after start (or at the first change), and dropped before `apply()` compiles a
+//! program that replaces the table, so that new tables fit where the memory plan counted two
+//! copies.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -105,11 +107,35 @@ pub enum Refused {
     Stuck,
 }
 
+/// The copy workers do not read.
+#[derive(Debug, Default)]
+enum Standby {
+    /// None yet (made at the next change, or in the background after start).
+    #[default]
+    None,
+    /// Ready for the next change.
+    Ready(Box<Tables>),
+    /// Catching up with the last change on a thread of its own (the change was answered as
+    /// soon as the workers had moved on); `None` from it when DPDK refused (then it is rebuilt).
+    CatchingUp(std::thread::JoinHandle<Option<Box<Tables>>>),
+}
+
+impl Standby {
+    /// The copy, once it has caught up.
+    fn take(&mut self) -> Option<Box<Tables>> {
+        match std::mem::take(self) {
+            Self::None => None,
+            Self::Ready(tables) => Some(tables),
+            Self::CatchingUp(thread) => thread.join().ok().flatten(),
+        }
+    }
+}
+
 /// Writer-side state: the route set (the truth the tables are built from) and the standby.
 #[derive(Debug, Default)]
 struct Writer {
     routes: BTreeMap<RoutePrefix, u32>,
-    standby: Option<Box<Tables>>,
+    standby: Standby,
 }
 
 /// A route stage's tables, shared by the programs that run the stage unchanged.
@@ -131,6 +157,9 @@ pub struct RouteTable {
 
 /// Progress of a long batch: edits made, of how many.
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+
+/// Batches of at least this many edits are caught up with on a thread of their own.
+const CATCH_UP_ON_A_THREAD: usize = 4096;
 
 /// How many edits pass between two progress reports.
 const PROGRESS_EVERY: usize = 1 << 16;
@@ -217,7 +246,7 @@ impl RouteTable {
             active: AtomicPtr::new(Box::into_raw(Box::new(tables))),
             writer: Mutex::new(Writer {
                 routes,
-                standby: None,
+                standby: Standby::None,
             }),
             config,
             hop_names,
@@ -314,21 +343,29 @@ impl RouteTable {
     /// background, after start and after `apply()`.
     pub fn prepare_standby(&self) -> Result<(), String> {
         let mut w = self.writer();
-        if w.standby.is_none() {
+        let standby = if let Some(ready) = w.standby.take() {
+            ready
+        } else {
             let max_hop = self.hop_names.len() as u64;
-            w.standby = Some(Box::new(Tables::build(
-                &w.routes,
-                self.capacity,
-                max_hop,
-                self.miss,
-            )?));
-        }
+            Box::new(Tables::build(&w.routes, self.capacity, max_hop, self.miss)?)
+        };
+        w.standby = Standby::Ready(standby);
         Ok(())
+    }
+
+    /// Waits for a standby copy catching up with the last change (the engine does before EAL
+    /// lets the copies' memory go).
+    pub fn settle(&self) {
+        let mut w = self.writer();
+        if let Some(ready) = w.standby.take() {
+            w.standby = Standby::Ready(ready);
+        }
     }
 
     /// Lets the standby go (before a compile that may build new tables in its memory).
     pub fn drop_standby(&self) {
-        self.writer().standby = None;
+        let mut w = self.writer();
+        drop(w.standby.take());
     }
 
     /// Makes `edits` as one change: checked against the route set first (a delete of a
@@ -391,7 +428,7 @@ impl RouteTable {
         }
         let max_hop = self.hop_names.len() as u64;
         let mut standby = match w.standby.take() {
-            Some(standby) => standby,
+            Some(ready) => ready,
             None => Box::new(
                 Tables::build(&w.routes, self.capacity, max_hop, self.miss)
                     .map_err(Refused::Table)?,
@@ -412,17 +449,39 @@ impl RouteTable {
         // SAFETY: `old` came from Box::into_raw, and after the grace period no worker holds a
         // reference into it; the writer lock makes this the only owner.
         let mut old = unsafe { Box::from_raw(old) };
-        // The copy the workers left catches up; if DPDK refuses (it should not: the same
+        // The copy the workers left catches up on a thread of its own, so the change is
+        // answered now (the next one waits for it); if DPDK refuses (it should not: the same
         // routes fit the other copy) it is dropped and rebuilt at the next change.
-        if old.edit(edits, &mut |_, _| {}).is_ok() {
-            w.standby = Some(old);
+        // A small batch catches up here: a thread costs more than it saves.
+        if edits.len() < CATCH_UP_ON_A_THREAD {
+            if old.edit(edits, &mut |_, _| {}).is_ok() {
+                w.standby = Standby::Ready(old);
+            }
+            return Ok(changed);
         }
+        let edits = edits.to_vec();
+        let catch_up = move || old.edit(&edits, &mut |_, _| {}).is_ok().then_some(old);
+        w.standby = match std::thread::Builder::new()
+            .name("fastpath-routes".into())
+            .spawn(catch_up)
+        {
+            Ok(thread) => Standby::CatchingUp(thread),
+            Err(_) => Standby::None,
+        };
         Ok(changed)
     }
 }
 
 impl Drop for RouteTable {
     fn drop(&mut self) {
+        // A copy still catching up goes first (it is written by another thread).
+        drop(
+            self.writer
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .standby
+                .take(),
+        );
         // SAFETY: the last program that ran this table is gone (programs are freed after a
         // grace period), so no worker reads it; this takes back what `new`/`change` leaked.
         drop(unsafe { Box::from_raw(*self.active.get_mut()) });
