@@ -55,7 +55,7 @@ export function routingMarkdown(results: RoutingResults, date: string, jsonPath:
     const progress = load.cli.progressLines;
     out.push(
       '',
-      '| loading and changing routes (Fastpath) | result | target |',
+      `| loading and changing routes (Fastpath${load.at ? `, measured ${load.at.slice(11, 16)} UTC` : ''}) | result | target |`,
       '|---|---|---|',
       `| engine start with the 1M-route IPv4 file (\`routesFile\`; EAL, ports, table) | ${f2(load.startS1m)} s (${f2(load.startS16)} s with 16 routes) | ≤ 5 s |`,
       `| \`fastpath routes NAME add --file\`, ${load.cli.routes.toLocaleString('en-US')} IPv4 routes into a running, forwarding engine | ${f2(load.cli.seconds)} s (the engine's part ${f2(load.cli.engineMs / 1000)} s), ${progress.length} progress lines | ≤ 5 s |`,
