@@ -135,6 +135,9 @@ impl Standby {
 #[derive(Debug, Default)]
 struct Writer {
     routes: BTreeMap<RoutePrefix, u32>,
+    /// Routes per family (IPv4, IPv6), kept with `routes`: a walk of a million per change
+    /// cost more than a batch of a thousand.
+    held: [usize; 2],
     standby: Standby,
 }
 
@@ -242,9 +245,11 @@ impl RouteTable {
     ) -> Result<Self, String> {
         let max_hop = hop_names.len() as u64;
         let tables = Tables::build(&routes, capacity, max_hop, miss)?;
+        let v6 = routes.keys().filter(|p| p.v6).count();
         Ok(Self {
             active: AtomicPtr::new(Box::into_raw(Box::new(tables))),
             writer: Mutex::new(Writer {
+                held: [routes.len() - v6, v6],
                 routes,
                 standby: Standby::None,
             }),
@@ -273,11 +278,10 @@ impl RouteTable {
 
     /// Routes held, per family.
     pub fn size(&self) -> Capacity {
-        let w = self.writer();
-        let v6 = w.routes.keys().filter(|p| p.v6).count() as u32;
+        let [v4, v6] = self.writer().held;
         Capacity {
-            v4: w.routes.len() as u32 - v6,
-            v6,
+            v4: v4 as u32,
+            v6: v6 as u32,
         }
     }
 
@@ -383,10 +387,7 @@ impl RouteTable {
         // caller refuses repeats), without copying it: a table may hold millions.
         let mut changed = Changed::default();
         let mut problems = Vec::new();
-        let mut held = [0usize; 2];
-        for p in w.routes.keys() {
-            held[usize::from(p.v6)] += 1;
-        }
+        let mut held = w.held;
         for e in edits {
             let there = w.routes.contains_key(&e.prefix);
             let family = usize::from(e.prefix.v6);
@@ -443,6 +444,7 @@ impl RouteTable {
                 None => w.routes.remove(&e.prefix),
             };
         }
+        w.held = held;
         if !grace() {
             return Err(Refused::Stuck);
         }
