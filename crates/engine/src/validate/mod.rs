@@ -31,6 +31,23 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+/// The problems of a config whose one pipeline (two null ports, `a` in, `b` out) runs `stage`,
+/// as `path: reason` lines: what a stage's rule tests check.
+#[cfg(test)]
+pub(crate) fn stage_problems(stage: &serde_json::Value) -> Vec<String> {
+    let config = serde_json::json!({
+        "ports": { "a": { "null": {} }, "b": { "null": {} } },
+        "lcores": { "workers": [1] },
+        "memory": { "hugepages": false },
+        "pipelines": [{ "input": "a", "stages": [stage], "output": "b" }]
+    });
+    let bytes = rmp_serde::to_vec_named(
+        &serde_json::json!({ "version": crate::SCHEMA_VERSION, "config": config }),
+    )
+    .unwrap();
+    problems_in(&bytes).iter().map(Problem::line).collect()
+}
+
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::net::quote;

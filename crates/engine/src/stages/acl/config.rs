@@ -471,22 +471,7 @@ mod tests {
 
     use super::*;
 
-    /// The problems of a config whose one pipeline runs `stage`, as `path: reason` lines.
-    fn lines(stage: &Json) -> Vec<String> {
-        let config = json!({
-            "ports": { "a": { "null": {} }, "b": { "null": {} } },
-            "lcores": { "workers": [1] },
-            "memory": { "hugepages": false },
-            "pipelines": [{ "input": "a", "stages": [stage], "output": "b" }]
-        });
-        let bytes =
-            rmp_serde::to_vec_named(&json!({ "version": crate::SCHEMA_VERSION, "config": config }))
-                .unwrap();
-        crate::validate::problems_in(&bytes)
-            .iter()
-            .map(crate::validate::Problem::line)
-            .collect()
-    }
+    use crate::validate::stage_problems as lines;
 
     fn config(stage: &Json) -> AclConfig {
         let mut fields = stage.clone();
