@@ -9,7 +9,7 @@
  * and dpdk-doc.
  *
  *   npx tsx bench/routing.ts [--rows v4-16,v6-16,v4-1m,v6-10k,acl-10k] [--duration S]
- *       [--warmup S] [--rounds N] [--no-load] [--write] [--json]
+ *       [--warmup S] [--rounds N] [--no-load | --load] [--write] [--json]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import { root } from './lib/forward.js';
 import { measureRouting, mergeRouting, ROWS, type Row, type RoutingResults } from './lib/routing.js';
 import { routingLines, routingMarkdown, updateSection } from './lib/routing-report.js';
 
-const USAGE = `npx tsx bench/routing.ts [--rows ${ROWS.join(',')}] [--duration S] [--warmup S] [--rounds N] [--no-load] [--write] [--json]`;
+const USAGE = `npx tsx bench/routing.ts [--rows ${ROWS.join(',')}] [--duration S] [--warmup S] [--rounds N] [--no-load | --load] [--write] [--json]
+  loading and live updates run after the rows when v4-1m is among them (--no-load: not), or with --load alone (--rows '' --load)`;
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '0.5' },
     rounds: { type: 'string', default: '3' },
     'no-load': { type: 'boolean', default: false },
+    load: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -37,7 +39,7 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const rows = values.rows.split(',') as Row[];
+const rows = (values.rows === '' ? [] : values.rows.split(',')) as Row[];
 for (const r of rows) if (!ROWS.includes(r)) throw new Error(`unknown row ${r}; rows: ${ROWS.join(', ')}`);
 const started = Date.now();
 const log = (line: string) => {
@@ -46,7 +48,7 @@ const log = (line: string) => {
 };
 
 const opts = { durationS: Number(values.duration), warmupS: Number(values.warmup), rounds: Number(values.rounds) };
-const load = !values['no-load'] && rows.includes('v4-1m');
+const load = values.load || (!values['no-load'] && rows.includes('v4-1m'));
 const measured = await measureRouting(rows, opts, load, log);
 
 if (values.json) console.log(JSON.stringify(measured));

@@ -36,7 +36,7 @@ export const MBUFS = 32767;
  * l3fwd's tables are sized when it is built (room for 1M IPv4 routes: its FIB mode takes
  * 1.3 GiB even with 16), Fastpath's by the routes it is given (2 GiB for 1M IPv4).
  */
-const hugepagesNeeded = (rows: readonly Row[]) => (rows.includes('v4-1m') || rows.includes('v6-10k') ? 2600 : 1200);
+const hugepagesNeeded = (rows: readonly Row[], load: boolean) => (load || rows.includes('v4-1m') || rows.includes('v6-10k') ? 2600 : 1200);
 /** The ACL stage's bound on its tries: generous, as l3fwd's rte_acl_build has none. */
 const ACL_MEMORY_MIB = 128;
 
@@ -185,13 +185,16 @@ export async function measureLoad(opts: RoutingOptions & { batch: number }, rows
  */
 export function mergeRouting(results: RoutingResults, earlier: RoutingResults): RoutingResults {
   const rows = ROWS.flatMap((row) => results.rows.find((r) => r.row === row) ?? earlier.rows.find((r) => r.row === row) ?? []);
-  const load = results.load ?? earlier.load;
+  let load = results.load ?? earlier.load;
+  // Start times come from the rows (a load measured without them has none of its own).
+  const startOf = (row: Row) => rows.find((r) => r.row === row)?.fastpath.startS.median;
+  if (load) load = { ...load, startS16: startOf('v4-16') ?? load.startS16, startS1m: startOf('v4-1m') ?? load.startS1m };
   return { method: results.method, rows, ...(load ? { load } : {}) };
 }
 
 /** Every row asked for, then the load measurements when asked. */
 export async function measureRouting(rows: readonly Row[], opts: RoutingOptions, load: boolean, log: (line: string) => void): Promise<RoutingResults> {
-  ensureHugepages(hugepagesNeeded(rows), log);
+  ensureHugepages(hugepagesNeeded(rows, load), log);
   const results: RowResult[] = [];
   for (const row of rows) results.push(await measureRow(row, opts, log));
   return {
