@@ -14,8 +14,8 @@
  * - `cliLoad`: start with the config's routes, then `fastpath routes NAME add --file F`
  *   from another process (the CLI as a user runs it), timed, its progress lines kept.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -146,9 +146,23 @@ function spareRoutes(count: number, offset: number): { prefix: string; via: stri
   });
 }
 
+/**
+ * Keeps this process's threads other than the workers on the main lcore's CPU, as a
+ * deployment keeps its control plane off the workers' CPUs: Node's threads (where
+ * engine.routes() changes run) and the engine's control thread may otherwise run on any
+ * CPU, and the scheduler put the busy JS thread on the worker's (forwarding halved).
+ */
+function pinControlThreads(cpu: number): void {
+  for (const tid of readdirSync('/proc/self/task')) {
+    const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    if (!comm.startsWith('rte-worker')) spawnSync('taskset', ['-pc', String(cpu), tid], { stdio: 'ignore' });
+  }
+}
+
 async function updates(job: Extract<Job, { kind: 'updates' }>): Promise<UpdatesResult> {
   const { engine, startS } = await start(job.config);
   try {
+    pinControlThreads(typeof job.config.lcores.main === 'number' ? job.config.lcores.main : 0);
     await sleep(job.warmupS * 1000);
     const base = await interval(engine, job.durationS);
     const table = engine.routes('lpm');
