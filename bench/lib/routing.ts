@@ -189,7 +189,8 @@ export function mergeRouting(results: RoutingResults, earlier: RoutingResults): 
   // Start times come from the rows (a load measured without them has none of its own).
   const startOf = (row: Row) => rows.find((r) => r.row === row)?.fastpath.startS.median;
   if (load) load = { ...load, startS16: startOf('v4-16') ?? load.startS16, startS1m: startOf('v4-1m') ?? load.startS1m };
-  return { method: results.method, rows, ...(load ? { load } : {}) };
+  // A run of the load measurements alone keeps the method its rows were measured with.
+  return { method: results.rows.length > 0 ? results.method : earlier.method, rows, ...(load ? { load } : {}) };
 }
 
 /** Every row asked for, then the load measurements when asked. */
