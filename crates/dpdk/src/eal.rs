@@ -96,6 +96,25 @@ pub struct EalArgs {
 }
 
 impl EalArgs {
+    /// A control-only EAL: main lcore 0, no workers, no PCI, no vdevs, `megabytes` of
+    /// anonymous memory (no hugepages), its log captured. What a program needs to build DPDK
+    /// tables (FIBs, ACLs) without forwarding, e.g. the tests of those wrappers.
+    pub fn control_only(file_prefix: String, megabytes: u32) -> Self {
+        Self {
+            file_prefix,
+            main_lcore: 0,
+            workers: Vec::new(),
+            cpus: Vec::new(),
+            memory: EalMemory::NoHuge { megabytes },
+            iova_mode: None,
+            vdevs: Vec::new(),
+            pci_allow: Vec::new(),
+            log_level: None,
+            log_to_stderr: false,
+            extra: Vec::new(),
+        }
+    }
+
     /// The memory arguments alone (what `fastpath mem plan` shows).
     pub fn memory_argv(&self) -> Vec<String> {
         match &self.memory {

@@ -3,26 +3,17 @@
 
 use std::time::Instant;
 
-use dpdk::{Acl, AclField, AclKey, AclRule, Eal, EalArgs, EalMemory, FieldKind};
+use dpdk::{Acl, AclField, AclKey, AclRule, Eal, EalArgs, FieldKind};
 use testkit::Rng;
 
 const CHILD_ENV: &str = "FASTPATH_ACL_TEST_CHILD";
 
 fn in_own_process(name: &str, body: impl FnOnce()) {
     testkit::in_own_process(CHILD_ENV, name, || {
-        let eal = Eal::init(&EalArgs {
-            file_prefix: format!("fp-acl-test-{}", std::process::id()),
-            main_lcore: 0,
-            workers: vec![],
-            cpus: vec![],
-            memory: EalMemory::NoHuge { megabytes: 512 },
-            iova_mode: None,
-            vdevs: vec![],
-            pci_allow: vec![],
-            log_level: None,
-            log_to_stderr: false,
-            extra: vec![],
-        })
+        let eal = Eal::init(&EalArgs::control_only(
+            format!("fp-acl-test-{}", std::process::id()),
+            512,
+        ))
         .expect("EAL starts with --no-huge --no-pci");
         body();
         eal.cleanup().expect("EAL cleans up");

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use dpdk::{Eal, EalArgs, EalMemory, Fib4, Fib6};
+use dpdk::{Eal, EalArgs, Fib4, Fib6};
 use testkit::Rng;
 
 const CHILD_ENV: &str = "FASTPATH_FIB_TEST_CHILD";
@@ -15,19 +15,10 @@ const CHILD_ENV: &str = "FASTPATH_FIB_TEST_CHILD";
 /// Runs `body` on a fresh EAL (no hugepages, no PCI, main lcore only) in a process of its own.
 fn in_own_process(name: &str, body: impl FnOnce()) {
     testkit::in_own_process(CHILD_ENV, name, || {
-        let eal = Eal::init(&EalArgs {
-            file_prefix: format!("fp-fib-test-{}", std::process::id()),
-            main_lcore: 0,
-            workers: vec![],
-            cpus: vec![],
-            memory: EalMemory::NoHuge { megabytes: 512 },
-            iova_mode: None,
-            vdevs: vec![],
-            pci_allow: vec![],
-            log_level: None,
-            log_to_stderr: false,
-            extra: vec![],
-        })
+        let eal = Eal::init(&EalArgs::control_only(
+            format!("fp-fib-test-{}", std::process::id()),
+            512,
+        ))
         .expect("EAL starts with --no-huge --no-pci");
         body();
         eal.cleanup().expect("EAL cleans up");

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use dpdk::{Eal, EalArgs, EalMemory};
+use dpdk::{Eal, EalArgs};
 use engine::stages::acl::{
     default_trie_bytes, rules, AclConfig, AclRuleConfig, Classifiers, DefaultAction, PortsForm,
 };
@@ -17,19 +17,10 @@ const CHILD_ENV: &str = "FASTPATH_ACL_STAGE_TEST_CHILD";
 
 fn in_own_process(name: &str, body: impl FnOnce()) {
     testkit::in_own_process(CHILD_ENV, name, || {
-        let eal = Eal::init(&EalArgs {
-            file_prefix: format!("fp-acl-stage-test-{}", std::process::id()),
-            main_lcore: 0,
-            workers: vec![],
-            cpus: vec![],
-            memory: EalMemory::NoHuge { megabytes: 512 },
-            iova_mode: None,
-            vdevs: vec![],
-            pci_allow: vec![],
-            log_level: None,
-            log_to_stderr: false,
-            extra: vec![],
-        })
+        let eal = Eal::init(&EalArgs::control_only(
+            format!("fp-acl-stage-test-{}", std::process::id()),
+            512,
+        ))
         .expect("EAL starts with --no-huge --no-pci");
         body();
         eal.cleanup().expect("EAL cleans up");
