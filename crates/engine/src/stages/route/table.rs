@@ -404,12 +404,14 @@ impl RouteTable {
                 (None, false) => problems.push(format!("{}: {} is not routed", e.at, e.prefix)),
             }
             if e.hop.is_some() && self.capacity.of(e.prefix.v6) == 0 {
+                let (family, field) = if e.prefix.v6 {
+                    ("IPv6", "ipv6")
+                } else {
+                    ("IPv4", "ipv4")
+                };
                 problems.push(format!(
-                    "{}: {} is {}, and this stage has no {0} table; give it a route of that family in its config, or set maxRoutes.{}",
-                    e.at,
-                    e.prefix,
-                    if e.prefix.v6 { "IPv6" } else { "IPv4" },
-                    if e.prefix.v6 { "ipv6" } else { "ipv4" },
+                    "{}: {} is {family}, and this stage has no {family} table; give it a route of that family in its config, or set maxRoutes.{field}",
+                    e.at, e.prefix,
                 ));
             }
         }
@@ -451,10 +453,10 @@ impl RouteTable {
         // SAFETY: `old` came from Box::into_raw, and after the grace period no worker holds a
         // reference into it; the writer lock makes this the only owner.
         let mut old = unsafe { Box::from_raw(old) };
-        // The copy the workers left catches up on a thread of its own, so the change is
-        // answered now (the next one waits for it); if DPDK refuses (it should not: the same
-        // routes fit the other copy) it is dropped and rebuilt at the next change.
-        // A small batch catches up here: a thread costs more than it saves.
+        // The copy the workers left catches up: a large batch on a thread of its own, so the
+        // change is answered now (the next one waits for it), a small one here (a thread would
+        // cost more than it saves). If DPDK refuses (it should not: the same routes fit the
+        // other copy), the copy is dropped and rebuilt at the next change.
         if edits.len() < CATCH_UP_ON_A_THREAD {
             if old.edit(edits, &mut |_, _| {}).is_ok() {
                 w.standby = Standby::Ready(old);
@@ -487,5 +489,46 @@ impl Drop for RouteTable {
         // SAFETY: the last program that ran this table is gone (programs are freed after a
         // grace period), so no worker reads it; this takes back what `new`/`change` leaked.
         drop(unsafe { Box::from_raw(*self.active.get_mut()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::route::parse_prefix;
+
+    /// A table with no room in either family holds no DPDK table, so it needs no EAL: what
+    /// refuses a batch is checked before DPDK is asked anything.
+    fn roomless() -> RouteTable {
+        let config: RouteConfig = serde_json::from_value(serde_json::json!({
+            "nextHops": { "up": { "port": "a", "dstMac": "02:00:00:00:00:01" } }
+        }))
+        .unwrap();
+        let room = Capacity { v4: 0, v6: 0 };
+        RouteTable::new(config, vec!["up".into()], room, 1, BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn a_batch_for_a_family_without_a_table_is_refused_whole_naming_the_family() {
+        let table = roomless();
+        let edit = |at, prefix, hop| Edit {
+            at,
+            prefix: parse_prefix(prefix).unwrap(),
+            hop,
+        };
+        let edits = [
+            edit(At::Route(0), "2001:db8::/32", Some(0)),
+            edit(At::Prefix(1), "10.0.0.0/8", None),
+        ];
+        let refused = table.change(&edits, &|| true, &mut |_, _| {});
+        assert_eq!(
+            refused,
+            Err(Refused::Edits(vec![
+                "routes[0]: 2001:db8::/32 is IPv6, and this stage has no IPv6 table; give it a route of that family in its config, or set maxRoutes.ipv6".into(),
+                "prefixes[1]: 10.0.0.0/8 is not routed".into(),
+            ]))
+        );
+        assert_eq!(table.size(), Capacity { v4: 0, v6: 0 });
+        assert_eq!(table.list(None, 10), (Vec::new(), false));
     }
 }
