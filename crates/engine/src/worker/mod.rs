@@ -17,7 +17,7 @@ use stats::Lane;
 use crate::compile::{Flow, Pipeline, Program};
 use crate::rcu::{Publisher, OFFLINE};
 use crate::stages::generator::{Cursor, Generator};
-use crate::stages::{bump, counter, StageContext, DROP, FLOOD, UNSENT};
+use crate::stages::{bump, counter, StageContext, DROP, FLOOD};
 
 mod capture;
 mod latency;
@@ -461,43 +461,43 @@ impl Worker {
         let mut dropped = 0u64;
         let mut out = 0u64;
         for (m, &v) in burst.drain().zip(verdict.iter()) {
-            match v {
-                DROP | UNSENT => {
+            // A port first: every verdict from UNSENT up is no port, and ports index txbufs.
+            if usize::from(v) < self.txbufs.len() {
+                self.enqueue::<COUNT>(v, m);
+                out += 1;
+                continue;
+            }
+            if v == FLOOD {
+                let targets = pipeline
+                    .flood_ports
+                    .iter()
+                    .copied()
+                    .filter(|&q| q != in_port);
+                let count = targets.clone().count();
+                if count == 0 {
                     dropped += 1;
-                    // The trash holds a whole burst, so this push cannot fail.
                     let _ = self.trash.push(m);
+                    continue;
                 }
-                FLOOD => {
-                    let targets = pipeline
-                        .flood_ports
-                        .iter()
-                        .copied()
-                        .filter(|&q| q != in_port);
-                    let count = targets.clone().count();
-                    if count == 0 {
-                        dropped += 1;
-                        let _ = self.trash.push(m);
-                        continue;
+                for (k, q) in targets.enumerate() {
+                    if k + 1 == count {
+                        self.enqueue::<COUNT>(q, m);
+                        out += 1;
+                        break;
                     }
-                    for (k, q) in targets.enumerate() {
-                        if k + 1 == count {
-                            self.enqueue::<COUNT>(q, m);
+                    match m.deep_copy(&self.shared.pool) {
+                        Some(copy) => {
+                            self.enqueue::<COUNT>(q, copy);
                             out += 1;
-                            break;
                         }
-                        match m.deep_copy(&self.shared.pool) {
-                            Some(copy) => {
-                                self.enqueue::<COUNT>(q, copy);
-                                out += 1;
-                            }
-                            None => dropped += 1,
-                        }
+                        None => dropped += 1,
                     }
                 }
-                port => {
-                    self.enqueue::<COUNT>(port, m);
-                    out += 1;
-                }
+            } else {
+                // DROP, UNSENT, and (never made) a port past the last.
+                dropped += 1;
+                // The trash holds a whole burst, so this push cannot fail.
+                let _ = self.trash.push(m);
             }
         }
         (out, dropped)

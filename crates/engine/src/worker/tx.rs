@@ -115,7 +115,11 @@ impl Worker {
         self.held_packets = 0;
     }
 
-    #[inline]
+    /// Puts a forwarded packet in `port`'s tx buffer, sending the buffer first when full.
+    /// Once per packet: left to itself the compiler made it a call (about 10 instructions a
+    /// packet more, by callgrind).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(super) fn enqueue<const COUNT: bool>(&mut self, port: u16, m: Mbuf) {
         if let Err(m) = self.txbufs[usize::from(port)].push(m) {
             self.flush_port::<COUNT>(usize::from(port));
@@ -123,18 +127,23 @@ impl Worker {
         }
     }
 
+    /// Sends what every port's tx buffer holds.
     #[inline]
     pub(super) fn flush<const COUNT: bool>(&mut self) {
-        for port in 0..self.txbufs.len() {
-            if !self.txbufs[port].is_empty() {
-                self.flush_port::<COUNT>(port);
+        // The buffers leave `self` while they are sent (a Vec's three words move, not the
+        // bursts), so that `send_now` may borrow the rest of the worker.
+        let mut bufs = std::mem::take(&mut self.txbufs);
+        for (port, buf) in bufs.iter_mut().enumerate() {
+            if !buf.is_empty() {
+                self.send_now::<COUNT>(port as u16, buf);
             }
         }
+        self.txbufs = bufs;
     }
 
     fn flush_port<const COUNT: bool>(&mut self, port: usize) {
-        let mut buf = std::mem::take(&mut self.txbufs[port]);
-        self.send_now::<COUNT>(port as u16, &mut buf);
-        self.txbufs[port] = buf;
+        let mut bufs = std::mem::take(&mut self.txbufs);
+        self.send_now::<COUNT>(port as u16, &mut bufs[port]);
+        self.txbufs = bufs;
     }
 }

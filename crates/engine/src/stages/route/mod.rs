@@ -22,13 +22,14 @@ pub use config::{
 pub use table::{At, Capacity, Changed, Edit, Refused, RouteTable};
 
 use std::collections::BTreeMap;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use super::{bump, mac_field, CompileContext, StageContext, StageRun, DROP, PREFETCH_DISTANCE};
 use crate::error::EngineError;
 use crate::net::Mac;
 use crate::validate::StageCheck;
-use forward::{classify, decrement_hop_limit_v6, decrement_ttl_v4, Class};
+use forward::{classify, plain_v4, ttl_decremented, Class};
 
 /// Where the stage's drop counters sit in its `route/…` line.
 mod drops {
@@ -50,32 +51,24 @@ pub struct NextHop {
     pub slot: usize,
 }
 
-/// Per-burst forwarded counts of the few next hops a burst usually goes to, added to the
-/// segment once per run instead of once per packet; a hop past the first few is counted
-/// directly.
+/// Forwarded counts per next hop over one run of the stage, added to the segment once per
+/// run instead of once per packet: the first [`HopCounts::HOPS`] hops (a route stage
+/// rarely has more) in an array, any later hop counted directly.
 #[derive(Debug, Default)]
 struct HopCounts {
-    hops: [u32; 4],
-    counts: [u64; 4],
-    used: usize,
+    counts: [u32; HopCounts::HOPS],
 }
 
 impl HopCounts {
-    /// Counts one packet to hop `h`; `false` when there is no room (count it directly).
+    const HOPS: usize = 16;
+
+    /// Counts one packet to hop `h`; `false` when it is past the array (count it directly).
     #[inline]
-    fn add(&mut self, h: u32) -> bool {
-        for k in 0..self.used {
-            if self.hops[k] == h {
-                self.counts[k] += 1;
-                return true;
-            }
-        }
-        if self.used == self.hops.len() {
+    fn add(&mut self, h: usize) -> bool {
+        let Some(count) = self.counts.get_mut(h) else {
             return false;
-        }
-        self.hops[self.used] = h;
-        self.counts[self.used] = 1;
-        self.used += 1;
+        };
+        *count += 1;
         true
     }
 }
@@ -95,42 +88,6 @@ pub struct Route {
 }
 
 impl Route {
-    /// Counts one packet sent to hop `h`.
-    #[inline]
-    fn count(&self, h: u32, counts: &mut HopCounts, ctx: &StageContext<'_>) {
-        if ctx.counting && !counts.add(h) {
-            let slot = self.hops[h as usize].slot;
-            bump(ctx.segment.next_hop_counter(ctx.worker, slot), 1);
-        }
-    }
-
-    /// Sends packet `m` (IPv6 or IPv4, its header at `l3`) to next hop `nh`: TTL or hop limit
-    /// − 1, the hop's MACs, counted; its verdict (the hop's port, or [`DROP`] for a miss).
-    #[inline]
-    fn send<const V6: bool>(
-        &self,
-        m: &mut dpdk::Mbuf,
-        nh: u64,
-        l3: u8,
-        counts: &mut HopCounts,
-        ctx: &StageContext<'_>,
-        dropped: &mut [u64; 4],
-    ) -> u16 {
-        let Some(hop) = self.hops.get(nh as usize) else {
-            dropped[drops::NO_ROUTE] += 1;
-            return DROP;
-        };
-        let p = m.data_mut();
-        if V6 {
-            decrement_hop_limit_v6(p, usize::from(l3));
-        } else {
-            decrement_ttl_v4(p, usize::from(l3));
-        }
-        p[..12].copy_from_slice(&hop.macs);
-        self.count(nh as u32, counts, ctx);
-        hop.port
-    }
-
     /// One burst of at most [`dpdk::BURST_SIZE`] packets: sorted by family (the rest dropped
     /// and counted), looked up one call per family, then each sent to its next hop with its
     /// TTL or hop limit one lower and the hop's MACs.
@@ -144,29 +101,39 @@ impl Route {
         counts: &mut HopCounts,
     ) {
         const N: usize = dpdk::BURST_SIZE;
-        let (mut v4_pkt, mut v4_l3, mut v4_dst, mut v4_n) = ([0u8; N], [0u8; N], [0u32; N], 0);
-        let (mut v6_pkt, mut v6_l3, mut v6_dst, mut v6_n) = ([0u8; N], [0u8; N], [[0u8; 16]; N], 0);
+        let n = pkts.len().min(verdict.len()).min(N);
+        // Per family, the packets to route: where each one's frame and IP header are, and its
+        // destination.
+        let (mut v4, mut v4_dst) = (Batch::<Frame>::new(), Batch::<u32>::new());
+        let (mut v6, mut v6_dst) = (Batch::<Frame>::new(), Batch::<[u8; 16]>::new());
         // Headers a few packets ahead are fetched while this one is read (as the rewriting
         // stages do): a burst's frames are rarely all in cache when it arrives.
         for m in pkts.iter().take(PREFETCH_DISTANCE) {
             m.prefetch_data();
         }
-        for (i, (m, v)) in pkts.iter().zip(verdict.iter_mut()).enumerate() {
+        for i in 0..n {
             if let Some(ahead) = pkts.get(i + PREFETCH_DISTANCE) {
                 ahead.prefetch_data();
             }
-            if *v == DROP {
+            if verdict[i] == DROP {
                 continue;
             }
-            // Header offsets are under 256: Ethernet and at most two VLAN tags.
-            match classify(m.data()) {
+            let p = pkts[i].data_mut();
+            if let Some(dst) = plain_v4(p) {
+                v4.push(Frame::new(p, i, 14));
+                v4_dst.push(dst);
+                continue;
+            }
+            match classify(p) {
                 Class::V4 { l3, dst } => {
-                    (v4_pkt[v4_n], v4_l3[v4_n], v4_dst[v4_n]) = (i as u8, l3 as u8, dst);
-                    v4_n += 1;
+                    v4.push(Frame::new(p, i, l3));
+                    v4_dst.push(dst);
                 }
-                Class::V6 { l3, dst } => {
-                    (v6_pkt[v6_n], v6_l3[v6_n], v6_dst[v6_n]) = (i as u8, l3 as u8, dst);
-                    v6_n += 1;
+                Class::V6 { l3 } => {
+                    let at = usize::from(l3) + 24;
+                    let dst = p.get(at..at + 16).and_then(|d| d.first_chunk::<16>());
+                    v6_dst.push(*dst.expect("classify checked 40 bytes of header"));
+                    v6.push(Frame::new(p, i, l3));
                 }
                 class => {
                     dropped[match class {
@@ -174,27 +141,142 @@ impl Route {
                         Class::BadHeader => drops::BAD_HEADER,
                         _ => drops::NOT_IP,
                     }] += 1;
-                    *v = DROP;
+                    verdict[i] = DROP;
                 }
             }
         }
         // SAFETY: a worker inside a burst: it acknowledges no newer generation before it returns.
         let tables = unsafe { self.table.load() };
         let mut hops = [self.miss; N];
-        if let Some(fib) = &tables.v4 {
-            fib.lookup_bulk(&v4_dst[..v4_n], &mut hops[..v4_n]);
+        if !v4.is_empty() {
+            let hops = &mut hops[..v4.len()];
+            if let Some(fib) = &tables.v4 {
+                fib.lookup_bulk(v4_dst.as_slice(), hops);
+            }
+            self.send::<false>(v4.as_slice(), hops, verdict, counts, ctx, dropped);
         }
-        for j in 0..v4_n {
-            let i = usize::from(v4_pkt[j]);
-            verdict[i] = self.send::<false>(&mut pkts[i], hops[j], v4_l3[j], counts, ctx, dropped);
+        if !v6.is_empty() {
+            let hops = &mut hops[..v6.len()];
+            hops.fill(self.miss);
+            if let Some(fib) = &tables.v6 {
+                fib.lookup_bulk(v6_dst.as_slice(), hops);
+            }
+            self.send::<true>(v6.as_slice(), hops, verdict, counts, ctx, dropped);
         }
-        let mut hops = [self.miss; N];
-        if let Some(fib) = &tables.v6 {
-            fib.lookup_bulk(&v6_dst[..v6_n], &mut hops[..v6_n]);
+    }
+
+    /// Sends each of `frames` (IPv6 or IPv4) to its next hop `hops[j]`: TTL or hop limit − 1,
+    /// the hop's MACs, counted, its verdict the hop's port ([`DROP`] for a miss).
+    #[inline]
+    fn send<const V6: bool>(
+        &self,
+        frames: &[Frame],
+        hops: &[u64],
+        verdict: &mut [u16],
+        counts: &mut HopCounts,
+        ctx: &StageContext<'_>,
+        dropped: &mut [u64; 4],
+    ) {
+        for (frame, &nh) in frames.iter().zip(hops) {
+            let Some(hop) = self.hops.get(nh as usize) else {
+                dropped[drops::NO_ROUTE] += 1;
+                verdict[usize::from(frame.packet)] = DROP;
+                continue;
+            };
+            // SAFETY: `frame` was made by `Frame::new` from this burst's packet, which the
+            // stage holds (`&mut`) for the whole burst and classify found to have the header.
+            unsafe { frame.rewrite::<V6>(&hop.macs) };
+            verdict[usize::from(frame.packet)] = hop.port;
+            if ctx.counting && !counts.add(nh as usize) {
+                bump(ctx.segment.next_hop_counter(ctx.worker, hop.slot), 1);
+            }
         }
-        for j in 0..v6_n {
-            let i = usize::from(v6_pkt[j]);
-            verdict[i] = self.send::<true>(&mut pkts[i], hops[j], v6_l3[j], counts, ctx, dropped);
+    }
+}
+
+/// Up to a burst of values, in the order pushed; the slots past them stay uninitialised (a
+/// burst of IPv4 clears no arrays of IPv6 addresses, nor any other).
+struct Batch<T: Copy> {
+    items: [MaybeUninit<T>; dpdk::BURST_SIZE],
+    len: usize,
+}
+
+impl<T: Copy> Batch<T> {
+    #[inline]
+    fn new() -> Self {
+        Self {
+            items: [const { MaybeUninit::uninit() }; dpdk::BURST_SIZE],
+            len: 0,
+        }
+    }
+
+    /// Adds `item` (a burst's worth at most: one more is not kept).
+    #[inline]
+    fn push(&mut self, item: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            slot.write(item);
+            self.len += 1;
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[T] {
+        // SAFETY: the first `len` slots were written by `push`.
+        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
+/// A packet to route, as the first pass over a burst found it: where its frame is, its index
+/// in the burst, and its IP header's offset. The frame is written through this pointer in
+/// the second pass, after the lookup, without looking at the mbuf again.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    data: *mut u8,
+    packet: u8,
+    l3: u8,
+}
+
+impl Frame {
+    /// Packet `packet`'s frame `data`, whose IP header [`classify`] found at `l3`.
+    #[inline]
+    fn new(data: &mut [u8], packet: usize, l3: u8) -> Self {
+        Self {
+            data: data.as_mut_ptr(),
+            // Bursts hold at most 32 packets.
+            packet: packet as u8,
+            l3,
+        }
+    }
+
+    /// Writes the next hop's MACs and takes one off the TTL (patching the checksum) or the
+    /// hop limit.
+    ///
+    /// # Safety
+    /// The frame is alive and not referred to elsewhere, and holds the Ethernet header and
+    /// an IP header of the family `V6` says at `l3` (as [`classify`] checked).
+    #[inline]
+    unsafe fn rewrite<const V6: bool>(&self, macs: &[u8; 12]) {
+        let l3 = usize::from(self.l3);
+        // SAFETY: the caller's promise: 12 bytes of MACs, and (IPv4) 12 bytes of header at
+        // l3 or (IPv6) 40.
+        unsafe {
+            self.data.cast::<[u8; 12]>().write_unaligned(*macs);
+            if V6 {
+                *self.data.add(l3 + 7) -= 1;
+            } else {
+                let word = self.data.add(l3 + 8).cast::<[u8; 4]>();
+                word.write_unaligned(ttl_decremented(word.read_unaligned()));
+            }
         }
     }
 }
@@ -369,12 +451,11 @@ impl StageRun for Route {
         {
             self.run_burst(p, v, ctx, &mut dropped, &mut counts);
         }
-        if ctx.counting {
-            for k in 0..counts.used {
-                let slot = self.hops[counts.hops[k] as usize].slot;
+        for (hop, &n) in self.hops.iter().zip(&counts.counts) {
+            if n > 0 {
                 bump(
-                    ctx.segment.next_hop_counter(ctx.worker, slot),
-                    counts.counts[k],
+                    ctx.segment.next_hop_counter(ctx.worker, hop.slot),
+                    u64::from(n),
                 );
             }
         }
