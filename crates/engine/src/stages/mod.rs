@@ -390,6 +390,48 @@ impl StageContext<'_> {
     }
 }
 
+/// Up to a burst of values, in the order pushed; the slots past them stay uninitialised (a
+/// burst of IPv4 clears no arrays of IPv6 addresses, nor any other).
+pub(crate) struct Batch<T: Copy> {
+    items: [std::mem::MaybeUninit<T>; dpdk::BURST_SIZE],
+    len: usize,
+}
+
+impl<T: Copy> Batch<T> {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            items: [const { std::mem::MaybeUninit::uninit() }; dpdk::BURST_SIZE],
+            len: 0,
+        }
+    }
+
+    /// Adds `item` (a burst's worth at most: one more is not kept).
+    #[inline]
+    pub(crate) fn push(&mut self, item: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            slot.write(item);
+            self.len += 1;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[T] {
+        // SAFETY: the first `len` slots were written by `push`.
+        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
 /// How far ahead [`each_prefetched`] asks for packet headers (testpmd's macswap uses 4).
 const PREFETCH_DISTANCE: usize = 4;
 

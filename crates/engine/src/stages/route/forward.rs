@@ -28,10 +28,13 @@ fn be16(p: &[u8], at: usize) -> Option<u16> {
 /// Reads the Ethernet header (up to two VLAN tags) and checks the IP header after it.
 #[inline]
 pub fn classify(p: &[u8]) -> Class {
-    match plain_v4(p) {
-        Some(dst) => Class::V4 { l3: 14, dst },
-        None => classify_any(p),
+    if let Some(dst) = plain_v4(p) {
+        return Class::V4 { l3: 14, dst };
     }
+    if plain_v6(p).is_some() {
+        return Class::V6 { l3: 14 };
+    }
+    classify_any(p)
 }
 
 /// The destination of the usual frame: untagged IPv4 without options, valid, with a TTL
@@ -48,6 +51,16 @@ pub fn plain_v4(p: &[u8]) -> Option<u32> {
         && ip[8] > 1
         && header_sum_ok(ip);
     forwardable.then(|| u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]))
+}
+
+/// The destination of an untagged IPv6 frame with a hop limit above 1; `None` for every
+/// other frame. (IPv6 has no header checksum and its payload length is not checked, as
+/// RFC 8200 routers do not.)
+#[inline]
+pub fn plain_v6(p: &[u8]) -> Option<&[u8; 16]> {
+    let f = p.first_chunk::<54>()?;
+    let forwardable = f[12..14] == [0x86, 0xdd] && f[14] >> 4 == 6 && f[21] > 1;
+    forwardable.then(|| f.last_chunk::<16>().expect("54 - 38"))
 }
 
 /// [`classify`] for every other frame: VLAN tags, IPv4 options, IPv6, IPv4 that may not be

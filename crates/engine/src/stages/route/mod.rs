@@ -22,14 +22,15 @@ pub use config::{
 pub use table::{At, Capacity, Changed, Edit, Refused, RouteTable};
 
 use std::collections::BTreeMap;
-use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use super::{bump, mac_field, CompileContext, StageContext, StageRun, DROP, PREFETCH_DISTANCE};
+use super::{
+    bump, mac_field, Batch, CompileContext, StageContext, StageRun, DROP, PREFETCH_DISTANCE,
+};
 use crate::error::EngineError;
 use crate::net::Mac;
 use crate::validate::StageCheck;
-use forward::{classify, plain_v4, ttl_decremented, Class};
+use forward::{classify, plain_v4, plain_v6, ttl_decremented, Class};
 
 /// Where the stage's drop counters sit in its `route/…` line.
 mod drops {
@@ -124,6 +125,11 @@ impl Route {
                 v4_dst.push(dst);
                 continue;
             }
+            if let Some(dst) = plain_v6(p) {
+                v6_dst.push(*dst);
+                v6.push(Frame::new(p, i, 14));
+                continue;
+            }
             match classify(p) {
                 Class::V4 { l3, dst } => {
                     v4.push(Frame::new(p, i, l3));
@@ -191,48 +197,6 @@ impl Route {
                 bump(ctx.segment.next_hop_counter(ctx.worker, hop.slot), 1);
             }
         }
-    }
-}
-
-/// Up to a burst of values, in the order pushed; the slots past them stay uninitialised (a
-/// burst of IPv4 clears no arrays of IPv6 addresses, nor any other).
-struct Batch<T: Copy> {
-    items: [MaybeUninit<T>; dpdk::BURST_SIZE],
-    len: usize,
-}
-
-impl<T: Copy> Batch<T> {
-    #[inline]
-    fn new() -> Self {
-        Self {
-            items: [const { MaybeUninit::uninit() }; dpdk::BURST_SIZE],
-            len: 0,
-        }
-    }
-
-    /// Adds `item` (a burst's worth at most: one more is not kept).
-    #[inline]
-    fn push(&mut self, item: T) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            slot.write(item);
-            self.len += 1;
-        }
-    }
-
-    #[inline]
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    #[inline]
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    #[inline]
-    fn as_slice(&self) -> &[T] {
-        // SAFETY: the first `len` slots were written by `push`.
-        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast::<T>(), self.len) }
     }
 }
 
