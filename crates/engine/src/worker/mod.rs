@@ -465,39 +465,55 @@ impl Worker {
             if usize::from(v) < self.txbufs.len() {
                 self.enqueue::<COUNT>(v, m);
                 out += 1;
-                continue;
-            }
-            if v == FLOOD {
-                let targets = pipeline
-                    .flood_ports
-                    .iter()
-                    .copied()
-                    .filter(|&q| q != in_port);
-                let count = targets.clone().count();
-                if count == 0 {
-                    dropped += 1;
-                    let _ = self.trash.push(m);
-                    continue;
-                }
-                for (k, q) in targets.enumerate() {
-                    if k + 1 == count {
-                        self.enqueue::<COUNT>(q, m);
-                        out += 1;
-                        break;
-                    }
-                    match m.deep_copy(&self.shared.pool) {
-                        Some(copy) => {
-                            self.enqueue::<COUNT>(q, copy);
-                            out += 1;
-                        }
-                        None => dropped += 1,
-                    }
-                }
             } else {
-                // DROP, UNSENT, and (never made) a port past the last.
-                dropped += 1;
-                // The trash holds a whole burst, so this push cannot fail.
-                let _ = self.trash.push(m);
+                let (o, d) = self.dispatch_other::<COUNT>(pipeline, in_port, m, v);
+                out += o;
+                dropped += d;
+            }
+        }
+        (out, dropped)
+    }
+
+    /// [`Self::dispatch`] of a packet whose verdict names no port: a flood (a copy to every
+    /// other flood port) or a drop. Out of line, so that the loop over the usual verdicts
+    /// keeps its values in registers. Returns (packets handed to outputs, packets dropped).
+    #[inline(never)]
+    fn dispatch_other<const COUNT: bool>(
+        &mut self,
+        pipeline: &Pipeline,
+        in_port: u16,
+        m: Mbuf,
+        v: u16,
+    ) -> (u64, u64) {
+        if v != FLOOD {
+            // DROP, UNSENT, and (never made) a port past the last. The trash holds a whole
+            // burst, so this push cannot fail.
+            let _ = self.trash.push(m);
+            return (0, 1);
+        }
+        let targets = pipeline
+            .flood_ports
+            .iter()
+            .copied()
+            .filter(|&q| q != in_port);
+        let count = targets.clone().count();
+        if count == 0 {
+            let _ = self.trash.push(m);
+            return (0, 1);
+        }
+        let (mut out, mut dropped) = (0, 0);
+        for (k, q) in targets.enumerate() {
+            if k + 1 == count {
+                self.enqueue::<COUNT>(q, m);
+                out += 1;
+                break;
+            }
+            match m.deep_copy(&self.shared.pool) {
+                Some(copy) => {
+                    self.enqueue::<COUNT>(q, copy);
+                    out += 1;
+                }
+                None => dropped += 1,
             }
         }
         (out, dropped)
