@@ -390,27 +390,35 @@ impl StageContext<'_> {
     }
 }
 
-/// Up to a burst of values, in the order pushed; the slots past them stay uninitialised (a
-/// burst of IPv4 clears no arrays of IPv6 addresses, nor any other).
-pub(crate) struct Batch<T: Copy> {
-    items: [std::mem::MaybeUninit<T>; dpdk::BURST_SIZE],
+/// Up to a burst of pairs, in the order pushed, kept as two arrays (a stage hands one of
+/// them to DPDK whole, say the addresses to look up, and keeps the other); the slots past
+/// them stay uninitialised (a burst of IPv4 clears no arrays of IPv6 addresses, nor any
+/// other).
+pub(crate) struct Batch<A: Copy, B: Copy> {
+    firsts: [std::mem::MaybeUninit<A>; dpdk::BURST_SIZE],
+    seconds: [std::mem::MaybeUninit<B>; dpdk::BURST_SIZE],
     len: usize,
 }
 
-impl<T: Copy> Batch<T> {
+impl<A: Copy, B: Copy> Batch<A, B> {
     #[inline]
     pub(crate) fn new() -> Self {
         Self {
-            items: [const { std::mem::MaybeUninit::uninit() }; dpdk::BURST_SIZE],
+            firsts: [const { std::mem::MaybeUninit::uninit() }; dpdk::BURST_SIZE],
+            seconds: [const { std::mem::MaybeUninit::uninit() }; dpdk::BURST_SIZE],
             len: 0,
         }
     }
 
-    /// Adds `item` (a burst's worth at most: one more is not kept).
+    /// Adds a pair (a burst's worth at most: one more is not kept).
     #[inline]
-    pub(crate) fn push(&mut self, item: T) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            slot.write(item);
+    pub(crate) fn push(&mut self, first: A, second: B) {
+        if let (Some(a), Some(b)) = (
+            self.firsts.get_mut(self.len),
+            self.seconds.get_mut(self.len),
+        ) {
+            a.write(first);
+            b.write(second);
             self.len += 1;
         }
     }
@@ -425,10 +433,18 @@ impl<T: Copy> Batch<T> {
         self.len == 0
     }
 
+    /// The first of each pair.
     #[inline]
-    pub(crate) fn as_slice(&self) -> &[T] {
+    pub(crate) fn firsts(&self) -> &[A] {
         // SAFETY: the first `len` slots were written by `push`.
-        unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast::<T>(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.firsts.as_ptr().cast::<A>(), self.len) }
+    }
+
+    /// The second of each pair.
+    #[inline]
+    pub(crate) fn seconds(&self) -> &[B] {
+        // SAFETY: as for `firsts`.
+        unsafe { std::slice::from_raw_parts(self.seconds.as_ptr().cast::<B>(), self.len) }
     }
 }
 

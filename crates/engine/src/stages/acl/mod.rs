@@ -305,43 +305,40 @@ impl Classifiers {
         ids: &mut [u32],
     ) {
         // Left uninitialised past what is pushed: a burst of IPv4 clears no IPv6 keys.
-        let (mut v4_keys, mut v4_at) = (Batch::<AclKey<V4_KEY>>::new(), Batch::<u8>::new());
-        let (mut v6_keys, mut v6_at) = (Batch::<AclKey<V6_KEY>>::new(), Batch::<u8>::new());
+        let mut v4 = Batch::<AclKey<V4_KEY>, u8>::new();
+        let mut v6 = Batch::<AclKey<V6_KEY>, u8>::new();
         for (i, id) in ids.iter_mut().enumerate().take(count.min(dpdk::BURST_SIZE)) {
             *id = 0;
             let Some(bytes) = frame(i) else { continue };
             if self.v4.is_some() {
                 if let Some(key) = plain_v4_key(bytes) {
-                    v4_keys.push(key);
-                    v4_at.push(i as u8);
+                    v4.push(key, i as u8);
                     continue;
                 }
             }
             let h = net::parse(bytes);
             match (h.src, h.dst) {
                 (Some(Ip::V4(src)), Some(Ip::V4(dst))) if self.v4.is_some() => {
-                    v4_keys.push(v4_key(&h, src, dst));
-                    v4_at.push(i as u8);
+                    v4.push(v4_key(&h, src, dst), i as u8);
                 }
                 (Some(Ip::V6(src)), Some(Ip::V6(dst))) if self.v6.is_some() => {
-                    v6_keys.push(v6_key(&h, src, dst));
-                    v6_at.push(i as u8);
+                    v6.push(v6_key(&h, src, dst), i as u8);
                 }
                 _ => {}
             }
         }
         let mut found = [0u32; dpdk::BURST_SIZE];
         if let Some(acl) = &self.v4 {
-            let found = &mut found[..v4_keys.len()];
-            acl.classify(v4_keys.as_slice(), found);
-            for (&at, &id) in v4_at.as_slice().iter().zip(found.iter()) {
+            let found = &mut found[..v4.len()];
+            acl.classify(v4.firsts(), found);
+            for (&at, &id) in v4.seconds().iter().zip(found.iter()) {
                 ids[usize::from(at)] = id;
             }
         }
         if let Some(acl) = &self.v6 {
-            let found = &mut found[..v6_keys.len()];
-            acl.classify(v6_keys.as_slice(), found);
-            for (&at, &id) in v6_at.as_slice().iter().zip(found.iter()) {
+            let found = &mut found[..v6.len()];
+            acl.classify(v6.firsts(), found);
+            for (&at, &id) in v6.seconds().iter().zip(found.iter()) {
                 ids[usize::from(at)] = id;
             }
         }

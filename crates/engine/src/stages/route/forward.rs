@@ -148,18 +148,22 @@ fn header_sum_ok(header: &[u8]) -> bool {
 }
 
 /// The four bytes at offset 8 of an IPv4 header (TTL, protocol, checksum) after one is
-/// taken off the TTL.
+/// taken off the TTL (above 1: [`classify`] dropped the rest).
 ///
 /// RFC 1624's eqn. 3, `HC' = ~(~HC + ~m + m')`: the TTL is the upper byte of its 16-bit word
 /// m, so m' = m − 0x0100 and `~m + m'` is the constant −0x0100 (0xFEFF in one's complement),
 /// leaving one add with the carry wrapped around. (Adding 0x0100 to HC instead is eqn. 2's
-/// mistake: it gives 0xFFFF where a recompute gives 0x0000.)
+/// mistake: it gives 0xFFFF where a recompute gives 0x0000.) The word is read in the CPU's
+/// order as the frame has it, the checksum byte-swapped: one's-complement sums do not care,
+/// given the constant swapped too (0xFFFE).
 #[inline]
 pub fn ttl_decremented(word: [u8; 4]) -> [u8; 4] {
-    let sum = u32::from(!u16::from_be_bytes([word[2], word[3]])) + 0xFEFF;
-    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
-    let [hi, lo] = sum.to_be_bytes();
-    [word[0] - 1, word[1], hi, lo]
+    debug_assert!(word[0] > 1, "a TTL of {} is not forwarded", word[0]);
+    let w = u32::from_le_bytes(word);
+    let sum = (!w >> 16) + 0xFFFE;
+    let sum = !((sum & 0xffff) + (sum >> 16)) & 0xffff;
+    // The TTL is the low byte, above 1: taking one off borrows nothing from the protocol.
+    ((sum << 16) | ((w & 0xffff) - 1)).to_le_bytes()
 }
 
 #[cfg(test)]

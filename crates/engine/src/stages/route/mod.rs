@@ -105,8 +105,8 @@ impl Route {
         let n = pkts.len().min(verdict.len()).min(N);
         // Per family, the packets to route: where each one's frame and IP header are, and its
         // destination.
-        let (mut v4, mut v4_dst) = (Batch::<Frame>::new(), Batch::<u32>::new());
-        let (mut v6, mut v6_dst) = (Batch::<Frame>::new(), Batch::<[u8; 16]>::new());
+        let mut v4 = Batch::<u32, Frame>::new();
+        let mut v6 = Batch::<[u8; 16], Frame>::new();
         // Headers a few packets ahead are fetched while this one is read (as the rewriting
         // stages do): a burst's frames are rarely all in cache when it arrives.
         for m in pkts.iter().take(PREFETCH_DISTANCE) {
@@ -121,25 +121,22 @@ impl Route {
             }
             let p = pkts[i].data_mut();
             if let Some(dst) = plain_v4(p) {
-                v4.push(Frame::new(p, i, 14));
-                v4_dst.push(dst);
+                v4.push(dst, Frame::new(p, i, 14));
                 continue;
             }
             if let Some(dst) = plain_v6(p) {
-                v6_dst.push(*dst);
-                v6.push(Frame::new(p, i, 14));
+                v6.push(*dst, Frame::new(p, i, 14));
                 continue;
             }
             match classify(p) {
                 Class::V4 { l3, dst } => {
-                    v4.push(Frame::new(p, i, l3));
-                    v4_dst.push(dst);
+                    v4.push(dst, Frame::new(p, i, l3));
                 }
                 Class::V6 { l3 } => {
                     let at = usize::from(l3) + 24;
                     let dst = p.get(at..at + 16).and_then(|d| d.first_chunk::<16>());
-                    v6_dst.push(*dst.expect("classify checked 40 bytes of header"));
-                    v6.push(Frame::new(p, i, l3));
+                    let dst = dst.expect("classify checked 40 bytes of header");
+                    v6.push(*dst, Frame::new(p, i, l3));
                 }
                 class => {
                     dropped[match class {
@@ -157,17 +154,17 @@ impl Route {
         if !v4.is_empty() {
             let hops = &mut hops[..v4.len()];
             if let Some(fib) = &tables.v4 {
-                fib.lookup_bulk(v4_dst.as_slice(), hops);
+                fib.lookup_bulk(v4.firsts(), hops);
             }
-            self.send::<false>(v4.as_slice(), hops, verdict, counts, ctx, dropped);
+            self.send::<false>(v4.seconds(), hops, verdict, counts, ctx, dropped);
         }
         if !v6.is_empty() {
             let hops = &mut hops[..v6.len()];
             hops.fill(self.miss);
             if let Some(fib) = &tables.v6 {
-                fib.lookup_bulk(v6_dst.as_slice(), hops);
+                fib.lookup_bulk(v6.firsts(), hops);
             }
-            self.send::<true>(v6.as_slice(), hops, verdict, counts, ctx, dropped);
+            self.send::<true>(v6.seconds(), hops, verdict, counts, ctx, dropped);
         }
     }
 
