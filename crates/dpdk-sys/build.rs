@@ -22,6 +22,8 @@ const LIBS: &[&str] = &[
     "rte_acl",
     "rte_bpf",
     "rte_pcapng",
+    // rte_pdump_init/uninit: lets dpdk-dumpcap capture from an engine that serves secondaries.
+    "rte_pdump",
     // libpcap: `pcap_compile` turns a tcpdump filter into the classic BPF rte_bpf converts.
     "pcap",
 ];

@@ -21,3 +21,5 @@
 #include <pcap/pcap.h>
 #include <rte_bpf.h>
 #include <rte_pcapng.h>
+/* Serving dpdk-dumpcap (a secondary process) when the engine is configured for it. */
+#include <rte_pdump.h>

@@ -93,6 +93,11 @@ pub struct EalArgs {
     pub log_to_stderr: bool,
     /// Further EAL arguments, appended last.
     pub extra: Vec<String>,
+    /// Serve DPDK secondary processes (`dpdk-dumpcap`, `dpdk-proc-info`): hugepage files stay
+    /// linked while EAL runs (so a secondary can map them) and are removed at cleanup, and
+    /// pdump is served (`rte_pdump_init`; the data path pays only while a dumpcap captures,
+    /// through the ethdev rx/tx callbacks it installs). Needs [`EalMemory::Hugepages`].
+    pub secondary_processes: bool,
 }
 
 impl EalArgs {
@@ -112,6 +117,7 @@ impl EalArgs {
             log_level: None,
             log_to_stderr: false,
             extra: Vec::new(),
+            secondary_processes: false,
         }
     }
 
@@ -127,9 +133,15 @@ impl EalArgs {
                 "--no-shconf".to_owned(),
             ],
             // Unlinked right after mapping, hugepage files cannot outlive the process and
-            // keep pages reserved (DPDK's own multi-process mode is not used).
+            // keep pages reserved; a secondary process maps them by name, so an engine that
+            // serves secondaries keeps them (EAL's default, `existing`: stale files of the
+            // prefix are removed at start) and removes them at cleanup.
             EalMemory::Hugepages { socket_mb } => {
-                let mut argv = vec!["--huge-unlink=always".to_owned()];
+                let mut argv = if self.secondary_processes {
+                    Vec::new()
+                } else {
+                    vec!["--huge-unlink=always".to_owned()]
+                };
                 if !socket_mb.is_empty() {
                     let list: Vec<String> = socket_mb.iter().map(u32::to_string).collect();
                     argv.extend(["--socket-mem".to_owned(), list.join(",")]);
@@ -209,6 +221,7 @@ pub struct Eal {
     main_lcore: u32,
     argv: Vec<String>,
     file_prefix: String,
+    secondary_processes: bool,
 }
 
 impl fmt::Debug for Eal {
@@ -251,6 +264,7 @@ impl Eal {
         }
         let argv = args.to_argv();
         let echo = args.log_to_stderr;
+        let secondaries = args.secondary_processes;
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<IovaMode, EalInitError>>();
         let thread_argv = argv.clone();
@@ -258,9 +272,12 @@ impl Eal {
         let spawned = thread::Builder::new()
             .name("fastpath-eal".into())
             .spawn(move || {
-                let result = init_on_this_thread(&thread_argv, echo);
+                let result = init_on_this_thread(&thread_argv, echo, secondaries);
                 if result.is_err() {
                     remove_runtime_dir(&runtime_dir(), &prefix);
+                    if secondaries {
+                        remove_hugepage_files(&prefix);
+                    }
                 }
                 let ok = result.is_ok();
                 let _ = ready_tx.send(result);
@@ -305,6 +322,7 @@ impl Eal {
                     main_lcore: args.main_lcore,
                     argv,
                     file_prefix: args.file_prefix.clone(),
+                    secondary_processes: secondaries,
                 };
                 Ok(eal)
             }
@@ -358,11 +376,20 @@ impl Eal {
         };
         let (tx, rx) = mpsc::sync_channel(1);
         let prefix = self.file_prefix.clone();
+        let secondaries = self.secondary_processes;
         let sent = jobs.send(Box::new(move || {
             let runtime_dir = runtime_dir();
+            if secondaries {
+                // SAFETY: pdump was initialised on this thread at init; the ports are closed.
+                // Its failure (the multi-process action already gone) leaves nothing to undo.
+                let _ = unsafe { dpdk_sys::rte_pdump_uninit() };
+            }
             // SAFETY: runs on the main lcore after the owner stopped all DPDK users.
             let ret = unsafe { dpdk_sys::rte_eal_cleanup() };
             remove_runtime_dir(&runtime_dir, &prefix);
+            if secondaries {
+                remove_hugepage_files(&prefix);
+            }
             let _ = tx.send(ret);
         }));
         drop(jobs);
@@ -400,7 +427,39 @@ fn remove_runtime_dir(dir: &std::path::Path, prefix: &str) {
     }
 }
 
-fn init_on_this_thread(argv: &[String], echo: bool) -> Result<IovaMode, EalInitError> {
+/// EAL leaves the hugepage files it did not unlink (`<mount>/<prefix>map_<n>`) behind after
+/// cleanup, holding their pages. Removes this instance's from every hugetlbfs mount.
+fn remove_hugepage_files(prefix: &str) {
+    let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else {
+        return;
+    };
+    let stem = format!("{prefix}map_");
+    for dir in mounts.lines().filter_map(|line| {
+        let mut fields = line.split_whitespace();
+        let dir = fields.nth(1)?;
+        (fields.next()? == "hugetlbfs").then_some(dir)
+    }) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let rest = name.to_string_lossy();
+            if rest
+                .strip_prefix(&stem)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn init_on_this_thread(
+    argv: &[String],
+    echo: bool,
+    secondaries: bool,
+) -> Result<IovaMode, EalInitError> {
     let failed = |error: DpdkError| EalInitError::Failed {
         error,
         log: log::recent_log_lines(),
@@ -425,6 +484,18 @@ fn init_on_this_thread(argv: &[String], echo: bool) -> Result<IovaMode, EalInitE
     if ret < 0 {
         return Err(failed(DpdkError::from_rte_errno("rte_eal_init")));
     }
+    if secondaries {
+        // SAFETY: EAL is initialised on this thread (a primary process). pdump registers a
+        // multi-process action and a stats memzone; it installs no callback until a
+        // secondary (dpdk-dumpcap) asks for a capture.
+        let ret = unsafe { dpdk_sys::rte_pdump_init() };
+        if ret < 0 {
+            let error = DpdkError::from_rte_errno("rte_pdump_init");
+            // SAFETY: nothing else runs DPDK yet; EAL cannot start again in this process anyway.
+            unsafe { dpdk_sys::rte_eal_cleanup() };
+            return Err(failed(error));
+        }
+    }
     Ok(IovaMode::current())
 }
 
@@ -445,6 +516,7 @@ mod tests {
             log_level: None,
             log_to_stderr: false,
             extra: vec![],
+            secondary_processes: false,
         }
     }
 
@@ -478,6 +550,18 @@ mod tests {
         assert!(
             argv.contains(&"--huge-unlink=always".to_owned()),
             "{joined}"
+        );
+    }
+
+    #[test]
+    fn serving_secondaries_keeps_hugepage_files_linked() {
+        let mut a = args();
+        a.memory = EalMemory::Hugepages { socket_mb: vec![] };
+        a.secondary_processes = true;
+        let argv = a.to_argv().join(" ");
+        assert_eq!(
+            argv,
+            "fastpath -l 0,1 --main-lcore 0 --file-prefix fp-test --vdev net_null0 --vdev net_null1 --no-pci"
         );
     }
 }

@@ -268,6 +268,12 @@ export const engineConfigSchema = z.strictObject({
       logToStderr: z.boolean().optional(),
       /** Extra EAL arguments, appended last. */
       extraArgs: z.array(z.string()).optional(),
+      /**
+       * Let DPDK secondary processes attach (dpdk-dumpcap, dpdk-proc-info): hugepage files stay
+       * linked while the engine runs and pdump is served; the data path pays only while a
+       * dumpcap captures. Needs hugepages (default false).
+       */
+      secondaryProcesses: z.boolean().optional(),
     })
     .optional(),
   /** Packet memory. */

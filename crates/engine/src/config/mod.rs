@@ -303,6 +303,10 @@ pub struct EalConfig {
     /// Extra EAL arguments, appended last.
     #[serde(default)]
     pub extra_args: Vec<String>,
+    /// Let DPDK secondary processes (`dpdk-dumpcap`, `dpdk-proc-info`) attach: hugepage files
+    /// are kept (not unlinked) while the engine runs, and pdump is served. Needs hugepages.
+    #[serde(default)]
+    pub secondary_processes: bool,
 }
 
 impl Default for EalConfig {
@@ -313,6 +317,7 @@ impl Default for EalConfig {
             log_level: None,
             log_to_stderr: true,
             extra_args: Vec::new(),
+            secondary_processes: false,
         }
     }
 }

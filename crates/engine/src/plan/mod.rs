@@ -140,6 +140,12 @@ impl Plan {
                 "IOVA as PA needs hugepages (physical addresses of 4 KiB pages are not usable); use \"VA\" or enable hugepages",
             ));
         }
+        if config.eal.secondary_processes && !use_huge {
+            return Err(EngineError::config(
+                "eal.secondaryProcesses",
+                "DPDK secondary processes (dpdk-dumpcap, dpdk-proc-info) share the engine's hugepages, and this engine runs without them (--no-huge --no-shconf); set memory.hugepages to true, or leave secondaryProcesses off and capture with `fastpath capture`",
+            ));
+        }
         let mut pinning = vec![(main, main_cpu)];
         pinning.extend(workers.iter().map(|w| (w.lcore, w.cpu)));
         let eal = EalArgs {
@@ -180,6 +186,7 @@ impl Plan {
             log_level: config.eal.log_level.clone(),
             log_to_stderr: config.eal.log_to_stderr,
             extra: config.eal.extra_args.clone(),
+            secondary_processes: config.eal.secondary_processes,
         };
         Ok(Self {
             eal,

@@ -405,3 +405,22 @@ fn a_virtio_user_port_runs_without_hugepages_and_waits_for_its_backend() {
     drop(backend);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn serving_secondary_processes_keeps_hugepage_files_and_needs_hugepages() {
+    let mut c = config(vec![worker(1)], None);
+    c.eal.secondary_processes = true;
+    let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
+    assert!(plan.eal.secondary_processes);
+    assert!(!plan.eal.to_argv().contains(&"--huge-unlink=always".to_owned()));
+    // No free hugepages: the engine would fall back to --no-huge --no-shconf, which no
+    // secondary process can attach to.
+    let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Config);
+    assert_eq!(
+        err.message,
+        "eal.secondaryProcesses: DPDK secondary processes (dpdk-dumpcap, dpdk-proc-info) share \
+         the engine's hugepages, and this engine runs without them (--no-huge --no-shconf); set \
+         memory.hugepages to true, or leave secondaryProcesses off and capture with `fastpath capture`"
+    );
+}
