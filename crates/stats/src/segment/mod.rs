@@ -279,7 +279,9 @@ impl Segment {
     }
 
     // The mapping is page-aligned and every offset used is a multiple of the field size.
+    // Inline: workers read words (a port's link state) once per burst, from another crate.
     #[allow(clippy::cast_ptr_alignment)]
+    #[inline]
     fn word64(&self, at: usize) -> &AtomicU64 {
         assert!(at + 8 <= self.used, "segment offset {at} out of range");
         // SAFETY: `at` is an 8-aligned offset inside the mapping (checked), which lives as
@@ -288,6 +290,7 @@ impl Segment {
     }
 
     #[allow(clippy::cast_ptr_alignment)]
+    #[inline]
     fn word32(&self, at: usize) -> &AtomicU32 {
         assert!(at + 4 <= self.used, "segment offset {at} out of range");
         // SAFETY: as for `word64`, 4-aligned.
@@ -296,6 +299,7 @@ impl Segment {
 
     /// The counter lanes, `workers × ports`, worker-major. Each lane has one writer.
     #[allow(clippy::cast_ptr_alignment)] // the lanes start on a cache line of a page-aligned mapping
+    #[inline]
     pub fn lanes(&self) -> &[Lane] {
         // SAFETY: the lanes block is inside the mapping, 64-aligned, zero-initialised (a
         // valid Lane), and lives as long as self.
