@@ -73,9 +73,9 @@ let engine: Engine;
 const forwarded = () => engine.stats().ports.reduce((n, p) => n + p.txPackets, 0) / 2;
 
 /**
- * dpdk-dumpcap on port a (net_null0) for `durationS`: the forwarding rate from when it says
- * it starts counting until it exits, and what it captured and dropped per second of its duration
- * (its last lines: the final "Packets captured" count, and "received/dropped on interface").
+ * dpdk-dumpcap on port a (net_null0) for `durationS`: the forwarding rate from its first count
+ * (after its EAL start) until it exits, and what it captured and dropped per second of that
+ * interval (its last lines: the final "Packets captured" count, and "received/dropped on interface").
  */
 async function dumpcap(): Promise<{ mpps: number; capturedPerS: number; droppedPerS: number }> {
   const scratch = mkdtempSync(join(tmpdir(), 'fastpath-bench-dumpcap-'));
@@ -98,8 +98,9 @@ async function dumpcap(): Promise<{ mpps: number; capturedPerS: number; droppedP
     const totals = /received\/dropped on interface '[^']*': (\d+)\/(\d+)/.exec(tail);
     if (code !== 0 || !totals || !start) throw new Error(`dpdk-dumpcap failed (exit ${code}); its last output:\n${tail.replace(/[\b]/g, '')}`);
     const [received, dropped] = [Number(totals[1]), Number(totals[2])];
-    const mpps = (end.packets - start.packets) / ((end.at - start.at) / 1000) / 1e6;
-    return { mpps, capturedPerS: (received - dropped) / durationS, droppedPerS: dropped / durationS };
+    // Per second of capturing: its duration counts from its own start, EAL init included.
+    const seconds = (end.at - start.at) / 1000;
+    return { mpps: (end.packets - start.packets) / seconds / 1e6, capturedPerS: (received - dropped) / seconds, droppedPerS: dropped / seconds };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
