@@ -21,7 +21,7 @@
  *
  *   npx tsx bench/probes.ts [--count 1000] [--rounds 3] [--json]
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -101,9 +101,14 @@ async function start(config: ReturnType<typeof defineConfig>): Promise<Engine> {
   }
 }
 
+/** What a signal must end: this round's engine and ping, or (in the parent) the round's child. */
+let running: Engine | undefined;
+let pinging: ChildProcess | undefined;
+let roundChild: ChildProcess | undefined;
+
 /** ping from A through the engine: its per-packet times (µs) and its summary line (ms). */
 async function ping(): Promise<{ us: number[]; minMs: number; avgMs: number; maxMs: number; mdevMs: number; lost: number }> {
-  const child = spawn('ip', ['netns', 'exec', 'fpprA', 'ping', '-c', String(count), '-i', '0.01', '-I', '10.82.1.1', '10.82.4.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = (pinging = spawn('ip', ['netns', 'exec', 'fpprA', 'ping', '-c', String(count), '-i', '0.01', '-I', '10.82.1.1', '10.82.4.1'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -136,7 +141,7 @@ async function round(macPA: string, macPB: string): Promise<Round> {
       { name: 'back', input: 'b', stages: ['drop'] },
     ],
   });
-  const engine = await start(config);
+  const engine = (running = await start(config));
   try {
     const probe = () => engine.stats().pipelines.find((p) => p.name === 'probe')!;
     // The probes: until all are sent and nothing more comes back for half a second.
@@ -163,9 +168,20 @@ async function round(macPA: string, macPB: string): Promise<Round> {
 
 async function main(): Promise<void> {
   const results: Round[] = [];
+  // The round's child and its ping end first (SIGTERM to their process group; the child stops its
+  // engine when its handler runs), then the namespaces go.
   const onSignal = () => {
-    tearDown();
-    process.exit(130);
+    const child = roundChild;
+    if (!child) {
+      tearDown();
+      process.exit(130);
+    }
+    child.once('close', () => {
+      tearDown();
+      process.exit(130);
+    });
+    // Its own process group (detached): the child and its ping.
+    process.kill(-child.pid!, 'SIGTERM');
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -176,9 +192,15 @@ async function main(): Promise<void> {
     const f = (x: number) => ` ${x.toFixed(1).padStart(7)}`;
     for (let i = 1; i <= rounds; i++) {
       const me = fileURLToPath(import.meta.url);
-      const child = spawnSync(process.execPath, [...process.execArgv, me, '--count', String(count), '--one-round', `${macPA},${macPB}`], { encoding: 'utf8' });
-      const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
-      if (child.status !== 0 || !line) throw new Error(`round ${i} failed (${child.signal ?? `exit ${child.status}`}): ${child.stderr.trim().split('\n').slice(-5).join('\n')}`);
+      const child = (roundChild = spawn(process.execPath, [...process.execArgv, me, '--count', String(count), '--one-round', `${macPA},${macPB}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      roundChild = undefined;
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) throw new Error(`round ${i} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-5).join('\n')}`);
       const r = JSON.parse(line) as Round;
       results.push(r);
       log(`${String(i).padStart(5)}   ${f(r.probes.minUs)}${f(r.probes.p50Us)}${f(r.probes.p99Us)}${f(r.probes.p999Us)}${f(r.probes.maxUs)}${String(r.probes.lost).padStart(6)} │ ${f(r.ping.minUs)}${f(r.ping.avgUs)}${f(r.ping.maxUs)}${f(r.ping.mdevUs)}${f(r.ping.p50Us)}${f(r.ping.p99Us)}${String(r.ping.lost).padStart(6)}`);
@@ -209,6 +231,12 @@ async function main(): Promise<void> {
 
 if (values['one-round']) {
   const [macPA, macPB] = values['one-round'].split(',') as [string, string];
+  const stop = () => {
+    pinging?.kill('SIGTERM');
+    void (running?.stopped === false ? running.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   console.log(JSON.stringify(await round(macPA, macPB)));
 } else if (process.getuid?.() !== 0) {
   console.error('bench/probes.ts needs root (network namespaces, af_packet, ping -i 0.01): run it with sudo');
