@@ -412,7 +412,10 @@ fn serving_secondary_processes_keeps_hugepage_files_and_needs_hugepages() {
     c.eal.secondary_processes = true;
     let plan = Plan::new(&c, &[0, 1], &huge(512)).unwrap();
     assert!(plan.eal.secondary_processes);
-    assert!(!plan.eal.to_argv().contains(&"--huge-unlink=always".to_owned()));
+    assert!(!plan
+        .eal
+        .to_argv()
+        .contains(&"--huge-unlink=always".to_owned()));
     // No free hugepages: the engine would fall back to --no-huge --no-shconf, which no
     // secondary process can attach to.
     let err = Plan::new(&c, &[0, 1], &huge(0)).unwrap_err();
