@@ -24,15 +24,14 @@
  *
  *   npx tsx bench/capture.ts [--duration S] [--rounds N] [--json]
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Engine, type Capture } from '@fastpath/control';
 
+import { haveDumpcap as findDumpcap, runDumpcap } from './lib/dumpcap.js';
 import { fastpathConfig, spread } from './lib/forward.js';
 
 const { values } = parseArgs({
@@ -50,7 +49,7 @@ const log = (line: string) => {
   if (!values.json) console.log(line);
 };
 
-const haveDumpcap = spawnSync('dpdk-dumpcap', ['--version'], { stdio: 'ignore' }).status === 0;
+const haveDumpcap = findDumpcap();
 if (!haveDumpcap && !values['one-round']) log('dpdk-dumpcap not found (Debian package `dpdk`): the dumpcap phase is skipped');
 const PHASES = ['off', 'idle', 'all', 'dumpcap'] as const;
 type Phase = (typeof PHASES)[number];
@@ -72,38 +71,10 @@ async function start(): Promise<Engine> {
 let engine: Engine;
 const forwarded = () => engine.stats().ports.reduce((n, p) => n + p.txPackets, 0) / 2;
 
-/**
- * dpdk-dumpcap on port a (net_null0) for `durationS`: the forwarding rate from its first count
- * (after its EAL start) until it exits, and what it captured and dropped per second of that
- * interval (its last lines: the final "Packets captured" count, and "received/dropped on interface").
- */
+/** dpdk-dumpcap on port a (net_null0): forwarding and what it captured and dropped, per second of its capturing. */
 async function dumpcap(): Promise<{ mpps: number; capturedPerS: number; droppedPerS: number }> {
-  const scratch = mkdtempSync(join(tmpdir(), 'fastpath-bench-dumpcap-'));
-  try {
-    const child = spawn('dpdk-dumpcap', ['--file-prefix', filePrefix, '-i', 'net_null0', '-s', '64', '-w', join(scratch, 'dumpcap.pcapng'), '-a', `duration:${durationS}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Its progress counter rewrites one line with backspaces (megabytes a run): keep the tail.
-    let tail = '';
-    const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4096));
-    // Capturing from its first count on (EAL's start as a secondary comes before).
-    let start: { packets: number; at: number } | undefined;
-    // (It counts on stderr; stdout is buffered until it exits.)
-    const watch = (d: Buffer) => {
-      keep(d);
-      if (!start && d.includes('Packets captured')) start = { packets: forwarded(), at: performance.now() };
-    };
-    child.stdout.on('data', watch);
-    child.stderr.on('data', watch);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    const end = { packets: forwarded(), at: performance.now() };
-    const totals = /received\/dropped on interface '[^']*': (\d+)\/(\d+)/.exec(tail);
-    if (code !== 0 || !totals || !start) throw new Error(`dpdk-dumpcap failed (exit ${code}); its last output:\n${tail.replace(/[\b]/g, '')}`);
-    const [received, dropped] = [Number(totals[1]), Number(totals[2])];
-    // Per second of capturing: its duration counts from its own start, EAL init included.
-    const seconds = (end.at - start.at) / 1000;
-    return { mpps: (end.packets - start.packets) / seconds / 1e6, capturedPerS: (received - dropped) / seconds, droppedPerS: dropped / seconds };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const run = await runDumpcap(filePrefix, 'net_null0', durationS, forwarded);
+  return { mpps: (run.counted[1] - run.counted[0]) / run.seconds / 1e6, capturedPerS: (run.received - run.dropped) / run.seconds, droppedPerS: run.dropped / run.seconds };
 }
 
 /** One phase for `durationS`: Mpps per port, and for `all` and `dumpcap` what the capture took and dropped per second. */
