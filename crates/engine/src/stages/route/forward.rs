@@ -3,7 +3,7 @@
 
 use crate::net::{ETH_IPV4, ETH_IPV6, ETH_QINQ, ETH_VLAN};
 
-/// What [`classify`] found in a frame. Eight bytes, returned in a register: an IPv6
+/// What [`classify_any`] found in a frame. Eight bytes, returned in a register: an IPv6
 /// destination is read from the frame by the caller, at `l3 + 24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -25,8 +25,9 @@ fn be16(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
 }
 
-/// Reads the Ethernet header (up to two VLAN tags) and checks the IP header after it.
-#[inline]
+/// Reads the Ethernet header (up to two VLAN tags) and checks the IP header after it: the
+/// stage's own order of [`plain_v4`], [`plain_v6`], [`classify_any`], as the tests see it.
+#[cfg(test)]
 pub fn classify(p: &[u8]) -> Class {
     if let Some(dst) = plain_v4(p) {
         return Class::V4 { l3: 14, dst };
@@ -38,7 +39,7 @@ pub fn classify(p: &[u8]) -> Class {
 }
 
 /// The destination of the usual frame: untagged IPv4 without options, valid, with a TTL
-/// above 1; `None` for every other frame (which [`classify`] then reads in full). Checked
+/// above 1; `None` for every other frame (which [`classify_any`] then reads in full). Checked
 /// on a fixed-size array, so that it compiles to a few loads and compares.
 #[inline]
 pub fn plain_v4(p: &[u8]) -> Option<u32> {
@@ -63,9 +64,9 @@ pub fn plain_v6(p: &[u8]) -> Option<&[u8; 16]> {
     forwardable.then(|| f.last_chunk::<16>().expect("54 - 38"))
 }
 
-/// [`classify`] for every other frame: VLAN tags, IPv4 options, IPv6, IPv4 that may not be
-/// forwarded, the rest.
-fn classify_any(p: &[u8]) -> Class {
+/// Every frame [`plain_v4`] and [`plain_v6`] say no to: VLAN tags, IPv4 options, IPv4 that
+/// may not be forwarded, IPv6 likewise, the rest.
+pub fn classify_any(p: &[u8]) -> Class {
     let Some(mut ethertype) = be16(p, 12) else {
         return Class::NotIp;
     };
@@ -148,7 +149,7 @@ fn header_sum_ok(header: &[u8]) -> bool {
 }
 
 /// The four bytes at offset 8 of an IPv4 header (TTL, protocol, checksum) after one is
-/// taken off the TTL (above 1: [`classify`] dropped the rest).
+/// taken off the TTL (above 1: the classification dropped the rest).
 ///
 /// RFC 1624's eqn. 3, `HC' = ~(~HC + ~m + m')`: the TTL is the upper byte of its 16-bit word
 /// m, so m' = m − 0x0100 and `~m + m'` is the constant −0x0100 (0xFEFF in one's complement),

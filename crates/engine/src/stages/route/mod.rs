@@ -30,7 +30,7 @@ use super::{
 use crate::error::EngineError;
 use crate::net::Mac;
 use crate::validate::StageCheck;
-use forward::{classify, plain_v4, plain_v6, ttl_decremented, Class};
+use forward::{classify_any, plain_v4, plain_v6, ttl_decremented, Class};
 
 /// Where the stage's drop counters sit in its `route/…` line.
 mod drops {
@@ -128,7 +128,7 @@ impl Route {
                 v6.push(*dst, Frame::new(p, i, 14));
                 continue;
             }
-            match classify(p) {
+            match classify_any(p) {
                 Class::V4 { l3, dst } => {
                     v4.push(dst, Frame::new(p, i, l3));
                 }
@@ -208,7 +208,7 @@ struct Frame {
 }
 
 impl Frame {
-    /// Packet `packet`'s frame `data`, whose IP header [`classify`] found at `l3`.
+    /// Packet `packet`'s frame `data`, whose IP header the first pass found at `l3`.
     #[inline]
     fn new(data: &mut [u8], packet: usize, l3: u8) -> Self {
         Self {
@@ -224,7 +224,7 @@ impl Frame {
     ///
     /// # Safety
     /// The frame is alive and not referred to elsewhere, and holds the Ethernet header and
-    /// an IP header of the family `V6` says at `l3` (as [`classify`] checked).
+    /// an IP header of the family `V6` says at `l3` (as the first pass checked).
     #[inline]
     unsafe fn rewrite<const V6: bool>(&self, macs: &[u8; 12]) {
         let l3 = usize::from(self.l3);
