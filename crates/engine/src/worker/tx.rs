@@ -130,18 +130,16 @@ impl Worker {
     /// Sends what every port's tx buffer holds.
     #[inline]
     pub(super) fn flush<const COUNT: bool>(&mut self) {
-        // The buffers leave `self` while they are sent (a Vec's three words move, not the
-        // bursts), so that `send_now` may borrow the rest of the worker.
-        let mut bufs = std::mem::take(&mut self.txbufs);
-        for (port, buf) in bufs.iter_mut().enumerate() {
-            if !buf.is_empty() {
-                self.send_now::<COUNT>(port as u16, buf);
+        for port in 0..self.txbufs.len() {
+            if !self.txbufs[port].is_empty() {
+                self.flush_port::<COUNT>(port);
             }
         }
-        self.txbufs = bufs;
     }
 
     fn flush_port<const COUNT: bool>(&mut self, port: usize) {
+        // The buffers leave `self` while one is sent (a Vec's three words move, not a
+        // 264-byte burst twice), so that `send_now` may borrow the rest of the worker.
         let mut bufs = std::mem::take(&mut self.txbufs);
         self.send_now::<COUNT>(port as u16, &mut bufs[port]);
         self.txbufs = bufs;
