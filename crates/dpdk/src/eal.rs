@@ -94,8 +94,8 @@ pub struct EalArgs {
     /// Further EAL arguments, appended last.
     pub extra: Vec<String>,
     /// Serve DPDK secondary processes (`dpdk-dumpcap`, `dpdk-proc-info`): hugepage files stay
-    /// linked while EAL runs (so a secondary can map them) and are removed at cleanup, and
-    /// pdump is served (`rte_pdump_init`; the data path pays only while a dumpcap captures,
+    /// linked while EAL runs (so a secondary can map them; EAL leaves them behind at cleanup,
+    /// for the owner to remove), and pdump is served (`rte_pdump_init`; the data path pays only while a dumpcap captures,
     /// through the ethdev rx/tx callbacks it installs). Needs [`EalMemory::Hugepages`].
     pub secondary_processes: bool,
 }
@@ -135,7 +135,7 @@ impl EalArgs {
             // Unlinked right after mapping, hugepage files cannot outlive the process and
             // keep pages reserved; a secondary process maps them by name, so an engine that
             // serves secondaries keeps them (EAL's default, `existing`: stale files of the
-            // prefix are removed at start) and removes them at cleanup.
+            // prefix are removed at start), and its owner removes them after cleanup.
             EalMemory::Hugepages { socket_mb } => {
                 let mut argv = if self.secondary_processes {
                     Vec::new()
@@ -275,9 +275,6 @@ impl Eal {
                 let result = init_on_this_thread(&thread_argv, echo, secondaries);
                 if result.is_err() {
                     remove_runtime_dir(&runtime_dir(), &prefix);
-                    if secondaries {
-                        remove_hugepage_files(&prefix);
-                    }
                 }
                 let ok = result.is_ok();
                 let _ = ready_tx.send(result);
@@ -387,9 +384,6 @@ impl Eal {
             // SAFETY: runs on the main lcore after the owner stopped all DPDK users.
             let ret = unsafe { dpdk_sys::rte_eal_cleanup() };
             remove_runtime_dir(&runtime_dir, &prefix);
-            if secondaries {
-                remove_hugepage_files(&prefix);
-            }
             let _ = tx.send(ret);
         }));
         drop(jobs);
@@ -424,34 +418,6 @@ fn runtime_dir() -> std::path::PathBuf {
 fn remove_runtime_dir(dir: &std::path::Path, prefix: &str) {
     if !prefix.is_empty() && dir.file_name().is_some_and(|name| name == prefix) {
         let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-/// EAL leaves the hugepage files it did not unlink (`<mount>/<prefix>map_<n>`) behind after
-/// cleanup, holding their pages. Removes this instance's from every hugetlbfs mount.
-fn remove_hugepage_files(prefix: &str) {
-    let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else {
-        return;
-    };
-    let stem = format!("{prefix}map_");
-    for dir in mounts.lines().filter_map(|line| {
-        let mut fields = line.split_whitespace();
-        let dir = fields.nth(1)?;
-        (fields.next()? == "hugetlbfs").then_some(dir)
-    }) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let rest = name.to_string_lossy();
-            if rest
-                .strip_prefix(&stem)
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
     }
 }
 

@@ -169,6 +169,9 @@ pub(crate) fn start_eal(plan: &Plan) -> Result<(dpdk::Eal, std::fs::File), Engin
     let eal = dpdk::Eal::init(&plan.eal).map_err(|e| {
         // EAL may fail before it knows its directory: this engine made it, so it goes.
         crate::reclaim::release_runtime_dir(&runtime_dir, &claim);
+        if plan.eal.secondary_processes {
+            crate::reclaim::remove_own_page_files(&plan.eal.file_prefix);
+        }
         eal_init_error(&e, plan)
     })?;
     Ok((eal, claim))

@@ -401,7 +401,11 @@ impl Engine {
         // workers and the sampler dropped theirs).
         self.shared = None;
         let cleaned = eal.cleanup();
-        // EAL removed its runtime directory, marker and all.
+        // EAL removed its runtime directory, marker and all; hugepage files it kept linked
+        // for secondary processes it leaves.
+        if self.plan.eal.secondary_processes {
+            crate::reclaim::remove_own_page_files(&self.plan.eal.file_prefix);
+        }
         self.runtime_claim = None;
         if let Some(failure) = &failure {
             return Err(EngineError::new(

@@ -235,32 +235,55 @@ fn reclaim_prefix_except(
     }
     drop(held);
     // DPDK keeps a shared lock on every hugepage file it maps: a locked one is in use.
-    let page_file = format!("{}map_", dead.name);
     for mount in &places.hugetlbfs {
-        let Ok(entries) = fs::read_dir(mount) else {
-            continue;
-        };
         let mut found = false;
-        for entry in entries.flatten() {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            let numbered = file
-                .strip_prefix(&page_file)
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            if !numbered {
-                continue;
-            }
-            if let Ok(Some(page)) = stats::lock::claim(&entry.path()) {
-                sweep(&entry.path(), dry_run, &mut dead.freed, &mut errors);
+        for page_file in page_files(mount, &dead.name) {
+            if let Ok(Some(page)) = stats::lock::claim(&page_file) {
+                sweep(&page_file, dry_run, &mut dead.freed, &mut errors);
                 drop(page);
                 found = true;
             }
         }
         if found {
-            dead.paths
-                .push(mount.join(format!("{page_file}*")).display().to_string());
+            dead.paths.push(
+                mount
+                    .join(format!("{}map_*", dead.name))
+                    .display()
+                    .to_string(),
+            );
         }
     }
     left_alone.extend(errors);
+}
+
+/// EAL's hugepage files of the instance `name` in `mount`: `<name>map_<n>`.
+fn page_files(mount: &Path, name: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(mount) else {
+        return Vec::new();
+    };
+    let stem = format!("{name}map_");
+    entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .strip_prefix(&stem)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Removes the hugepage files this engine's EAL (`prefix`) kept linked to serve secondary
+/// processes, which EAL leaves behind at cleanup (and after a failed start), holding their
+/// pages. Called once EAL is done with them.
+pub(crate) fn remove_own_page_files(prefix: &str) {
+    for mount in Places::here().hugetlbfs {
+        for page_file in page_files(&mount, prefix) {
+            let _ = fs::remove_file(page_file);
+        }
+    }
 }
 
 /// Whether a segment named `name` (other than `except`) belongs to a live engine; one that
