@@ -1,24 +1,13 @@
 /*
- * Callable forms of DPDK's `static inline` hot-path functions (and the rte_errno TLS
- * macro), which bindgen cannot link. Each is one call per burst, not per packet; the
- * rx/tx bodies are DPDK's own, so the RX/TX callback hooks this build enables still run.
+ * Callable forms of DPDK's `static inline` mbuf and lcore functions (and the rte_errno TLS
+ * macro), which bindgen cannot link. rte_eth_rx_burst and rte_eth_tx_burst, once per burst
+ * each, are written in Rust over rte_eth_fp_ops instead (the dpdk crate's ethdev_fp.rs), so
+ * that they inline into the worker's loop.
  */
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-
-uint16_t fastpath_rte_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
-				   struct rte_mbuf **rx_pkts, uint16_t nb_pkts)
-{
-	return rte_eth_rx_burst(port_id, queue_id, rx_pkts, nb_pkts);
-}
-
-uint16_t fastpath_rte_eth_tx_burst(uint16_t port_id, uint16_t queue_id,
-				   struct rte_mbuf **tx_pkts, uint16_t nb_pkts)
-{
-	return rte_eth_tx_burst(port_id, queue_id, tx_pkts, nb_pkts);
-}
 
 struct rte_mbuf *fastpath_rte_pktmbuf_alloc(struct rte_mempool *mp)
 {

@@ -1,8 +1,10 @@
 //! Raw FFI bindings to DPDK 22.11. No logic lives here: the safe layer is the `dpdk` crate.
 //!
-//! Everything bindgen could bind comes from `pkg-config libdpdk`. DPDK's hot-path functions
-//! are `static inline` and `rte_errno` is a thread-local macro, so their callable forms come
-//! from a small C shim (`src/inline.c`) and are declared below under DPDK's own names.
+//! Everything bindgen could bind comes from `pkg-config libdpdk`. DPDK's mbuf and lcore
+//! helpers are `static inline` and `rte_errno` is a thread-local macro, so their callable
+//! forms come from a small C shim (`src/inline.c`) and are declared below under DPDK's own
+//! names. (The rx/tx bursts, also inline, are written in Rust over `rte_eth_fp_ops` by the
+//! `dpdk` crate instead: they run once per burst in the worker's loop.)
 
 #![allow(
     non_upper_case_globals,
@@ -20,24 +22,6 @@
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 extern "C" {
-    /// `rte_eth_rx_burst`: receive up to `nb_pkts` packets from an rx queue.
-    #[link_name = "fastpath_rte_eth_rx_burst"]
-    pub fn rte_eth_rx_burst(
-        port_id: u16,
-        queue_id: u16,
-        rx_pkts: *mut *mut rte_mbuf,
-        nb_pkts: u16,
-    ) -> u16;
-
-    /// `rte_eth_tx_burst`: hand up to `nb_pkts` packets to a tx queue; returns how many it took.
-    #[link_name = "fastpath_rte_eth_tx_burst"]
-    pub fn rte_eth_tx_burst(
-        port_id: u16,
-        queue_id: u16,
-        tx_pkts: *mut *mut rte_mbuf,
-        nb_pkts: u16,
-    ) -> u16;
-
     /// `rte_pktmbuf_alloc`: one mbuf from `mp`, reset, or null when the pool is empty.
     #[link_name = "fastpath_rte_pktmbuf_alloc"]
     pub fn rte_pktmbuf_alloc(mp: *mut rte_mempool) -> *mut rte_mbuf;

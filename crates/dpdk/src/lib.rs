@@ -12,6 +12,7 @@ mod bpf;
 mod cycles;
 pub mod eal;
 mod error;
+mod ethdev_fp;
 mod fib;
 pub mod lcore;
 mod log;

@@ -4,6 +4,7 @@ use std::ffi::{CStr, CString};
 use std::fmt;
 
 use crate::error::{DpdkError, ToResult};
+use crate::ethdev_fp;
 use crate::mbuf::{Burst, BURST_SIZE};
 use crate::mempool::Mempool;
 
@@ -356,7 +357,11 @@ impl Port {
         take(&mut self.rx_taken, queue, || {
             format!("rx queue {queue} of port {id}")
         })?;
-        Ok(RxQueue { port: id, queue })
+        Ok(RxQueue {
+            ops: ethdev_fp::entry(id)?,
+            port: id,
+            queue,
+        })
     }
 
     /// Tx queue `queue`, handed out once: DPDK queues have a single producer.
@@ -365,7 +370,11 @@ impl Port {
         take(&mut self.tx_taken, queue, || {
             format!("tx queue {queue} of port {id}")
         })?;
-        Ok(TxQueue { port: id, queue })
+        Ok(TxQueue {
+            ops: ethdev_fp::entry(id)?,
+            port: id,
+            queue,
+        })
     }
 }
 
@@ -395,9 +404,15 @@ impl Drop for Port {
 /// One rx queue of a port. Not `Clone`: DPDK queues are single-consumer.
 #[derive(Debug)]
 pub struct RxQueue {
+    /// The port's `rte_eth_fp_ops` entry (non-null: the port id is valid).
+    ops: *const dpdk_sys::rte_eth_fp_ops,
     port: u16,
     queue: u16,
 }
+
+// SAFETY: the queue is polled by whichever one thread holds this handle; `ops` points into
+// DPDK's process-wide table, which lives as long as the process.
+unsafe impl Send for RxQueue {}
 
 impl RxQueue {
     /// Receives into the free space of `burst`; returns how many packets arrived.
@@ -407,7 +422,13 @@ impl RxQueue {
         // SAFETY: this handle is the queue's only consumer; the free slots past `len` take
         // the mbufs DPDK writes, which the burst then owns.
         let n = unsafe {
-            dpdk_sys::rte_eth_rx_burst(self.port, self.queue, burst.raw_tail(), room as u16)
+            ethdev_fp::rx_burst(
+                self.ops,
+                self.port,
+                self.queue,
+                burst.raw_tail(),
+                room as u16,
+            )
         };
         burst.grew(usize::from(n));
         usize::from(n)
@@ -422,9 +443,14 @@ impl RxQueue {
 /// One tx queue of a port. Not `Clone`: DPDK queues are single-producer.
 #[derive(Debug)]
 pub struct TxQueue {
+    /// As [`RxQueue`]'s.
+    ops: *const dpdk_sys::rte_eth_fp_ops,
     port: u16,
     queue: u16,
 }
+
+// SAFETY: as for `RxQueue`: one thread sends on the queue, the table lives with the process.
+unsafe impl Send for TxQueue {}
 
 impl TxQueue {
     /// Sends what `burst` holds; returns how many the driver took. Packets it did not take
@@ -438,7 +464,13 @@ impl TxQueue {
         // SAFETY: this handle is the queue's only producer; the first `len` pointers are
         // owned mbufs, and those the driver takes are no longer ours.
         let sent = usize::from(unsafe {
-            dpdk_sys::rte_eth_tx_burst(self.port, self.queue, burst.raw_head(), len as u16)
+            ethdev_fp::tx_burst(
+                self.ops,
+                self.port,
+                self.queue,
+                burst.raw_head(),
+                len as u16,
+            )
         });
         burst.consumed_front(sent);
         sent

@@ -217,7 +217,13 @@ impl Engine {
                         .transpose()
                 })
                 .collect::<Result<Vec<_>, EngineError>>()?;
-            let worker = Worker::new(w, rx, tx, Arc::clone(shared));
+            let view = stats::WorkerView::new(&shared.segment, w).ok_or_else(|| {
+                EngineError::new(
+                    ErrorCode::Internal,
+                    format!("the stats segment has no counters for worker {w}; this is a bug: please report it"),
+                )
+            })?;
+            let worker = Worker::new(w, rx, tx, view, Arc::clone(shared));
             let lcore_id = wp.lcore;
             if let Err(e) = eal.run(move || lcore::launch(lcore_id, move || worker.run(lcore_id))) {
                 // Workers already running must not wait for an ack from one that never ran.

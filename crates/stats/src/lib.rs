@@ -22,4 +22,4 @@ pub use directory::segment_size;
 pub use layout::*;
 pub use mapping::Mapping;
 pub use reader::{plural, EngineListing, Entry, Reader, ReaderError, Sample};
-pub use segment::{file_name, now_ns, MemorySummary, Scalar, Segment, SegmentSpec};
+pub use segment::{file_name, now_ns, MemorySummary, Scalar, Segment, SegmentSpec, WorkerView};

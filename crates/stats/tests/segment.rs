@@ -204,3 +204,43 @@ fn route_stages_and_next_hops_keep_their_slots_and_nest_in_the_snapshot() {
     drop(seg);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_workers_view_writes_where_readers_look() {
+    let dir = scratch("view");
+    let seg = std::sync::Arc::new(Segment::create(&dir, 4096, &spec("viewed")).unwrap());
+    assert!(
+        stats::WorkerView::new(&seg, 2).is_none(),
+        "two workers: no third"
+    );
+    let view = stats::WorkerView::new(&seg, 1).unwrap();
+    view.lane(1).tx_packets.store(9, Relaxed); // lcore 2, port b
+    view.lane(0).rx_packets.store(4, Relaxed); // lcore 2, port a
+    let slot = seg.pipeline_slot("a-to-b").unwrap();
+    view.pipeline(slot)[1].store(3, Relaxed); // out
+    seg.set_link_up(0, Some(false));
+    seg.set_link_up(1, Some(true));
+    assert_eq!(
+        [view.link_up(0), view.link_up(1), view.link_up(2)],
+        [false, true, true],
+        "port a down, b up; a port past the last counts as up"
+    );
+    let snap = Reader::open(seg.path()).unwrap().snapshot().unwrap();
+    assert_eq!(snap["ports"][1]["txPackets"].as_u64(), Some(9));
+    assert_eq!(snap["ports"][0]["rxPackets"].as_u64(), Some(4));
+    assert_eq!(snap["lcores"][1]["txPackets"].as_u64(), Some(9));
+    assert_eq!(snap["lcores"][0]["txPackets"].as_u64(), Some(0));
+    assert_eq!(snap["ports"][0]["linkUp"].as_u64(), Some(0));
+    let a_to_b = snap["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "a-to-b")
+        .unwrap();
+    assert_eq!(a_to_b["outPackets"].as_u64(), Some(3), "{a_to_b}");
+    assert_eq!(seg.pipeline_counters(1, slot)[1].load(Relaxed), 3);
+    assert_eq!(seg.pipeline_counters(0, slot)[1].load(Relaxed), 0);
+    drop(view);
+    drop(seg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -45,28 +45,49 @@ pub(super) fn ns_per_tick_q32() -> u64 {
     ((1_000_000_000u128 << 32) / u128::from(hz)) as u64
 }
 
+/// When a burst was received, for its latency: a value the loop carries from the rx burst
+/// to its tx (in registers, not in the worker).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamp {
+    /// TSC at rx (0: not timed).
+    tsc: u64,
+    /// How many packets each of the burst's packets stands for.
+    weight: u64,
+}
+
+impl Stamp {
+    /// Not timed: generated packets, and bursts the sampling skips.
+    pub(super) const NONE: Self = Self { tsc: 0, weight: 0 };
+}
+
 impl Worker {
-    /// Takes the rx time of a burst of `n` packets, when it is to be timed: always while
-    /// probes may arrive, else while latency is on and the burst is short of full, or for
-    /// one full burst in [`LATENCY_SAMPLE`] (its packets then weigh that much).
+    /// The rx time of a burst of `n` packets, when it is to be timed: always while probes
+    /// may arrive, else while latency is on and the burst is short of full, or for one full
+    /// burst in [`LATENCY_SAMPLE`] (its packets then weigh that much). A saturated worker
+    /// (full bursts) takes the first branch.
     #[inline]
-    pub(super) fn time_rx(&mut self, program: &Program, n: usize) {
-        self.rx_weight = 1;
-        self.rx_tsc = if program.probing {
-            dpdk::tsc()
-        } else if !program.latency {
-            0
-        } else if n < dpdk::BURST_SIZE {
-            dpdk::tsc()
-        } else {
-            self.full_bursts = self.full_bursts.wrapping_add(1);
-            if self.full_bursts.is_multiple_of(LATENCY_SAMPLE) {
-                self.rx_weight = u64::from(LATENCY_SAMPLE);
-                dpdk::tsc()
-            } else {
-                0
+    pub(super) fn time_rx(&mut self, program: &Program, n: usize) -> Stamp {
+        if n == dpdk::BURST_SIZE && !program.probing {
+            if !program.latency {
+                return Stamp::NONE;
             }
-        };
+            self.full_bursts = self.full_bursts.wrapping_add(1);
+            if !self.full_bursts.is_multiple_of(LATENCY_SAMPLE) {
+                return Stamp::NONE;
+            }
+            return Stamp {
+                tsc: dpdk::tsc(),
+                weight: u64::from(LATENCY_SAMPLE),
+            };
+        }
+        if program.probing || program.latency {
+            Stamp {
+                tsc: dpdk::tsc(),
+                weight: 1,
+            }
+        } else {
+            Stamp::NONE
+        }
     }
 
     #[inline]
@@ -74,24 +95,29 @@ impl Worker {
         ((u128::from(ticks) * u128::from(self.ns_per_tick)) >> 32) as u64
     }
 
-    /// Records that `n` packets of the burst received at `self.rx_tsc` have been handed to
-    /// their tx queues (or dropped there) now, in pipeline slot `slot`'s latency.
+    /// Records that `n` packets of the burst `stamp` timed have been handed to their tx
+    /// queues (or dropped there) now, in pipeline slot `slot`'s latency.
     #[inline]
-    pub(super) fn record_latency(&self, program: &Program, slot: usize, n: u64) {
-        if self.rx_tsc == 0 || n == 0 || !program.latency {
+    pub(super) fn record_latency(&self, program: &Program, slot: usize, n: u64, stamp: Stamp) {
+        if stamp.tsc == 0 || n == 0 || !program.latency {
             return;
         }
-        let ns = self.ns(dpdk::tsc().wrapping_sub(self.rx_tsc));
+        let ns = self.ns(dpdk::tsc().wrapping_sub(stamp.tsc));
         histogram::record(
             program.segment.pipeline_histogram(self.index, slot, false),
             ns,
-            n * self.rx_weight,
+            n * stamp.weight,
         );
     }
 
-    /// Looks for probes in a burst received at `self.rx_tsc`: each one's round trip goes in
-    /// its pipeline's `probes` histogram, and its sequence into the loss and reorder counts.
-    pub(super) fn scan_probes(&mut self, program: &Program, burst: &mut [dpdk::Mbuf]) {
+    /// Looks for probes in a burst received at `stamp`: each one's round trip goes in its
+    /// pipeline's `probes` histogram, and its sequence into the loss and reorder counts.
+    pub(super) fn scan_probes(
+        &mut self,
+        program: &Program,
+        burst: &mut [dpdk::Mbuf],
+        stamp: Stamp,
+    ) {
         for m in burst {
             let Some((slot, seq, sent)) = probe_of(m.data()) else {
                 continue;
@@ -100,7 +126,7 @@ impl Worker {
             if slot >= PIPELINE_SLOTS {
                 continue;
             }
-            let rtt = self.ns(self.rx_tsc.saturating_sub(sent));
+            let rtt = self.ns(stamp.tsc.saturating_sub(sent));
             histogram::record(
                 program.segment.pipeline_histogram(self.index, slot, true),
                 rtt,

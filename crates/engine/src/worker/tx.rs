@@ -20,25 +20,63 @@ use super::Worker;
 use crate::stages::bump;
 
 impl Worker {
-    /// Sends `burst` out of `port`; what does not go is dropped and counted or, while this
-    /// worker is sending generated packets (`holding`), held.
-    #[inline]
-    pub(super) fn send_now<const COUNT: bool>(&mut self, port: u16, burst: &mut Burst) {
+    /// Sends `burst` out of `port`; what does not go is dropped and counted or, when the
+    /// packets are generated ones (`holding`), held. Inlined: forwarded packets to
+    /// a port whose link is up are a load, the driver's call and a count; the rest is out
+    /// of line ([`Self::send_rest`], [`Self::queue_full`]).
+    #[allow(clippy::inline_always)] // once per burst and port
+    #[inline(always)]
+    pub(super) fn send_now<const COUNT: bool>(
+        &mut self,
+        port: u16,
+        burst: &mut Burst,
+        holding: bool,
+    ) {
         let p = usize::from(port);
-        let up = self.shared.segment.link_up(p);
+        if holding || !self.view.link_up(p) {
+            return self.send_rest::<COUNT>(p, burst, holding);
+        }
+        let Some(tx) = &mut self.tx[p] else {
+            return self.send_rest::<COUNT>(p, burst, holding);
+        };
+        let sent = tx.send(burst);
+        if COUNT {
+            bump(&self.view.lane(p).tx_packets, sent as u64);
+        }
+        if !burst.is_empty() {
+            self.queue_full::<COUNT>(p, burst);
+        }
+    }
+
+    /// Drops and counts (`port/txDropped`) the forwarded packets port `p`'s full tx queue
+    /// did not take.
+    #[inline(never)]
+    fn queue_full<const COUNT: bool>(&mut self, p: usize, burst: &mut Burst) {
+        let lost = burst.free_all();
+        if COUNT {
+            bump(&self.view.lane(p).tx_dropped, lost as u64);
+        }
+    }
+
+    /// The rest of [`Self::send_now`]: generated packets (sent behind those already held,
+    /// and held when they cannot go), and packets for a port whose link is down or on which
+    /// this worker has no tx queue.
+    #[inline(never)]
+    fn send_rest<const COUNT: bool>(&mut self, p: usize, burst: &mut Burst, holding: bool) {
+        let up = self.view.link_up(p);
         // Generated packets queue behind those already held for the port, in order.
-        let behind = self.holding && !self.held[p].is_empty();
+        let behind = holding && !self.held[p].is_empty();
         let sent = match &mut self.tx[p] {
             Some(tx) if up && !behind => tx.send(burst),
             _ => 0,
         };
-        let lost = if self.holding && self.tx[p].is_some() {
+        let lost = if holding && self.tx[p].is_some() {
             self.hold(p, burst)
         } else {
             burst.free_all()
         };
         if COUNT {
-            let lane = self.shared.lane(self.index, p);
+            let lane = self.view.lane(p);
             bump(&lane.tx_packets, sent as u64);
             if lost > 0 {
                 bump(
@@ -79,7 +117,7 @@ impl Worker {
         }
         let mut any = false;
         for p in 0..self.held.len() {
-            if self.held[p].is_empty() || !self.shared.segment.link_up(p) {
+            if self.held[p].is_empty() || !self.view.link_up(p) {
                 continue;
             }
             let Some(tx) = &mut self.tx[p] else {
@@ -90,7 +128,7 @@ impl Worker {
             if sent > 0 {
                 any = true;
                 if COUNT {
-                    bump(&self.shared.lane(self.index, p).tx_packets, sent as u64);
+                    bump(&self.view.lane(p).tx_packets, sent as u64);
                 }
             }
         }
@@ -103,8 +141,8 @@ impl Worker {
         for p in 0..self.held.len() {
             let n = self.held[p].free_all();
             if COUNT && n > 0 {
-                let lane = self.shared.lane(self.index, p);
-                let field = if self.shared.segment.link_up(p) {
+                let lane = self.view.lane(p);
+                let field = if self.view.link_up(p) {
                     &lane.tx_dropped
                 } else {
                     &lane.tx_link_down
@@ -141,7 +179,7 @@ impl Worker {
         // The buffers leave `self` while one is sent (a Vec's three words move, not a
         // 264-byte burst twice), so that `send_now` may borrow the rest of the worker.
         let mut bufs = std::mem::take(&mut self.txbufs);
-        self.send_now::<COUNT>(port as u16, &mut bufs[port]);
+        self.send_now::<COUNT>(port as u16, &mut bufs[port], self.holding);
         self.txbufs = bufs;
     }
 }

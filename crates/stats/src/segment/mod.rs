@@ -13,6 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 mod acls;
 mod publish;
 mod routes;
+mod view;
+
+pub use view::WorkerView;
 
 use crate::lock;
 

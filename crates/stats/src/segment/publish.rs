@@ -2,7 +2,7 @@
 //! control and sampler threads: the TSC rate, scalars, EAL's memory, queue and driver
 //! counters, the failure text, and the sample ring.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{now_ns, MemorySummary, Scalar, Segment};
 use crate::directory::{loops_line, port_line, queue_line, scalar_slot};
@@ -109,11 +109,13 @@ impl Segment {
     /// load of a line that changes only with the link.
     #[inline]
     pub fn link_up(&self, port: usize) -> bool {
-        port >= self.ports
-            || self
-                .word64(self.blocks.port_info + port * LINE + port_line::LINK_UP)
-                .load(Ordering::Relaxed)
-                != 0
+        port >= self.ports || self.link_word(port).load(Ordering::Relaxed) != 0
+    }
+
+    /// Port `port`'s `port/linkUp` word.
+    #[inline]
+    pub(super) fn link_word(&self, port: usize) -> &AtomicU64 {
+        self.word64(self.blocks.port_info + port * LINE + port_line::LINK_UP)
     }
 
     /// Publishes port `port`'s per-queue driver counters, queue by queue: rx packets, rx
