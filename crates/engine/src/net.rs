@@ -277,6 +277,12 @@ fn swap_ranges(p: &mut [u8], a: usize, b: usize, len: usize) {
 #[inline]
 pub fn swap_five_tuple(p: &mut [u8]) {
     swap_macs(p);
+    swap_addresses_and_ports(p);
+}
+
+/// [`swap_five_tuple`] but the MACs: the IP addresses and L4 ports.
+#[inline]
+pub fn swap_addresses_and_ports(p: &mut [u8]) {
     let Some(mut ethertype) = be16(p, 12) else {
         return;
     };

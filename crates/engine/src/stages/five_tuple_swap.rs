@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::shuffle::swap_macs_then;
 use super::{each_prefetched, CompileContext, StageContext, StageRun, DROP};
 use crate::error::EngineError;
 use crate::net::{self, Mac};
@@ -44,7 +45,7 @@ impl StageRun for FiveTupleSwap {
 
     #[inline]
     fn rewrite_all(&self, pkts: &mut [dpdk::Mbuf], _out: u16, _port_macs: &[Mac]) {
-        each_prefetched(pkts, |_, d| net::swap_five_tuple(d));
+        swap_macs_then(pkts, net::swap_addresses_and_ports);
     }
 
     fn rewrites_only(&self) -> bool {

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::shuffle::swap_macs_then;
 use super::{each_prefetched, CompileContext, StageContext, StageRun, DROP};
 use crate::error::EngineError;
 use crate::net::{self, Mac};
@@ -39,7 +40,7 @@ impl StageRun for MacSwap {
 
     #[inline]
     fn rewrite_all(&self, pkts: &mut [dpdk::Mbuf], _out: u16, _port_macs: &[Mac]) {
-        each_prefetched(pkts, |_, d| net::swap_macs(d));
+        swap_macs_then(pkts, |_| {});
     }
 
     fn rewrites_only(&self) -> bool {

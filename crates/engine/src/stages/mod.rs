@@ -36,6 +36,7 @@ pub mod mac_rewrite;
 pub mod mac_swap;
 pub mod r#match;
 pub mod route;
+mod shuffle;
 
 /// Verdict: drop the packet.
 pub const DROP: u16 = u16::MAX;

@@ -24,6 +24,10 @@ pub(super) struct Load {
     idle_closed: bool,
 }
 
+/// Iterations between publications: readers look at rates over 100s of ms, so every 64
+/// iterations is plenty.
+const PUBLISH_EVERY: u64 = 64;
+
 impl Load {
     pub(super) fn new(counting: bool) -> Self {
         Self {
@@ -47,6 +51,8 @@ impl Load {
     }
 
     /// Ends an iteration that did work (`busy`) or not; publishes every 64 iterations.
+    /// Inlined, for a saturated worker's usual case (busy after busy, no publication: one
+    /// count); the rest is [`Self::state_changes`].
     #[inline]
     pub(super) fn iteration_ends(
         &mut self,
@@ -54,9 +60,20 @@ impl Load {
         loops: Option<&[AtomicU64; stats::LOOP_FIELDS]>,
     ) {
         self.tally[0] += 1;
+        // Busy after busy leaves `idle_closed` false (only an iteration after an idle one
+        // sets it) and `prev_busy` true: nothing else to do until the next publication.
+        if busy && self.prev_busy && !self.tally[0].is_multiple_of(PUBLISH_EVERY) {
+            return;
+        }
+        self.state_changes(busy, loops);
+    }
+
+    /// The rest of [`Self::iteration_ends`]: idle iterations, the change between busy and
+    /// idle (where the TSC is read), and publication.
+    #[inline(never)]
+    fn state_changes(&mut self, busy: bool, loops: Option<&[AtomicU64; stats::LOOP_FIELDS]>) {
         self.tally[1] += u64::from(!busy);
-        // Readers look at rates over 100s of ms: every 64 iterations is plenty.
-        let publish = self.tally[0].is_multiple_of(64);
+        let publish = self.tally[0].is_multiple_of(PUBLISH_EVERY);
         if publish || (self.prev_busy && !busy) {
             let now = dpdk::tsc();
             let field = if busy || self.prev_busy { 2 } else { 3 };
