@@ -6,21 +6,25 @@
  * Each side runs twice under callgrind, for a short and a long time, on two net_null ports
  * without hugepages (valgrind and hugetlbfs do not mix); instructions per packet are the
  * difference in instructions over the difference in packets, which cancels start-up and
- * shutdown. testpmd (a stripped binary: no symbols to narrow the count to) runs
+ * shutdown. Only the forwarding lcore's thread is counted (callgrind counts each thread
+ * apart; the forwarding thread is the one with the most): the other threads do work per
+ * unit of time on other CPUs (Fastpath's sampler every 10 ms, testpmd's prompt), which
+ * valgrind's one-thread-at-a-time run at about 1 Mpps would otherwise charge to packets
+ * some 30 times over. testpmd (a stripped binary: no symbols to narrow the count to) runs
  * interactively (`start`, `stop`); Fastpath runs as crates/engine/examples/forward.rs, the
  * engine with no Node.js in the process.
  *
  *   npx tsx bench/instructions.ts [--modes io,macswap] [--short 2] [--long 6] [--json]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { toWire, validateConfig } from '@fastpath/types';
 
-import { fastpathConfig, root, spawnTestpmd, testpmdArgs, type Mode } from './lib/forward.js';
+import { fastpathConfig, measuresTx, root, spawnTestpmd, testpmdArgs, testpmdStart, type Mode } from './lib/forward.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,19 +37,27 @@ const { values } = parseArgs({
 const modes = values.modes.split(',') as Mode[];
 const scratch = mkdtempSync(join(tmpdir(), 'fastpath-callgrind-'));
 
-/** Instructions callgrind counted in its output file. */
+/** Instructions callgrind counted in one output file. */
 function totals(file: string): number {
   const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('totals:'));
   if (!line) throw new Error(`${file}: no totals line`);
   return Number(line.split(/\s+/)[1]);
 }
 
-function callgrind(out: string): string[] {
-  // --fair-sched: a busy-polling lcore would otherwise starve the thread that reads commands.
-  return ['valgrind', '--tool=callgrind', '--fair-sched=yes', `--callgrind-out-file=${out}`];
+/** Instructions of the busiest thread (the forwarding lcore's) of a run whose per-thread files are `out-NN`. */
+function forwardingThread(out: string): number {
+  const dir = dirname(out);
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${basename(out)}-`));
+  if (files.length === 0) throw new Error(`${out}: no per-thread callgrind files`);
+  return Math.max(...files.map((f) => totals(join(dir, f))));
 }
 
-/** testpmd under callgrind for `seconds` of forwarding: (instructions, packets received). */
+function callgrind(out: string): string[] {
+  // --fair-sched: a busy-polling lcore would otherwise starve the thread that reads commands.
+  return ['valgrind', '--tool=callgrind', '--fair-sched=yes', '--separate-threads=yes', `--callgrind-out-file=${out}`];
+}
+
+/** testpmd under callgrind for `seconds` of forwarding: (instructions, packets received, or sent in txonly). */
 async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[number, number]> {
   const out = join(scratch, `testpmd-${mode}-${tag}.out`);
   const args = testpmdArgs(mode, { noHuge: true, mbufs: 8191, prefix: `bench-cg-${process.pid}-${tag}` });
@@ -60,17 +72,17 @@ async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[numbe
     if (Date.now() > deadline) throw new Error(`testpmd under valgrind did not start:\n${text}`);
     await sleep(100);
   }
-  child.stdin.write('start\n');
+  child.stdin.write(`${testpmdStart(mode)}\n`);
   await sleep(seconds * 1000);
   // testpmd's stdout is a pipe here (block-buffered): its totals arrive when it exits.
   child.stdin.write('stop\nquit\n');
   await new Promise((resolve) => child.on('close', resolve));
   const accumulated = text.slice(text.lastIndexOf('Accumulated forward statistics'));
-  const packets = Number(/RX-packets:\s+(\d+)/.exec(accumulated)?.[1]);
-  return [totals(out), packets];
+  const packets = Number((measuresTx(mode) ? /TX-packets:\s+(\d+)/ : /RX-packets:\s+(\d+)/).exec(accumulated)?.[1]);
+  return [forwardingThread(out), packets];
 }
 
-/** The Fastpath engine (no Node) under callgrind for `seconds`: (instructions, packets received). */
+/** The Fastpath engine (no Node) under callgrind for `seconds`: (instructions, packets received, or sent in txonly). */
 function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [number, number] {
   const out = join(scratch, `fastpath-${mode}-${tag}.out`);
   const config = fastpathConfig(mode, { noHuge: true, mbufs: 8191 }, counters);
@@ -80,8 +92,8 @@ function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [n
   const [cmd, ...rest] = callgrind(out);
   const run = spawnSync(cmd!, [...rest, join(root, 'target/release/examples/forward'), file, String(seconds)], { encoding: 'utf8', timeout: 300_000 });
   if (run.status !== 0) throw new Error(`forward under valgrind failed:\n${run.stderr.slice(-2000)}`);
-  const counts = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { rxPackets: number[] };
-  return [totals(out), counts.rxPackets.reduce((a, b) => a + b, 0)];
+  const counts = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { rxPackets: number[]; txPackets: number[] };
+  return [forwardingThread(out), (measuresTx(mode) ? counts.txPackets : counts.rxPackets).reduce((a, b) => a + b, 0)];
 }
 
 const build = spawnSync('cargo', ['build', '--release', '--quiet', '-p', 'engine', '--example', 'forward'], { cwd: root, stdio: 'inherit' });
@@ -106,4 +118,4 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', results }));
+if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', counted: 'the forwarding lcore thread', results }));

@@ -46,7 +46,11 @@ async function waitFor(ready: () => boolean, what: string, timeoutMs = 30_000): 
 }
 
 /** What the mode measures: received packets, or sent ones for the generators. */
-const measuresTx = (mode: Mode) => mode === 'txonly';
+/** Whether a mode is measured by what it sends (txonly makes packets, receives none). */
+export const measuresTx = (mode: Mode) => mode === 'txonly';
+
+/** testpmd's command that starts forwarding in `mode` (ring: primed with bursts sent first). */
+export const testpmdStart = (mode: Mode) => (mode === 'ring' ? `start tx_first ${RING_PRIMED / 32}` : 'start');
 
 /** testpmd's command line for `mode` (shared with the memory and instruction measurements). */
 export function testpmdArgs(mode: Mode, opts: Pick<ForwardOptions, 'noHuge'> & { mbufs?: number; prefix: string }): string[] {
@@ -79,7 +83,7 @@ export async function testpmd(mode: Mode, opts: ForwardOptions): Promise<number>
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const send = (line: string) => child.stdin.write(`${line}\n`);
   await waitFor(() => out.includes('testpmd> '), 'the testpmd prompt');
-  send(mode === 'ring' ? `start tx_first ${RING_PRIMED / 32}` : 'start');
+  send(testpmdStart(mode));
   await sleep(500);
   send('show port stats all'); // starts testpmd's own rate interval
   await sleep(opts.durationS * 1000);

@@ -112,6 +112,42 @@ fn frames_carry_valid_checksums_and_stamps() {
     assert_eq!(probe_of(&[0u8; 64]), None);
 }
 
+/// One flow and no probes: the templates are finished once, and every frame is the one a
+/// generator that varies its fields makes for the same addresses and ports.
+#[test]
+fn a_fixed_flow_copies_frames_finished_once() {
+    let facts = PortFacts {
+        macs: vec![[2, 0, 0, 0, 0, 1]],
+        tx_queues: vec![1],
+        drivers: vec!["net_null".into()],
+        ids: vec![0],
+    };
+    let fixed = r#"{ "sizes": [60, 1514], "srcIp": "10.0.0.1", "dstIp": "10.1.0.9", "srcPort": 1000, "dstPort": 53 }"#;
+    // The same, but the source port steps through three: its packets 0 and 3 (sizes 60 and
+    // 1514) have source port 1000.
+    let varying = r#"{ "sizes": [60, 1514], "srcIp": "10.0.0.1", "dstIp": "10.1.0.9", "srcPort": "1000-1002", "dstPort": 53 }"#;
+    let make = |json: &str, n: usize| {
+        let g = compile_generator(&config(json), 0, &facts, 0, Arc::default(), 0, "").unwrap();
+        let mut cursor = Cursor::default();
+        let frames: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let mut frame = vec![0xaa; g.next_len(&cursor)];
+                g.write(&mut cursor, &mut frame, (0, 0));
+                frame
+            })
+            .collect();
+        (g.fixed, frames)
+    };
+    let (is_fixed, same) = make(fixed, 6);
+    let (varies, reference) = make(varying, 6);
+    assert!(is_fixed && !varies);
+    assert_eq!(same[0], reference[0], "60 bytes, source port 1000");
+    assert_eq!(same[3], reference[3], "1514 bytes, source port 1000");
+    assert_ne!(same[0], reference[2], "source port 1002 differs");
+    assert_eq!([&same[0], &same[1]], [&same[2], &same[3]]);
+    assert_eq!(net::checksum(&same[0][14..34]), 0, "IPv4 header");
+}
+
 #[test]
 fn rates_turn_into_packets_per_second_by_the_mean_frame() {
     let rate = |json: &str| serde_json::from_str::<RateConfig>(json).unwrap();
