@@ -14,7 +14,7 @@
  * interactively (`start`, `stop`); Fastpath runs as crates/engine/examples/forward.rs, the
  * engine with no Node.js in the process.
  *
- *   npx tsx bench/instructions.ts [--modes io,macswap] [--short 2] [--long 6] [--json]
+ *   npx tsx bench/instructions.ts [--modes io,macswap,…] [--short 2] [--long 6] [--json]   (default: every mode)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,11 +24,11 @@ import { parseArgs } from 'node:util';
 
 import { toWire, validateConfig } from '@fastpath/types';
 
-import { fastpathConfig, measuresTx, root, spawnTestpmd, testpmdArgs, testpmdStart, type Mode } from './lib/forward.js';
+import { fastpathConfig, measuresTx, MODES, root, spawnTestpmd, testpmdArgs, testpmdStart, type Mode } from './lib/forward.js';
 
 const { values } = parseArgs({
   options: {
-    modes: { type: 'string', default: 'io,macswap' },
+    modes: { type: 'string', default: MODES.join(',') },
     short: { type: 'string', default: '2' },
     long: { type: 'string', default: '6' },
     json: { type: 'boolean', default: false },

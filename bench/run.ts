@@ -5,8 +5,8 @@
  *
  *   npm run bench [-- --quick] [-- --no-write]
  *
- * Full: every forwarding mode on hugepages plus io without, 3 rounds of 4 s each with stats
- * on and off, instruction counts for io and macswap, memory, stats and control costs, the
+ * Full: every forwarding mode on hugepages plus io without, 5 rounds of 4 s each with stats
+ * on and off, instruction counts for every mode, memory, stats and control costs, the
  * routing rows against DPDK's l3fwd (bench/routing.ts: 16 and 1M routes, IPv4 and IPv6, an
  * ACL of 10k rules, loading and live route changes), and the af_packet bridge (root only).
  * --quick: io, macswap, the ring generator and io without hugepages, 3 rounds of 1 s,
@@ -28,7 +28,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log('npm run bench [-- --quick] [-- --no-write]');
-  console.log('  (no flags)   every measurement (about 45 minutes); writes bench/results/<date>.json, the chart and bench/README.md');
+  console.log('  (no flags)   every measurement (about an hour); writes bench/results/<date>.json, the chart and bench/README.md');
   console.log('  --quick      a short run (under 5 minutes); writes bench/results/<date>-quick.json');
   console.log('  --no-write   print the results only');
   console.log('One measurement at a time: the commands in bench/README.md (npx tsx bench/forward.ts, bench/routing.ts --help, ...)');
@@ -39,7 +39,8 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
 
-const rounds = 3;
+// Five alternated rounds (A B A B …) for the full run: this VM drifts by ±30% within minutes.
+const rounds = quick ? 3 : 5;
 const durationS = quick ? 1 : 4;
 const mbufs = 8191;
 const modes: { mode: Mode; noHuge: boolean; countersOff: boolean }[] = quick

@@ -37,6 +37,11 @@ export function machine(): BenchResults['machine'] {
 
 const label = (r: ModeResult) => `${r.mode}${r.memory === 'no-huge' ? ' (no-huge)' : ''}`;
 
+/** A spread (max − min over the median) past which a ratio's median is a coin toss. */
+const WIDE = 0.2;
+/** Whether `r`'s rounds spread too widely, across 1.00, for its median to mean much. */
+const wide = (r: ModeResult) => (r.ratio.max - r.ratio.min) / r.ratio.median > WIDE && r.ratio.min < 1 && r.ratio.max > 1;
+
 /** Grouped bars, testpmd and Fastpath per mode (medians, with min–max whiskers). */
 export function chartSvg(results: BenchResults): string {
   const rows = results.forward;
@@ -85,14 +90,18 @@ export function resultsMarkdown(results: BenchResults, svgPath: string, jsonPath
     '| mode | testpmd Mpps/port | Fastpath Mpps/port | ratio min | ratio median | ratio max | stats on/off |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...results.forward.map(
-      (r) => `| ${label(r)} | ${r.testpmdMpps.median.toFixed(2)} | ${r.fastpathMpps.median.toFixed(2)} | ${r.ratio.min.toFixed(3)} | **${r.ratio.median.toFixed(3)}** | ${r.ratio.max.toFixed(3)} | ${r.statsOnOff ? r.statsOnOff.median.toFixed(3) : '–'} |`,
+      (r) =>
+        `| ${label(r)}${wide(r) ? ' †' : ''} | ${r.testpmdMpps.median.toFixed(2)} | ${r.fastpathMpps.median.toFixed(2)} | ${r.ratio.min.toFixed(3)} | **${r.ratio.median.toFixed(3)}** | ${r.ratio.max.toFixed(3)} | ${r.statsOnOff ? r.statsOnOff.median.toFixed(3) : '–'} |`,
     ),
     '',
   ];
+  if (results.forward.some(wide)) {
+    lines.push(`† the ratio's rounds spread over more than ${WIDE * 100}% of its median, on both sides of 1.00: that median says little, read the instruction counts below.`, '');
+  }
   const rows: string[] = [];
   if (results.instructions) {
     for (const i of results.instructions) {
-      rows.push(`| instructions per packet, ${i.mode} (callgrind, no-huge) | testpmd ${i.testpmd.instructionsPerPacket} | Fastpath ${i.fastpath.instructionsPerPacket} (×${i.ratio.toFixed(3)}); counters off ${i.fastpathCountersOff.instructionsPerPacket} |`);
+      rows.push(`| instructions per packet, ${i.mode} (callgrind, no-huge, the forwarding lcore) | testpmd ${i.testpmd.instructionsPerPacket} | Fastpath ${i.fastpath.instructionsPerPacket} (×${i.ratio.toFixed(3)}); counters off ${i.fastpathCountersOff.instructionsPerPacket} |`);
     }
   }
   if (results.memory) {
