@@ -7,7 +7,8 @@
  * without hugepages (valgrind and hugetlbfs do not mix); instructions per packet are the
  * difference in instructions over the difference in packets, which cancels start-up and
  * shutdown. Only the forwarding lcore's thread is counted (callgrind counts each thread
- * apart; the forwarding thread is the one with the most): the other threads do work per
+ * apart; the forwarding thread is the one whose count grows most from the short run to the
+ * long one): the other threads do work per
  * unit of time on other CPUs (Fastpath's sampler every 10 ms, testpmd's prompt), which
  * valgrind's one-thread-at-a-time run at about 1 Mpps would otherwise charge to packets
  * some 30 times over. testpmd (a stripped binary: no symbols to narrow the count to) runs
@@ -44,12 +45,17 @@ function totals(file: string): number {
   return Number(line.split(/\s+/)[1]);
 }
 
-/** Instructions of the busiest thread (the forwarding lcore's) of a run whose per-thread files are `out-NN`. */
-function forwardingThread(out: string): number {
+/** Instructions per thread of a run whose per-thread files are `out-NN` (NN: the thread's number, in creation order). */
+function threads(out: string): Map<string, number> {
   const dir = dirname(out);
   const files = readdirSync(dir).filter((f) => f.startsWith(`${basename(out)}-`));
   if (files.length === 0) throw new Error(`${out}: no per-thread callgrind files`);
-  return Math.max(...files.map((f) => totals(join(dir, f))));
+  return new Map(files.map((f) => [f.slice(basename(out).length + 1), totals(join(dir, f))]));
+}
+
+/** The forwarding lcore's instructions between two runs: the thread whose count grew most from the short run to the long one. */
+function forwardingGrowth(short: Map<string, number>, long: Map<string, number>): number {
+  return Math.max(...[...long].map(([thread, n]) => n - (short.get(thread) ?? 0)));
 }
 
 function callgrind(out: string): string[] {
@@ -58,7 +64,7 @@ function callgrind(out: string): string[] {
 }
 
 /** testpmd under callgrind for `seconds` of forwarding: (instructions, packets received, or sent in txonly). */
-async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[number, number]> {
+async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[Map<string, number>, number]> {
   const out = join(scratch, `testpmd-${mode}-${tag}.out`);
   const args = testpmdArgs(mode, { noHuge: true, mbufs: 8191, prefix: `bench-cg-${process.pid}-${tag}` });
   const child = spawnTestpmd(args, callgrind(out));
@@ -79,11 +85,11 @@ async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[numbe
   await new Promise((resolve) => child.on('close', resolve));
   const accumulated = text.slice(text.lastIndexOf('Accumulated forward statistics'));
   const packets = Number((measuresTx(mode) ? /TX-packets:\s+(\d+)/ : /RX-packets:\s+(\d+)/).exec(accumulated)?.[1]);
-  return [forwardingThread(out), packets];
+  return [threads(out), packets];
 }
 
 /** The Fastpath engine (no Node) under callgrind for `seconds`: (instructions, packets received, or sent in txonly). */
-function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [number, number] {
+function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [Map<string, number>, number] {
   const out = join(scratch, `fastpath-${mode}-${tag}.out`);
   const config = fastpathConfig(mode, { noHuge: true, mbufs: 8191 }, counters);
   const file = join(scratch, `${mode}-${tag}.json`);
@@ -93,7 +99,7 @@ function fastpath(mode: Mode, seconds: number, tag: string, counters = true): [n
   const run = spawnSync(cmd!, [...rest, join(root, 'target/release/examples/forward'), file, String(seconds)], { encoding: 'utf8', timeout: 300_000 });
   if (run.status !== 0) throw new Error(`forward under valgrind failed:\n${run.stderr.slice(-2000)}`);
   const counts = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { rxPackets: number[]; txPackets: number[] };
-  return [forwardingThread(out), (measuresTx(mode) ? counts.txPackets : counts.rxPackets).reduce((a, b) => a + b, 0)];
+  return [threads(out), (measuresTx(mode) ? counts.txPackets : counts.rxPackets).reduce((a, b) => a + b, 0)];
 }
 
 const build = spawnSync('cargo', ['build', '--release', '--quiet', '-p', 'engine', '--example', 'forward'], { cwd: root, stdio: 'inherit' });
@@ -102,10 +108,11 @@ if (build.status !== 0) throw new Error('cargo build of the forward example fail
 const results = [];
 try {
   for (const mode of modes) {
-    const perPacket = async (side: (s: number, tag: string) => Promise<[number, number]> | [number, number]) => {
+    type Run = [Map<string, number>, number];
+    const perPacket = async (side: (s: number, tag: string) => Promise<Run> | Run) => {
       const [i1, p1] = await side(Number(values.short), 'short');
       const [i2, p2] = await side(Number(values.long), 'long');
-      return { instructionsPerPacket: Number(((i2 - i1) / (p2 - p1)).toFixed(1)), packets: p2 - p1 };
+      return { instructionsPerPacket: Number((forwardingGrowth(i1, i2) / (p2 - p1)).toFixed(1)), packets: p2 - p1 };
     };
     const t = await perPacket((s, tag) => testpmd(mode, s, tag));
     const f = await perPacket((s, tag) => fastpath(mode, s, tag));
