@@ -6,13 +6,18 @@ fn config(json: &str) -> GeneratorConfig {
     serde_json::from_str(json).unwrap()
 }
 
-fn generator(count: Option<u64>, made: &Arc<AtomicU64>) -> Generator {
-    let facts = PortFacts {
+/// One net_null port, for compiling generators.
+fn facts() -> PortFacts {
+    PortFacts {
         macs: vec![[2, 0, 0, 0, 0, 1]],
         tx_queues: vec![1],
         drivers: vec!["net_null".into()],
         ids: vec![0],
-    };
+    }
+}
+
+fn generator(count: Option<u64>, made: &Arc<AtomicU64>) -> Generator {
+    let facts = facts();
     let mut g = compile_generator(&config("{}"), 0, &facts, 0, Arc::clone(made), 0, "").unwrap();
     g.count = count;
     g
@@ -60,12 +65,7 @@ fn weights_interleave_in_proportion() {
 /// step through their ranges and probes are stamped, for both families.
 #[test]
 fn frames_carry_valid_checksums_and_stamps() {
-    let facts = PortFacts {
-        macs: vec![[2, 0, 0, 0, 0, 1]],
-        tx_queues: vec![1],
-        drivers: vec!["net_null".into()],
-        ids: vec![0],
-    };
+    let facts = facts();
     for (json, v6) in [
         (
             r#"{ "sizes": [60, 61, 1514], "srcIp": "10.0.0.1-10.0.0.3", "dstIp": "10.1.0.255-10.1.1.1", "srcPort": "1000-1004", "dstPort": 53, "probe": true }"#,
@@ -116,12 +116,7 @@ fn frames_carry_valid_checksums_and_stamps() {
 /// generator that varies its fields makes for the same addresses and ports.
 #[test]
 fn a_fixed_flow_copies_frames_finished_once() {
-    let facts = PortFacts {
-        macs: vec![[2, 0, 0, 0, 0, 1]],
-        tx_queues: vec![1],
-        drivers: vec!["net_null".into()],
-        ids: vec![0],
-    };
+    let facts = facts();
     let fixed = r#"{ "sizes": [60, 1514], "srcIp": "10.0.0.1", "dstIp": "10.1.0.9", "srcPort": 1000, "dstPort": 53 }"#;
     // The same, but the source port steps through three: its packets 0 and 3 (sizes 60 and
     // 1514) have source port 1000.
