@@ -6,7 +6,7 @@ fn config(json: &str) -> GeneratorConfig {
     serde_json::from_str(json).unwrap()
 }
 
-/// One net_null port, for compiling generators.
+/// One `net_null` port, for compiling generators.
 fn facts() -> PortFacts {
     PortFacts {
         macs: vec![[2, 0, 0, 0, 0, 1]],
