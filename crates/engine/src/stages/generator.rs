@@ -378,8 +378,8 @@ fn step(at: &mut u64, len: u64) {
 }
 
 impl Generator {
-    /// Whether a counted generator has made all its packets (checked before allocating, so
-    /// a spent generator costs its worker one load per loop, not an alloc and a free).
+    /// Whether a counted generator has made all its packets (checked before allocating; a
+    /// worker then stops asking it for the rest of the program).
     #[inline]
     pub fn exhausted(&self) -> bool {
         self.count

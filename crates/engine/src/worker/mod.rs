@@ -263,8 +263,20 @@ impl Worker {
             // Held packets go first (also while draining), then generators may make more.
             busy |= self.retry_held::<COUNT>();
             if state == RUN {
-                for g in 0..self.generators.len() {
-                    busy |= self.generate::<COUNT>(program, self.generators[g], &mut burst);
+                let mut g = 0;
+                while let Some(&p) = self.generators.get(g) {
+                    if program.pipelines[p]
+                        .generator
+                        .as_ref()
+                        .is_none_or(Generator::exhausted)
+                    {
+                        // Its count is made: under this program it makes nothing more, so
+                        // the loop stops asking (a new program lists it again).
+                        self.generators.remove(g);
+                        continue;
+                    }
+                    busy |= self.generate::<COUNT>(program, p, &mut burst);
+                    g += 1;
                 }
             } else {
                 let now = Instant::now();
@@ -295,13 +307,10 @@ impl Worker {
         let Some(generator) = &pipeline.generator else {
             return false;
         };
-        if generator.exhausted() {
-            return false;
-        }
         // Nothing is made for a port whose link is down or which has not taken the last
         // burst yet: a `count` is not spent on packets that could only be dropped.
         let out = usize::from(generator.out);
-        if !self.held[out].is_empty() || !self.shared.segment.link_up(out) {
+        if !self.held[out].is_empty() || !self.view.link_up(out) {
             return false;
         }
         // One TSC read per burst: the pace, and the probes' stamp.
