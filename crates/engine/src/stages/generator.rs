@@ -5,10 +5,13 @@
 //! Each packet is a template of its size (from the size mix) with its varying fields written
 //! in: addresses and ports stepping through their ranges (one step per packet, each field on
 //! its own), and for probes a stamp (the TSC when the burst was made and a sequence number)
-//! that the worker which receives it back turns into a round trip (`worker/probes.rs`). The
-//! IPv4 header and UDP checksums are summed from the template's constant part and the
-//! fields, not over the payload: a few adds per packet. A rate paces bursts by the TSC, and
-//! what it asked for but could not be made in time is counted (`pipeline/paceMissed`).
+//! that the worker which receives it back turns into a round trip (`worker/latency.rs`;
+//! the stamp itself: `generator/probe.rs`). The IPv4 header and UDP checksums are summed
+//! from the template's constant part and the fields, not over the payload: a few adds per
+//! packet; a generator of one flow without probes has nothing that varies, so its frames are
+//! finished once and copied. A rate paces bursts by the TSC, and what it asked for but could
+//! not be made in time is counted (`pipeline/paceMissed`). Its config is
+//! `generator/config.rs`.
 //!
 //! Not a stage of the registry (a pipeline has at most one, beside its stages), but compiled
 //! and run the same way: its config, compile step and hot-path budget side by side.
@@ -17,130 +20,16 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use super::{mac_field, DROP};
 use crate::compile::{unvalidated, PortFacts};
+
+mod config;
+mod probe;
+
 use crate::error::EngineError;
 use crate::net::{self, Mac, ETH_IPV4, ETH_IPV6};
-
-/// A txonly/flowgen-style packet generator: UDP over IPv4 or IPv6.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct GeneratorConfig {
-    /// Frame size in bytes (60..=2048 without the FCS); `sizes` says more.
-    #[serde(default)]
-    pub packet_size: Option<u16>,
-    /// Frame sizes: a size, a list (made in turn), `"imix"`, or `{ size, weight }`s.
-    #[serde(default)]
-    pub sizes: Option<SizesConfig>,
-    /// Distinct flows (source UDP port and source address vary).
-    #[serde(default = "one_u32")]
-    pub flows: u32,
-    /// Packets per burst.
-    #[serde(default = "default_burst")]
-    pub burst: u16,
-    /// Source MAC; defaults to the output port's.
-    #[serde(default)]
-    pub src_mac: Option<String>,
-    /// Destination MAC.
-    #[serde(default = "default_dst_mac")]
-    pub dst_mac: String,
-    /// Source address, or a range `first-last` stepped through packet by packet.
-    #[serde(default = "default_src_ip")]
-    pub src_ip: String,
-    /// Destination address, or a range.
-    #[serde(default = "default_dst_ip")]
-    pub dst_ip: String,
-    /// UDP source port (default 1024), or a range `"lo-hi"`.
-    #[serde(default)]
-    pub src_port: Option<PortSpec>,
-    /// UDP destination port (default 9), or a range.
-    #[serde(default)]
-    pub dst_port: Option<PortSpec>,
-    /// Stop after this many packets (absent: run until stopped).
-    #[serde(default)]
-    pub count: Option<u64>,
-    /// Paced rate (absent: as fast as the worker and the port go).
-    #[serde(default)]
-    pub rate: Option<RateConfig>,
-    /// Every packet is a latency probe (a TSC stamp and a sequence number in its payload).
-    #[serde(default)]
-    pub probe: bool,
-}
-
-/// `sizes`: one, a list made in turn, a named mix, or weights.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum SizesConfig {
-    /// One size.
-    One(u64),
-    /// `"imix"`.
-    Named(String),
-    /// Sizes made in turn, or weighted sizes (made in proportion, interleaved).
-    List(Vec<SizeItem>),
-}
-
-/// An element of a `sizes` list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum SizeItem {
-    /// A size (weight 1).
-    Size(u64),
-    /// A size and its weight.
-    Weighted {
-        /// Frame size.
-        size: u64,
-        /// Its share (relative to the others).
-        weight: u64,
-    },
-}
-
-/// A UDP port or a range `"lo-hi"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum PortSpec {
-    /// One port.
-    One(u64),
-    /// `"lo-hi"` (or one port as text).
-    Range(String),
-}
-
-/// `rate`: exactly one of packets per second, bits per second (frames and their FCS), or a
-/// percentage of the output port's link speed (frames, FCS, preamble and gap: 100 is line
-/// rate).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateConfig {
-    /// Packets per second.
-    #[serde(default)]
-    pub pps: Option<f64>,
-    /// Bits per second (each frame's bytes and its 4-byte FCS).
-    #[serde(default)]
-    pub bps: Option<f64>,
-    /// Percent of the link speed (each frame's bytes plus 24: FCS, preamble, gap).
-    #[serde(default)]
-    pub percent: Option<f64>,
-}
-
-// Rates are compared as configs are (validation refuses NaN).
-impl Eq for RateConfig {}
-
-fn one_u32() -> u32 {
-    1
-}
-fn default_burst() -> u16 {
-    32
-}
-fn default_dst_mac() -> String {
-    "02:00:00:00:00:02".into()
-}
-fn default_src_ip() -> String {
-    "198.18.0.1".into()
-}
-fn default_dst_ip() -> String {
-    "198.19.0.1".into()
-}
+pub use config::{GeneratorConfig, PortSpec, RateConfig, SizeItem, SizesConfig};
+pub use probe::{mark_seen, probe_of};
 
 /// IMIX (7:4:1 of 64-, 570- and 1518-byte frames on the wire): the sizes without the FCS.
 pub const IMIX: [(u16, u64); 3] = [(60, 7), (566, 4), (1514, 1)];
@@ -510,59 +399,6 @@ impl Generator {
     pub fn next_len(&self, cursor: &Cursor) -> usize {
         self.templates[self.schedule[cursor.size]].frame.len()
     }
-}
-
-/// A probe's stamp in `frame`, if it carries one that has not been seen yet: (stats slot,
-/// sequence, TSC). [`mark_seen`] then makes sure that a probe which passes through the
-/// engine again (forwarded out of another port of it) counts once, at its first return.
-#[inline]
-pub fn probe_of(frame: &[u8]) -> Option<(usize, u64, u64)> {
-    let at = stamp_at(frame)?;
-    let stamp = frame.get(at..at + PROBE_LEN)?;
-    if stamp[..3] != PROBE_MAGIC {
-        return None;
-    }
-    let mut seq = [0u8; 8];
-    seq[2..].copy_from_slice(&stamp[4..10]);
-    let mut tsc = [0u8; 8];
-    tsc.copy_from_slice(&stamp[10..18]);
-    Some((
-        usize::from(stamp[3]),
-        u64::from_be_bytes(seq),
-        u64::from_be_bytes(tsc),
-    ))
-}
-
-/// Where a UDP payload (a probe's stamp) starts in `frame`, IPv4 or IPv6.
-#[inline]
-fn stamp_at(frame: &[u8]) -> Option<usize> {
-    match u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]) {
-        ETH_IPV4 if *frame.get(23)? == 17 => Some(14 + usize::from(frame[14] & 0xf) * 4 + 8),
-        ETH_IPV6 if *frame.get(20)? == 17 => Some(payload_offset(true)),
-        _ => None,
-    }
-}
-
-/// Marks the probe in `frame` (which [`probe_of`] found) as seen: its magic's last byte
-/// becomes `P`, and the UDP checksum is updated for it (RFC 1624), so the frame stays valid.
-#[inline]
-pub fn mark_seen(frame: &mut [u8]) {
-    let Some(at) = stamp_at(frame) else {
-        return;
-    };
-    if frame.len() < at + PROBE_LEN {
-        return;
-    }
-    let old = u16::from_be_bytes([frame[at + 2], frame[at + 3]]);
-    frame[at + 2] = b'P';
-    let new = u16::from_be_bytes([frame[at + 2], frame[at + 3]]);
-    let sum_at = at - 2;
-    let hc = u16::from_be_bytes([frame[sum_at], frame[sum_at + 1]]);
-    if hc == 0 {
-        return; // IPv4 without a UDP checksum
-    }
-    let c = !fold(u64::from(!hc) + u64::from(!old) + u64::from(new));
-    frame[sum_at..sum_at + 2].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
 }
 
 /// A template of `size` bytes: headers with zero addresses, ports and checksums.
