@@ -133,7 +133,7 @@ impl Worker {
                 1,
             );
             let (expected, received) = &mut self.probes_seen[slot];
-            let counters = program.segment.pipeline_counters(self.index, slot);
+            let counters = self.view.pipeline(slot);
             if seq >= *expected {
                 *expected = seq + 1;
             } else {

@@ -247,8 +247,8 @@ impl Worker {
                     bump(&lane.busy_polls, 1);
                 }
                 if let Some(p) = program.input_pipeline[usize::from(port)] {
-                    let input = Input::Received(port, stamp);
-                    self.process::<COUNT>(program, usize::from(p), input, &mut burst);
+                    let source = Source::Received(port, stamp);
+                    self.process::<COUNT>(program, usize::from(p), source, &mut burst);
                 } else {
                     if COUNT {
                         bump(&self.view.lane(usize::from(port)).unrouted, n);
@@ -352,25 +352,26 @@ impl Worker {
                 granted as u64,
             );
         }
-        self.process::<COUNT>(program, p, Input::Generated, burst);
+        self.process::<COUNT>(program, p, Source::Generated, burst);
         true
     }
 
-    /// Runs pipeline `p` over `burst`, from `input`, and sends the result. Inlined into the loop: a pipeline whose flow is known
-    /// at compile time (every packet to one port, or all dropped) costs no call, no
-    /// verdicts and no per-packet dispatch; the rest go through [`Self::process_each`].
+    /// Runs pipeline `p` over `burst`, from `source`, and sends the result. Inlined into the
+    /// loop: a pipeline whose flow is known at compile time (every packet to one port, or
+    /// all dropped) costs no call, no verdicts and no per-packet dispatch; the rest go
+    /// through [`Self::process_each`].
     #[allow(clippy::inline_always)] // once per burst; a call here cost ~17 instructions a burst
     #[inline(always)]
     fn process<const COUNT: bool>(
         &mut self,
         program: &Program,
         p: usize,
-        input: Input,
+        source: Source,
         burst: &mut Burst,
     ) {
-        let (in_port, stamp, generated) = match input {
-            Input::Received(port, stamp) => (port, stamp, false),
-            Input::Generated => (DROP, Stamp::NONE, true),
+        let (in_port, stamp, generated) = match source {
+            Source::Received(port, stamp) => (port, stamp, false),
+            Source::Generated => (DROP, Stamp::NONE, true),
         };
         let pipeline = &program.pipelines[p];
         let n = burst.len() as u64;
@@ -380,14 +381,12 @@ impl Worker {
         }
         match pipeline.flow {
             Flow::Whole => {
-                if !pipeline.stages.is_empty() {
-                    for stage in &pipeline.stages {
-                        stage.rewrite_all(
-                            burst.as_mut_slice(),
-                            pipeline.default_out,
-                            &program.port_macs,
-                        );
-                    }
+                for stage in &pipeline.stages {
+                    stage.rewrite_all(
+                        burst.as_mut_slice(),
+                        pipeline.default_out,
+                        &program.port_macs,
+                    );
                 }
                 if capturing {
                     let all = capture::Verdicts::All(pipeline.default_out);
@@ -565,7 +564,7 @@ impl Worker {
 
 /// Where a burst came from.
 #[derive(Debug, Clone, Copy)]
-enum Input {
+enum Source {
     /// Received on this port, at this time.
     Received(u16, Stamp),
     /// Made by the pipeline's generator: no port, no rx time, and held rather than dropped

@@ -14,6 +14,8 @@
 //! when their peer connects) and however slow the receiver is. Held packets are at most a
 //! burst per port; those still held when the worker leaves are counted as dropped.
 
+use std::sync::atomic::AtomicU64;
+
 use dpdk::{Burst, Mbuf};
 
 use super::Worker;
@@ -23,7 +25,7 @@ impl Worker {
     /// Sends `burst` out of `port`; what does not go is dropped and counted or, when the
     /// packets are generated ones (`holding`), held. Inlined: forwarded packets to
     /// a port whose link is up are a load, the driver's call and a count; the rest is out
-    /// of line ([`Self::send_rest`], [`Self::queue_full`]).
+    /// of line ([`Self::send_rest`], [`Self::drop_unsent`]).
     #[allow(clippy::inline_always)] // once per burst and port
     #[inline(always)]
     pub(super) fn send_now<const COUNT: bool>(
@@ -44,17 +46,29 @@ impl Worker {
             bump(&self.view.lane(p).tx_packets, sent as u64);
         }
         if !burst.is_empty() {
-            self.queue_full::<COUNT>(p, burst);
+            self.drop_unsent::<COUNT>(p, burst, true);
         }
     }
 
-    /// Drops and counts (`port/txDropped`) the forwarded packets port `p`'s full tx queue
-    /// did not take.
+    /// Frees the forwarded packets port `p` did not take and counts them: `port/txDropped`
+    /// when its link is `up` (its queue was full, or this worker has none there), else
+    /// `port/txLinkDown`.
     #[inline(never)]
-    fn queue_full<const COUNT: bool>(&mut self, p: usize, burst: &mut Burst) {
+    fn drop_unsent<const COUNT: bool>(&mut self, p: usize, burst: &mut Burst, up: bool) {
         let lost = burst.free_all();
-        if COUNT {
-            bump(&self.view.lane(p).tx_dropped, lost as u64);
+        if COUNT && lost > 0 {
+            bump(self.lost_counter(p, up), lost as u64);
+        }
+    }
+
+    /// Where packets port `p` could not take are counted: `port/txDropped` while its link is
+    /// `up`, else `port/txLinkDown`.
+    fn lost_counter(&self, p: usize, up: bool) -> &AtomicU64 {
+        let lane = self.view.lane(p);
+        if up {
+            &lane.tx_dropped
+        } else {
+            &lane.tx_link_down
         }
     }
 
@@ -70,24 +84,15 @@ impl Worker {
             Some(tx) if up && !behind => tx.send(burst),
             _ => 0,
         };
-        let lost = if holding && self.tx[p].is_some() {
-            self.hold(p, burst)
-        } else {
-            burst.free_all()
-        };
         if COUNT {
-            let lane = self.view.lane(p);
-            bump(&lane.tx_packets, sent as u64);
-            if lost > 0 {
-                bump(
-                    if up {
-                        &lane.tx_dropped
-                    } else {
-                        &lane.tx_link_down
-                    },
-                    lost as u64,
-                );
-            }
+            bump(&self.view.lane(p).tx_packets, sent as u64);
+        }
+        if !(holding && self.tx[p].is_some()) {
+            return self.drop_unsent::<COUNT>(p, burst, up);
+        }
+        let lost = self.hold(p, burst);
+        if COUNT && lost > 0 {
+            bump(self.lost_counter(p, up), lost as u64);
         }
     }
 
@@ -141,13 +146,7 @@ impl Worker {
         for p in 0..self.held.len() {
             let n = self.held[p].free_all();
             if COUNT && n > 0 {
-                let lane = self.view.lane(p);
-                let field = if self.view.link_up(p) {
-                    &lane.tx_dropped
-                } else {
-                    &lane.tx_link_down
-                };
-                bump(field, n as u64);
+                bump(self.lost_counter(p, self.view.link_up(p)), n as u64);
             }
         }
         self.held_packets = 0;

@@ -23,7 +23,8 @@ pub struct WorkerView {
     /// This worker's pipeline counters, slot 0 (`PIPELINE_SLOTS` rows follow).
     pipelines: NonNull<[AtomicU64; PIPELINE_FIELDS]>,
     ports: usize,
-    segment: Arc<Segment>,
+    /// Keeps the mapping the pointers point into.
+    _segment: Arc<Segment>,
 }
 
 // SAFETY: the pointers are into the segment's shared mapping, which `segment` keeps alive;
@@ -55,7 +56,7 @@ impl WorkerView {
             links,
             pipelines,
             ports,
-            segment: Arc::clone(segment),
+            _segment: Arc::clone(segment),
         })
     }
 
@@ -88,10 +89,5 @@ impl WorkerView {
         assert!(slot < PIPELINE_SLOTS, "pipeline counter slot out of range");
         // SAFETY: this worker's rows are contiguous, `PIPELINE_SLOTS` of them.
         unsafe { self.pipelines.add(slot).as_ref() }
-    }
-
-    /// The segment.
-    pub fn segment(&self) -> &Arc<Segment> {
-        &self.segment
     }
 }
