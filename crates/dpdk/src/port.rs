@@ -476,6 +476,22 @@ impl TxQueue {
         sent
     }
 
+    /// A second handle on the same queue, for a thread that keeps one handle per place it
+    /// sends from (a worker's resolved outputs) and so saves looking the queue up per burst.
+    ///
+    /// # Safety
+    /// The queue stays single-producer: the handles must be used from one thread, never at
+    /// the same time (the caller keeps them together, e.g. in one worker, and never sends
+    /// one to another thread).
+    #[must_use]
+    pub unsafe fn alias(&self) -> Self {
+        Self {
+            ops: self.ops,
+            port: self.port,
+            queue: self.queue,
+        }
+    }
+
     /// The port id.
     pub fn port(&self) -> u16 {
         self.port

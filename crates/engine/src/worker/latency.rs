@@ -5,9 +5,10 @@
 //! it), and one histogram record per burst: every packet of a burst has the same latency, its
 //! burst's, so the cost is per burst, not per packet. A TSC read costs 35-45 ns on the VMs
 //! this was measured on (two per burst took 15 % off io forwarding at 16-20 Mpps per port),
-//! so a full burst, which only a saturated worker sees, is timed one in [`LATENCY_SAMPLE`]
-//! and counted that many times; bursts short of full, whenever the worker keeps up, are all
-//! timed (docs/observability.md has the numbers).
+//! so full bursts, which only a saturated worker sees, are timed in one loop iteration in
+//! [`LATENCY_SAMPLE`] and counted that many times; bursts short of full, whenever the worker
+//! keeps up, are all timed (docs/observability.md has the numbers). With latency and probes
+//! off, the loop asks none of this (its plan says so once per program).
 //! Probes are looked for in received bursts only while some generator makes them; a probe
 //! counts at its first return, and is marked seen there (a probe the engine forwards out of
 //! another of its ports and receives again does not count twice).
@@ -25,7 +26,7 @@ use crate::compile::Program;
 use crate::stages::generator::{mark_seen, probe_of};
 use crate::stages::{bump, counter};
 
-/// One full burst in this many is timed (and counted this many times).
+/// Full bursts are timed in one loop iteration in this many (and counted this many times).
 pub(super) const LATENCY_SAMPLE: u32 = 16;
 
 /// Per generating pipeline slot: (sequence expected next, probes received).
@@ -61,32 +62,42 @@ impl Stamp {
 }
 
 impl Worker {
-    /// The rx time of a burst of `n` packets, when it is to be timed: always while probes
-    /// may arrive, else while latency is on and the burst is short of full, or for one full
-    /// burst in [`LATENCY_SAMPLE`] (its packets then weigh that much). A saturated worker
-    /// (full bursts) takes the first branch.
+    /// Whether this loop iteration times its full bursts: one in [`LATENCY_SAMPLE`] does
+    /// (asked once per iteration, while the program times).
     #[inline]
-    pub(super) fn time_rx(&mut self, program: &Program, n: usize) -> Stamp {
-        if n == dpdk::BURST_SIZE && !program.probing {
-            if !program.latency {
-                return Stamp::NONE;
-            }
-            self.full_bursts = self.full_bursts.wrapping_add(1);
-            if !self.full_bursts.is_multiple_of(LATENCY_SAMPLE) {
-                return Stamp::NONE;
-            }
-            return Stamp {
-                tsc: dpdk::tsc(),
-                weight: u64::from(LATENCY_SAMPLE),
-            };
-        }
-        if program.probing || program.latency {
-            Stamp {
+    pub(super) fn samples_full_bursts(&mut self) -> bool {
+        self.iterations_timed = self.iterations_timed.wrapping_add(1);
+        self.iterations_timed.is_multiple_of(LATENCY_SAMPLE)
+    }
+
+    /// The rx time of a received burst, when it is to be timed: always while probes may
+    /// arrive (and then its probes are looked for), else (latency on) when the burst is
+    /// short of full, or in an iteration that `sample`s full bursts (one in
+    /// [`LATENCY_SAMPLE`]: its full bursts then weigh that much). Called only while the
+    /// program times or probes (the worker's plan says so once per program).
+    #[allow(clippy::inline_always)] // once per burst; as a call it cost ~25 instructions
+    #[inline(always)]
+    pub(super) fn time_rx(
+        &mut self,
+        program: &Program,
+        burst: &mut dpdk::Burst,
+        sample: bool,
+    ) -> Stamp {
+        if program.probing {
+            let stamp = Stamp {
                 tsc: dpdk::tsc(),
                 weight: 1,
-            }
-        } else {
-            Stamp::NONE
+            };
+            self.scan_probes(program, burst.as_mut_slice(), stamp);
+            return stamp;
+        }
+        let full = burst.is_full();
+        if full && !sample {
+            return Stamp::NONE;
+        }
+        Stamp {
+            tsc: dpdk::tsc(),
+            weight: if full { u64::from(LATENCY_SAMPLE) } else { 1 },
         }
     }
 
@@ -112,12 +123,8 @@ impl Worker {
 
     /// Looks for probes in a burst received at `stamp`: each one's round trip goes in its
     /// pipeline's `probes` histogram, and its sequence into the loss and reorder counts.
-    pub(super) fn scan_probes(
-        &mut self,
-        program: &Program,
-        burst: &mut [dpdk::Mbuf],
-        stamp: Stamp,
-    ) {
+    #[inline(never)]
+    fn scan_probes(&mut self, program: &Program, burst: &mut [dpdk::Mbuf], stamp: Stamp) {
         for m in burst {
             let Some((slot, seq, sent)) = probe_of(m.data()) else {
                 continue;

@@ -22,9 +22,11 @@ use crate::stages::{bump, counter, StageContext, DROP, FLOOD};
 mod capture;
 mod latency;
 mod load;
+mod plan;
 mod tx;
 use latency::Stamp;
 use load::Load;
+use plan::{Direct, Plan, Way};
 
 /// Workers forward and generate.
 pub const RUN: u8 = 0;
@@ -109,15 +111,13 @@ pub struct Worker {
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<Cursor>,
-    /// Full bursts seen, for the latency sampling (`worker/latency.rs`).
-    full_bursts: u32,
+    /// Loop iterations while the program times, for the latency sampling
+    /// (`worker/latency.rs`).
+    iterations_timed: u32,
     /// TSC ticks to ns, 32.32 fixed point (`worker/latency.rs`).
     ns_per_tick: u64,
     /// Probe sequences seen, per generating pipeline slot (`worker/latency.rs`).
     probes_seen: latency::ProbeState,
-    /// The pipelines whose generator this worker runs (worked out once per program, so the
-    /// loop does not scan every pipeline on every iteration).
-    generators: Vec<usize>,
     /// This worker's lanes, the links and its pipeline counters, addresses resolved once.
     view: WorkerView,
     /// Shared state (last: the pool it holds must outlive the bursts above).
@@ -146,10 +146,9 @@ impl Worker {
             trash: Burst::new(),
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
-            full_bursts: 0,
+            iterations_timed: 0,
             ns_per_tick: latency::ns_per_tick_q32(),
             probes_seen: latency::probe_state(),
-            generators: Vec::new(),
             view,
         }
     }
@@ -193,11 +192,13 @@ impl Worker {
         let mut program: &Program = unsafe { publisher.load() };
         publisher.ack(self.index, generation);
         self.cursors = vec![Cursor::default(); program.pipelines.len()];
-        self.generators = generators_of(program, self.index);
         let mut burst = Burst::new();
-        // The rx queues leave `self` for the loop's life, so that polling them borrows
+        // The rx queues leave `self` for the loop's life, in the plan that says where the
+        // program sends what each receives (`worker/plan.rs`), so that polling them borrows
         // nothing the pipelines need (and the loop over them has no bounds checks).
-        let mut rx = std::mem::take(&mut self.rx);
+        let view = self.view.clone();
+        let mut plan = Plan::new(self.index, std::mem::take(&mut self.rx), &view);
+        plan.follow(program, &self.tx);
         let mut drain: Option<(Instant, Instant)> = None;
         // Iterations and TSC cycles, busy and idle, published to the stats segment every 64
         // iterations (busy % in `top`). The TSC is read where the state changes: as the
@@ -224,12 +225,12 @@ impl Worker {
                 generation = latest;
                 publisher.ack(self.index, generation);
                 self.cursors = vec![Cursor::default(); program.pipelines.len()];
-                self.generators = generators_of(program, self.index);
+                plan.follow(program, &self.tx);
             }
+            let sample = plan.timing && self.samples_full_bursts();
             let mut busy = false;
-            for (port, queue) in &mut rx {
-                let port = *port;
-                if queue.recv(&mut burst) == 0 {
+            for input in &mut plan.inputs {
+                if input.queue.recv(&mut burst) == 0 {
                     continue;
                 }
                 if COUNT && !busy {
@@ -237,47 +238,37 @@ impl Worker {
                 }
                 busy = true;
                 let n = burst.len() as u64;
-                let stamp = self.time_rx(program, burst.len());
-                if program.probing {
-                    self.scan_probes(program, burst.as_mut_slice(), stamp);
-                }
                 if COUNT {
-                    let lane = self.view.lane(usize::from(port));
-                    bump(&lane.rx_packets, n);
-                    bump(&lane.busy_polls, 1);
+                    bump(&input.lane.rx_packets, n);
+                    bump(&input.lane.busy_polls, 1);
                 }
-                if let Some(p) = program.input_pipeline[usize::from(port)] {
-                    let source = Source::Received(port, stamp);
-                    self.process::<COUNT>(program, usize::from(p), source, &mut burst);
+                let stamp = if plan.timing {
+                    self.time_rx(program, &mut burst, sample)
                 } else {
-                    if COUNT {
-                        bump(&self.view.lane(usize::from(port)).unrouted, n);
+                    Stamp::NONE
+                };
+                let source = Source::Received(input.port, stamp);
+                match &mut input.way {
+                    Way::Direct(direct) => {
+                        self.forward::<COUNT>(program, direct, source, &mut burst);
                     }
-                    burst.free_all();
+                    Way::Pipeline(p) => self.process::<COUNT>(program, *p, source, &mut burst),
+                    Way::Unrouted => {
+                        if COUNT {
+                            bump(&input.lane.unrouted, n);
+                        }
+                        burst.free_all();
+                    }
                 }
             }
-            if COUNT && !busy && (!self.generators.is_empty() || self.held_packets > 0) {
+            if COUNT && !busy && (!plan.generators.is_empty() || self.held_packets > 0) {
                 // A generator, or packets held for a port, may make this iteration busy.
                 load.work_starts();
             }
             // Held packets go first (also while draining), then generators may make more.
             busy |= self.retry_held::<COUNT>();
             if state == RUN {
-                let mut g = 0;
-                while let Some(&p) = self.generators.get(g) {
-                    if program.pipelines[p]
-                        .generator
-                        .as_ref()
-                        .is_none_or(Generator::exhausted)
-                    {
-                        // Its count is made: under this program it makes nothing more, so
-                        // the loop stops asking (a new program lists it again).
-                        self.generators.remove(g);
-                        continue;
-                    }
-                    busy |= self.generate::<COUNT>(program, p, &mut burst);
-                    g += 1;
-                }
+                busy |= self.generate_all::<COUNT>(program, &mut plan.generators, &mut burst);
             } else {
                 let now = Instant::now();
                 let (started, last_busy) = drain.get_or_insert((now, now));
@@ -296,11 +287,39 @@ impl Worker {
         0
     }
 
-    /// Makes one burst; returns whether it made any packet.
+    /// Makes a burst with each of `generators` (the plan's); returns whether any made a
+    /// packet. A generator whose count is made leaves the list: under this program it makes
+    /// nothing more, so the loop stops asking (a new program lists it again).
+    fn generate_all<const COUNT: bool>(
+        &mut self,
+        program: &Program,
+        generators: &mut Vec<(usize, Option<Direct>)>,
+        burst: &mut Burst,
+    ) -> bool {
+        let mut busy = false;
+        let mut g = 0;
+        while let Some((p, direct)) = generators.get_mut(g) {
+            if program.pipelines[*p]
+                .generator
+                .as_ref()
+                .is_none_or(Generator::exhausted)
+            {
+                generators.remove(g);
+                continue;
+            }
+            busy |= self.generate::<COUNT>(program, *p, direct.as_mut(), burst);
+            g += 1;
+        }
+        busy
+    }
+
+    /// Makes one burst for pipeline `p` (`direct`, when it is a [`Flow::Whole`] one);
+    /// returns whether it made any packet.
     fn generate<const COUNT: bool>(
         &mut self,
         program: &Program,
         p: usize,
+        direct: Option<&mut Direct>,
         burst: &mut Burst,
     ) -> bool {
         let pipeline = &program.pipelines[p];
@@ -352,16 +371,56 @@ impl Worker {
                 granted as u64,
             );
         }
-        self.process::<COUNT>(program, p, Source::Generated, burst);
+        match direct {
+            Some(direct) => self.forward::<COUNT>(program, direct, Source::Generated, burst),
+            None => self.process::<COUNT>(program, p, Source::Generated, burst),
+        }
         true
     }
 
-    /// Runs pipeline `p` over `burst`, from `source`, and sends the result. Inlined into the
-    /// loop: a pipeline whose flow is known at compile time (every packet to one port, or
-    /// all dropped) costs no call, no verdicts and no per-packet dispatch; the rest go
-    /// through [`Self::process_each`].
+    /// Runs a [`Flow::Whole`] pipeline, resolved as `direct`, over a burst from `source`,
+    /// and sends the burst out of its one port. Inlined into the loop: forwarding a burst
+    /// received on a port whose output's link is up costs no call but the drivers'.
     #[allow(clippy::inline_always)] // once per burst; a call here cost ~17 instructions a burst
     #[inline(always)]
+    fn forward<const COUNT: bool>(
+        &mut self,
+        program: &Program,
+        direct: &mut Direct,
+        source: Source,
+        burst: &mut Burst,
+    ) {
+        let (in_port, stamp, generated) = source.parts();
+        let pipeline = direct.pipeline;
+        let n = burst.len() as u64;
+        let capturing = self.shared.taps.any();
+        if capturing {
+            self.capture_input(pipeline, in_port, burst.as_slice());
+        }
+        for stage in &pipeline.stages {
+            stage.rewrite_all(
+                burst.as_mut_slice(),
+                pipeline.default_out,
+                &program.port_macs,
+            );
+        }
+        if capturing {
+            let all = capture::Verdicts::All(pipeline.default_out);
+            self.capture_verdicts(pipeline, in_port, burst.as_slice(), &all, &[]);
+        }
+        if COUNT {
+            bump(&direct.counters[counter::IN], n);
+            bump(&direct.counters[counter::OUT], n);
+        }
+        self.send_direct::<COUNT>(direct, burst, generated);
+        self.record_latency(program, pipeline.slot, n, stamp);
+    }
+
+    /// Runs pipeline `p` over `burst`, from `source`, and sends the result: a pipeline that
+    /// drops everything with no verdicts, the rest through [`Self::process_each`]. (A
+    /// [`Flow::Whole`] pipeline, resolved in the worker's plan, goes through
+    /// [`Self::forward`] instead.)
+    #[inline]
     fn process<const COUNT: bool>(
         &mut self,
         program: &Program,
@@ -369,39 +428,15 @@ impl Worker {
         source: Source,
         burst: &mut Burst,
     ) {
-        let (in_port, stamp, generated) = match source {
-            Source::Received(port, stamp) => (port, stamp, false),
-            Source::Generated => (DROP, Stamp::NONE, true),
-        };
+        let (in_port, stamp, generated) = source.parts();
         let pipeline = &program.pipelines[p];
-        let n = burst.len() as u64;
         let capturing = self.shared.taps.any();
         if capturing {
             self.capture_input(pipeline, in_port, burst.as_slice());
         }
         match pipeline.flow {
-            Flow::Whole => {
-                for stage in &pipeline.stages {
-                    stage.rewrite_all(
-                        burst.as_mut_slice(),
-                        pipeline.default_out,
-                        &program.port_macs,
-                    );
-                }
-                if capturing {
-                    let all = capture::Verdicts::All(pipeline.default_out);
-                    self.capture_verdicts(pipeline, in_port, burst.as_slice(), &all, &[]);
-                }
-                if COUNT {
-                    let counters = self.view.pipeline(pipeline.slot);
-                    bump(&counters[counter::IN], n);
-                    bump(&counters[counter::OUT], n);
-                }
-                self.send_now::<COUNT>(pipeline.default_out, burst, generated);
-                self.record_latency(program, pipeline.slot, n, stamp);
-            }
             Flow::DropAll => self.drop_all::<COUNT>(pipeline, in_port, burst, capturing),
-            Flow::PerPacket => {
+            Flow::Whole | Flow::PerPacket => {
                 self.holding = generated;
                 self.process_each::<COUNT>(program, pipeline, in_port, stamp, burst, capturing);
             }
@@ -572,14 +607,13 @@ enum Source {
     Generated,
 }
 
-/// The indices of `program`'s pipelines whose generator worker `w` runs.
-fn generators_of(program: &Program, w: usize) -> Vec<usize> {
-    (0..program.pipelines.len())
-        .filter(|&p| {
-            program.pipelines[p]
-                .generator
-                .as_ref()
-                .is_some_and(|g| g.worker == w)
-        })
-        .collect()
+impl Source {
+    /// (the port it came in on or [`DROP`], its rx time, whether it is generated).
+    #[inline]
+    fn parts(self) -> (u16, Stamp, bool) {
+        match self {
+            Self::Received(port, stamp) => (port, stamp, false),
+            Self::Generated => (DROP, Stamp::NONE, true),
+        }
+    }
 }

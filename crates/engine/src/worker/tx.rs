@@ -14,10 +14,11 @@
 //! when their peer connects) and however slow the receiver is. Held packets are at most a
 //! burst per port; those still held when the worker leaves are counted as dropped.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dpdk::{Burst, Mbuf};
 
+use super::plan::Direct;
 use super::Worker;
 use crate::stages::bump;
 
@@ -47,6 +48,31 @@ impl Worker {
         }
         if !burst.is_empty() {
             self.drop_unsent::<COUNT>(p, burst, true);
+        }
+    }
+
+    /// [`Self::send_now`] out of `direct`'s port, whose tx queue, link word and lane the
+    /// worker's plan resolved: the same, without looking them up.
+    #[allow(clippy::inline_always)] // once per burst
+    #[inline(always)]
+    pub(super) fn send_direct<const COUNT: bool>(
+        &mut self,
+        direct: &mut Direct,
+        burst: &mut Burst,
+        holding: bool,
+    ) {
+        let p = direct.out;
+        match &mut direct.tx {
+            Some(tx) if !holding && direct.link.load(Relaxed) != 0 => {
+                let sent = tx.send(burst);
+                if COUNT {
+                    bump(&direct.out_lane.tx_packets, sent as u64);
+                }
+                if !burst.is_empty() {
+                    self.drop_unsent::<COUNT>(p, burst, true);
+                }
+            }
+            _ => self.send_rest::<COUNT>(p, burst, holding),
         }
     }
 

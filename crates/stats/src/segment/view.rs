@@ -75,9 +75,19 @@ impl WorkerView {
     /// as up).
     #[inline]
     pub fn link_up(&self, p: usize) -> bool {
+        p >= self.ports || self.link(p).load(Ordering::Relaxed) != 0
+    }
+
+    /// Port `p`'s link word (non-zero while the link is up), for a loop that keeps the
+    /// reference and reads it on every burst.
+    ///
+    /// # Panics
+    /// For a port past the last.
+    #[inline]
+    pub fn link(&self, p: usize) -> &AtomicU64 {
+        assert!(p < self.ports, "link word of port {p} out of range");
         // SAFETY: port `p < ports` has a link word `p` lines past port 0's.
-        p >= self.ports
-            || unsafe { self.links.add(p * LINK_STRIDE).as_ref() }.load(Ordering::Relaxed) != 0
+        unsafe { self.links.add(p * LINK_STRIDE).as_ref() }
     }
 
     /// This worker's counters for pipeline slot `slot`, as [`Segment::pipeline_counters`].
