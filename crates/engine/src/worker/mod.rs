@@ -261,15 +261,15 @@ impl Worker {
                     }
                 }
             }
-            if COUNT && !busy && (!plan.generators.is_empty() || self.held_packets > 0) {
-                // A generator, or packets held for a port, may make this iteration busy.
-                load.work_starts();
+            if self.held_packets > 0 || !plan.generators.is_empty() {
+                if COUNT && !busy {
+                    // Held packets or a generator may make this iteration busy.
+                    load.work_starts();
+                }
+                busy |=
+                    self.send_and_make::<COUNT>(program, state, &mut plan.generators, &mut burst);
             }
-            // Held packets go first (also while draining), then generators may make more.
-            busy |= self.retry_held::<COUNT>();
-            if state == RUN {
-                busy |= self.generate_all::<COUNT>(program, &mut plan.generators, &mut burst);
-            } else {
+            if state != RUN {
                 let now = Instant::now();
                 let (started, last_busy) = drain.get_or_insert((now, now));
                 if busy {
@@ -287,16 +287,23 @@ impl Worker {
         0
     }
 
-    /// Makes a burst with each of `generators` (the plan's); returns whether any made a
-    /// packet. A generator whose count is made leaves the list: under this program it makes
-    /// nothing more, so the loop stops asking (a new program lists it again).
-    fn generate_all<const COUNT: bool>(
+    /// Offers the held packets to their ports again (also while draining), then, in `state`
+    /// [`RUN`], makes a burst with each of `generators` (the plan's); returns whether any
+    /// packet went or was made. A generator whose count is made leaves the list: under this
+    /// program it makes nothing more, so the loop stops asking (a new program lists it
+    /// again). Out of the loop: a forwarding-only worker with nothing held never calls it.
+    #[inline(never)]
+    fn send_and_make<const COUNT: bool>(
         &mut self,
         program: &Program,
+        state: u8,
         generators: &mut Vec<(usize, Option<Direct>)>,
         burst: &mut Burst,
     ) -> bool {
-        let mut busy = false;
+        let mut busy = self.retry_held::<COUNT>();
+        if state != RUN {
+            return busy;
+        }
         let mut g = 0;
         while let Some((p, direct)) = generators.get_mut(g) {
             if program.pipelines[*p]

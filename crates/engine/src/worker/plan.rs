@@ -57,8 +57,8 @@ pub(super) struct Direct<'a> {
     /// The output port's index (below the port count).
     pub out: usize,
     /// The worker's tx queue there (a second handle on `Worker::tx[out]`: the worker uses
-    /// one at a time, on its own thread), if it has one.
-    pub tx: Option<TxQueue>,
+    /// one at a time, on its own thread).
+    pub tx: TxQueue,
     /// This worker's counters for the pipeline.
     pub counters: &'a [AtomicU64; PIPELINE_FIELDS],
     /// This worker's lane for the output port.
@@ -114,7 +114,8 @@ impl<'a> Plan<'a> {
 }
 
 impl<'a> Direct<'a> {
-    /// Pipeline `p` of `program`, resolved, when it is a [`Flow::Whole`] one.
+    /// Pipeline `p` of `program`, resolved, when it is a [`Flow::Whole`] one and the worker
+    /// has a tx queue on its port (else `Worker::process` drops and counts what it sends).
     fn of(
         program: &'a Program,
         p: usize,
@@ -123,11 +124,12 @@ impl<'a> Direct<'a> {
     ) -> Option<Self> {
         let pipeline = &program.pipelines[p];
         let out = usize::from(pipeline.default_out);
-        (pipeline.flow == Flow::Whole && out < tx.len()).then(|| Self {
+        let queue = tx.get(out)?.as_ref()?;
+        (pipeline.flow == Flow::Whole).then(|| Self {
             pipeline,
             out,
             // SAFETY: both handles stay with this worker, on its thread, used one at a time.
-            tx: tx[out].as_ref().map(|q| unsafe { q.alias() }),
+            tx: unsafe { queue.alias() },
             counters: view.pipeline(pipeline.slot),
             out_lane: view.lane(out),
             link: view.link(out),

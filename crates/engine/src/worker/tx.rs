@@ -62,17 +62,15 @@ impl Worker {
         holding: bool,
     ) {
         let p = direct.out;
-        match &mut direct.tx {
-            Some(tx) if !holding && direct.link.load(Relaxed) != 0 => {
-                let sent = tx.send(burst);
-                if COUNT {
-                    bump(&direct.out_lane.tx_packets, sent as u64);
-                }
-                if !burst.is_empty() {
-                    self.drop_unsent::<COUNT>(p, burst, true);
-                }
-            }
-            _ => self.send_rest::<COUNT>(p, burst, holding),
+        if holding || direct.link.load(Relaxed) == 0 {
+            return self.send_rest::<COUNT>(p, burst, holding);
+        }
+        let sent = direct.tx.send(burst);
+        if COUNT {
+            bump(&direct.out_lane.tx_packets, sent as u64);
+        }
+        if !burst.is_empty() {
+            self.drop_unsent::<COUNT>(p, burst, true);
         }
     }
 
