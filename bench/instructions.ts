@@ -15,7 +15,10 @@
  * interactively (`start`, `stop`); Fastpath runs as crates/engine/examples/forward.rs, the
  * engine with no Node.js in the process.
  *
- *   npx tsx bench/instructions.ts [--modes io,macswap,…] [--short 2] [--long 6] [--json]   (default: every mode)
+ * Both sides move bursts of 32 packets (testpmd's default, and Fastpath's `BURST_SIZE`);
+ * `--testpmd-burst N` runs testpmd at another burst size (its `--burst`), to find its best.
+ *
+ *   npx tsx bench/instructions.ts [--modes io,macswap,…] [--short 2] [--long 6] [--testpmd-burst N] [--json]   (default: every mode)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,10 +35,12 @@ const { values } = parseArgs({
     modes: { type: 'string', default: MODES.join(',') },
     short: { type: 'string', default: '2' },
     long: { type: 'string', default: '6' },
+    'testpmd-burst': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
 const modes = values.modes.split(',') as Mode[];
+const testpmdBurst = values['testpmd-burst'] === undefined ? undefined : Number(values['testpmd-burst']);
 const scratch = mkdtempSync(join(tmpdir(), 'fastpath-callgrind-'));
 
 /** Instructions callgrind counted in one output file. */
@@ -66,7 +71,7 @@ function callgrind(out: string): string[] {
 /** testpmd under callgrind for `seconds` of forwarding: (instructions, packets received, or sent in txonly). */
 async function testpmd(mode: Mode, seconds: number, tag: string): Promise<[Map<string, number>, number]> {
   const out = join(scratch, `testpmd-${mode}-${tag}.out`);
-  const args = testpmdArgs(mode, { noHuge: true, mbufs: 8191, prefix: `bench-cg-${process.pid}-${tag}` });
+  const args = testpmdArgs(mode, { noHuge: true, mbufs: 8191, prefix: `bench-cg-${process.pid}-${tag}`, burst: testpmdBurst });
   const child = spawnTestpmd(args, callgrind(out));
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
@@ -119,10 +124,10 @@ try {
     const off = await perPacket((s, tag) => fastpath(mode, s, `${tag}-off`, false));
     results.push({ mode, testpmd: t, fastpath: f, fastpathCountersOff: off, ratio: Number((f.instructionsPerPacket / t.instructionsPerPacket).toFixed(3)) });
     if (!values.json) {
-      console.log(`${mode}: testpmd ${t.instructionsPerPacket} instructions/packet, fastpath ${f.instructionsPerPacket} (ratio ${results.at(-1)!.ratio}), fastpath with counters off ${off.instructionsPerPacket}`);
+      console.log(`${mode}: testpmd${testpmdBurst === undefined ? '' : ` (burst ${testpmdBurst})`} ${t.instructionsPerPacket} instructions/packet, fastpath ${f.instructionsPerPacket} (ratio ${results.at(-1)!.ratio}), fastpath with counters off ${off.instructionsPerPacket}`);
     }
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', counted: 'the forwarding lcore thread', results }));
+if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', counted: 'the forwarding lcore thread', testpmdBurst: testpmdBurst ?? 32, results }));

@@ -53,11 +53,12 @@ export const measuresTx = (mode: Mode) => mode === 'txonly';
 export const testpmdStart = (mode: Mode) => (mode === 'ring' ? `start tx_first ${RING_PRIMED / 32}` : 'start');
 
 /** testpmd's command line for `mode` (shared with the memory and instruction measurements). */
-export function testpmdArgs(mode: Mode, opts: Pick<ForwardOptions, 'noHuge'> & { mbufs?: number; prefix: string }): string[] {
+export function testpmdArgs(mode: Mode, opts: Pick<ForwardOptions, 'noHuge'> & { mbufs?: number; prefix: string; burst?: number }): string[] {
   const memory = opts.noHuge ? ['--no-huge', '-m', '256', '--no-shconf'] : ['--huge-unlink=always'];
   const vdevs = mode === 'ring' ? ['--vdev', 'net_ring0', '--vdev', 'net_ring1'] : ['--vdev', 'net_null0', '--vdev', 'net_null1'];
   const pool = opts.mbufs === undefined ? [] : [`--total-num-mbufs=${opts.mbufs}`];
-  return ['-l', '0,1', '--no-pci', '--file-prefix', opts.prefix, ...memory, ...vdevs, '--', '-i', '--no-mlockall', ...pool, `--forward-mode=${mode === 'ring' ? 'io' : mode}`];
+  const burst = opts.burst === undefined ? [] : [`--burst=${opts.burst}`];
+  return ['-l', '0,1', '--no-pci', '--file-prefix', opts.prefix, ...memory, ...vdevs, '--', '-i', '--no-mlockall', ...pool, ...burst, `--forward-mode=${mode === 'ring' ? 'io' : mode}`];
 }
 
 /**
