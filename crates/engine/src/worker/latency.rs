@@ -5,10 +5,10 @@
 //! it), and one histogram record per burst: every packet of a burst has the same latency, its
 //! burst's, so the cost is per burst, not per packet. A TSC read costs 35-45 ns on the VMs
 //! this was measured on (two per burst took 15 % off io forwarding at 16-20 Mpps per port),
-//! so full bursts, which only a saturated worker sees, are timed in one loop iteration in
-//! [`LATENCY_SAMPLE`] and counted that many times; bursts short of full, whenever the worker
-//! keeps up, are all timed (docs/observability.md has the numbers). With latency and probes
-//! off, the loop asks none of this (its plan says so once per program).
+//! so a full burst, which only a saturated worker sees, is timed one in [`LATENCY_SAMPLE`]
+//! and counted that many times; bursts short of full, whenever the worker keeps up, are all
+//! timed (docs/observability.md has the numbers). With latency and probes off, the loop
+//! times nothing and looks for no probes (its plan says so once per program).
 //! Probes are looked for in received bursts only while some generator makes them; a probe
 //! counts at its first return, and is marked seen there (a probe the engine forwards out of
 //! another of its ports and receives again does not count twice).
@@ -26,7 +26,7 @@ use crate::compile::Program;
 use crate::stages::generator::{mark_seen, probe_of};
 use crate::stages::{bump, counter};
 
-/// Full bursts are timed in one loop iteration in this many (and counted this many times).
+/// One full burst in this many is timed (and counted this many times).
 pub(super) const LATENCY_SAMPLE: u32 = 16;
 
 /// Per generating pipeline slot: (sequence expected next, probes received).
@@ -57,32 +57,20 @@ pub(super) struct Stamp {
 }
 
 impl Stamp {
-    /// Not timed: generated packets, and bursts the sampling skips.
+    /// Not timed: generated packets, bursts the sampling skips, and every burst while the
+    /// program neither times nor probes.
     pub(super) const NONE: Self = Self { tsc: 0, weight: 0 };
 }
 
 impl Worker {
-    /// Whether this loop iteration times its full bursts: one in [`LATENCY_SAMPLE`] does
-    /// (asked once per iteration, while the program times).
-    #[inline]
-    pub(super) fn samples_full_bursts(&mut self) -> bool {
-        self.iterations_timed = self.iterations_timed.wrapping_add(1);
-        self.iterations_timed.is_multiple_of(LATENCY_SAMPLE)
-    }
-
     /// The rx time of a received burst, when it is to be timed: always while probes may
     /// arrive (and then its probes are looked for), else (latency on) when the burst is
-    /// short of full, or in an iteration that `sample`s full bursts (one in
-    /// [`LATENCY_SAMPLE`]: its full bursts then weigh that much). Called only while the
-    /// program times or probes (the worker's plan says so once per program).
+    /// short of full, or for one full burst in [`LATENCY_SAMPLE`] (its packets then weigh
+    /// that much). Called only while the program times or probes (the worker's plan says so
+    /// once per program).
     #[allow(clippy::inline_always)] // once per burst; as a call it cost ~25 instructions
     #[inline(always)]
-    pub(super) fn time_rx(
-        &mut self,
-        program: &Program,
-        burst: &mut dpdk::Burst,
-        sample: bool,
-    ) -> Stamp {
+    pub(super) fn time_rx(&mut self, program: &Program, burst: &mut dpdk::Burst) -> Stamp {
         if program.probing {
             let stamp = Stamp {
                 tsc: dpdk::tsc(),
@@ -91,13 +79,19 @@ impl Worker {
             self.scan_probes(program, burst.as_mut_slice(), stamp);
             return stamp;
         }
-        let full = burst.is_full();
-        if full && !sample {
+        if !burst.is_full() {
+            return Stamp {
+                tsc: dpdk::tsc(),
+                weight: 1,
+            };
+        }
+        self.full_bursts = self.full_bursts.wrapping_add(1);
+        if !self.full_bursts.is_multiple_of(LATENCY_SAMPLE) {
             return Stamp::NONE;
         }
         Stamp {
             tsc: dpdk::tsc(),
-            weight: if full { u64::from(LATENCY_SAMPLE) } else { 1 },
+            weight: u64::from(LATENCY_SAMPLE),
         }
     }
 

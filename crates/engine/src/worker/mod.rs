@@ -5,7 +5,9 @@
 //! into this worker's own cache lines. The program is picked up afresh at burst boundaries
 //! (see [`crate::rcu`]), so a swap never splits a burst between two programs. The busy/idle
 //! accounting the loop publishes for `top` is in `worker/load.rs`; sending, and what happens
-//! to packets a port cannot take (its link down, its queue full), in `worker/tx.rs`.
+//! to packets a port cannot take (its link down, its queue full), in `worker/tx.rs`; what the
+//! current program makes of each rx queue's bursts, resolved once per program, in
+//! `worker/plan.rs`.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
@@ -111,9 +113,8 @@ pub struct Worker {
     trash: Burst,
     copies: Vec<(u16, Mbuf)>,
     cursors: Vec<Cursor>,
-    /// Loop iterations while the program times, for the latency sampling
-    /// (`worker/latency.rs`).
-    iterations_timed: u32,
+    /// Full bursts received while latency is on, for its sampling (`worker/latency.rs`).
+    full_bursts: u32,
     /// TSC ticks to ns, 32.32 fixed point (`worker/latency.rs`).
     ns_per_tick: u64,
     /// Probe sequences seen, per generating pipeline slot (`worker/latency.rs`).
@@ -146,7 +147,7 @@ impl Worker {
             trash: Burst::new(),
             copies: Vec::with_capacity(BURST_SIZE * 4),
             cursors: Vec::new(),
-            iterations_timed: 0,
+            full_bursts: 0,
             ns_per_tick: latency::ns_per_tick_q32(),
             probes_seen: latency::probe_state(),
             view,
@@ -219,15 +220,15 @@ impl Worker {
             }
             let latest = publisher.generation();
             if latest != generation {
-                // Burst boundary: nothing of the old program is held here.
+                // Burst boundary: nothing of the old program is held here but the plan,
+                // which follows the new one before the ack releases the old.
                 // SAFETY: as above; the ack below releases the old reference.
                 program = unsafe { publisher.load() };
                 generation = latest;
-                publisher.ack(self.index, generation);
-                self.cursors = vec![Cursor::default(); program.pipelines.len()];
                 plan.follow(program, &self.tx);
+                self.cursors = vec![Cursor::default(); program.pipelines.len()];
+                publisher.ack(self.index, generation);
             }
-            let sample = plan.timing && self.samples_full_bursts();
             let mut busy = false;
             for input in &mut plan.inputs {
                 if input.queue.recv(&mut burst) == 0 {
@@ -243,7 +244,7 @@ impl Worker {
                     bump(&input.lane.busy_polls, 1);
                 }
                 let stamp = if plan.timing {
-                    self.time_rx(program, &mut burst, sample)
+                    self.time_rx(program, &mut burst)
                 } else {
                     Stamp::NONE
                 };
@@ -424,9 +425,11 @@ impl Worker {
     }
 
     /// Runs pipeline `p` over `burst`, from `source`, and sends the result: a pipeline that
-    /// drops everything with no verdicts, the rest through [`Self::process_each`]. (A
+    /// drops everything with no verdicts, the rest through [`Self::process_each`]. A
     /// [`Flow::Whole`] pipeline, resolved in the worker's plan, goes through
-    /// [`Self::forward`] instead.)
+    /// [`Self::forward`] instead; here only if the plan could not resolve it (this worker
+    /// has no tx queue on its port, which compiling refuses), where `process_each` drops
+    /// and counts what it sends.
     #[inline]
     fn process<const COUNT: bool>(
         &mut self,

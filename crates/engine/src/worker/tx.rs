@@ -16,7 +16,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use dpdk::{Burst, Mbuf};
+use dpdk::{Burst, Mbuf, TxQueue};
+use stats::Lane;
 
 use super::plan::Direct;
 use super::Worker;
@@ -42,11 +43,7 @@ impl Worker {
         let Some(tx) = &mut self.tx[p] else {
             return self.send_rest::<COUNT>(p, burst, holding);
         };
-        let sent = tx.send(burst);
-        if COUNT {
-            bump(&self.view.lane(p).tx_packets, sent as u64);
-        }
-        if !burst.is_empty() {
+        if send_up::<COUNT>(tx, self.view.lane(p), burst) {
             self.drop_unsent::<COUNT>(p, burst, true);
         }
     }
@@ -65,11 +62,7 @@ impl Worker {
         if holding || direct.link.load(Relaxed) == 0 {
             return self.send_rest::<COUNT>(p, burst, holding);
         }
-        let sent = direct.tx.send(burst);
-        if COUNT {
-            bump(&direct.out_lane.tx_packets, sent as u64);
-        }
-        if !burst.is_empty() {
+        if send_up::<COUNT>(&mut direct.tx, direct.out_lane, burst) {
             self.drop_unsent::<COUNT>(p, burst, true);
         }
     }
@@ -96,7 +89,7 @@ impl Worker {
         }
     }
 
-    /// The rest of [`Self::send_now`]: generated packets (sent behind those already held,
+    /// The rest of [`Self::send_now`] and [`Self::send_direct`]: generated packets (sent behind those already held,
     /// and held when they cannot go), and packets for a port whose link is down or on which
     /// this worker has no tx queue.
     #[inline(never)]
@@ -205,4 +198,16 @@ impl Worker {
         self.send_now::<COUNT>(port as u16, &mut bufs[port], self.holding);
         self.txbufs = bufs;
     }
+}
+
+/// Sends `burst` on `tx`, whose port's link is up, counting what the driver took in `lane`;
+/// returns whether packets are left (the queue was full), for the caller to drop and count.
+#[allow(clippy::inline_always)] // once per burst
+#[inline(always)]
+fn send_up<const COUNT: bool>(tx: &mut TxQueue, lane: &Lane, burst: &mut Burst) -> bool {
+    let sent = tx.send(burst);
+    if COUNT {
+        bump(&lane.tx_packets, sent as u64);
+    }
+    !burst.is_empty()
 }
