@@ -1,6 +1,7 @@
 //! The generator: frames, sizes, ranges, rates and pacing.
 
 use super::*;
+use crate::net;
 
 fn config(json: &str) -> GeneratorConfig {
     serde_json::from_str(json).unwrap()
