@@ -8,10 +8,9 @@
  * difference in instructions over the difference in packets, which cancels start-up and
  * shutdown. Only the forwarding lcore's thread is counted (callgrind counts each thread
  * apart; the forwarding thread is the one whose count grows most from the short run to the
- * long one): the other threads do work per
- * unit of time on other CPUs (Fastpath's sampler every 10 ms, testpmd's prompt), which
- * valgrind's one-thread-at-a-time run at about 1 Mpps would otherwise charge to packets
- * some 30 times over. testpmd (a stripped binary: no symbols to narrow the count to) runs
+ * long one): the other threads do work per unit of time on other CPUs (Fastpath's sampler
+ * every 10 ms, testpmd's prompt), which valgrind's one-thread-at-a-time run at about 1 Mpps
+ * would otherwise charge to packets some 30 times over. testpmd (a stripped binary: no symbols to narrow the count to) runs
  * interactively (`start`, `stop`); Fastpath runs as crates/engine/examples/forward.rs, the
  * engine with no Node.js in the process.
  *
@@ -130,4 +129,4 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', counted: 'the forwarding lcore thread', testpmdBurst: testpmdBurst ?? 32, results }));
+if (values.json) console.log(JSON.stringify({ tool: 'callgrind', memory: 'no-huge', counted: 'the forwarding lcore thread', ...(testpmdBurst === undefined ? {} : { testpmdBurst }), results }));

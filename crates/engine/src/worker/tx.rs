@@ -89,9 +89,9 @@ impl Worker {
         }
     }
 
-    /// The rest of [`Self::send_now`] and [`Self::send_direct`]: generated packets (sent behind those already held,
-    /// and held when they cannot go), and packets for a port whose link is down or on which
-    /// this worker has no tx queue.
+    /// The rest of [`Self::send_now`] and [`Self::send_direct`]: generated packets (sent
+    /// behind those already held, and held when they cannot go), and packets for a port
+    /// whose link is down or on which this worker has no tx queue.
     #[inline(never)]
     fn send_rest<const COUNT: bool>(&mut self, p: usize, burst: &mut Burst, holding: bool) {
         let up = self.view.link_up(p);
