@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+mod writer;
+pub use writer::Writer;
+
 /// The file's first eight bytes.
 pub const MAGIC: [u8; 8] = *b"FPCAPNG1";
 /// The layout's version.
@@ -346,16 +349,7 @@ impl Ring {
     /// Lane `lane`'s writer for one burst. Only worker `lane` may hold it.
     #[inline]
     pub fn writer(&self, lane: usize) -> Writer<'_> {
-        let off = self.lane_off(lane);
-        Writer {
-            ring: self,
-            off,
-            data: off + LANE_HEADER,
-            head: self.atomic64(off + L_HEAD).load(Ordering::Relaxed),
-            tail: self.atomic64(off + L_TAIL).load(Ordering::Acquire),
-            captured: 0,
-            dropped: 0,
-        }
+        Writer::new(self, self.lane_off(lane))
     }
 
     /// Reads lane `lane`'s records (at most `max` of them), handing each to `f`, and frees
@@ -430,76 +424,6 @@ pub struct Record<'a> {
     pub tsc: u64,
     /// The copied bytes (at most the snaplen).
     pub bytes: &'a [u8],
-}
-
-/// A worker's writer into its lane for one burst: [`Writer::push`] copies, dropping (and
-/// counting) what does not fit; dropping the writer publishes the copies.
-#[derive(Debug)]
-pub struct Writer<'a> {
-    ring: &'a Ring,
-    off: usize,
-    data: usize,
-    head: u64,
-    tail: u64,
-    captured: u64,
-    dropped: u64,
-}
-
-impl Writer<'_> {
-    /// Copies `bytes` (already cut to the snaplen) as a record; `false`, counted as dropped,
-    /// when the lane has no room.
-    #[inline]
-    pub fn push(&mut self, port: u16, flags: u16, tsc: u64, orig_len: u32, bytes: &[u8]) -> bool {
-        let size = self.ring.lane_bytes;
-        let need = (RECORD_HEADER + bytes.len()).next_multiple_of(8);
-        let pos = (self.head as usize) & (size - 1);
-        let rest = size - pos;
-        let skip = if rest < need { rest } else { 0 };
-        if need > size / 2 || self.head + (skip + need) as u64 - self.tail > size as u64 {
-            self.dropped += 1;
-            return false;
-        }
-        let base = self.ring.base.as_ptr();
-        // SAFETY: the lane's bytes from `pos` on are free (the reader is past them: checked
-        // against its tail above), in bounds (`need` ≤ `rest` after a skip), and only this
-        // worker writes them until the head below publishes them.
-        unsafe {
-            let mut at = base.add(self.data + pos);
-            if skip > 0 {
-                if skip >= RECORD_HEADER {
-                    put(at, &(skip as u32).to_ne_bytes());
-                    put(at.add(6), &PAD.to_ne_bytes());
-                }
-                at = base.add(self.data);
-            }
-            put(at, &(need as u32).to_ne_bytes());
-            put(at.add(4), &port.to_ne_bytes());
-            put(at.add(6), &flags.to_ne_bytes());
-            put(at.add(8), &orig_len.to_ne_bytes());
-            put(at.add(12), &(bytes.len() as u32).to_ne_bytes());
-            put(at.add(16), &tsc.to_ne_bytes());
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), at.add(RECORD_HEADER), bytes.len());
-        }
-        self.head += (skip + need) as u64;
-        self.captured += 1;
-        true
-    }
-}
-
-impl Drop for Writer<'_> {
-    fn drop(&mut self) {
-        let ring = self.ring;
-        ring.atomic64(self.off + L_HEAD)
-            .store(self.head, Ordering::Release);
-        if self.captured > 0 {
-            let c = ring.atomic64(self.off + L_CAPTURED);
-            c.store(c.load(Ordering::Relaxed) + self.captured, Ordering::Relaxed);
-        }
-        if self.dropped > 0 {
-            let d = ring.atomic64(self.off + L_DROPPED);
-            d.store(d.load(Ordering::Relaxed) + self.dropped, Ordering::Relaxed);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ mod stage;
 mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;
 
 /// The problems of a config whose one pipeline (two null ports, `a` in, `b` out) runs `stage`,
 /// as `path: reason` lines: what a stage's rule tests check.

@@ -1,6 +1,8 @@
 //! The acl stage's keys, prefixes and memory accounting, without EAL.
 
+use super::classify::prefix_word;
 use super::*;
+use crate::net::{self, Headers, Ip};
 
 #[test]
 fn ipv6_prefixes_split_into_four_words() {
