@@ -78,8 +78,11 @@ const HOW_TO_ENABLE = 'start fastpath serve with --token-file FILE (a 0600 file 
 export function requireToken(app: FastifyInstance, token: string | undefined): void {
   const expected = token === undefined ? undefined : digest(token);
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    const path = request.url.split('?', 1)[0]!;
-    if (OPEN.has(path)) return;
+    // The route the router matched, not the URL as sent: the router decodes the path
+    // (`/api/v1/%63apture` reaches the capture route), so the raw URL must not decide.
+    // No route matched (a 404 to come): nothing is open, and the checks below still apply.
+    const path = request.routeOptions.url ?? request.url.split('?', 1)[0]!;
+    if (request.routeOptions.url !== undefined && OPEN.has(path)) return;
     const mutating = request.method !== 'GET' && request.method !== 'HEAD';
     if (expected === undefined) {
       if (mutating) throw new HttpError(401, ErrorCode.Permission, `${request.method} ${path} changes the engine and needs a token: ${HOW_TO_ENABLE}`);
