@@ -81,8 +81,11 @@ export function watchLaunchers(onEnded: (launcher: Launcher) => void, intervalMs
   // A launcher can end while this program still loads (npm's sh dies of SIGTERM and init
   // adopts this process before it could look): its parent is then init already, though it was
   // started inside a group. Only then: further up, a gone ancestor says nothing of the
-  // launchers that still run (a script started from a shell that has since exited).
-  if (launchers.length === 0 && self.ppid === 1 && self.pgrp !== process.pid) {
+  // launchers that still run (a script started from a shell that has since exited). Init in
+  // this process's own group is no adopter but the launcher itself, as PID 1 of a container
+  // (`CMD ["npx", "fastpath", "run", ...]`): it ends only with the whole namespace.
+  const adopted = self.ppid === 1 && readStat(1)?.pgrp !== self.pgrp;
+  if (launchers.length === 0 && adopted && self.pgrp !== process.pid) {
     onEnded({ pid: self.pgrp, command: 'the process that started it, gone before the watch began' });
     return () => undefined;
   }
