@@ -362,6 +362,7 @@ describe('hostile clients', () => {
         const at = await closed;
         expect(at - started).toBeLessThan(4_000);
         expect(answer).toMatch(/^HTTP\/1\.1 408/);
+        expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'ERR_REQUEST', message: expect.stringContaining('request timeout') });
       } finally {
         clearInterval(trickle);
         socket.destroy();
@@ -369,6 +370,12 @@ describe('hostile clients', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('headers over 16 KiB: 431 with the error body (its code), not Fastify\'s', async () => {
+    const big = await get(open, '/healthz', { 'x-pad': 'x'.repeat(20_000) });
+    expect(big.status).toBe(431);
+    expect(await json(big)).toMatchObject({ code: 'ERR_REQUEST', message: expect.stringContaining('headers') });
   });
 });
 

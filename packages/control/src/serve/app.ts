@@ -14,13 +14,13 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, requireToken } from './auth.js';
 import { captureRoutes } from './capture.js';
 import { configRoutes } from './config.js';
-import { routeRoutes } from './routes.js';
 import { dashboardRoutes } from './dashboard.js';
-import { answerErrors, HttpError } from './errors.js';
+import { answerClientError, answerErrors, HttpError } from './errors.js';
 import { eventsRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { infoRoutes } from './info.js';
 import { metricsRoutes } from './metrics.js';
+import { routeRoutes } from './routes.js';
 import { Source, type ServeSource } from './source.js';
 import { statsRoutes } from './stats.js';
 
@@ -75,7 +75,7 @@ function tokenOf(options: ServeOptions): string | undefined {
 /**
  * The API over `source` as a Fastify app, not listening: mount it in a server of your own, or
  * `inject` requests. `serve()` listens with it. Routes: the dashboard at /, /api/v1/{info,
- * stats,rates,config,events,openapi.json}, /metrics, /healthz, /readyz.
+ * stats,rates,config,routes,capture,events,openapi.json}, /metrics, /healthz, /readyz.
  */
 export async function createApp(source: ServeSource, options: ServeOptions = {}): Promise<FastifyInstance> {
   const token = tokenOf(options);
@@ -88,7 +88,10 @@ export async function createApp(source: ServeSource, options: ServeOptions = {})
     http: { connectionsCheckingInterval: 1_000 },
     connectionTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // What Node's parser refuses (408, 431, 400) and a request while closing (503) answer
+    // with the API's error body, code and all (answerErrors), not Fastify's.
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false,
   });
   // JSON only: a text/plain body is refused with 415 instead of reaching a schema as a string.
   app.removeContentTypeParser('text/plain');

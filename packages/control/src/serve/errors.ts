@@ -1,7 +1,13 @@
 /**
  * Every error the API answers is `{ code, message, problems? }` with a stable `code` (the
- * FastpathError codes), so a client branches on `code`, never on the wording or the status.
+ * FastpathError codes), so a client branches on `code`, never on the wording or the status:
+ * the routes' errors, unknown routes, what Node's HTTP parser refuses before any route is
+ * reached (a request timeout, headers too large, bytes that are not HTTP), and requests that
+ * arrive while the server closes.
  */
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+
 import { ControlErrorCode, ErrorCode, FastpathError, validateConfig } from '@fastpath/types';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -70,8 +76,42 @@ function toHttp(error: FastifyError | Error, request: FastifyRequest): HttpError
   return new HttpError(500, ErrorCode.Internal, `unexpected error: ${error.message}`);
 }
 
-/** Answers every error of `app`, and every unknown route, with an error body. */
+/** The status and message for what Node's HTTP parser refused (`error.code`). */
+function clientError(code: string | undefined): [number, string] {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'the request did not arrive whole within the request timeout (10 s unless the server was told otherwise): send it all at once'];
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, `the request's headers are over ${maxHeaderSize} bytes: send fewer or shorter ones`];
+  return [400, `this is not an HTTP/1.1 request the server can read (${code ?? 'unparsable'}): send one such as curl sends`];
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses never reaches a route, so it
+ * is answered here, on the socket, with the same error body, and the socket closed.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // Reset by the client, or gone already: there is no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] = clientError(error.code);
+  const body = JSON.stringify({ code: ControlErrorCode.Request, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/**
+ * Answers every error of `app`, and every unknown route, with an error body; and a request
+ * that arrives while the server closes (on a connection still open) with 503 ERR_STOPPED
+ * (Fastify's own 503 has no code: `return503OnClosing` must be off).
+ */
 export function answerErrors(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // The first onRequest hook: before the token check, which would answer 401.
+  app.addHook('onRequest', async () => {
+    if (closing) throw new HttpError(503, ErrorCode.Stopped, 'this server is closing and takes no new requests: retry once it (or the one replacing it) listens again');
+  });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const http = toHttp(error, request);
     if (http.status >= 500) request.log.error(error);
