@@ -145,7 +145,7 @@ describe('reads', () => {
   it('GET /api/v1/openapi.json lists the routes, with the config schema as the PUT body', async () => {
     const doc = await json(await get(open, '/api/v1/openapi.json'));
     expect(doc.openapi).toMatch(/^3\./);
-    for (const path of ['/api/v1/info', '/api/v1/stats', '/api/v1/rates', '/api/v1/config', '/api/v1/events', '/metrics', '/healthz', '/readyz']) expect(Object.keys(doc.paths)).toContain(path);
+    for (const path of ['/api/v1/info', '/api/v1/stats', '/api/v1/rates', '/api/v1/config', '/api/v1/acls', '/api/v1/events', '/metrics', '/healthz', '/readyz']) expect(Object.keys(doc.paths)).toContain(path);
     const body = doc.paths['/api/v1/config'].put.requestBody.content['application/json'].schema;
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['ports', 'lcores', 'pipelines']));
     // Typed answers: the rates and the error body every route may give.

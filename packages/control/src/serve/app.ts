@@ -12,6 +12,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 
 import { DEFAULT_LISTEN, isLoopback, parseListen, readTokenFile, requireToken } from './auth.js';
+import { aclRoutes } from './acls.js';
 import { captureRoutes } from './capture.js';
 import { configRoutes } from './config.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -75,7 +76,7 @@ function tokenOf(options: ServeOptions): string | undefined {
 /**
  * The API over `source` as a Fastify app, not listening: mount it in a server of your own, or
  * `inject` requests. `serve()` listens with it. Routes: the dashboard at /, /api/v1/{info,
- * stats,rates,config,routes,capture,events,openapi.json}, /metrics, /healthz, /readyz.
+ * stats,rates,config,routes,acls,capture,events,openapi.json}, /metrics, /healthz, /readyz.
  */
 export async function createApp(source: ServeSource, options: ServeOptions = {}): Promise<FastifyInstance> {
   const token = tokenOf(options);
@@ -126,6 +127,7 @@ export async function createApp(source: ServeSource, options: ServeOptions = {})
       statsRoutes(typed);
       configRoutes(typed);
       routeRoutes(typed);
+      aclRoutes(typed);
       captureRoutes(typed);
       eventsRoutes(typed);
       typed.get('/openapi.json', { schema: { summary: 'This document', hide: true } }, async () => app.swagger());
