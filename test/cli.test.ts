@@ -1,6 +1,6 @@
 /** The `fastpath` CLI: validate and run, good configs and bad ones, as a user types them. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,24 +23,73 @@ const BAD_SHAPE_PROBLEMS = [
 ];
 
 describe('fastpath validate', () => {
-  it('loads .ts, .cts and .js configs from anywhere, and shows a syntax error at its line and column', () => {
-    // A directory with no package.json: TypeScript there compiles as CommonJS.
+  it('loads a config of every kind from outside the repository, with or without "type": "module"', () => {
+    // A directory with no package.json, where TypeScript and .js compile as CommonJS, and one
+    // below it whose package.json makes them ES modules.
     const dir = mkdtempSync(join(tmpdir(), 'fastpath-configs-'));
     try {
-      const body = "{ ports: { a: { null: {} }, b: { null: {} } }, lcores: { workers: [1] }, pipelines: [{ input: 'a', output: 'b' }] }";
-      for (const [file, text] of [['plain.ts', `export default ${body};`], ['common.cts', `export default ${body};`], ['named.ts', `export const config = ${body};`], ['module.mjs', `export default ${body};`]] as const) {
+      mkdirSync(join(dir, 'esm'));
+      writeFileSync(join(dir, 'esm/package.json'), '{ "type": "module" }\n');
+      const body = JSON.stringify({ ports: { a: { null: {} }, b: { null: {} } }, lcores: { workers: [1] }, pipelines: [{ input: 'a', output: 'b' }] });
+      const files = [
+        ['plain.ts', `export default ${body};`],
+        ['named.ts', `export const config = ${body};`],
+        ['module.mts', `export default ${body};`],
+        ['common.cts', `export default ${body};`],
+        ['script.js', `export default ${body};`],
+        ['exports.js', `module.exports = ${body};`],
+        ['module.mjs', `export default ${body};`],
+        ['common.cjs', `module.exports = ${body};`],
+        ['config.json', body],
+        ['esm/plain.ts', `export default ${body};`],
+        ['esm/script.js', `export default ${body};`],
+        ['esm/common.cjs', `module.exports = ${body};`],
+      ] as const;
+      for (const [file, text] of files) {
         writeFileSync(join(dir, file), text);
         const run = runCli(['validate', join(dir, file)]);
         expect(run.stderr, file).toBe('');
         expect(run.stdout.trim(), file).toBe(`${join(dir, file)}: valid (2 ports, 1 pipeline, 1 worker lcore)`);
       }
-      const broken = `export default { ports: {}, lcores: { workers: [1] }, pipelines: [{ input: 'a' output: 'b' }] };\n`;
-      writeFileSync(join(dir, 'broken.ts'), broken);
-      const run = runCli(['validate', join(dir, 'broken.ts')]);
-      expect(run.status).toBe(1);
-      // Columns count from 1, as editors do: where `output` starts, a comma missing before it.
-      const column = broken.indexOf('output') + 1;
-      expect(run.stderr.trim()).toBe(`fastpath: cannot load config ${join(dir, 'broken.ts')}: ${join(dir, 'broken.ts')}:1:${column}: Expected "}" but found "output" [ERR_CONFIG]`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows a syntax error in a config of any kind at its file, line and column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fastpath-configs-'));
+    try {
+      mkdirSync(join(dir, 'esm'));
+      writeFileSync(join(dir, 'esm/package.json'), '{ "type": "module" }\n');
+      // A comma missing before `output`, on the third line.
+      const broken = (head: string) => `${head} {\n  ports: {},\n  pipelines: [{ input: 'a' output: 'b' }],\n};\n`;
+      // Node's own message (V8's) for an ES module or CommonJS; esbuild's through tsx where a
+      // file is compiled (TypeScript, and ES syntax in .js outside an ES module package).
+      const v8 = "Unexpected identifier 'output'";
+      const esbuild = 'Expected "}" but found "output"';
+      const cases = [
+        ['broken.ts', broken('export default'), 'output', esbuild],
+        ['broken.mts', broken('export default'), 'output', esbuild],
+        ['broken.js', broken('export default'), 'output', esbuild],
+        ['esm/broken.js', broken('export default'), 'output', v8],
+        ['broken.mjs', broken('export default'), 'output', v8],
+        ['broken.cjs', broken('module.exports ='), 'output', v8],
+        ['esm/broken.cjs', broken('module.exports ='), 'output', v8],
+        // JSON.parse gives an offset for this one, and none for an unexpected character.
+        ['comma.json', '{\n  "ports": {},\n  "lcores": { "workers": [1] }\n  "pipelines": []\n}\n', '"pipelines"', "Expected ',' or '}' after property value"],
+        ['token.json', '{\n  "ports": {},\n  "lcores": { "workers": [1] },\n  "pipelines": [o]\n}\n', 'o]', "Unexpected token 'o'"],
+        ['trailing.json', '{\n  "ports": {},\n  "pipelines": [],\n}\n', '}\n', 'Expected double-quoted property name'],
+      ] as const;
+      for (const [file, text, culprit, what] of cases) {
+        const path = join(dir, file);
+        writeFileSync(path, text);
+        const run = runCli(['validate', path]);
+        expect(run.status, file).toBe(1);
+        // Lines and columns count from 1, as editors do.
+        const lines = text.slice(0, text.lastIndexOf(culprit)).split('\n');
+        const at = `${lines.length}:${lines.at(-1)!.length + 1}`;
+        expect(run.stderr.trim(), file).toBe(`fastpath: cannot load config ${path}: ${path}:${at}: ${what} [ERR_CONFIG]`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
