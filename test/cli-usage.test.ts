@@ -3,7 +3,7 @@
  * every form, unknown commands and flags named, --version, numbers refused before anything
  * starts. No test here starts an engine.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { positiveInteger, positiveNumber, UsageError } from '@fastpath/control';
@@ -11,13 +11,16 @@ import { describe, expect, it } from 'vitest';
 
 import { repoRoot, runCli, runScript } from './helpers.js';
 
+/** Every command's usage line, by its name; a command is a module of packages/control/src/cli/ (checked below). */
 const USAGE = {
   run: 'fastpath run CONFIG [--duration S] [--json]',
+  serve: 'fastpath serve [CONFIG | --attach NAME] [--listen HOST:PORT] [--token-file F]',
   validate: 'fastpath validate CONFIG',
   ls: 'fastpath ls [--json]',
   clean: 'fastpath clean [--dry-run] [--json]',
   stats: 'fastpath stats [NAME] [--json]',
   top: 'fastpath top [NAME] [--frames N]',
+  routes: 'fastpath routes [NAME] add|del|show|lookup|tables [ARGS...] [--table T] [--file F] [--json]',
   capture: 'fastpath capture [NAME] [--pipeline P] [--at input|output|drops] [--filter EXPR] [--snaplen N] [--count N] [--duration S] [--buffer MIB] -w|--write FILE.pcapng',
   doctor: 'fastpath doctor [CONFIG] [--pci ADDR]... [--json] [--root DIR] [--no-huge]',
   devbind: 'fastpath devbind --status | --bind DRIVER PCI... | --unbind PCI...  [--yes] [--root DIR] [--json]',
@@ -25,7 +28,14 @@ const USAGE = {
   'mem plan': 'fastpath mem plan CONFIG [--json] [--reserve]',
 };
 
-const EXAMPLES = ['l2fwd', 'macswap', 'generator', 'bridge', 'exporter', 'pcap-replay', 'capture', 'latency'];
+/** The CLI's modules that are no command: the dispatcher and what every command is. */
+const NOT_COMMANDS = ['index.ts', 'command.ts'];
+
+/** Every program in examples/ (each takes --help): a new one is tested without a word here. */
+const EXAMPLES = readdirSync(join(repoRoot, 'examples'))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => file.slice(0, -'.ts'.length))
+  .sort();
 
 const CONFIG = 'examples/configs/generator.config.ts';
 
@@ -68,6 +78,15 @@ describe('fastpath help', () => {
     }
     expect(outputs[0]).toContain("'fastpath help COMMAND' or 'fastpath COMMAND --help'");
     expect(outputs[0]).toContain("'fastpath --version'");
+  });
+
+  it('covers every command: one per module of src/cli/, and --help lists no other', () => {
+    const modules = readdirSync(join(repoRoot, 'packages/control/src/cli')).filter((file) => file.endsWith('.ts') && !NOT_COMMANDS.includes(file));
+    const named = [...new Set(Object.keys(USAGE).map((command) => command.split(' ')[0]))];
+    expect(named.sort()).toEqual(modules.map((file) => file.slice(0, -'.ts'.length)).sort());
+    const lines = runCli(['--help']).stdout.split('\n');
+    const listed = lines.slice(lines.indexOf('commands:') + 1, lines.indexOf('', lines.indexOf('commands:'))).filter((line) => /^ {2}\S/.test(line));
+    expect(listed.map((line) => line.trim()).sort()).toEqual(Object.values(USAGE).sort());
   });
 
   it.each(Object.entries(USAGE))('prints the usage, summary and one line per option of %s, as help CMD and as CMD --help', (command, usage) => {
@@ -197,6 +216,12 @@ describe('examples on the command line', () => {
     const usage = /^usage: (.*)$/m.exec(help.stdout)?.[1] ?? '';
     expect(usage.startsWith(`npx tsx examples/${name}.ts`), help.stdout).toBe(true);
     expectHelp(help.stdout, usage);
+  });
+
+  it('finds every example, and the README lists each', () => {
+    expect(EXAMPLES).toEqual(expect.arrayContaining(['l2fwd', 'l3fwd', 'firewall', 'latency']));
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    for (const name of EXAMPLES) expect(readme, name).toMatch(new RegExp(`^\\| \`${name}\\.ts[ \`]`, 'm'));
   });
 
   it('takes -h as --help', () => {
