@@ -82,7 +82,11 @@ async function explain(error: unknown, path: string): Promise<string> {
   });
   if (/^Transform failed/.test(first) && located.length > 0) return located.join('; ');
   if (error instanceof SyntaxError) {
-    const where = locate(error.stack ?? '') ?? (await checkModule(path));
+    const stack = error.stack ?? '';
+    // Thrown by Node's ES module compiler (no frame of the config's own code): a JavaScript
+    // module that does not parse, which `node --check` locates.
+    const compiling = ['.js', '.mjs'].includes(extname(path)) && stack.split('\n').filter((line) => /^\s+at /.test(line)).every((line) => line.includes('node:internal/'));
+    const where = locate(stack) ?? (compiling ? await checkModule(path) : undefined);
     if (where !== undefined) return `${where}: ${first}`;
   }
   return first;
