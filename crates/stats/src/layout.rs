@@ -255,6 +255,21 @@ pub const SAMPLE_HEADER: usize = 16;
 /// Bytes per port in a sample slot: rx, tx, drops.
 pub const SAMPLE_PORT: usize = 24;
 
+/// Field offsets in a sample slot: the header's from the slot, a port's from its triple (at
+/// `SAMPLE_HEADER + port × SAMPLE_PORT`). Every field is a u64.
+pub mod sample {
+    /// `2 × index + 1` while sample `index` is written, `2 × index + 2` once it is whole.
+    pub const SEQUENCE: usize = 0;
+    /// When it was taken, Unix time in ns.
+    pub const TIME: usize = 8;
+    /// The port's packets received, to then.
+    pub const RX: usize = 0;
+    /// The port's packets sent.
+    pub const TX: usize = 8;
+    /// The port's packets dropped (at a full tx queue, at a down link, or taken by no pipeline).
+    pub const DROPS: usize = 16;
+}
+
 /// Bytes per sample slot for `ports` ports (a whole number of cache lines).
 pub const fn sample_stride(ports: usize) -> usize {
     (SAMPLE_HEADER + SAMPLE_PORT * ports).div_ceil(LINE) * LINE

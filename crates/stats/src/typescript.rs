@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use crate::catalogue::{EntryDef, CATALOGUE};
 use crate::layout::{
-    entry, flags, header, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN,
-    ENTRY_SIZE, FLAG_FAILED, FLAG_STOPPED, HEADER_SIZE, HISTOGRAM_BUCKETS, HISTOGRAM_HEADER,
-    HISTOGRAM_SUB_BITS, LAYOUT_VERSION, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PERIOD_MS, SAMPLE_PORT,
-    WORKER_OBJECT,
+    entry, flags, header, sample, Kind, ELEMENT_NAME_LEN, ELEMENT_PARENT, ELEMENT_SIZE,
+    ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_FAILED, FLAG_STOPPED, HEADER_SIZE, HISTOGRAM_BUCKETS,
+    HISTOGRAM_HEADER, HISTOGRAM_SUB_BITS, LAYOUT_VERSION, MAX_ENTRIES, SAMPLE_HEADER,
+    SAMPLE_PERIOD_MS, SAMPLE_PORT, WORKER_OBJECT,
 };
 
 fn pascal(name: &str) -> String {
@@ -111,6 +111,16 @@ pub fn render() -> String {
     ];
     out.push_str("/** Directory entry field offsets. */\nexport const entry = {\n");
     for (name, at) in entry_fields {
+        let _ = writeln!(out, "  {name}: {at},");
+    }
+    out.push_str("} as const;\n\n/** Sample slot field offsets: the header's from the slot, a port's from its triple. */\nexport const sample = {\n");
+    for (name, at) in [
+        ("SEQUENCE", sample::SEQUENCE),
+        ("TIME", sample::TIME),
+        ("RX", sample::RX),
+        ("TX", sample::TX),
+        ("DROPS", sample::DROPS),
+    ] {
         let _ = writeln!(out, "  {name}: {at},");
     }
     out.push_str("} as const;\n\n/** Entry kinds: how a reader decodes an entry. */\nexport const Kind = {\n");

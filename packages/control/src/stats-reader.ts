@@ -35,6 +35,7 @@ const {
   SAMPLE_HEADER,
   SAMPLE_PERIOD_MS,
   SAMPLE_PORT,
+  sample: S,
   WORKER_OBJECT,
 } = segmentLayout;
 const HEARTBEAT_STALE_MS = 2000;
@@ -356,15 +357,15 @@ export class StatsReader {
     let timeNs = 0n;
     for (let l = 0; l < lcores.length; l++) {
       const at = offset + l * copyStride + (index % slots) * stride;
-      if (view.getBigUint64(at, true) !== expected) return undefined;
-      timeNs = view.getBigUint64(at + 8, true);
+      if (view.getBigUint64(at + S.SEQUENCE, true) !== expected) return undefined;
+      timeNs = view.getBigUint64(at + S.TIME, true);
       const lcore = lcores[l]!;
       for (let p = 0; p < ports.length; p++) {
         const port = ports[p]!;
         const field = at + SAMPLE_HEADER + p * SAMPLE_PORT;
-        const rx = this.#u64(field);
-        const tx = this.#u64(field + 8);
-        const dropped = this.#u64(field + 16);
+        const rx = this.#u64(field + S.RX);
+        const tx = this.#u64(field + S.TX);
+        const dropped = this.#u64(field + S.DROPS);
         port.rxPackets += rx;
         port.txPackets += tx;
         port.dropped += dropped;
@@ -373,7 +374,7 @@ export class StatsReader {
         lcore.dropped += dropped;
       }
       // Seqlock: the slot is good only if nobody started rewriting it while we read.
-      if (view.getBigUint64(at, true) !== expected) return undefined;
+      if (view.getBigUint64(at + S.SEQUENCE, true) !== expected) return undefined;
     }
     return { index, timeNs, ports, lcores };
   }

@@ -61,6 +61,15 @@ export const entry = {
   SIZE: 128,
 } as const;
 
+/** Sample slot field offsets: the header's from the slot, a port's from its triple. */
+export const sample = {
+  SEQUENCE: 0,
+  TIME: 8,
+  RX: 0,
+  TX: 8,
+  DROPS: 16,
+} as const;
+
 /** Entry kinds: how a reader decodes an entry. */
 export const Kind = {
   Scalar: 1,

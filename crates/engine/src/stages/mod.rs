@@ -6,7 +6,8 @@
 //! `stages!` registry below. The registry generates [`StageConfig`] (the serde shape: an
 //! object tagged by `kind`, or the kind's name alone for a stage without fields) and
 //! [`Stage`] (the compiled form) with its dispatch. The rules a stage's config must follow
-//! live in [`crate::validate`]; compiling a validated config cannot fail on them.
+//! are its own [`StageRun::check`], which [`crate::validate`] runs with every other rule;
+//! compiling a validated config cannot fail on them.
 //!
 //! Dispatch is static: [`Stage`] is an enum whose methods `match` on the variant and call the
 //! stage's `#[inline]` [`StageRun`] methods, so every stage's code inlines into one function,

@@ -9,8 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::layout::{
-    entry, header, Kind, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN, ENTRY_SIZE, FLAG_LOCKED,
-    FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER, SAMPLE_PORT,
+    entry, header, sample, Kind, ELEMENT_PARENT, ELEMENT_SIZE, ENGINE_NAME_LEN, ENTRY_SIZE,
+    FLAG_LOCKED, FLAG_STOPPED, HEADER_SIZE, LAYOUT_VERSION, MAGIC, MAX_ENTRIES, SAMPLE_HEADER,
+    SAMPLE_PORT,
 };
 use crate::segment::now_ns;
 
@@ -355,15 +356,15 @@ impl Reader {
             let slot = ring.offset
                 + c * ring.copy_stride
                 + (index % ring.count as u64) as usize * ring.stride;
-            if u64_at(&self.bytes, slot)? != complete {
+            if u64_at(&self.bytes, slot + sample::SEQUENCE)? != complete {
                 return Ok(None);
             }
-            time = u64_at(&self.bytes, slot + 8)?;
+            time = u64_at(&self.bytes, slot + sample::TIME)?;
             for (p, v) in values.iter_mut().enumerate() {
                 let f = slot + SAMPLE_HEADER + p * SAMPLE_PORT;
-                for (k, field) in v.iter_mut().enumerate() {
+                for (field, at) in v.iter_mut().zip([sample::RX, sample::TX, sample::DROPS]) {
                     // Wrapping: counters of a corrupt segment may be anything.
-                    *field = field.wrapping_add(u64_at(&self.bytes, f + k * 8)?);
+                    *field = field.wrapping_add(u64_at(&self.bytes, f + at)?);
                 }
             }
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{now_ns, MemorySummary, Scalar, Segment};
 use crate::directory::{loops_line, port_line, queue_line, scalar_slot};
 use crate::layout::{
-    header, sample_stride, ELEMENT_NAME_LEN, ELEMENT_SIZE, FAILURE_LEN, FLAG_FAILED, LINE,
+    header, sample, sample_stride, ELEMENT_NAME_LEN, ELEMENT_SIZE, FAILURE_LEN, FLAG_FAILED, LINE,
     MEMORY_RUNS, NONE, QUEUE_SLOTS, SAMPLE_HEADER, SAMPLE_PORT, SAMPLE_SLOTS,
 };
 
@@ -167,10 +167,11 @@ impl Segment {
         for w in 0..self.workers {
             let slot =
                 self.blocks.samples + (w * SAMPLE_SLOTS + written as usize % SAMPLE_SLOTS) * stride;
-            let seq = self.word64(slot);
+            let seq = self.word64(slot + sample::SEQUENCE);
             seq.store(2 * written + 1, Ordering::Relaxed);
             std::sync::atomic::fence(Ordering::Release);
-            self.word64(slot + 8).store(now, Ordering::Relaxed);
+            self.word64(slot + sample::TIME)
+                .store(now, Ordering::Relaxed);
             for (p, lane) in lanes[w * self.ports..(w + 1) * self.ports]
                 .iter()
                 .enumerate()
@@ -179,11 +180,12 @@ impl Segment {
                 let dropped = lane.tx_dropped.load(Ordering::Relaxed)
                     + lane.tx_link_down.load(Ordering::Relaxed)
                     + lane.unrouted.load(Ordering::Relaxed);
-                self.word64(at)
+                self.word64(at + sample::RX)
                     .store(lane.rx_packets.load(Ordering::Relaxed), Ordering::Relaxed);
-                self.word64(at + 8)
+                self.word64(at + sample::TX)
                     .store(lane.tx_packets.load(Ordering::Relaxed), Ordering::Relaxed);
-                self.word64(at + 16).store(dropped, Ordering::Relaxed);
+                self.word64(at + sample::DROPS)
+                    .store(dropped, Ordering::Relaxed);
             }
             seq.store(2 * written + 2, Ordering::Release);
         }
