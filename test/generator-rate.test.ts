@@ -4,14 +4,14 @@
  * stepped through, and the achieved rate is printed from the pcap's timestamps; the only
  * timing asserted is what cannot flake: a pacer can be late, never early.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, expect, it } from 'vitest';
 
 import { Engine } from '@fastpath/control';
 
-import { scratchDir, waitFor } from './helpers.js';
+import { runCli, scratchDir, waitFor } from './helpers.js';
 
 const dir = scratchDir('generator-rate');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,4 +56,27 @@ it('makes the IMIX mix exactly and never runs ahead of its rate', async () => {
   // The pacer makes a packet only once it is due, so the run lasts at least as long as the
   // rate says, less the one burst it may make at once (and pcap's microsecond timestamps).
   expect(seconds).toBeGreaterThanOrEqual((count - 1 - 32) / pps - 2e-6);
+});
+
+it('says so when the worker cannot keep up with the rate: the run summary names the shortfall and what to do', () => {
+  // A billion packets a second of 1518-byte frames into a null port: no core makes that.
+  const file = join(dir, 'too-fast.json');
+  const name = `fp-too-fast-${process.pid}`;
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ports: { out: { null: {} } },
+      lcores: { workers: [1] },
+      memory: { hugepages: false },
+      eal: { filePrefix: name },
+      pipelines: [{ name: 'flood', generator: { sizes: 1518, rate: { pps: 1e9 } }, output: 'out' }],
+    }),
+  );
+  const run = runCli(['run', file, '--duration', '1']);
+  expect(run.status, run.stderr).toBe(0);
+  const shortfall = /pipeline flood: its generator fell (\d+) packets short of its rate: the worker could not keep up/.exec(run.stdout);
+  expect(shortfall, run.stdout).not.toBeNull();
+  // Made plus missed is what a second at the rate asked for, give or take the run's edges.
+  const made = Number(/pipeline flood: in \d+, out \d+, dropped \d+, generated (\d+)/.exec(run.stdout)?.[1]);
+  expect(made + Number(shortfall![1])).toBeGreaterThan(0.5e9);
 });

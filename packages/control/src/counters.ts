@@ -51,3 +51,13 @@ export function latencyLines(snap: EngineStats): string[] {
   if (rows.length === 0) return [];
   return [`${'pipeline'.padEnd(22)}${'count'.padStart(12)}${['min', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h) => h.padStart(9)).join('')}`, ...rows];
 }
+
+/**
+ * A line for each generator that missed its rate (`paceMissed`: packets its pace called for
+ * that the worker could not make in time), saying what to do; none when every rate was made.
+ */
+export function paceWarnings(snap: Pick<EngineStats, 'pipelines'>): string[] {
+  return snap.pipelines
+    .filter((p) => p.paceMissed > 0)
+    .map((p) => `pipeline ${p.name}: its generator fell ${p.paceMissed} packets short of its rate: the worker could not keep up (give it a worker of its own, or lower the rate)`);
+}

@@ -4,6 +4,7 @@
  */
 import type { AclStats, EngineInfo, EngineStats, PortStats } from '@fastpath/types';
 
+import { paceWarnings } from './counters.js';
 import type { Engine } from './engine.js';
 import { watchSignals, type SignalWatch } from './signals.js';
 
@@ -153,6 +154,7 @@ export function summaryLines(info: EngineInfo, last: EngineStats, seconds: numbe
     lines.push(`  pipeline ${p.name}: in ${p.inPackets}, out ${p.outPackets}, dropped ${p.dropped}${p.generated ? `, generated ${p.generated}` : ''}${rules ? `; ${rules}` : ''}`);
     for (const acl of p.acls ?? []) lines.push(`    acl ${acl.name}: ${aclHits(acl)}`);
   }
+  for (const warning of paceWarnings(last)) lines.push(`  ${warning}`);
   if (last.mempool.drySamples > 0) {
     lines.push(`  the packet pool ran dry in ${last.mempool.drySamples} of the 10 ms samples (receiving and generating stalled): raise memory.mbufs`);
   }

@@ -1,5 +1,5 @@
 /** `fastpath stats [NAME]`: one snapshot of an engine's counters. */
-import { latencyLines, otherCounters } from '../counters.js';
+import { latencyLines, otherCounters, paceWarnings } from '../counters.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand, NAME_NOTE } from './command.js';
 
@@ -25,5 +25,6 @@ export const statsCommand = defineCommand({
     }
     for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped', 'linkUp'] })) console.log(line);
     for (const line of latencyLines(snap)) console.log(`  ${line}`);
+    for (const warning of paceWarnings(snap)) console.log(`  ${warning}`);
   },
 });

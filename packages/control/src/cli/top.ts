@@ -1,5 +1,5 @@
 /** `fastpath top [NAME]`: a live view of an engine, redrawn every half second until a signal (or --frames N). */
-import { latencyLines, otherCounters } from '../counters.js';
+import { latencyLines, otherCounters, paceWarnings } from '../counters.js';
 import { type SignalWatch, watchSignals } from '../signals.js';
 import { StatsReader } from '../stats-reader.js';
 import { defineCommand, NAME_NOTE, positiveInteger } from './command.js';
@@ -50,6 +50,8 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
     // Everything else the segment counts, by name (non-zero only).
     const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'linkUp'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
     if (others.length > 0) lines.push('', 'counters', ...others);
+    const warnings = paceWarnings(snap);
+    if (warnings.length > 0) lines.push('', ...warnings);
     previous = snap;
     process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n`);
     await signals.sleep(500);
