@@ -89,6 +89,7 @@ it('counts probe round trips, loses exactly the probes dropped on purpose, and t
 });
 
 const skip = cannotUseNamespaces();
+if (skip) console.warn(`examples/latency.ts test: skipped: ${skip}`);
 it.skipIf(skip !== undefined)('examples/latency.ts: probes through two namespaces all come back, with percentiles each second', () => {
   const run = runScript('examples/latency.ts', ['--duration', '2', '--pps', '2000']);
   expect(run.status, run.stderr).toBe(0);

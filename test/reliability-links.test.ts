@@ -6,7 +6,8 @@
  * traffic resumes when the interface comes back up. The same for a memif port whose peer
  * engine stops and a new one connects. An interface deleted and created again
  * is another interface, which the port's socket never sees: the port stays down until the
- * engine restarts (docs/config.md). Needs root; skipped with the reason printed otherwise.
+ * engine restarts (docs/config.md). A tap port (the engine's own kernel interface) set down
+ * and up: the same. Needs root; skipped with the reason printed otherwise.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { cannotUseNamespaces } from './netns.js';
 
 const IFACE = 'fplinkA';
 const PEER = 'fplinkB';
+/** The tap port's interface, which the engine creates. */
+const TAP = 'fplinkT';
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 const makeVeth = () => {
   ip('link', 'add', IFACE, 'type', 'veth', 'peer', 'name', PEER);
@@ -50,11 +53,12 @@ describe.skipIf(skip !== undefined)('reliability: ports whose link goes away', (
     // x → k sends into the af_packet port at full speed; n → m are the other ports; s is a
     // memif server whose clients come and go.
     engine = await Engine.start({
-      ports: { k: { afPacket: { iface: IFACE } }, x: { null: {} }, n: { null: {} }, m: { null: {} }, s: { memif: { role: 'server', socket } } },
+      ports: { k: { afPacket: { iface: IFACE } }, x: { null: {} }, n: { null: {} }, m: { null: {} }, s: { memif: { role: 'server', socket } }, t: { tap: { iface: TAP } }, y: { null: {} } },
       lcores: { main: 0, workers: [1] },
       memory: { hugepages: false, mbufs: 32767 },
       pipelines: [
         { name: 'x-to-k', input: 'x', output: 'k' },
+        { name: 'y-to-t', input: 'y', output: 't' },
         { name: 'n-to-m', input: 'n', output: 'm' },
         { name: 'from-client', input: 's', stages: ['drop'] },
       ],
@@ -168,5 +172,30 @@ describe.skipIf(skip !== undefined)('reliability: ports whose link goes away', (
       expect(others_(engine.stats())).toBeGreaterThan(others);
       expect(leftovers(prefix)).toEqual([]);
     }
+  });
+
+  it('a tap port reads down while its interface is set down, and sends again once it is up', async () => {
+    const tap = (s: EngineStats) => s.ports.find((p) => p.name === 't')!;
+    const tapReads = async (up: 0 | 1) => {
+      for (const deadline = Date.now() + 2000; tap(engine.stats()).linkUp !== up && Date.now() < deadline; ) await sleep(20);
+      return tap(engine.stats()).linkUp;
+    };
+    const sentOver300ms = async () => {
+      const a = engine.stats();
+      await sleep(300);
+      const b = engine.stats();
+      return { sent: tap(b).txPackets - tap(a).txPackets, linkDown: tap(b).txLinkDown! - tap(a).txLinkDown!, others: others_(b) - others_(a) };
+    };
+    expect(await tapReads(1)).toBe(1);
+    expect((await sentOver300ms()).sent).toBeGreaterThan(0);
+    ip('link', 'set', TAP, 'down');
+    expect(await tapReads(0)).toBe(0);
+    const down = await sentOver300ms();
+    expect(down.sent).toBe(0);
+    expect(down.linkDown).toBeGreaterThan(0);
+    expect(down.others).toBeGreaterThan(0);
+    ip('link', 'set', TAP, 'up');
+    expect(await tapReads(1)).toBe(1);
+    expect((await sentOver300ms()).sent).toBeGreaterThan(0);
   });
 });
