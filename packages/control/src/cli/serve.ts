@@ -18,7 +18,7 @@ export const serveCommand = defineCommand({
   options: {
     attach: { type: 'string', value: 'NAME', help: "serve a running engine, read-only (NAME: its EAL file prefix, as `fastpath ls` lists it)" },
     listen: { type: 'string', value: 'HOST:PORT', help: `where to listen (default ${DEFAULT_LISTEN}; port 0 picks a free one); any host but loopback needs --token-file` },
-    'token-file': { type: 'string', value: 'F', help: 'a 0600 file holding the bearer token every route but /healthz then needs (PUT /config always needs one)' },
+    'token-file': { type: 'string', value: 'F', help: 'a 0600 file holding the bearer token every route but /healthz then needs (changes, PUT /config and POST/DELETE /routes, and GET /capture always need one)' },
   },
   positionals: { min: 0, max: 1 },
   notes: [

@@ -27,6 +27,7 @@ const portRates = z.object({
   dropPps: z.number().describe('packets dropped per second'),
 });
 
+/** The counter routes: /stats and /rates. */
 export function statsRoutes(app: Api): void {
   app.get(
     '/stats',
@@ -38,7 +39,7 @@ export function statsRoutes(app: Api): void {
     '/rates',
     {
       schema: {
-        summary: 'Per-port packet and byte rates over a recent window, from the 10 ms sample ring',
+        summary: 'Per-port rx, tx and drop packets per second over a recent window, from the 10 ms sample ring',
         querystring: z.object({ windowMs: z.coerce.number().int().min(10).max(60_000).default(1000).describe('the window, in ms (default 1000)') }).strict(),
         response: { 200: z.array(portRates), ...errorResponses },
       },
