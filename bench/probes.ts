@@ -1,7 +1,6 @@
 /**
- * Probe resolution vs ping over the same veth path (issue 15). examples/latency.ts's topology:
- * two network namespaces, A and B, joined by a veth link, each joined to the engine by another
- * (af_packet ports a and b):
+ * Probe resolution vs ping over the same veth path (issue 15). Two network namespaces, A and
+ * B, joined by a veth link, each joined to the engine by another (af_packet ports a and b):
  *
  *   engine a ⇄ prlA|pA (A: 10.82.1.1, 10.82.3.1) ⇄ aB|bA ⇄ (B: 10.82.3.2, 10.82.2.1, 10.82.4.1) pB|prlB ⇄ engine b
  *
