@@ -182,6 +182,27 @@ it('runs two captures at once, each with its own packets, point and interface', 
   expect(interfaces(fb)).toEqual(new Set([`dpdk:${id('sink')}\t0x00000002\t40\t64`]));
 });
 
+it('runs captures of two pipelines at once, each file naming its own pipeline and point', async () => {
+  // The generator's output and the forwarder's input see the same packets on port loop: one
+  // leaving, one arriving.
+  const [made, taken] = await Promise.all([
+    engine.capture({ pipeline: 'make', at: 'output', filter: 'udp src port 1040', count: 30 }),
+    engine.capture({ pipeline: 'fwd', at: 'input', filter: 'udp src port 1041', count: 30 }),
+  ]);
+  expect(rings()).toHaveLength(2);
+  const [fm, ft] = [join(dir, 'make.pcapng'), join(dir, 'fwd.pcapng')];
+  await Promise.all([pipeline(made, createWriteStream(fm)), pipeline(taken, createWriteStream(ft))]);
+  expect((await made.done).captured).toBe(30);
+  expect((await taken.done).captured).toBe(30);
+  const loop = engine.info.ports.find((x) => x.name === 'loop')!.id;
+  const fields = (file: string) => new Set(execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'udp.srcport', '-e', 'frame.interface_name', '-e', 'frame.packet_flags_direction'], { encoding: 'utf8' }).trim().split('\n'));
+  expect(fields(fm)).toEqual(new Set([`1040\tdpdk:${loop}\t0x00000002`]));
+  expect(fields(ft)).toEqual(new Set([`1041\tdpdk:${loop}\t0x00000001`]));
+  const comment = (file: string) => execFileSync('capinfos', [file], { encoding: 'utf8' });
+  expect(comment(fm)).toMatch(/pipeline make, at output, filter "udp src port 1040"/);
+  expect(comment(ft)).toMatch(/pipeline fwd, at input, filter "udp src port 1041"/);
+});
+
 it('captures at drops what the stages drop, and those packets never show at output', async () => {
   const drops = await engine.capture({ pipeline: 'fwd', at: 'drops', count: 20 });
   const output = await engine.capture({ pipeline: 'fwd', at: 'output', filter: 'udp src port 1050', durationS: 1 });
