@@ -24,7 +24,7 @@ function doctorJson(env: string, args: string[]) {
 const pci = (...addresses: string[]) => addresses.flatMap((a) => ['--pci', a]);
 const voteOf = (report: Omit<DoctorReport, 'text'>, address: string) => report.iova.votes.find((v) => v.pci === address)!;
 
-describe('doctor: the PCI vote of each kernel driver', () => {
+describe('reliability: doctor: the PCI vote of each kernel driver', () => {
   it('vfio-pci with an IOMMU has no preference, and EAL picks VA (exit 0)', () => {
     const { status, report } = doctorJson('pci-iommu-mixed', pci('0000:3b:00.0'));
     expect(status).toBe(0);
@@ -90,7 +90,7 @@ describe('doctor: the PCI vote of each kernel driver', () => {
   });
 });
 
-describe('doctor: what EAL then does', () => {
+describe('reliability: doctor: what EAL then does', () => {
   it('PA and VA votes conflict into DC: root with an IOMMU gets VA and the PA device is left out (exit 1)', () => {
     const { status, report } = doctorJson('pci-iommu-mixed', pci('0000:af:00.0', '0000:d8:00.0'));
     expect(status).toBe(1);
@@ -144,7 +144,7 @@ describe('doctor: what EAL then does', () => {
   });
 });
 
-describe('doctor CONFIG', () => {
+describe('reliability: doctor CONFIG', () => {
   const dir = scratchDir('doctor-pci');
   const config = (name: string, extra: Record<string, unknown>) => {
     const file = join(dir, `${name}.json`);
