@@ -225,11 +225,7 @@ pub fn memory_plan(
         .pipelines
         .iter()
         .flat_map(|p| &p.stages)
-        .map(|stage| match stage {
-            StageConfig::Route(route) => crate::stages::route::table_bytes(route),
-            StageConfig::Acl(acl) => crate::stages::acl::table_bytes(acl),
-            _ => 0,
-        })
+        .map(StageConfig::table_bytes)
         .sum::<u64>();
     let heap_bytes = mempool_bytes + port_bytes + EAL_HEAP_BASELINE + table_bytes;
     let heap_pages = heap_bytes.div_ceil(page_size);

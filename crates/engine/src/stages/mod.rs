@@ -94,6 +94,13 @@ pub trait StageRun: Sized {
         Vec::new()
     }
 
+    /// EAL heap bytes the stage's tables take (route tables, ACL classifiers), counted by
+    /// the memory plan before EAL starts (`crate::plan::memory`). Stages without tables
+    /// take none.
+    fn table_bytes(_config: &Self::Config) -> u64 {
+        0
+    }
+
     /// Compiles the config (resolving ports, parsing addresses, taking counter slots and
     /// carried state from `cx`); `None` when the stage compiles to nothing.
     fn compile(
@@ -192,6 +199,13 @@ macro_rules! stages {
             pub(crate) fn sends_to(&self) -> Vec<(&str, &'static str)> {
                 match self {
                     $(Self::$Variant(config) => <$Compiled as StageRun>::sends_to(config),)*
+                }
+            }
+
+            /// See [`StageRun::table_bytes`].
+            pub(crate) fn table_bytes(&self) -> u64 {
+                match self {
+                    $(Self::$Variant(config) => <$Compiled as StageRun>::table_bytes(config),)*
                 }
             }
 

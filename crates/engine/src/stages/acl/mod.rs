@@ -101,6 +101,10 @@ impl StageRun for AclStage {
             .collect()
     }
 
+    fn table_bytes(config: &AclConfig) -> u64 {
+        table_bytes(config)
+    }
+
     fn compile(
         config: &AclConfig,
         cx: &mut CompileContext<'_>,

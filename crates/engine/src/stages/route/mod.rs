@@ -336,6 +336,10 @@ impl StageRun for Route {
             .collect()
     }
 
+    fn table_bytes(config: &RouteConfig) -> u64 {
+        table_bytes(config)
+    }
+
     fn compile(
         config: &RouteConfig,
         cx: &mut CompileContext<'_>,
