@@ -120,7 +120,7 @@ const nextHopSchema = z.strictObject({ port: portName, dstMac: mac, srcMac: mac.
  * matches acts, as a match stage's action does, and counts its hit under its `name`
  * (default `rule<i>`). The rules themselves are checked by the engine.
  */
-const aclRuleSchema = z.strictObject({
+export const aclRuleSchema = z.strictObject({
   name: z.string().optional(),
   priority: u32.optional(),
   /** Source prefix: `10.0.0.0/8`, `2001:db8::/32`, or one address. */

@@ -1,6 +1,7 @@
 export {
   SCHEMA_VERSION,
   STAGE_KINDS,
+  aclRuleSchema,
   defineConfig,
   engineConfigSchema,
   formatPath,

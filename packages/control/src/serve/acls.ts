@@ -6,32 +6,16 @@
  * each rule what it matches; attached, those are null (the segment holds counters, not rules).
  * Stages and rules a later config dropped stay, with the counters they had (`running: false`).
  */
-import { ControlErrorCode, type AclRuleConfig, type AclStageConfig, type EngineConfig, type EngineStats } from '@fastpath/types';
+import { aclRuleSchema, ControlErrorCode, type AclRuleConfig, type AclStageConfig, type EngineConfig, type EngineStats } from '@fastpath/types';
 import { z } from 'zod';
 
 import type { Api } from './app.js';
 import { errorResponses, HttpError } from './errors.js';
 
-const ports = z.union([z.number(), z.string()]);
-
-/** A rule as a config writes it (docs/config.md); loose, so a field the config gains passes through. */
-const ruleSpec = z.looseObject({
-  name: z.string().optional(),
-  priority: z.number().optional().describe('higher is checked first (default 0)'),
-  src: z.string().optional().describe('source prefix'),
-  dst: z.string().optional().describe('destination prefix'),
-  srcPorts: ports.optional().describe("a port or 'lo-hi'"),
-  dstPorts: ports.optional(),
-  proto: z.union([z.string(), z.number()]).optional(),
-  protoMask: z.number().optional(),
-  vlan: z.number().optional().describe('outer VLAN id'),
-  action: z.union([z.string(), z.record(z.string(), z.string())]).describe("'drop', 'count', { forward: port } or { mirror: port }"),
-});
-
 const rule = z.object({
   name: z.string().describe("as the segment counts it: its own, `rule<i>` unnamed, `line<N>` from a rules file"),
   hits: z.number().describe('packets it was the first match of (the stats segment)'),
-  spec: ruleSpec.nullable().describe('the rule as the running config writes it; null attached, for a rules file\'s lines, and for a rule the running config no longer has'),
+  spec: aclRuleSchema.nullable().describe('the rule as the running config writes it; null attached, for a rules file\'s lines, and for a rule the running config no longer has'),
 });
 
 const acl = z.object({
@@ -75,7 +59,7 @@ export function aclsOf(stats: EngineStats, config: EngineConfig | undefined): Ac
         running: known === undefined ? null : stage !== undefined,
         default: stage === undefined ? null : (stage.default ?? 'pass'),
         rulesFile: stage?.rulesFile ?? null,
-        rules: a.aclRules.map((r) => ({ name: r.name, hits: r.hits, spec: (specs.get(r.name) as z.output<typeof ruleSpec> | undefined) ?? null })),
+        rules: a.aclRules.map((r) => ({ name: r.name, hits: r.hits, spec: specs.get(r.name) ?? null })),
       };
     }),
   );
