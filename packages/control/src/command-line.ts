@@ -6,8 +6,11 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-/** A flag as parseArgs takes it, with its line of help and the name of its value (`S` in `--duration S`). */
-export type Option = NonNullable<ParseArgsConfig['options']>[string] & { help: string; value?: string };
+/**
+ * A flag as parseArgs takes it, with its line of help and, for a flag that takes a value, the
+ * value's name (`S` in `--duration S`): required, so that no usage line shows a bare `--file`.
+ */
+export type Option = NonNullable<ParseArgsConfig['options']>[string] & { help: string } & ({ type: 'string'; value: string } | { type: 'boolean'; value?: never });
 
 export type Options = Record<string, Option>;
 

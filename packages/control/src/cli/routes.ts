@@ -29,8 +29,8 @@ export const routesCommand = defineCommand({
   usage: 'fastpath routes [NAME] add|del|show|lookup|tables [ARGS...] [--table T] [--file F] [--json]',
   summary: "Change and read a running engine's route tables: add PREFIX VIA..., del PREFIX..., show, lookup ADDRESS..., tables",
   options: {
-    table: { type: 'string', help: "the route table (its stage's name); needed when the engine has several" },
-    file: { type: 'string', help: "add or del: the routes in a file (l3fwd's `R<prefix> <port>` or `<prefix> <nextHop>` lines; - reads stdin)" },
+    table: { type: 'string', value: 'T', help: "the route table (its stage's name); needed when the engine has several" },
+    file: { type: 'string', value: 'F', help: "add or del: the routes in a file (l3fwd's `R<prefix> <port>` or `<prefix> <nextHop>` lines; - reads stdin)" },
     json: { type: 'boolean', default: false, help: 'print answers as JSON (show: one route per line)' },
   },
   positionals: { min: 1, max: Infinity },
