@@ -1,5 +1,5 @@
 /** Shared helpers for the end-to-end tests: pcap files, the demo as a child process. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -79,6 +79,38 @@ export function runCli(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEn
     env,
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A `fastpath serve` running in a child process (see {@link startServe}). */
+export interface ServeChild {
+  /** Where it listens, as it printed it: `http://127.0.0.1:PORT`. */
+  url: string;
+  child: ChildProcess;
+  /** Its stdout and stderr so far. */
+  out: () => string;
+  err: () => string;
+  /** Its exit code, once it has exited. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `fastpath serve ARGS` (give `--listen 127.0.0.1:0`) and waits, up to `timeoutMs`,
+ * until it prints the URL it serves on. The caller ends it (a signal, then SIGKILL in a
+ * `finally`).
+ */
+export async function startServe(args: string[], timeoutMs = 30_000): Promise<ServeChild> {
+  const child = spawn(process.execPath, [join(repoRoot, 'packages/control/bin/fastpath.js'), 'serve', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const listening = () => /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+  if (!(await waitFor(() => listening() !== undefined, timeoutMs))) {
+    child.kill('SIGKILL');
+    throw new Error(`fastpath serve ${args.join(' ')} printed no URL within ${timeoutMs} ms:\n${out}${err}`);
+  }
+  return { url: listening()!, child, out: () => out, err: () => err, exited };
 }
 
 // ---------------------------------------------------------------------------------------

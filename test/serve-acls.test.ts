@@ -6,7 +6,6 @@
  * `fastpath serve --attach`); one stage by name or by pipeline/stage; a stage a later config
  * dropped kept with its counters.
  */
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, serve, StatsReader, type EngineConfig, type ServeHandle } from '@fastpath/control';
 import type { AclRuleConfig, AclStageConfig } from '@fastpath/types';
 
-import { repoRoot, scratchDir, waitFor } from './helpers.js';
+import { scratchDir, startServe, waitFor } from './helpers.js';
 
 const dir = scratchDir('serve-acls');
 const rulesFile = join(dir, 'fw.rules');
@@ -136,16 +135,8 @@ describe('attached', () => {
   });
 
   it('fastpath serve --attach NAME answers /acls', async () => {
-    const cli = join(repoRoot, 'packages/control/bin/fastpath.js');
-    const child = spawn(process.execPath, [cli, 'serve', '--attach', name, '--listen', '127.0.0.1:0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { url, child, exited } = await startServe(['--attach', name, '--listen', '127.0.0.1:0']);
     try {
-      expect(await waitFor(() => /on http:\/\/127\.0\.0\.1:\d+/.test(out), 20_000), err).toBe(true);
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
       const { status, body } = await get(url, '/acls/filter/fw', {});
       expect(status).toBe(200);
       expect(counts([body])).toEqual([counted[0]]);

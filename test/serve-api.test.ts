@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Engine, serve, StatsReader, type EngineConfig, type EngineStats, type ServeHandle } from '@fastpath/control';
 
-import { repoRoot, scratchDir, waitFor } from './helpers.js';
+import { repoRoot, scratchDir, startServe, waitFor } from './helpers.js';
 
 const name = `fp-serve-${process.pid}`;
 const config: EngineConfig = {
@@ -406,20 +406,13 @@ describe('fastpath serve', () => {
   const cli = join(repoRoot, 'packages/control/bin/fastpath.js');
 
   it('--attach NAME serves the engine of another process, prints its URL, and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, [cli, 'serve', '--attach', name, '--listen', '127.0.0.1:0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { url, child, err, exited } = await startServe(['--attach', name, '--listen', '127.0.0.1:0']);
     try {
-      expect(await waitFor(() => /serving .* on http:\/\/127\.0\.0\.1:\d+/.test(out), 20_000), err).toBe(true);
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
       const snap = await (await fetch(`${url}/api/v1/stats`)).json();
       expect(snap).toMatchObject({ name, alive: true });
       child.kill('SIGINT');
       expect(await exited).toBe(130);
-      expect(err).toBe('');
+      expect(err()).toBe('');
     } finally {
       child.kill('SIGKILL');
     }
@@ -465,17 +458,9 @@ describe('once the engine has stopped', () => {
     const own = `fp-serve-cli-${process.pid}`;
     const file = join(dir, 'engine.json');
     writeFileSync(file, JSON.stringify({ ...config, eal: { filePrefix: own } }));
-    const cli = join(repoRoot, 'packages/control/bin/fastpath.js');
-    const child = spawn(process.execPath, [cli, 'serve', file, '--listen', '127.0.0.1:0', '--token-file', tokenFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { url, child, out, exited } = await startServe([file, '--listen', '127.0.0.1:0', '--token-file', tokenFile]);
     try {
-      expect(await waitFor(() => /on http:\/\/127\.0\.0\.1:\d+/.test(out), 30_000), err).toBe(true);
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-      expect(out).not.toContain('read-only');
+      expect(out()).not.toContain('read-only');
       const change = { ...config, eal: { filePrefix: own }, pipelines: [config.pipelines[0]!, { name: 'ba', input: 'b', stages: ['drop'] }] };
       const response = await fetch(`${url}/api/v1/config`, { method: 'PUT', headers: { 'content-type': 'application/json', ...bearer }, body: JSON.stringify(change) });
       expect(response.status).toBe(200);
