@@ -64,8 +64,7 @@ async function oneRate(mpps: number): Promise<void> {
     try {
       engine = await Engine.start(config);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if ((code !== 'ERR_LCORE' && code !== 'ERR_CONFIG') || attempt >= 30) throw e;
+      if ((e as { code?: string }).code !== 'ERR_LCORE' || attempt >= 30) throw e;
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }

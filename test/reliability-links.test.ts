@@ -72,23 +72,24 @@ describe.skipIf(skip !== undefined)('reliability: ports whose link goes away', (
     expect(leftovers(name)).toEqual([]);
   });
 
-  const k = (s: EngineStats) => s.ports.find((p) => p.name === 'k')!;
+  const port = (name: string) => (s: EngineStats) => s.ports.find((p) => p.name === name)!;
+  const k = port('k');
   const others_ = (s: EngineStats) => s.pipelines.find((p) => p.name === 'n-to-m')!.inPackets;
-  /** Waits (up to 2 s) for port k's link to read `up`, and returns the stats then. */
-  async function linkReads(up: 0 | 1): Promise<EngineStats> {
+  /** Waits (up to 2 s) for port `of`'s link (k's unless named) to read `up`, and returns the stats then. */
+  async function linkReads(up: 0 | 1, of = k): Promise<EngineStats> {
     const deadline = Date.now() + 2000;
     for (;;) {
       const s = engine.stats();
-      if (k(s).linkUp === up || Date.now() > deadline) return s;
+      if (of(s).linkUp === up || Date.now() > deadline) return s;
       await sleep(20);
     }
   }
-  /** Over 300 ms: what k sent and dropped at a down link, and what the other ports forwarded. */
-  async function over300ms() {
+  /** Over 300 ms: what port `of` (k unless named) sent and dropped at a down link, and what the other ports forwarded. */
+  async function over300ms(of = k) {
     const a = engine.stats();
     await sleep(300);
     const b = engine.stats();
-    return { sent: k(b).txPackets - k(a).txPackets, linkDown: k(b).txLinkDown! - k(a).txLinkDown!, others: others_(b) - others_(a) };
+    return { sent: of(b).txPackets - of(a).txPackets, linkDown: of(b).txLinkDown! - of(a).txLinkDown!, others: others_(b) - others_(a) };
   }
 
   it('reads up, then down while set down (everywhere), then up again with traffic resumed', async () => {
@@ -175,27 +176,17 @@ describe.skipIf(skip !== undefined)('reliability: ports whose link goes away', (
   });
 
   it('a tap port reads down while its interface is set down, and sends again once it is up', async () => {
-    const tap = (s: EngineStats) => s.ports.find((p) => p.name === 't')!;
-    const tapReads = async (up: 0 | 1) => {
-      for (const deadline = Date.now() + 2000; tap(engine.stats()).linkUp !== up && Date.now() < deadline; ) await sleep(20);
-      return tap(engine.stats()).linkUp;
-    };
-    const sentOver300ms = async () => {
-      const a = engine.stats();
-      await sleep(300);
-      const b = engine.stats();
-      return { sent: tap(b).txPackets - tap(a).txPackets, linkDown: tap(b).txLinkDown! - tap(a).txLinkDown!, others: others_(b) - others_(a) };
-    };
-    expect(await tapReads(1)).toBe(1);
-    expect((await sentOver300ms()).sent).toBeGreaterThan(0);
+    const tap = port('t');
+    expect(tap(await linkReads(1, tap)).linkUp).toBe(1);
+    expect((await over300ms(tap)).sent).toBeGreaterThan(0);
     ip('link', 'set', TAP, 'down');
-    expect(await tapReads(0)).toBe(0);
-    const down = await sentOver300ms();
+    expect(tap(await linkReads(0, tap)).linkUp).toBe(0);
+    const down = await over300ms(tap);
     expect(down.sent).toBe(0);
     expect(down.linkDown).toBeGreaterThan(0);
     expect(down.others).toBeGreaterThan(0);
     ip('link', 'set', TAP, 'up');
-    expect(await tapReads(1)).toBe(1);
-    expect((await sentOver300ms()).sent).toBeGreaterThan(0);
+    expect(tap(await linkReads(1, tap)).linkUp).toBe(1);
+    expect((await over300ms(tap)).sent).toBeGreaterThan(0);
   });
 });

@@ -73,16 +73,11 @@ it.each([
 
 it('needs the token for packets, even on loopback, and refuses a bad filter with its reason', async () => {
   // The path as sent, and spelt so that only the router's decoding makes it the capture route.
-  for (const path of ['/api/v1/capture', '/api/v1/%63apture', '/api/v1//capture', '/api/v1/capture/']) {
+  for (const path of ['/api/v1/capture', '/api/v1/%63apture']) {
     const anonymous = await fetch(`${open.url}${path}?count=1`);
-    expect(anonymous.status, path).not.toBe(200);
-    if (anonymous.status !== 404) {
-      expect(anonymous.status, path).toBe(401);
-      expect(((await anonymous.json()) as { code: string }).code).toBe('ERR_PERMISSION');
-    }
+    expect(anonymous.status, path).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('ERR_PERMISSION');
   }
-  const encoded = await fetch(`${open.url}/api/v1/%63apture?count=1`);
-  expect(encoded.status).toBe(401);
   const bad = await fetch(`${local.url}/api/v1/capture?filter=${encodeURIComponent('udp and and')}&count=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(bad.status).toBeGreaterThanOrEqual(400);
   expect(bad.status).toBeLessThan(500);

@@ -23,7 +23,7 @@ export const statsCommand = defineCommand({
       const link = p.linkUp === 0 ? '  link down' : '';
       console.log(`  ${p.name.padEnd(12)} rx ${String(p.rxPackets).padStart(15)}  tx ${String(p.txPackets).padStart(15)}  unrouted ${p.unrouted}  tx dropped ${p.txDropped}${link}`);
     }
-    for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped', 'linkUp'] })) console.log(line);
+    for (const line of otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'unrouted', 'txDropped', 'linkUp'], pipelines: ['paceMissed'] })) console.log(line);
     for (const line of latencyLines(snap)) console.log(`  ${line}`);
     for (const warning of paceWarnings(snap)) console.log(`  ${warning}`);
   },

@@ -48,7 +48,7 @@ async function top(name: string | undefined, frames: number, signals: SignalWatc
     const latency = latencyLines(snap);
     if (latency.length > 0) lines.push('', ...latency);
     // Everything else the segment counts, by name (non-zero only).
-    const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'linkUp'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
+    const others = otherCounters(snap, { ports: ['rxPackets', 'txPackets', 'linkUp'], pipelines: ['paceMissed'], lcores: ['cpu', 'loops', 'idleLoops', 'busyCycles', 'idleCycles', 'tscHz', 'rxPackets', 'txPackets'] });
     if (others.length > 0) lines.push('', 'counters', ...others);
     const warnings = paceWarnings(snap);
     if (warnings.length > 0) lines.push('', ...warnings);

@@ -80,18 +80,19 @@ function tokenOf(options: ServeOptions): string | undefined {
  */
 export async function createApp(source: ServeSource, options: ServeOptions = {}): Promise<FastifyInstance> {
   const token = tokenOf(options);
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // The whole request (headers and body) within 10 s, checked every second (Node's default
     // is every 30 s: a slowloris would hold a socket that long); a silent socket closed after 30 s.
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    requestTimeout,
     http: { connectionsCheckingInterval: 1_000 },
     connectionTimeout: 30_000,
     keepAliveTimeout: 5_000,
     // What Node's parser refuses (408, 431, 400) and a request while closing (503) answer
     // with the API's error body, code and all (answerErrors), not Fastify's.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: answerClientError(requestTimeout),
     return503OnClosing: false,
   });
   // JSON only: a text/plain body is refused with 415 instead of reaching a schema as a string.

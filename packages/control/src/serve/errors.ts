@@ -77,26 +77,27 @@ function toHttp(error: FastifyError | Error, request: FastifyRequest): HttpError
 }
 
 /** The status and message for what Node's HTTP parser refused (`error.code`). */
-function clientError(code: string | undefined): [number, string] {
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'the request did not arrive whole within the request timeout (10 s unless the server was told otherwise): send it all at once'];
+function clientError(code: string | undefined, timeoutMs: number): [number, string] {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, `the request did not arrive whole within the server's request timeout (${timeoutMs / 1000} s): send it all at once`];
   if (code === 'HPE_HEADER_OVERFLOW') return [431, `the request's headers are over ${maxHeaderSize} bytes: send fewer or shorter ones`];
   return [400, `this is not an HTTP/1.1 request the server can read (${code ?? 'unparsable'}): send one such as curl sends`];
 }
 
 /**
- * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses never reaches a route, so it
- * is answered here, on the socket, with the same error body, and the socket closed.
+ * Fastify's `clientErrorHandler` for a server whose request timeout is `timeoutMs`: what Node's
+ * HTTP parser refuses never reaches a route, so it is answered here, on the socket, with the
+ * same error body, and the socket closed.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+export const answerClientError = (timeoutMs: number) => (error: Error & { code?: string }, socket: Socket): void => {
   // Reset by the client, or gone already: there is no one to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, message] = clientError(error.code);
+  const [status, message] = clientError(error.code, timeoutMs);
   const body = JSON.stringify({ code: ControlErrorCode.Request, message });
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
-}
+};
 
 /**
  * Answers every error of `app`, and every unknown route, with an error body; and a request
